@@ -1,0 +1,358 @@
+"""Layers with the book's shape: ``forward(x)`` keeps what ``backward(dout)`` needs.
+
+Every layer exposes, by name, what a debugger wants to show:
+
+* ``params`` — trainable tensors (``W``, ``b``, ``gamma`` …);
+* ``grads``  — the gradients of the loss w.r.t. ``params`` (same keys), filled by ``backward``;
+* ``cache``  — tensors saved by ``forward`` for ``backward`` (ReLU ``mask``, Dropout ``mask`` …);
+* ``buffers`` — non-trainable state that persists across iterations (BatchNorm running stats);
+* ``forward_equations`` / ``backward_equations`` — the math as text, with the code's names.
+
+Batches are row-major: ``(N, features)`` or ``(N, C, H, W)``.
+
+This module imports numpy only.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+Shape = tuple[int, ...]
+
+
+class ShapeError(ValueError):
+    """A layer cannot accept the shape it is given (raised while a network is built)."""
+
+
+class Layer:
+    """Base class: one step of the forward pass and its mirror in the backward pass."""
+
+    kind: ClassVar[str] = "Layer"
+    forward_equations: ClassVar[tuple[str, ...]] = ()
+    backward_equations: ClassVar[tuple[str, ...]] = ()
+    #: names of params that the L2 penalty ½·λ·Σ‖W‖² applies to
+    decay: ClassVar[tuple[str, ...]] = ()
+    #: the layer is piecewise (ReLU, max-pool, step): a finite-difference step may cross a kink
+    has_kinks: ClassVar[bool] = False
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name or self.kind.lower()
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.cache: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        #: training mode (Dropout drops, BatchNorm uses batch statistics)
+        self.training = True
+        #: frozen randomness/state: Dropout reuses its last mask and BatchNorm leaves its running
+        #: statistics alone. The gradient checker sets this so that perturbed evaluations see
+        #: exactly the function whose gradient ``backward`` computed.
+        self.frozen = False
+        #: False for hand-wired layers (the perceptron): the optimizer leaves them alone
+        self.trainable = True
+
+    # -- the contract ------------------------------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        """Fill ``self.grads`` and return ``dx`` (or ``None`` when ``need_dx`` is false)."""
+        raise NotImplementedError
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        """Per-sample output shape for a per-sample input shape; raise ShapeError if invalid."""
+        return in_shape
+
+    # -- introspection -----------------------------------------------------------------------
+    def kink_signature(self) -> np.ndarray | None:
+        """For piecewise layers: the discrete choice made in the last forward (e.g. ReLU mask)."""
+        return None
+
+    def describe(self) -> str:
+        """A short human description, e.g. ``Affine 784→200``."""
+        return self.kind
+
+    def param_count(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def cast(self, dtype: np.dtype) -> None:
+        for store in (self.params, self.buffers):
+            for k, v in store.items():
+                store[k] = v.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} {self.name!r}: {self.describe()}>"
+
+
+def _check_ndim(layer: Layer, in_shape: Shape, ndims: tuple[int, ...], what: str) -> None:
+    if len(in_shape) not in ndims:
+        raise ShapeError(
+            f"{layer.kind} layer {layer.name!r} expects {what}, "
+            f"but its input has per-sample shape {in_shape}"
+        )
+
+
+class Affine(Layer):
+    """Fully connected layer ``y = x·W + b``; inputs with more axes are flattened per sample."""
+
+    kind = "Affine"
+    forward_equations = ("y = x·W + b",)
+    backward_equations = ("dx = dout·Wᵀ", "dW = xᵀ·dout", "db = Σₙ dout")
+    decay = ("W",)
+
+    def __init__(self, W: np.ndarray, b: np.ndarray, name: str | None = None) -> None:
+        super().__init__(name)
+        if W.ndim != 2 or b.shape != (W.shape[1],):
+            raise ShapeError(f"Affine {self.name!r}: W must be (in, out) and b (out,)")
+        self.params = {"W": W, "b": b}
+        self.x_shape: Shape | None = None
+
+    @property
+    def n_in(self) -> int:
+        return int(self.params["W"].shape[0])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.params["W"].shape[1])
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        n_in = int(np.prod(in_shape))
+        if n_in != self.n_in:
+            raise ShapeError(
+                f"Affine layer {self.name!r} has {self.n_in} inputs, but the layer before it "
+                f"produces {n_in} values per sample (shape {in_shape})"
+            )
+        return (self.n_out,)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x_shape = x.shape
+        x2 = x.reshape(x.shape[0], -1)
+        self.cache["x"] = x2
+        return x2 @ self.params["W"] + self.params["b"]
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        x = self.cache["x"]
+        self.grads["W"] = x.T @ dout
+        self.grads["b"] = dout.sum(axis=0)
+        if not need_dx:
+            return None
+        return (dout @ self.params["W"].T).reshape(self.x_shape)
+
+    def describe(self) -> str:
+        return f"Affine {self.n_in}→{self.n_out}"
+
+
+class ReLU(Layer):
+    kind = "ReLU"
+    forward_equations = ("mask = (x ≤ 0)", "y = 0 where mask, else x")
+    backward_equations = ("dx = 0 where mask, else dout",)
+    has_kinks = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        mask = x <= 0
+        self.cache["mask"] = mask
+        return np.maximum(x, 0, dtype=x.dtype)
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        if not need_dx:
+            return None
+        return np.where(self.cache["mask"], dout.dtype.type(0), dout)
+
+    def kink_signature(self) -> np.ndarray | None:
+        return self.cache.get("mask")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function (no overflow for large |x|)."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+class Sigmoid(Layer):
+    kind = "Sigmoid"
+    forward_equations = ("y = 1 / (1 + exp(−x))",)
+    backward_equations = ("dx = dout · y · (1 − y)",)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        y = _sigmoid(x)
+        self.cache["y"] = y
+        return y
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        if not need_dx:
+            return None
+        y = self.cache["y"]
+        return dout * y * (1.0 - y)
+
+
+class Tanh(Layer):
+    kind = "Tanh"
+    forward_equations = ("y = tanh(x)",)
+    backward_equations = ("dx = dout · (1 − y²)",)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        y = np.tanh(x)
+        self.cache["y"] = y
+        return y
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        if not need_dx:
+            return None
+        y = self.cache["y"]
+        return dout * (1.0 - y * y)
+
+
+class Step(Layer):
+    """The perceptron's activation. Its derivative is 0 wherever it exists (undefined at 0),
+    so no gradient flows through it: gradient descent cannot train what lies before it."""
+
+    kind = "Step"
+    forward_equations = ("y = 1 if x > 0 else 0",)
+    backward_equations = ("dx = 0   (step′(x) = 0 for x ≠ 0; undefined at x = 0)",)
+    has_kinks = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        fired = x > 0
+        self.cache["fired"] = fired
+        return fired.astype(x.dtype)
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        if not need_dx:
+            return None
+        return np.zeros_like(dout)
+
+    def kink_signature(self) -> np.ndarray | None:
+        return self.cache.get("fired")
+
+
+class Dropout(Layer):
+    """Inverted dropout (cs231n): keep each unit with probability 1 − p and scale by 1/(1 − p)
+    while training, so that evaluation is the identity."""
+
+    kind = "Dropout"
+    forward_equations = ("mask ~ Bernoulli(1 − p)   (training only)", "y = x · mask / (1 − p)")
+    backward_equations = ("dx = dout · mask / (1 − p)",)
+
+    def __init__(self, p: float, rng: np.random.Generator, name: str | None = None) -> None:
+        super().__init__(name)
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout p must be in [0, 1), got {p}")
+        self.p = float(p)
+        self.rng = rng
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if not self.training or self.p == 0.0:
+            self.cache.pop("mask", None)
+            return x
+        mask = self.cache.get("mask")
+        if not (self.frozen and mask is not None and mask.shape == x.shape):
+            mask = self.rng.random(x.shape) >= self.p
+            self.cache["mask"] = mask
+        return x * mask * x.dtype.type(1.0 / (1.0 - self.p))
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        if not need_dx:
+            return None
+        mask = self.cache.get("mask")
+        if mask is None:
+            return dout
+        return dout * mask * dout.dtype.type(1.0 / (1.0 - self.p))
+
+    def describe(self) -> str:
+        return f"Dropout p={self.p:g}"
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over the batch axis of ``(N, D)`` inputs (Ioffe & Szegedy 2015)."""
+
+    kind = "BatchNorm"
+    forward_equations = (
+        "μ = mean(x), σ² = var(x)   (over the batch; running averages when evaluating)",
+        "std = √(σ² + ε),  xc = x − μ,  xn = xc / std",
+        "y = γ · xn + β",
+    )
+    backward_equations = (
+        "dβ = Σₙ dout,  dγ = Σₙ xn · dout",
+        "dxn = γ · dout",
+        "dx = (dxn − mean(dxn) − xn · mean(dxn · xn)) / std",
+    )
+
+    def __init__(
+        self, dim: int, momentum: float = 0.9, eps: float = 1e-5, name: str | None = None
+    ) -> None:
+        super().__init__(name)
+        self.params = {"gamma": np.ones(dim), "beta": np.zeros(dim)}
+        self.buffers = {"running_mean": np.zeros(dim), "running_var": np.ones(dim)}
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+
+    @property
+    def dim(self) -> int:
+        return int(self.params["gamma"].shape[0])
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        _check_ndim(self, in_shape, (1,), "flat (N, D) inputs; put a Flatten before it")
+        if in_shape[0] != self.dim:
+            raise ShapeError(
+                f"BatchNorm layer {self.name!r} normalises {self.dim} features, "
+                f"but its input has {in_shape[0]}"
+            )
+        return in_shape
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if self.training:
+            mu = x.mean(axis=0)
+            xc = x - mu
+            var = (xc * xc).mean(axis=0)
+            std = np.sqrt(var + self.eps)
+            xn = xc / std
+            if not self.frozen:
+                m = self.momentum
+                rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+                self.buffers["running_mean"] = m * rm + (1 - m) * mu
+                self.buffers["running_var"] = m * rv + (1 - m) * var
+            self.cache.update(xc=xc, std=std, xn=xn)
+        else:
+            std = np.sqrt(self.buffers["running_var"] + self.eps)
+            xn = (x - self.buffers["running_mean"]) / std
+            self.cache.clear()
+            self.cache.update(std=std, xn=xn)
+        return gamma * xn + beta
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        xn, std = self.cache["xn"], self.cache["std"]
+        self.grads["beta"] = dout.sum(axis=0)
+        self.grads["gamma"] = (xn * dout).sum(axis=0)
+        if not need_dx:
+            return None
+        dxn = self.params["gamma"] * dout
+        if not self.training:  # evaluation mode: an affine map with fixed statistics
+            return dxn / std
+        return (dxn - dxn.mean(axis=0) - xn * (dxn * xn).mean(axis=0)) / std
+
+    def describe(self) -> str:
+        return f"BatchNorm {self.dim}"
+
+
+class Flatten(Layer):
+    kind = "Flatten"
+    forward_equations = ("y = reshape(x, (N, C·H·W))",)
+    backward_equations = ("dx = reshape(dout, shape of x)",)
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+        self.x_shape: Shape | None = None
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        return (int(np.prod(in_shape)),)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        if not need_dx:
+            return None
+        return dout.reshape(self.x_shape)
