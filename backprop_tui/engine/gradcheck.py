@@ -16,7 +16,7 @@ larger entries only, where a relative error means something.
 Modes, per tensor:
 
 * ``full``        — every entry (2 loss evaluations each);
-* ``sampled``     — ``k`` entries: half the largest ``|analytic|``, half uniformly at random (seeded);
+* ``sampled``     — ``k`` entries: half the largest ``|analytic|``, half at random (seeded);
 * ``directional`` — one random unit direction ``v``: compare ``(L(θ+hv) − L(θ−hv)) / 2h`` with
   ``g·v``; O(1) evaluations however large the tensor (the idea behind PyTorch's fast mode);
 * ``auto``        — ``full`` for tensors up to ``full_limit`` entries, otherwise ``sampled`` plus
@@ -109,6 +109,13 @@ class TensorCheck:
             return "kink"
         return "pass" if self.passed else "FAIL"
 
+    @property
+    def label(self) -> str:
+        """How the error compares on the cs231n scale (good / fair / suspicious / wrong)."""
+        if not self.passed:
+            return "wrong" if self.max_rel_error > WRONG else scale_label(self.max_rel_error)
+        return scale_label(self.max_rel_error)
+
     def as_dict(self) -> dict:
         return {
             "layer": self.layer,
@@ -133,6 +140,7 @@ class GradcheckReport:
     atol: float
     loss: float
     evaluations: int
+    scope: str = "local"
 
     @property
     def passed(self) -> bool:
@@ -150,43 +158,36 @@ class GradcheckReport:
         return [c for c in self.checks if c.layer == name]
 
 
-class _Evaluator:
-    """Re-runs the loss from a layer, counting evaluations and detecting kink crossings."""
+class _Counter:
+    """Counts loss evaluations for progress, and lets a caller cancel between them."""
 
     def __init__(
         self,
-        net: Network,
-        t: np.ndarray,
         progress: Callable[[int, int], None] | None,
         cancelled: Callable[[], bool] | None,
     ) -> None:
-        self.net = net
-        self.t = t
         self.progress = progress
         self.cancelled = cancelled
         self.count = 0
         self.total = 0
-        self.base_sig = [
-            None if (s := layer.kink_signature()) is None else s.copy() for layer in net.layers
-        ]
 
-    def loss_from(self, i: int, h: np.ndarray) -> tuple[float, bool]:
-        """Loss when layer ``i`` receives ``h``; and whether a kink choice changed."""
+    def tick(self) -> None:
         if self.cancelled is not None and self.cancelled():
             raise GradcheckCancelled()
-        net = self.net
-        out = net.forward_from(i, h)
-        loss = net.compute_loss(out, self.t)
-        kinked = False
-        for j in range(i, len(net.layers)):
-            base = self.base_sig[j]
-            if base is not None and not np.array_equal(base, net.layers[j].kink_signature()):
-                kinked = True
-                break
         self.count += 1
         if self.progress is not None:
             self.progress(self.count, self.total)
-        return loss, kinked
+
+
+def _signature(layers) -> list[np.ndarray | None]:
+    return [None if (s := layer.kink_signature()) is None else s.copy() for layer in layers]
+
+
+def _changed(layers, base: list[np.ndarray | None]) -> bool:
+    for layer, sig in zip(layers, base, strict=True):
+        if sig is not None and not np.array_equal(sig, layer.kink_signature()):
+            return True
+    return False
 
 
 def _pick_entries(analytic: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -210,12 +211,62 @@ def _plan(size: int, mode: str, k: int, full_limit: int) -> tuple[str, int, int]
     return f"sampled({min(k, size)})+directional", min(k, size), 1
 
 
+@dataclass
+class _Job:
+    layer: str
+    layer_index: int
+    kind: Literal["param", "input"]
+    tensor: str
+    target: np.ndarray  # the array that is perturbed in place
+    analytic: np.ndarray
+    run: Callable[[], tuple[float, bool]]  # the function value, and whether a kink flipped
+    label: str
+    n_entries: int
+    n_dirs: int
+
+
+def _compare(job: _Job, h: float, rng: np.random.Generator, tol: float, atol: float) -> TensorCheck:
+    g, target = job.analytic, job.target
+    if job.n_entries >= g.size:
+        idx = np.arange(g.size)
+    elif job.n_entries:
+        idx = _pick_entries(g, job.n_entries, rng)
+    else:
+        idx = np.zeros(0, dtype=np.int64)
+    flat = target.reshape(-1) if idx.size else None  # a view: perturbing it perturbs the tensor
+    ana, num, kink = [], [], []
+    for j in idx:
+        orig = flat[j]
+        flat[j] = orig + h
+        lp, kp = job.run()
+        flat[j] = orig - h
+        lm, km = job.run()
+        flat[j] = orig
+        ana.append(g.flat[j])
+        num.append((lp - lm) / (2 * h))
+        kink.append(kp or km)
+    for _ in range(job.n_dirs):
+        v = rng.standard_normal(g.shape)
+        v /= np.linalg.norm(v)
+        orig = target.copy()
+        target += h * v
+        lp, kp = job.run()
+        target[...] = orig - h * v
+        lm, km = job.run()
+        target[...] = orig
+        ana.append(float(np.vdot(g, v)))
+        num.append((lp - lm) / (2 * h))
+        kink.append(kp or km)
+    return _summarise(job, idx, ana, num, kink, tol, atol)
+
+
 def gradcheck(
     net: Network,
     x: np.ndarray,
     t: np.ndarray,
     *,
     mode: Mode | str = "auto",
+    scope: Literal["local", "global"] = "local",
     h: float = DEFAULT_H,
     tol: float = DEFAULT_TOL,
     atol: float = DEFAULT_ATOL,
@@ -224,18 +275,32 @@ def gradcheck(
     seed: int = 0,
     layers: list[str] | None = None,
     inputs: bool = True,
+    end_to_end: bool = True,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     inplace: bool = False,
 ) -> GradcheckReport:
     """Check every parameter gradient and every layer-input gradient of ``net`` on ``(x, t)``.
 
+    ``scope="local"`` (the default) checks each layer against *its own* forward: with ``dout``
+    the gradient that reached the layer's output in the real backward pass, it differentiates
+    ``f(θ, x) = ⟨forward(x; θ), dout⟩ (+ ½·λ·‖W‖²)`` numerically and compares with what the
+    layer's ``backward(dout)`` returned. A wrong backward therefore fails on exactly its own
+    layer, whatever the layers around it do. The loss layer is checked the same way, as
+    ``loss``, and — unless ``end_to_end`` is false — one more row, ``network``, compares the
+    whole chain: the full loss along one random direction in the space of all parameters.
+
+    ``scope="global"`` perturbs each tensor and re-runs the real loss from that layer on: the
+    classic check, in which a bug also shows in every layer below it.
+
     The network must be float64. Unless ``inplace`` is true the check runs on a deep copy, so the
-    caller's network (its caches, gradients, Dropout masks, BatchNorm statistics) is untouched.
+    caller's network (caches, gradients, Dropout masks, BatchNorm statistics) is untouched.
     Dropout masks are drawn once and then frozen, so every evaluation sees the same function.
     """
     if mode not in MODES:
         raise ValueError(f"unknown gradcheck mode {mode!r}; expected one of {', '.join(MODES)}")
+    if scope not in ("local", "global"):
+        raise ValueError(f"unknown gradcheck scope {scope!r}; expected 'local' or 'global'")
     if net.dtype != np.float64:
         raise ValueError(f"gradient checks need a float64 network, this one is {net.dtype}")
     if not inplace:
@@ -243,85 +308,149 @@ def gradcheck(
     rng = np.random.default_rng(seed)
     x = np.asarray(x, dtype=np.float64)
     net.train(True)
-    base_loss = net.loss(x, t)
+    net.loss(x, t)  # draws the Dropout masks that every later evaluation reuses
+    counter = _Counter(progress, cancelled)
     with net.frozen():
-        # Re-run frozen so that BatchNorm's running statistics are not part of what we compare.
         base_loss = net.loss(x, t)
         net.backward(need_input_grad=True)
-        base_inputs = list(net.inputs)
-        ev = _Evaluator(net, t, progress, cancelled)
-
-        # plan the work so that progress has a total
-        jobs: list[tuple[int, str, str, np.ndarray, str, int, int]] = []
+        base_inputs = [h.copy() for h in net.inputs]
+        jobs: list[_Job] = []
         for i, layer in enumerate(net.layers):
             if layers is not None and layer.name not in layers:
                 continue
-            for name, g in layer.grads.items():
-                if name in layer.params:
-                    label, n_ent, n_dir = _plan(g.size, mode, k, full_limit)
-                    jobs.append((i, "param", name, g.copy(), label, n_ent, n_dir))
-            if inputs and net.dinputs[i] is not None:
-                dx = net.dinputs[i]
-                label, n_ent, n_dir = _plan(dx.size, mode, k, full_limit)
-                jobs.append((i, "input", "x", dx.copy(), label, n_ent, n_dir))
-        ev.total = sum(2 * (n_ent + n_dir) for *_, n_ent, n_dir in jobs)
+            jobs.extend(_layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit,
+                                    counter))
+        if scope == "local" and (layers is None or "loss" in layers):
+            jobs.append(_loss_job(net, t, mode, k, full_limit, counter))
+        if scope == "local" and end_to_end and layers is None:
+            job = _end_to_end_job(net, x, t, counter)
+            if job is not None:
+                jobs.append(job)
+        counter.total = sum(2 * (j.n_entries + j.n_dirs) for j in jobs)
 
-        checks = []
-        for i, kind, name, g, label, n_ent, n_dir in jobs:
-            layer = net.layers[i]
-            if kind == "param":
-                target = layer.params[name]
-
-                def run(i=i):
-                    return ev.loss_from(i, base_inputs[i])
-            else:
-                target = base_inputs[i].copy()
-
-                def run(i=i, target=target):
-                    return ev.loss_from(i, target)
-
-            idx = _pick_entries(g, n_ent, rng) if n_ent < g.size else np.arange(g.size)
-            if n_ent == 0:
-                idx = np.zeros(0, dtype=np.int64)
-            flat = target.reshape(-1)  # a view: perturbing it perturbs the tensor
-            ana, num, kink = [], [], []
-            for j in idx:
-                orig = flat[j]
-                flat[j] = orig + h
-                lp, kp = run()
-                flat[j] = orig - h
-                lm, km = run()
-                flat[j] = orig
-                ana.append(g.flat[j])
-                num.append((lp - lm) / (2 * h))
-                kink.append(kp or km)
-            for _ in range(n_dir):
-                v = rng.standard_normal(g.shape)
-                v /= np.linalg.norm(v)
-                orig = target.copy()
-                target += h * v
-                lp, kp = run()
-                target[...] = orig - h * v
-                lm, km = run()
-                target[...] = orig
-                ana.append(float(np.vdot(g, v)))
-                num.append((lp - lm) / (2 * h))
-                kink.append(kp or km)
-            checks.append(
-                _summarise(layer.name, i, kind, name, g.shape, label, idx, n_dir, ana, num, kink,
-                           tol, atol)
-            )
-        # leave the network as the unperturbed pass left it
+        checks = [_compare(job, h, rng, tol, atol) for job in jobs]
+        # leave the network exactly as the unperturbed pass left it
         net.loss(x, t)
         net.backward(need_input_grad=True)
-    return GradcheckReport(checks, str(mode), h, tol, atol, base_loss, ev.count)
+    return GradcheckReport(checks, str(mode), h, tol, atol, base_loss, counter.count, scope)
 
 
-def _summarise(layer, i, kind, name, shape, label, idx, n_dir, ana, num, kink, tol, atol):
+def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, counter) -> list[_Job]:
+    layer = net.layers[i]
+    n = len(net.layers)
+    upstream = net.dout if i == n - 1 else net.dinputs[i + 1]
+    jobs = []
+    if scope == "local":
+        base_sig = _signature([layer])
+        decay = [name for name in layer.decay if net.l2 and layer.trainable]
+
+        def local(h_in: np.ndarray) -> tuple[float, bool]:
+            counter.tick()
+            value = float(np.vdot(layer.forward(h_in), upstream))
+            for name in decay:
+                w = layer.params[name]
+                value += 0.5 * net.l2 * float(np.vdot(w, w))
+            return value, _changed([layer], base_sig)
+
+        x_in = base_inputs[i]
+        run_param = lambda: local(x_in)  # noqa: E731
+        x_pert = x_in.copy()
+        run_input = lambda: local(x_pert)  # noqa: E731
+    else:
+        base_sig = _signature(net.layers[i:])
+
+        def global_(h_in: np.ndarray) -> tuple[float, bool]:
+            counter.tick()
+            value = net.compute_loss(net.forward_from(i, h_in), t)
+            return value, _changed(net.layers[i:], base_sig)
+
+        x_in = base_inputs[i]
+        run_param = lambda: global_(x_in)  # noqa: E731
+        x_pert = x_in.copy()
+        run_input = lambda: global_(x_pert)  # noqa: E731
+
+    for name, g in layer.grads.items():
+        if name in layer.params:
+            label, n_ent, n_dir = _plan(g.size, mode, k, full_limit)
+            jobs.append(_Job(layer.name, i, "param", name, layer.params[name], g.copy(),
+                             run_param, label, n_ent, n_dir))
+    if inputs and net.dinputs[i] is not None:
+        dx = net.dinputs[i]
+        label, n_ent, n_dir = _plan(dx.size, mode, k, full_limit)
+        jobs.append(_Job(layer.name, i, "input", "x", x_pert, dx.copy(), run_input, label,
+                         n_ent, n_dir))
+    return jobs
+
+
+def _loss_job(net, t, mode, k, full_limit, counter) -> _Job:
+    out = net.output.copy()
+    loss_layer = net.loss_layer
+
+    def run() -> tuple[float, bool]:
+        counter.tick()
+        return loss_layer.forward(out, t), False
+
+    label, n_ent, n_dir = _plan(out.size, mode, k, full_limit)
+    return _Job("loss", len(net.layers), "input", "x", out, net.dout.copy(), run, label,
+                n_ent, n_dir)
+
+
+class _AllParams:
+    """All trainable parameters seen as one vector, for the end-to-end directional check."""
+
+    def __init__(self, arrays: list[np.ndarray]) -> None:
+        self.arrays = arrays
+        self.size = sum(a.size for a in arrays)
+        self.shape = (self.size,)
+
+    def copy(self) -> np.ndarray:
+        return np.concatenate([a.ravel() for a in self.arrays])
+
+    def reshape(self, *_):
+        raise TypeError("entries of the end-to-end check are not addressable")
+
+    def _assign(self, flat: np.ndarray) -> None:
+        pos = 0
+        for a in self.arrays:
+            a[...] = flat[pos : pos + a.size].reshape(a.shape)
+            pos += a.size
+
+    def __iadd__(self, delta: np.ndarray) -> _AllParams:
+        self._assign(self.copy() + delta)
+        return self
+
+    def __setitem__(self, key, value: np.ndarray) -> None:
+        self._assign(np.asarray(value))
+
+
+def _end_to_end_job(net, x, t, counter) -> _Job | None:
+    arrays, grads = [], []
+    for layer in net.layers:
+        if layer.trainable:
+            for name, p in layer.params.items():
+                if name in layer.grads:
+                    arrays.append(p)
+                    grads.append(layer.grads[name].ravel())
+    if not arrays:
+        return None
+    base_sig = _signature(net.layers)
+
+    def run() -> tuple[float, bool]:
+        counter.tick()
+        return net.loss(x, t), _changed(net.layers, base_sig)
+
+    g = np.concatenate(grads)
+    return _Job("network", -1, "param", "all parameters", _AllParams(arrays), g, run,
+                "directional", 0, 1)
+
+
+def _summarise(job: _Job, idx, ana, num, kink, tol, atol) -> TensorCheck:
     analytic = np.asarray(ana, dtype=np.float64)
     numeric = np.asarray(num, dtype=np.float64)
     kinked = np.asarray(kink, dtype=bool)
-    indices = np.concatenate([np.asarray(idx, dtype=np.int64), -np.ones(n_dir, dtype=np.int64)])
+    indices = np.concatenate(
+        [np.asarray(idx, dtype=np.int64), -np.ones(job.n_dirs, dtype=np.int64)]
+    )
     abs_err = np.abs(analytic - numeric)
     rel = relative_error(analytic, numeric)
     judged = ~kinked
@@ -330,12 +459,12 @@ def _summarise(layer, i, kind, name, shape, label, idx, n_dir, ana, num, kink, t
     passed = bool(ok[judged].all())
     significant = judged & (np.maximum(np.abs(analytic), np.abs(numeric)) >= atol / tol)
     return TensorCheck(
-        layer=layer,
-        layer_index=i,
-        tensor=name,
-        kind=kind,
-        shape=tuple(shape),
-        mode=label,
+        layer=job.layer,
+        layer_index=job.layer_index,
+        tensor=job.tensor,
+        kind=job.kind,
+        shape=tuple(job.analytic.shape),
+        mode=job.label,
         checked=int(analytic.size),
         kinks=int(kinked.sum()),
         max_abs_error=float(abs_err[judged].max()) if judged.any() else 0.0,
