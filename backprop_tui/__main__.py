@@ -1,0 +1,5 @@
+"""``python -m backprop_tui`` — the same as the ``backprop-tui`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,111 @@
+"""Rich renderables for the command line (tables and summaries). Pure: data in, renderable out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from .engine.gradcheck import GOOD, SUSPICIOUS, WRONG, GradcheckReport, TensorCheck
+from .scenario import Scenario
+
+VERDICT_STYLE = {"pass": "bold green", "FAIL": "bold red", "kink": "yellow"}
+LABEL_STYLE = {"good": "green", "fair": "green", "suspicious": "yellow", "wrong": "red"}
+
+
+def scenarios_table(items: Iterable[Scenario]) -> Table:
+    """Name (with its data below it), architecture, parameter count and description."""
+    table = Table(title="built-in scenarios", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    table.add_column("name / data", no_wrap=True, min_width=16)
+    table.add_column("architecture", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("description", overflow="fold", min_width=20, ratio=1)
+    for sc in items:
+        name = Text(sc.name, style="bold cyan")
+        name.append(f"\n{sc.data_label}", style="dim")
+        table.add_row(name, sc.architecture, f"{sc.param_count:,}", sc.description)
+    return table
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(str(s) for s in shape) if shape else "scalar"
+
+
+def tensor_label(check: TensorCheck) -> str:
+    """``W 784×200`` for a parameter, ``x 8×784`` for a layer's input (its gradient is dx)."""
+    if check.layer == "network":
+        return "all params"
+    return f"{check.tensor} {_shape(check.shape)}"
+
+
+def mode_label(check: TensorCheck) -> str:
+    return (
+        check.mode.replace("sampled(", "k=").replace(")+directional", "+dir")
+        .replace(")", "").replace("directional", "dir")
+    )
+
+
+def gradcheck_table(report: GradcheckReport, title: str = "gradient check") -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="x: the layer's input (checks dx) · n: entries compared · "
+                  "k=24+dir: 24 entries and 1 random direction", caption_justify="left")
+    table.add_column("layer", style="bold", no_wrap=True)
+    table.add_column("tensor", overflow="fold", min_width=13)
+    table.add_column("mode", no_wrap=True)
+    table.add_column("n", justify="right", no_wrap=True, min_width=4)
+    table.add_column("kinks", justify="right", no_wrap=True, min_width=5)
+    table.add_column("max abs", justify="right", no_wrap=True, min_width=7)
+    table.add_column("max rel", justify="right", no_wrap=True, min_width=7)
+    table.add_column("verdict", no_wrap=True, min_width=4)
+    previous = None
+    for c in report.checks:
+        label = c.label
+        judged = c.checked > c.kinks
+        table.add_row(
+            c.layer if c.layer != previous else "",
+            tensor_label(c),
+            mode_label(c),
+            str(c.checked),
+            str(c.kinks) if c.kinks else "",
+            f"{c.max_abs_error:.1e}" if judged else "—",
+            Text(f"{c.max_rel_error:.1e}", style=LABEL_STYLE[label]) if judged else "—",
+            Text(c.verdict, style=VERDICT_STYLE[c.verdict]),
+        )
+        previous = c.layer
+    return table
+
+
+def gradcheck_summary(
+    report: GradcheckReport, scenario: str, batch_size: int, seed: int, seconds: float
+) -> Text:
+    n_layers = len({c.layer for c in report.checks})
+    text = Text()
+    if report.passed:
+        text.append("PASSED", style="bold green")
+        text.append(f": {len(report.checks)} tensors in {n_layers} layers agree with centered "
+                    "differences.\n")
+    else:
+        text.append("FAILED", style="bold red")
+        failed = [c for c in report.checks if not c.passed]
+        text.append(f": {len(failed)} of {len(report.checks)} tensors disagree, in "
+                    f"{', '.join(report.failed_layers)}.\n")
+        if report.scope == "local":
+            text.append("Local scope: each layer was checked against its own forward, so the "
+                        "layers named are the ones whose backward is wrong.\n")
+    kinks = sum(c.kinks for c in report.checks)
+    if kinks:
+        text.append(f"{kinks} perturbation(s) crossed a kink (a ReLU mask flipped or a max-pool "
+                    "switch moved) and were not judged.\n", style="yellow")
+    text.append(
+        f"{scenario}: {batch_size} training samples, seed {seed}, float64, h = {report.h:g}, "
+        f"{report.scope} scope, {report.evaluations:,} evaluations in {seconds:.2f} s.\n"
+        f"An entry passes if |a−n|/max(|a|,|n|) ≤ {report.tol:g} or |a−n| ≤ {report.atol:g}; "
+        f"max rel err is over entries with |gradient| ≥ {report.atol / report.tol:g}.\n"
+        f"Scale (cs231n): ≤ {GOOD:g} good · ≤ {SUSPICIOUS:g} fair · ≤ {WRONG:g} suspicious · "
+        f"above: wrong.",
+        style="dim",
+    )
+    return text
