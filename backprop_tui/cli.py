@@ -8,7 +8,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -83,14 +83,14 @@ def scenarios_cmd(as_json: JsonOpt = False) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-class ModeChoice(str, Enum):
+class ModeChoice(StrEnum):
     auto = "auto"
     full = "full"
     sampled = "sampled"
     directional = "directional"
 
 
-class ScopeChoice(str, Enum):
+class ScopeChoice(StrEnum):
     local = "local"
     global_ = "global"
 

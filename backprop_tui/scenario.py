@@ -439,8 +439,10 @@ def _parse_layers(raw: list, file: Path, input_shape: tuple[int, ...], default_i
         try:
             shape = _dry_layer(spec, shape).output_shape(shape)
         except ShapeError as e:
-            raise ScenarioError(str(e), file=file, key=prefix,
-                                hint="Check the sizes of this layer and the one before it.") from None
+            raise ScenarioError(
+                str(e), file=file, key=prefix,
+                hint="Check the sizes of this layer and the one before it.",
+            ) from None
         specs.append(spec)
         shapes.append(shape)
     return tuple(specs), tuple(shapes), n_params
