@@ -42,7 +42,7 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except UserError as e:
-            _console(stderr=True).print(f"[bold red]error:[/] {_escape(str(e))}")
+            _console(stderr=True).print(f"[bold red]error:[/] {_escape(str(e))}", soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
 
     return wrapper  # type: ignore[return-value]

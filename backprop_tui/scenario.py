@@ -93,7 +93,7 @@ class _Reader:
             "any": True,
         }[kind]
         if not ok:
-            raise self.error(name, f"wrong type ({_toml_type(value)})", value, want)
+            raise self.error(name, f"wrong type, {_toml_type(value)}", value, want)
         if kind == "float":
             value = float(value)
             if not math.isfinite(value):
@@ -128,8 +128,8 @@ def _describe(kind: str, choices: tuple[str, ...] | None) -> str:
 
 
 def _toml_type(value: object) -> str:
-    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "array",
-            dict: "table"}.get(type(value), type(value).__name__)
+    return {bool: "a boolean", int: "an integer", float: "a float", str: "a string",
+            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
 
 
 def _closest(word: object, options) -> str | None:
