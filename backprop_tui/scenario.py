@@ -553,6 +553,7 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
         LOSSES[loss]().check_output(shapes[-1])
     except ShapeError as e:
         raise ScenarioError(str(e), file=file, key="network.loss", value=loss) from None
+    _check_output_fits_data(loss, shapes[-1], source, file)
 
     defaults = TrainSpec()
     tr = _Reader(top.get("train", "table", {}), file, "train")
@@ -590,6 +591,36 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
         l2=l2, init=init, train=train, debug_batch_size=debug_bs, gradcheck_batch_size=gc_bs,
         input_shape=input_shape, shapes=shapes, param_count=n_params,
     )
+
+
+#: classes per data source (the labels are class indices 0…k−1)
+N_CLASSES = {**dict.fromkeys(GATES, 2), "iris": 3, "mnist": 10}
+
+
+def _check_output_fits_data(loss: str, out: tuple[int, ...], source: str, file: Path) -> None:
+    """The last layer's size must suit the labels: a network whose output does not fit would
+    otherwise fail deep inside the loss (an IndexError) or, worse, train on nonsense (binary
+    cross-entropy against iris labels 0–2)."""
+    k = N_CLASSES[source]
+    if loss == "softmax_cross_entropy":
+        allowed = [k]
+    elif loss == "sigmoid_bce":
+        allowed = [1] if k == 2 else []
+    else:  # mse: one output regressing a 0/1 label, or one per class (one-hot targets)
+        allowed = [1, k] if k == 2 else [k]
+    if not allowed:
+        raise ScenarioError(
+            f"sigmoid_bce is for two classes, but the {source} data has {k}", file=file,
+            key="network.loss", value=loss,
+            expected=f"softmax_cross_entropy (or mse) with {k} outputs",
+        )
+    if len(out) != 1 or out[0] not in allowed:
+        sizes = " or ".join(str(a) for a in allowed)
+        raise ScenarioError(
+            f"the network ends with per-sample shape {out}, but {loss} on the {source} data "
+            f"({k} classes) needs {sizes} output(s)", file=file, key="network.layers",
+            hint=f"Set out = {allowed[-1]} on the last affine layer.",
+        )
 
 
 def builtin_names() -> list[str]:
