@@ -76,9 +76,13 @@ class _Reader:
         self.seen.add(name)
         if name not in self.table:
             if default is _REQUIRED:
+                # a misspelt required key (`outt = 6`) is missing *and* unknown: say both
+                typo = difflib.get_close_matches(
+                    name, [k for k in self.table if k not in self.seen], n=1, cutoff=0.75)
                 raise ScenarioError(
                     "missing required key", file=self.file, key=self.key(name),
                     expected=expected or _describe(kind, choices),
+                    hint=f"Found {typo[0]!r}: did you mean {name!r}?" if typo else None,
                 )
             return default
         value = self.table[name]
