@@ -641,6 +641,9 @@ def load_scenario(ref: str | Path) -> Scenario:
     builtin = False
     if isinstance(ref, Path) or _looks_like_path(ref_s):
         path = Path(ref_s).expanduser()
+        if path.is_dir():
+            raise ScenarioError("is a folder, not a scenario file", file=path,
+                                expected="a path to a .toml file or a built-in name")
         if not path.is_file():
             raise ScenarioError("no such scenario file", file=path,
                                 hint="Give a path to a .toml file or a built-in name "
