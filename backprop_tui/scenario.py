@@ -653,7 +653,7 @@ def load_scenario(ref: str | Path) -> Scenario:
         builtin = True
         if not path.is_file():
             names = builtin_names()
-            match = difflib.get_close_matches(ref_s, names, n=1, cutoff=0.5)
+            match = difflib.get_close_matches(ref_s.lower(), names, n=1, cutoff=0.5)
             hint = f"Did you mean {match[0]!r}? " if match else ""
             raise ScenarioError(
                 f"unknown scenario {ref_s!r}",
