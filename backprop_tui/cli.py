@@ -184,6 +184,215 @@ def gradcheck_cmd(
 
 
 # ---------------------------------------------------------------------------------------------
+class OptimizerChoice(StrEnum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adagrad = "adagrad"
+    adam = "adam"
+
+
+class DtypeChoice(StrEnum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+@app.command("train")
+@user_errors
+def train_cmd(
+    scenario: ScenarioArg,
+    headless: Annotated[bool, typer.Option(
+        "--headless", help="Train without the TUI: progress bars on a terminal, plain lines "
+        "otherwise.")] = False,
+    epochs: Annotated[int | None, typer.Option(
+        help="Epochs to train (in total, when resuming).", show_default=False)] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Samples per batch.",
+                                                   show_default=False)] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate.", show_default=False)] = None,
+    optimizer: Annotated[OptimizerChoice | None, typer.Option(show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed for the weights, the batch order and Dropout.", show_default=False)] = None,
+    dtype: Annotated[DtypeChoice | None, typer.Option(
+        help="float32 is fast; float64 is exact.", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Run folder (default: runs/SCENARIO-TIME). Gets metrics.csv, config.toml, "
+             "checkpoint.npz and best.npz.", show_default=False)] = None,
+    resume: Annotated[Path | None, typer.Option(
+        help="Continue from a run folder or checkpoint; the result equals an uninterrupted run.",
+        show_default=False)] = None,
+    min_accuracy: Annotated[float | None, typer.Option(
+        help="Exit 1 if the final test accuracy (0-1) is below this.", show_default=False)] = None,
+    log_every: Annotated[int | None, typer.Option(
+        help="Print every N-th epoch's summary line (default: about 20 lines per run).",
+        show_default=False)] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Train a scenario: headless now (--headless), with checkpoints, resume and Ctrl-C saving.
+
+    Exit 0 done · 1 NaN/Inf appeared or --min-accuracy missed · 2 bad input · 130 interrupted
+    (a checkpoint is saved first).
+    """
+    import signal
+
+    from .errors import UsageError
+    from .scenario import load_scenario
+    from .training import Trainer, default_run_dir
+
+    if not headless:
+        raise UsageError(
+            "the live training dashboard needs the TUI, which is not built yet",
+            hint="Add --headless to train in this terminal with progress bars.",
+        )
+    for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
+        if value is not None and value < (0 if name == "--epochs" else 1):
+            raise UsageError("must be a positive integer", key=name, value=value)
+    if lr is not None and not lr > 0:
+        raise UsageError("must be a positive number", key="--lr", value=lr)
+    if log_every is not None and log_every < 1:
+        raise UsageError("must be a positive integer", key="--log-every", value=log_every)
+    sc = load_scenario(scenario)
+    opt_name = optimizer.value if optimizer else None
+    dt = dtype.value if dtype else None
+    if resume is not None:
+        trainer = Trainer.resume(
+            sc, resume, epochs=epochs, lr=lr, out_dir=out, data_dir=data_dir,
+            overrides={"batch_size": batch_size, "optimizer": opt_name, "seed": seed,
+                       "dtype": dt})
+    else:
+        sc = sc.with_train(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=opt_name,
+                           seed=seed, dtype=dt)
+        trainer = Trainer(sc, out_dir=out or default_run_dir(sc.name), data_dir=data_dir)
+    sc = trainer.scenario
+    tr = sc.train
+    console = _console()
+    interactive = sys.stdout.isatty()
+    console.print(
+        f"[bold]{sc.name}[/]: {sc.architecture}, {sc.param_count:,} parameters · "
+        f"{trainer.optimizer.describe()}, batch {tr.batch_size}, {tr.epochs} epochs, "
+        f"{tr.dtype}, seed {tr.seed} · {len(trainer.x_train):,} training / "
+        f"{len(trainer.x_test):,} test samples → {trainer.out_dir}",
+        highlight=False, soft_wrap=True,
+    )
+    if resume is not None:
+        console.print(f"resuming after epoch {trainer.epochs_done}, iteration "
+                      f"{trainer.iteration}", highlight=False)
+    every = log_every or max(1, -(-tr.epochs // 20))
+    reporter = _make_reporter(tr.epochs, every, console, interactive)
+
+    stop = {"requested": False}
+
+    def on_sigint(signum, frame):  # noqa: ARG001
+        if stop["requested"]:  # a second Ctrl-C: give up at once
+            raise KeyboardInterrupt
+        stop["requested"] = True
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = trainer.run(on_event=reporter, should_stop=lambda: stop["requested"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        reporter.close()
+    if result.status == "stopped":
+        path = trainer.save_interrupt()
+        console.print(
+            f"interrupted in epoch {trainer.epochs_done + 1}, after iteration "
+            f"{trainer.iteration}: saved {path}\nresume with: backprop-tui train "
+            f"{scenario} --headless --resume {trainer.out_dir}",
+            highlight=False, soft_wrap=True)
+        raise typer.Exit(130)
+    if result.status == "nonfinite":
+        assert result.nonfinite is not None
+        _console(stderr=True).print(
+            f"[bold red]stopped:[/] {_escape(result.nonfinite.message())}. The parameters are "
+            "those from before this iteration's update; lower the learning rate or check the "
+            f"layer in the debugger: backprop-tui debug {scenario}", soft_wrap=True)
+        raise typer.Exit(1)
+    if result.history:
+        last = result.history[-1]
+        best = max(result.history, key=lambda m: m.test_accuracy)
+        console.print(
+            f"done: test accuracy {100 * last.test_accuracy:.2f}% after epoch {last.epoch} "
+            f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
+            f"{100 * last.train_accuracy:.2f}%; mean {_mean_epoch(result.history):.2f} s/epoch. "
+            f"Saved in {trainer.out_dir}", highlight=False, soft_wrap=True)
+        if min_accuracy is not None and last.test_accuracy < min_accuracy:
+            _console(stderr=True).print(
+                f"[bold red]below target:[/] test accuracy {last.test_accuracy:.4f} < "
+                f"--min-accuracy {min_accuracy}", soft_wrap=True)
+            raise typer.Exit(1)
+
+
+def _mean_epoch(history) -> float:
+    return sum(m.seconds for m in history) / len(history)
+
+
+def _make_reporter(epochs: int, every: int, console: Console, interactive: bool):
+    from .progress import PlainReporter, RichReporter
+    from .training import EpochEnd
+
+    inner = RichReporter(epochs, console) if interactive else PlainReporter(epochs, sys.stdout)
+
+    class Throttled:
+        def __call__(self, event):
+            if isinstance(event, EpochEnd):
+                e = event.metrics.epoch
+                if not (e == 1 or e == epochs or e % every == 0):
+                    return
+            inner(event)
+
+        def close(self):
+            inner.close()
+
+    return Throttled()
+
+
+@app.command("eval")
+@user_errors
+def eval_cmd(
+    scenario: ScenarioArg,
+    checkpoint: Annotated[Path, typer.Option(
+        help="A checkpoint file, or a run folder (its checkpoint.npz).", show_default=False)],
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Test accuracy, per-class accuracy and the confusion matrix of a trained network."""
+    import numpy as np
+
+    from .checkpoint import check_compatible, load_checkpoint
+    from .formatting import confusion_table
+    from .scenario import load_scenario
+    from .training import evaluate
+
+    sc = load_scenario(scenario)
+    ckpt = load_checkpoint(checkpoint)
+    check_compatible(ckpt, sc.name, sc.architecture_hash())
+    dtype = ckpt.meta.get("dtype", "float32")
+    net = sc.build_network(dtype=dtype)
+    net.load_state_dict(ckpt.params)
+    _, _, x_te, t_te = sc.load_data(data_dir=data_dir, dtype=dtype)
+    loss, acc = evaluate(net, x_te, t_te)
+    pred = net.predict(x_te)
+    labels = net.loss_layer.labels(t_te)
+    k = len(sc.class_names())
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (labels, pred), 1)
+    per_class = [float(cm[i, i] / cm[i].sum()) if cm[i].sum() else float("nan") for i in range(k)]
+    if as_json:
+        print(json.dumps({
+            "scenario": sc.name, "checkpoint": str(ckpt.path), "test_samples": int(len(x_te)),
+            "test_loss": loss, "test_accuracy": acc,
+            "per_class_accuracy": dict(zip(sc.class_names(), per_class, strict=True)),
+            "confusion_matrix": cm.tolist(),
+        }, indent=2))
+        return
+    console = _console()
+    console.print(f"[bold]{sc.name}[/] · {ckpt.path} · epoch {ckpt.meta.get('epochs_done')} · "
+                  f"{len(x_te):,} test samples", highlight=False, soft_wrap=True)
+    console.print(f"test accuracy [bold]{100 * acc:.2f}%[/] ({int(cm.trace())}/{len(x_te)}), "
+                  f"test loss {loss:.4f}", highlight=False)
+    console.print(confusion_table(cm, sc.class_names(), per_class))
+
+
+# ---------------------------------------------------------------------------------------------
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -109,3 +109,23 @@ def gradcheck_summary(
         style="dim",
     )
     return text
+
+
+def confusion_table(cm, class_names: tuple[str, ...], per_class: list[float]) -> Table:
+    """Rows: true class; columns: predicted class; the diagonal in green."""
+    table = Table(title="confusion matrix (rows: true class, columns: predicted)",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    short = [n.replace("Iris-", "") for n in class_names]
+    table.add_column("true \\ pred", style="bold", no_wrap=True)
+    for name in short:
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("accuracy", justify="right", no_wrap=True)
+    for i, name in enumerate(short):
+        cells = []
+        for j in range(len(short)):
+            v = int(cm[i, j])
+            style = "green" if i == j else ("red" if v else "dim")
+            cells.append(Text(str(v), style=style))
+        acc = per_class[i]
+        table.add_row(name, *cells, f"{100 * acc:.2f}%" if acc == acc else "—")
+    return table

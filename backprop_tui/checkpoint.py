@@ -1,0 +1,133 @@
+"""Checkpoints: one ``.npz`` file, written atomically, read without pickle.
+
+Layout (every entry a plain numpy array, so ``np.load(..., allow_pickle=False)`` reads it):
+
+* ``param/<layer>.<name>`` — parameters and buffers (``Network.state_dict``);
+* ``optim/<slot>:<layer>.<name>`` — optimizer state (momentum, Adam moments …);
+* ``__meta__`` — a JSON document (as a 0-d unicode array): format version, scenario name and
+  architecture hash, resolved config, epoch/iteration, batch-iterator and RNG states, metrics;
+* ``__sha256__`` — SHA-256 over every other entry's name, dtype, shape and bytes, so a file that
+  was truncated or altered is refused instead of silently loading wrong numbers.
+
+The file is written to ``<name>.tmp`` in the same folder, flushed to disk and renamed over the
+target, so a crash or Ctrl-C at any moment leaves either the old checkpoint or the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CheckpointError
+
+FORMAT = "backprop-tui-checkpoint"
+VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    params: dict[str, np.ndarray]
+    optimizer: dict[str, np.ndarray]
+    meta: dict[str, Any]
+    path: Path
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(key.encode())
+        h.update(str(a.dtype).encode())
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def save_checkpoint(
+    path: str | Path,
+    params: dict[str, np.ndarray],
+    optimizer: dict[str, np.ndarray],
+    meta: dict[str, Any],
+) -> Path:
+    """Write atomically; returns the path written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    for k, v in params.items():
+        arrays[f"param/{k}"] = np.asarray(v)
+    for k, v in optimizer.items():
+        arrays[f"optim/{k}"] = np.asarray(v)
+    full_meta = {"format": FORMAT, "version": VERSION, **meta}
+    arrays["__meta__"] = np.array(json.dumps(full_meta))
+    arrays["__sha256__"] = np.array(_digest(arrays))
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def resolve_checkpoint(ref: str | Path) -> Path:
+    """A run folder means its ``checkpoint.npz``; a file is taken as is."""
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        candidate = path / "checkpoint.npz"
+        if not candidate.is_file():
+            raise CheckpointError("this folder has no checkpoint.npz", file=path,
+                                  hint="Point at a run folder made by `backprop-tui train` "
+                                       "or at a .npz checkpoint file.")
+        return candidate
+    if not path.is_file():
+        raise CheckpointError("no such checkpoint file", file=path)
+    return path
+
+
+def load_checkpoint(ref: str | Path) -> Checkpoint:
+    """Read and verify a checkpoint; any problem is a :class:`CheckpointError` (exit 2)."""
+    path = resolve_checkpoint(ref)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as e:
+        raise CheckpointError(f"not a readable checkpoint ({type(e).__name__}: {e})",
+                              file=path, expected="a .npz file written by backprop-tui") from None
+    if "__meta__" not in arrays or "__sha256__" not in arrays:
+        raise CheckpointError("not a backprop-tui checkpoint (no __meta__/__sha256__ entries)",
+                              file=path)
+    stored = str(arrays.pop("__sha256__"))
+    if _digest(arrays) != stored:
+        raise CheckpointError("checksum mismatch: the file is corrupt or was modified",
+                              file=path)
+    try:
+        meta = json.loads(str(arrays.pop("__meta__")))
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"unreadable metadata: {e}", file=path) from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError("not a backprop-tui checkpoint", file=path, key="format",
+                              value=meta.get("format"), expected=FORMAT)
+    if meta.get("version") != VERSION:
+        raise CheckpointError("unsupported checkpoint version", file=path, key="version",
+                              value=meta.get("version"), expected=str(VERSION))
+    params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+    optim = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
+    return Checkpoint(params, optim, meta, path)
+
+
+def check_compatible(ckpt: Checkpoint, scenario_name: str, architecture_hash: str) -> None:
+    """Refuse a checkpoint whose network is not this scenario's."""
+    if ckpt.meta.get("architecture_hash") != architecture_hash:
+        raise CheckpointError(
+            f"this checkpoint was made for scenario {ckpt.meta.get('scenario')!r}, whose network "
+            f"differs from {scenario_name!r}'s",
+            file=ckpt.path, key="architecture_hash",
+            hint="Use a checkpoint from the same scenario (same layers, sizes and loss).",
+        )

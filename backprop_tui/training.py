@@ -1,0 +1,503 @@
+"""The training loop, shared by the headless command and the TUI's live dashboard.
+
+:class:`Trainer` runs iterations as fast as numpy allows and reports what happens as events
+(:class:`EpochStart`, :class:`BatchEnd`, :class:`EpochEnd`, :class:`CheckpointSaved`,
+:class:`NonFinite`). It knows nothing about how they are shown: the headless command prints
+rich progress bars or plain lines, the TUI draws charts.
+
+Every iteration is exactly the engine's step sequence (``net.loss`` → ``net.backward`` →
+``optimizer.step``), and everything that decides the next numbers — parameters, optimizer state,
+the batch iterator's position and generator, Dropout generators, the running sums of the
+current epoch — is saved in a checkpoint, so a resumed run is bit-identical to one that was
+never interrupted.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .checkpoint import Checkpoint, check_compatible, load_checkpoint, save_checkpoint
+from .engine.batches import Batches
+from .engine.layers import Dropout
+from .engine.network import Network
+from .engine.optim import Optimizer
+from .errors import CheckpointError, UsageError
+from .scenario import Scenario
+from .tomlwrite import dumps as toml_dumps
+
+
+# ---------------------------------------------------------------------------------------------
+# events
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EpochStart:
+    epoch: int  # 1-based
+    epochs: int
+    batches: int  # batches in this epoch
+    start_batch: int  # > 0 when resuming in the middle of an epoch
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    epoch: int
+    batch: int  # 1-based, within the epoch
+    batches: int
+    iteration: int  # global, 1-based
+    loss: float
+    running_loss: float  # mean over this epoch so far
+    samples: int  # samples seen in this epoch so far
+    seconds: float  # training time in this epoch so far
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    epoch: int
+    iterations: int
+    train_loss: float
+    train_accuracy: float  # running, measured on each batch during the epoch
+    test_loss: float
+    test_accuracy: float
+    seconds: float  # training time of the epoch (without the test evaluation)
+    eval_seconds: float
+    samples_per_second: float
+    lr: float
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    metrics: EpochMetrics
+    best: bool  # best test accuracy so far
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    path: Path
+    epoch: int
+    kind: str  # "checkpoint", "best" or "interrupt"
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """NaN or Inf appeared: where first, in the engine's step sequence."""
+
+    iteration: int
+    epoch: int
+    batch: int
+    phase: str  # "forward", "loss", "backward"
+    layer: str | None
+    tensor: str
+    count: int
+    kind: str  # "NaN", "Inf" or "NaN/Inf"
+
+    def message(self) -> str:
+        where = f"the {self.phase} step of layer {self.layer!r}" if self.layer else \
+            f"the {self.phase} step"
+        return (f"{self.kind} appeared at iteration {self.iteration} (epoch {self.epoch}, batch "
+                f"{self.batch}): first in {where}, tensor {self.tensor} ({self.count} entries)")
+
+
+Event = EpochStart | BatchEnd | EpochEnd | CheckpointSaved | NonFinite
+
+
+@dataclass
+class TrainResult:
+    status: str  # "completed", "stopped", "nonfinite"
+    epochs_done: int
+    iterations: int
+    history: list[EpochMetrics]
+    nonfinite: NonFinite | None = None
+    checkpoint: Path | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+def evaluate(net: Network, x: np.ndarray, t: np.ndarray, batch_size: int = 1000
+             ) -> tuple[float, float]:
+    """Mean data loss and accuracy of ``net`` on ``(x, t)`` in evaluation mode."""
+    if len(x) == 0:
+        return float("nan"), float("nan")
+    modes = [layer.training for layer in net.layers]
+    net.train(False)
+    loss_sum, correct = 0.0, 0
+    labels = net.loss_layer.labels(t)
+    try:
+        for i in range(0, len(x), batch_size):
+            out = net.forward(x[i : i + batch_size])
+            n = len(out)
+            loss_sum += net.loss_layer.forward(out, t[i : i + batch_size]) * n
+            correct += int((net.loss_layer.predict(out) == labels[i : i + batch_size]).sum())
+    finally:
+        for layer, m in zip(net.layers, modes, strict=True):
+            layer.training = m
+    return loss_sum / len(x), correct / len(x)
+
+
+def default_run_dir(scenario: str, root: str | Path = "runs") -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / f"{scenario}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+@dataclass
+class _EpochSums:
+    loss_sum: float = 0.0
+    correct: int = 0
+    samples: int = 0
+    seconds: float = 0.0
+
+
+METRIC_FIELDS = [f for f in EpochMetrics.__dataclass_fields__]
+
+
+class Trainer:
+    """Trains a scenario's network; emits events; saves and resumes checkpoints.
+
+    ``data`` may be given as ``(x_train, t_train, x_test, t_test)`` (already in ``dtype``);
+    otherwise the scenario's data is loaded. ``out_dir=None`` keeps everything in memory.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        out_dir: str | Path | None = None,
+        data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+        data_dir: str | Path | None = None,
+        net: Network | None = None,
+        optimizer: Optimizer | None = None,
+    ) -> None:
+        if not scenario.train.enabled:
+            raise UsageError(
+                f"scenario {scenario.name!r} is not trainable",
+                hint="Its weights are wired by hand ([train] enabled = false); open it in the "
+                     "debugger to step through its forward pass.",
+            )
+        self.scenario = scenario
+        spec = scenario.train
+        self.dtype = np.dtype(spec.dtype)
+        self.net = net if net is not None else scenario.build_network(spec.seed, self.dtype)
+        self.optimizer = optimizer if optimizer is not None else scenario.build_optimizer()
+        if data is None:
+            data = scenario.load_data(data_dir=data_dir, dtype=self.dtype)
+        self.x_train, self.t_train, self.x_test, self.t_test = data
+        self.batches = Batches(self.x_train, self.t_train, spec.batch_size,
+                               scenario.rng(spec.seed, "shuffle"))
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.epochs_done = 0
+        self.iteration = 0
+        self.history: list[EpochMetrics] = []
+        self.best_accuracy = -1.0
+        self._sums = _EpochSums()
+        self._in_epoch = False
+        #: checkpoint.npz is rewritten at most this often (and always after the last epoch);
+        #: tiny scenarios run thousands of one-batch epochs
+        self.checkpoint_every = 10.0
+        self._last_save = time.monotonic()
+        self._metrics_rows = 0  # rows of metrics.csv on disk
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def epochs(self) -> int:
+        return self.scenario.train.epochs
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return len(self.batches)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(
+        self,
+        on_event: Callable[[Event], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        max_iterations: int | None = None,
+    ) -> TrainResult:
+        """Train until ``epochs`` are done, ``should_stop()`` is true (checked after every
+        batch, so the state is always consistent), ``max_iterations`` more iterations have run,
+        or a NaN/Inf appears. Can be called again to continue."""
+        emit = on_event or (lambda e: None)
+        net, opt, batches = self.net, self.optimizer, self.batches
+        loss_layer = net.loss_layer
+        n_batches = len(batches)
+        done_now = 0
+        if self.out_dir is not None and not (self.out_dir / "config.toml").exists():
+            self.write_config()
+        net.train(True)
+        while self.epochs_done < self.epochs:
+            epoch = self.epochs_done + 1
+            if not self._in_epoch:
+                self._in_epoch = True
+                self._sums = _EpochSums()
+            start_batch = batches.position if not batches.epoch_done else 0
+            emit(EpochStart(epoch, self.epochs, n_batches, start_batch))
+            sums = self._sums
+            while True:
+                if batches.epoch_done and batches.epoch == self.epochs_done:
+                    # the iterator's lazy roll-over: this epoch's batches are all taken
+                    break
+                if should_stop is not None and should_stop():
+                    return self._result("stopped")
+                if max_iterations is not None and done_now >= max_iterations:
+                    return self._result("stopped")
+                t0 = time.perf_counter()
+                xb, tb = batches.next()
+                loss = net.loss(xb, tb)
+                if not np.isfinite(loss):
+                    return self._nonfinite(xb, tb, emit)
+                net.backward(need_input_grad=False)
+                if not self._grads_finite():
+                    return self._nonfinite(xb, tb, emit)
+                opt.step(net)
+                self.iteration += 1
+                done_now += 1
+                n = len(xb)
+                sums.loss_sum += loss * n
+                sums.correct += int((loss_layer.predict(net.output) == loss_layer.labels(tb)).sum())
+                sums.samples += n
+                sums.seconds += time.perf_counter() - t0
+                emit(BatchEnd(epoch, batches.position, n_batches, self.iteration, loss,
+                              sums.loss_sum / sums.samples, sums.samples, sums.seconds))
+            self._finish_epoch(epoch, emit)
+        return self._result("completed")
+
+    def _grads_finite(self) -> bool:
+        # One sum per tensor: NaN or Inf anywhere makes the sum non-finite (cheaper than
+        # isfinite(), which would allocate a boolean array per tensor per batch).
+        total = 0.0
+        for layer in self.net.layers:
+            for g in layer.grads.values():
+                total += float(g.sum())
+        return bool(np.isfinite(total))
+
+    def _finish_epoch(self, epoch: int, emit: Callable[[Event], None]) -> None:
+        sums = self._sums
+        t0 = time.perf_counter()
+        test_loss, test_acc = evaluate(self.net, self.x_test, self.t_test)
+        eval_seconds = time.perf_counter() - t0
+        metrics = EpochMetrics(
+            epoch=epoch,
+            iterations=self.iteration,
+            train_loss=sums.loss_sum / max(sums.samples, 1),
+            train_accuracy=sums.correct / max(sums.samples, 1),
+            test_loss=test_loss,
+            test_accuracy=test_acc,
+            seconds=sums.seconds,
+            eval_seconds=eval_seconds,
+            samples_per_second=sums.samples / sums.seconds if sums.seconds else float("nan"),
+            lr=self.optimizer.lr,
+        )
+        self.history.append(metrics)
+        self.epochs_done = epoch
+        self._in_epoch = False
+        self._sums = _EpochSums()
+        best = bool(np.isfinite(test_acc) and test_acc > self.best_accuracy)
+        if best:
+            self.best_accuracy = test_acc
+        emit(EpochEnd(metrics, best))
+        if self.out_dir is not None:
+            self.write_metrics()
+            if best:
+                emit(CheckpointSaved(self.save(self.out_dir / "best.npz"), epoch, "best"))
+            now = time.monotonic()
+            if epoch == self.epochs or now - self._last_save >= self.checkpoint_every:
+                self._last_save = now
+                emit(CheckpointSaved(self.save(self.out_dir / "checkpoint.npz"), epoch,
+                                     "checkpoint"))
+
+    def _result(self, status: str, nonfinite: NonFinite | None = None) -> TrainResult:
+        return TrainResult(status, self.epochs_done, self.iteration, list(self.history),
+                           nonfinite)
+
+    # -- NaN/Inf: name the first layer --------------------------------------------------------
+    def _nonfinite(self, xb, tb, emit) -> TrainResult:
+        """Replay the failing iteration one step at a time (Dropout masks and BatchNorm
+        statistics frozen, so it is the same computation) and find the first non-finite
+        tensor. The parameters are untouched: the check runs before the update."""
+        net = self.net
+        epoch = self.epochs_done + 1
+        batch = self.batches.position
+        iteration = self.iteration + 1
+        found = None
+        with net.frozen():
+            h = net._as_input(xb)
+            found = _first_bad("forward", None, "x (the batch)", h)
+            for i, layer in enumerate(net.layers):
+                if found:
+                    break
+                for name, p in layer.params.items():
+                    found = found or _first_bad("forward", layer.name, name, p)
+                h = net.forward_layer(i, h)
+                found = found or _first_bad("forward", layer.name, "output", h)
+            if not found:
+                loss = net.compute_loss(h, tb)
+                if not np.isfinite(loss):
+                    found = ("loss", None, "loss", 1, "NaN" if np.isnan(loss) else "Inf")
+            if not found:
+                dout = net.backward_loss()
+                found = _first_bad("backward", "loss", "dx", dout)
+                for i in range(len(net.layers) - 1, -1, -1):
+                    if found:
+                        break
+                    layer = net.layers[i]
+                    dout = net.backward_layer(i, dout, need_dx=i > 0)
+                    for name, g in layer.grads.items():
+                        found = found or _first_bad("backward", layer.name, f"d{name}", g)
+                    if dout is not None:
+                        found = found or _first_bad("backward", layer.name, "dx", dout)
+        if not found:  # a sum overflowed although every entry is finite
+            found = ("backward", None, "gradient sum", 0, "Inf")
+        phase, layer, tensor, count, kind = found
+        event = NonFinite(iteration, epoch, batch, phase, layer, tensor, count, kind)
+        emit(event)
+        return self._result("nonfinite", event)
+
+    # -- persistence --------------------------------------------------------------------------
+    def state_meta(self) -> dict[str, Any]:
+        dropout_rngs = {
+            layer.name: copy.deepcopy(layer.rng.bit_generator.state)
+            for layer in self.net.layers if isinstance(layer, Dropout)
+        }
+        return {
+            "scenario": self.scenario.name,
+            "architecture_hash": self.scenario.architecture_hash(),
+            "config": self.scenario.config(),
+            "package_version": __version__,
+            "saved_at": datetime.now().isoformat(timespec="seconds"),
+            "epochs_done": self.epochs_done,
+            "iteration": self.iteration,
+            "in_epoch": self._in_epoch,
+            "epoch_sums": asdict(self._sums),
+            "batches": self.batches.state(),
+            "dropout_rngs": dropout_rngs,
+            "optimizer": {"kind": self.optimizer.kind, "lr": self.optimizer.lr},
+            "dtype": str(self.dtype),
+            "best_accuracy": self.best_accuracy,
+            "history": [asdict(m) for m in self.history],
+        }
+
+    def save(self, path: str | Path) -> Path:
+        return save_checkpoint(path, self.net.state_dict(), self.optimizer.state_dict(),
+                               self.state_meta())
+
+    def save_interrupt(self) -> Path | None:
+        """Save where the run stands (between two batches); used on Ctrl-C."""
+        if self.out_dir is None:
+            return None
+        return self.save(self.out_dir / "checkpoint.npz")
+
+    def write_config(self) -> Path:
+        assert self.out_dir is not None
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / "config.toml"
+        header = (f"# Resolved scenario of this run (backprop-tui {__version__}). Train it again "
+                  f"with:\n#   backprop-tui train {path} --headless\n")
+        path.write_text(header + toml_dumps(self.scenario.config()), encoding="utf-8")
+        return path
+
+    def write_metrics(self) -> Path:
+        """Append the epochs not yet on disk to ``metrics.csv`` (rewritten whole on resume)."""
+        assert self.out_dir is not None
+        path = self.out_dir / "metrics.csv"
+        if self._metrics_rows == 0 or not path.exists():
+            with open(path, "w", newline="", encoding="utf-8") as f:
+                csv.DictWriter(f, fieldnames=METRIC_FIELDS).writeheader()
+            self._metrics_rows = 0
+        with open(path, "a", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=METRIC_FIELDS)
+            for m in self.history[self._metrics_rows :]:
+                w.writerow({k: _csv_value(v) for k, v in asdict(m).items()})
+        self._metrics_rows = len(self.history)
+        return path
+
+    def load_state(self, ckpt: Checkpoint) -> None:
+        """Restore everything a checkpoint holds into this trainer (same scenario)."""
+        check_compatible(ckpt, self.scenario.name, self.scenario.architecture_hash())
+        meta = ckpt.meta
+        try:
+            self.net.load_state_dict(ckpt.params)
+            if meta["optimizer"]["kind"] != self.optimizer.kind:
+                raise CheckpointError(
+                    "the checkpoint's optimizer differs from this run's", file=ckpt.path,
+                    key="optimizer", value=meta["optimizer"]["kind"],
+                    expected=self.optimizer.kind)
+            self.optimizer.load_state_dict(ckpt.optimizer)
+            self.batches.set_state(meta["batches"])
+            for layer in self.net.layers:
+                if isinstance(layer, Dropout):
+                    layer.rng.bit_generator.state = meta["dropout_rngs"][layer.name]
+            self.epochs_done = int(meta["epochs_done"])
+            self.iteration = int(meta["iteration"])
+            self._in_epoch = bool(meta["in_epoch"])
+            self._sums = _EpochSums(**meta["epoch_sums"])
+            self.best_accuracy = float(meta["best_accuracy"])
+            self.history = [EpochMetrics(**m) for m in meta["history"]]
+        except (KeyError, ValueError, TypeError) as e:
+            raise CheckpointError(f"cannot restore this checkpoint: {e}", file=ckpt.path) \
+                from None
+
+    @classmethod
+    def resume(
+        cls, scenario: Scenario, ref: str | Path, *, epochs: int | None = None,
+        lr: float | None = None, out_dir: str | Path | None = None,
+        data_dir: str | Path | None = None, overrides: dict[str, Any] | None = None,
+    ) -> Trainer:
+        """Continue a run from a checkpoint (or a run folder). Training settings come from the
+        checkpoint; only ``epochs`` (to train longer) and ``lr`` may change. Anything else in
+        ``overrides`` that differs from the checkpoint is refused, because the result could no
+        longer equal an uninterrupted run."""
+        ckpt = load_checkpoint(ref)
+        check_compatible(ckpt, scenario.name, scenario.architecture_hash())
+        saved = ckpt.meta.get("config", {}).get("train", {})
+        for key, value in (overrides or {}).items():
+            if value is not None and key in saved and saved[key] != value:
+                raise UsageError(
+                    f"cannot change --{key.replace('_', '-')} when resuming",
+                    value=value, expected=f"{saved[key]!r} as in the checkpoint, or no flag",
+                    hint=f"The checkpoint {ckpt.path} was trained with {key} = {saved[key]!r}.")
+        fields = {k: saved[k] for k in ("optimizer", "lr", "momentum", "beta1", "beta2",
+                                        "batch_size", "epochs", "seed", "dtype") if k in saved}
+        sc = scenario.with_train(**fields).with_train(epochs=epochs, lr=lr)
+        out = Path(out_dir) if out_dir is not None else ckpt.path.parent
+        trainer = cls(sc, out_dir=out, data_dir=data_dir)
+        trainer.load_state(ckpt)
+        if lr is not None:
+            trainer.optimizer.lr = float(lr)
+        return trainer
+
+
+def _csv_value(v: Any) -> Any:
+    if isinstance(v, float):
+        return repr(v)
+    return v
+
+
+def _first_bad(phase: str, layer: str | None, tensor: str, a: np.ndarray):
+    a = np.asarray(a)
+    if not np.issubdtype(a.dtype, np.floating):
+        return None
+    bad = ~np.isfinite(a)
+    count = int(bad.sum())
+    if not count:
+        return None
+    nan = bool(np.isnan(a).any())
+    inf = bool(np.isinf(a).any())
+    kind = "NaN/Inf" if nan and inf else ("NaN" if nan else "Inf")
+    return (phase, layer, tensor, count, kind)
+
+
+__all__ = [
+    "BatchEnd", "CheckpointSaved", "EpochEnd", "EpochMetrics", "EpochStart", "Event",
+    "NonFinite", "TrainResult", "Trainer", "default_run_dir", "evaluate",
+]
