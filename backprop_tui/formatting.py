@@ -22,7 +22,7 @@ def scenarios_table(items: Iterable[Scenario]) -> Table:
     table.add_column("name / data", no_wrap=True, min_width=16)
     table.add_column("architecture", no_wrap=True)
     table.add_column("params", justify="right", no_wrap=True)
-    table.add_column("description", overflow="fold", min_width=20, ratio=1)
+    table.add_column("description", overflow="fold", ratio=1)
     for sc in items:
         name = Text(sc.name, style="bold cyan")
         name.append(f"\n{sc.data_label}", style="dim")
@@ -53,7 +53,7 @@ def gradcheck_table(report: GradcheckReport, title: str = "gradient check") -> T
                   caption="x: the layer's input (checks dx) · n: entries compared · "
                   "k=24+dir: 24 entries and 1 random direction", caption_justify="left")
     table.add_column("layer", style="bold", no_wrap=True)
-    table.add_column("tensor", overflow="fold", min_width=13)
+    table.add_column("tensor", overflow="fold")
     table.add_column("mode", no_wrap=True)
     table.add_column("n", justify="right", no_wrap=True, min_width=4)
     table.add_column("kinks", justify="right", no_wrap=True, min_width=5)
