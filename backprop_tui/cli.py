@@ -141,6 +141,8 @@ def gradcheck_cmd(
     for name, value in (("--k", k), ("--full-limit", full_limit), ("--batch-size", batch_size)):
         if value is not None and value <= 0:
             raise UsageError("must be a positive integer", key=name, value=value)
+    if seed < 0:  # numpy seeds must be non-negative
+        raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
     sc = load_scenario(scenario)
     if sc.has_step:
         reason = (
