@@ -165,6 +165,11 @@ class MaxPool2D(Layer):
                 f"but its input has per-sample shape {in_shape}"
             )
         c, h, w = in_shape
+        if self.pad >= self.size:
+            raise ShapeError(
+                f"MaxPool2D layer {self.name!r}: padding {self.pad} must be smaller than the "
+                f"{self.size}×{self.size} window, or some windows see nothing but padding"
+            )
         oh = conv_output_size(h, self.size, self.stride, self.pad)
         ow = conv_output_size(w, self.size, self.stride, self.pad)
         if oh is None or ow is None:

@@ -328,7 +328,7 @@ class BatchNorm(Layer):
         if not need_dx:
             return None
         dxn = self.params["gamma"] * dout
-        if not self.training:  # evaluation mode: an affine map with fixed statistics
+        if "xc" not in self.cache:  # forward ran in evaluation mode: an affine map, fixed stats
             return dxn / std
         return (dxn - dxn.mean(axis=0) - xn * (dxn * xn).mean(axis=0)) / std
 
