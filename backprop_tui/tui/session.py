@@ -1,0 +1,687 @@
+"""DebugSession: everything the debugger screen shows, built from a scenario, without any UI.
+
+The session owns the float64 network (stepping is exact and matches the gradient check), the
+optimizer, the batches and the :class:`~backprop_tui.engine.stepper.Stepper`, and answers the
+questions the panes ask:
+
+* :meth:`DebugSession.rows` — the network pane: one row per layer, then ``loss`` and ``update``,
+  with output shapes, parameter counts, breakpoints and where the next step runs;
+* :meth:`DebugSession.tensors` — the tensor pane: the named tensors of a row, taken from the
+  latest :class:`~backprop_tui.engine.stepper.StepRecord` of this iteration (never recomputed);
+* :meth:`DebugSession.formulas` — the formula pane: the layer's equations with this network's
+  shapes substituted (``dW = xᵀ·dout   (2×4)·(4×6) → 2×6``);
+* :attr:`DebugSession.loss_history`, :meth:`DebugSession.status` — the loss line and status bar.
+
+It imports numpy and the engine only (no textual), so it is tested without a terminal.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ..engine.batches import Batches
+from ..engine.conv import Conv2D, MaxPool2D
+from ..engine.gradcheck import GradcheckReport, gradcheck
+from ..engine.layers import Affine, BatchNorm, Dropout, Flatten, Layer
+from ..engine.network import Network
+from ..engine.optim import Optimizer
+from ..engine.stepper import (
+    DEFAULT_HISTORY_BYTES,
+    DeadReLU,
+    GradcheckFails,
+    GradNorm,
+    LossPoint,
+    NonFinite,
+    Stepper,
+    StepRecord,
+    StopReason,
+)
+from ..errors import CheckpointError, UsageError
+from ..scenario import Scenario
+
+RowKind = Literal["layer", "loss", "update"]
+TensorRole = Literal["activation", "gradient", "param", "mask", "cache", "target", "delta"]
+
+PHASE_LABEL = {
+    "forward": "forward ↓",
+    "loss": "loss",
+    "backward": "backward ↑",
+    "update": "update",
+    "complete": "iteration complete",
+}
+
+
+def dims(shape: tuple[int, ...]) -> str:
+    """``(4, 6)`` → ``4×6``; a scalar shape → ``scalar``."""
+    return "×".join(str(d) for d in shape) if shape else "scalar"
+
+
+# -- rows of the network pane ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    """One row of the network pane."""
+
+    kind: RowKind
+    index: int | None  #: layer index for layer rows
+    name: str  #: layer name, ``loss`` or ``update``
+    describe: str  #: ``Affine 2→6``, ``SoftmaxCrossEntropy``, ``sgd lr=0.1``
+    out_shape: tuple[int, ...]  #: per-batch output shape (batch size first); () for the loss
+    params: int
+    bp_forward: bool = False
+    bp_backward: bool = False
+    #: ``forward``/``backward``/``loss``/``update`` when the next step runs on this row, else None
+    next_phase: str | None = None
+    forward_done: bool = False
+    backward_done: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"L{self.index + 1}" if self.index is not None else ""
+
+
+# -- tensors of the tensor pane ----------------------------------------------------------------
+@dataclass(frozen=True)
+class TensorItem:
+    """A named tensor of a row, or a placeholder for one not computed yet in this iteration."""
+
+    key: str  #: stable name, used to keep the selection across steps: ``x``, ``y``, ``dW`` …
+    title: str  #: what it is, in words: ``dW = ∂L/∂W, the gradient of the loss w.r.t. W``
+    role: TensorRole
+    array: np.ndarray | None
+    #: where the values come from (``forward step of L1 affine1``), or when they will exist
+    source: str
+    #: for flat MNIST-like data: the picture shape of one sample (28, 28); 4-D data needs none
+    image_shape: tuple[int, int] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.array is not None
+
+    @property
+    def is_mask(self) -> bool:
+        return self.array is not None and self.array.dtype == np.bool_
+
+
+@dataclass(frozen=True)
+class Formula:
+    """One equation and the shapes it works on in this network (empty when not known)."""
+
+    equation: str
+    shapes: str = ""
+    direction: Literal["forward", "backward", "update"] = "forward"
+
+
+# -- gradient check ----------------------------------------------------------------------------
+@dataclass
+class GradcheckJob:
+    """A gradient check prepared on the UI thread (a private copy of the network and batch), to
+    be run by :meth:`DebugSession.run_gradcheck` in a worker thread."""
+
+    row_name: str
+    layers: list[str]
+    net: Network
+    x: np.ndarray
+    t: np.ndarray
+    mode: str
+    iteration: int
+    position: int
+    after_update: bool
+
+
+@dataclass
+class GradcheckResult:
+    job: GradcheckJob
+    report: GradcheckReport
+    seconds: float
+
+
+# -- breakpoint conditions ---------------------------------------------------------------------
+@dataclass
+class ConditionSettings:
+    """The conditions that :meth:`Stepper.continue_` watches, as the dialog edits them."""
+
+    nonfinite: bool = True
+    gradcheck: bool = False
+    dead_relu: bool = False
+    dead_relu_threshold: float = 0.5
+    grad_norm: bool = False
+    grad_norm_threshold: float = 10.0
+
+
+def _row_loader(scenario: Scenario, data_dir: str | Path | None
+                ) -> tuple[int, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """Number of training samples, their labels, and a function converting chosen rows."""
+    from ..data.loaders import load_scenario_data, train_size
+    from ..data.mnist import load_mnist
+
+    n = train_size(scenario.data, data_dir)
+    labels = np.asarray(load_mnist(data_dir)[1][:n], dtype=np.int64)
+
+    def load(rows: np.ndarray) -> np.ndarray:
+        x, _, _, _ = load_scenario_data(scenario.data, scenario.input_shape, data_dir,
+                                        np.dtype(np.float64), train_rows=rows)
+        return x
+
+    return n, labels, load
+
+
+class RowBatches(Batches):
+    """:class:`Batches` that converts only the rows of each batch.
+
+    MNIST's 60 000 training images in float64 take 376 MB; the debugger shows one batch at a
+    time, so it keeps the decoded uint8 images (shared with the data package's cache) and
+    converts the rows of each batch as it is drawn. The batches are exactly those of
+    ``Batches(x_all, t_all, batch_size, seed)``: the permutation is drawn from the same
+    generator over the same number of samples.
+    """
+
+    def __init__(self, n: int, t: np.ndarray, load: Callable[[np.ndarray], np.ndarray],
+                 batch_size: int, seed: np.random.Generator | int) -> None:
+        super().__init__(np.arange(n), t, batch_size, seed)
+        self._load = load
+
+    def next(self) -> tuple[np.ndarray, np.ndarray]:
+        rows, t = super().next()
+        return self._load(rows), t
+
+
+class DebugSession:
+    """A scenario ready to be stepped: network (float64), optimizer, batches and stepper.
+
+    ``batch_size`` defaults to the scenario's ``[debug] batch_size``; ``seed`` to its training
+    seed (the same seed gives the same weights and batches as ``train``). ``checkpoint`` loads
+    trained weights (and the optimizer state, when the optimizer matches) and converts them to
+    float64. ``net``/``optimizer``/``batches`` may be given ready-made (the training dashboard
+    hands over a float64 copy of its network and its current batch).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int | None = None,
+        batch_size: int | None = None,
+        checkpoint: str | Path | None = None,
+        data_dir: str | Path | None = None,
+        history_bytes: int = DEFAULT_HISTORY_BYTES,
+        net: Network | None = None,
+        optimizer: Optimizer | None = None,
+        batches: Batches | None = None,
+    ) -> None:
+        if seed is not None and seed < 0:
+            raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
+        if batch_size is not None and batch_size < 1:
+            raise UsageError("must be a positive integer", key="--batch-size", value=batch_size)
+        self.scenario = scenario
+        self.seed = scenario.train.seed if seed is None else int(seed)
+        self.data_dir = data_dir
+        self.checkpoint_path: Path | None = None
+        self.checkpoint_meta: dict[str, Any] = {}
+        self.net = net if net is not None else scenario.build_network(self.seed, "float64")
+        if self.net.dtype != np.float64:
+            raise ValueError("the debugger steps a float64 network")
+        self.optimizer = optimizer if optimizer is not None else scenario.build_optimizer()
+        if checkpoint is not None:
+            self._load_checkpoint(checkpoint)
+        self.batch_size = int(batch_size or scenario.debug_batch_size)
+        self.batches = batches if batches is not None else self._make_batches(data_dir)
+        self.stepper = Stepper(self.net, self.optimizer, self.batches,
+                               history_bytes=history_bytes)
+        self.conditions = ConditionSettings()
+        self.apply_conditions()
+
+    # -- building -----------------------------------------------------------------------------
+    def _load_checkpoint(self, ref: str | Path) -> None:
+        from ..checkpoint import check_compatible, load_checkpoint
+
+        ckpt = load_checkpoint(ref)
+        check_compatible(ckpt, self.scenario.name, self.scenario.architecture_hash())
+        try:
+            self.net.load_state_dict(ckpt.params)  # copies into the float64 arrays
+        except (KeyError, ValueError) as e:
+            raise CheckpointError(f"cannot load these weights: {e}", file=ckpt.path) from None
+        kind = ckpt.meta.get("optimizer", {}).get("kind")
+        if kind == self.optimizer.kind and ckpt.optimizer:
+            state = {k: (np.asarray(v, dtype=np.float64) if k != "__t__" else v)
+                     for k, v in ckpt.optimizer.items()}
+            self.optimizer.load_state_dict(state)
+        self.checkpoint_path = ckpt.path
+        self.checkpoint_meta = ckpt.meta
+
+    def _make_batches(self, data_dir: str | Path | None) -> Batches:
+        sc = self.scenario
+        rng = sc.rng(self.seed, "shuffle")
+        if sc.data.source == "mnist" and sc.data.normalize != "standard":
+            n, t, load = _row_loader(sc, data_dir)
+            return RowBatches(n, t, load, self.batch_size, rng)
+        x, t, _, _ = sc.load_data(data_dir=data_dir, dtype="float64")
+        return Batches(x, t, self.batch_size, rng)
+
+    # -- structure ----------------------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        return self.net.layers
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.net.layers) + 2
+
+    @property
+    def loss_row(self) -> int:
+        return len(self.net.layers)
+
+    @property
+    def update_row(self) -> int:
+        return len(self.net.layers) + 1
+
+    @property
+    def n(self) -> int:
+        """Samples in the current batch."""
+        return int(len(self.stepper.batch[0]))
+
+    def row_of_layer(self, i: int | None, phase: str | None = None) -> int:
+        if i is not None:
+            return i
+        return self.update_row if phase == "update" else self.loss_row
+
+    def rows(self) -> list[Row]:
+        st = self.stepper
+        bps = st.breakpoints
+        phase, nxt = st.upcoming
+        pos = st.position  # == len(steps) when the iteration is complete: everything done
+        next_row = self.row_of_layer(nxt, phase)
+        L = len(self.net.layers)
+        out: list[Row] = []
+        n = self.n
+        for i, layer in enumerate(self.net.layers):
+            out.append(Row(
+                kind="layer", index=i, name=layer.name, describe=layer.describe(),
+                out_shape=(n, *self.net.shapes[i]), params=layer.param_count(),
+                bp_forward=("forward", i) in bps, bp_backward=("backward", i) in bps,
+                next_phase=phase if next_row == i else None,
+                forward_done=pos > i,
+                backward_done=pos > st.steps.index(("backward", i)),
+            ))
+        out.append(Row(kind="loss", index=None, name="loss",
+                       describe=self._loss_describe(), out_shape=(), params=0,
+                       next_phase="loss" if next_row == L else None,
+                       forward_done=pos > L, backward_done=pos > L))
+        out.append(Row(kind="update", index=None, name="update",
+                       describe=self.optimizer.describe(), out_shape=(), params=0,
+                       next_phase="update" if next_row == L + 1 else None,
+                       forward_done=st.complete, backward_done=st.complete))
+        return out
+
+    def _loss_describe(self) -> str:
+        text = self.net.loss_layer.describe()
+        if self.net.l2:
+            text += f" + L2 λ={self.net.l2:g}"
+        return text
+
+    # -- where we are -------------------------------------------------------------------------
+    @property
+    def loss_history(self) -> list[LossPoint]:
+        return self.stepper.loss_history
+
+    def status(self) -> dict[str, Any]:
+        """Iteration, step, phase, batch — for the status line."""
+        st = self.stepper
+        return {
+            "iteration": st.iteration,
+            "position": st.position,
+            "steps": st.steps_per_iteration,
+            "phase": st.phase,
+            "phase_label": PHASE_LABEL[st.phase],
+            "next": st.next_step,
+            "epoch": st.batch_epoch,
+            "batch": st.batch_index,
+            "batches": len(self.batches),
+            "n": self.n,
+        }
+
+    # -- tensors ------------------------------------------------------------------------------
+    def _step_name(self, phase: str, i: int | None) -> str:
+        pos = self.stepper.steps.index((phase, i))
+        return self.stepper.describe_step(pos)
+
+    def _pending(self, phase: str, i: int | None) -> str:
+        st = self.stepper
+        where = self._step_name(phase, i)
+        if st.complete:
+            return (f"not computed for the next batch yet: the {where} step computes it "
+                    "(press n)")
+        return f"not computed yet in this iteration: the {where} step computes it (press n)"
+
+    def _image_shape(self, i: int, what: Literal["in", "out"]) -> tuple[int, int] | None:
+        """A picture shape for flat per-sample vectors that are images (MNIST flat layout)."""
+        shape = self.net.input_shape if (what == "in" and i == 0) else None
+        if shape is None or len(shape) != 1:
+            return None
+        side = math.isqrt(shape[0])
+        if side * side == shape[0] and side >= 8 and self.scenario.data.source == "mnist":
+            return (side, side)
+        return None
+
+    def tensors(self, row: int) -> list[TensorItem]:
+        """The tensors of ``row`` (a layer, the loss or the update), ready or pending, in a
+        fixed order: forward tensors, cached tensors, parameters, then gradients."""
+        if row == self.loss_row:
+            return self._loss_tensors()
+        if row == self.update_row:
+            return self._update_tensors()
+        return self._layer_tensors(row)
+
+    def _layer_tensors(self, i: int) -> list[TensorItem]:
+        st = self.stepper
+        layer = self.net.layers[i]
+        fwd = st.record_for("forward", i)
+        bwd = st.record_for("backward", i)
+        fsrc = f"from the {self._step_name('forward', i)} step"
+        bsrc = f"from the {self._step_name('backward', i)} step"
+        fpend = self._pending("forward", i)
+        bpend = self._pending("backward", i)
+        img_in = self._image_shape(i, "in")
+        items = [
+            TensorItem("x", f"x — the input of {layer.name}", "activation",
+                       fwd.input if fwd else None, fsrc if fwd else fpend, img_in),
+            TensorItem("y", f"y — the output (activations) of {layer.name}", "activation",
+                       fwd.output if fwd else None, fsrc if fwd else fpend),
+        ]
+        cache_keys = list(fwd.cache) if fwd else list(layer.cache)
+        for k in cache_keys:
+            a = fwd.cache.get(k) if fwd else None
+            if a is not None and fwd is not None and fwd.input is not None and _same_data(
+                    a, fwd.input):
+                continue  # the input, kept for backward: shown as x
+            if a is None and k == "x":
+                continue
+            role: TensorRole = "mask" if (a is not None and a.dtype == np.bool_) else "cache"
+            items.append(TensorItem(k, f"{k} — kept by forward for backward ({_cache_hint(k)})",
+                                    role, a, fsrc if fwd else fpend))
+        for k, p in layer.params.items():
+            items.append(TensorItem(k, f"{k} — parameter of {layer.name}, current value",
+                                    "param", p, "the live parameter (changes at the update)"))
+        for k, b in layer.buffers.items():
+            items.append(TensorItem(k, f"{k} — running statistic (not trained)", "cache", b,
+                                    "the live buffer"))
+        items.append(TensorItem("dout", f"dout = ∂L/∂y — the gradient arriving at {layer.name}'s "
+                                "output", "gradient", bwd.input if bwd else None,
+                                bsrc if bwd else bpend))
+        for k in layer.params:
+            g = bwd.grads.get(k) if bwd else None
+            items.append(TensorItem(f"d{k}", f"d{k} = ∂L/∂{k} — the gradient for {k}"
+                                    + (" (incl. λ·W)" if self.net.l2 and k in layer.decay
+                                       else ""),
+                                    "gradient", g, bsrc if bwd else bpend))
+        items.append(TensorItem("dx", f"dx = ∂L/∂x — the gradient {layer.name} sends back",
+                                "gradient", bwd.output if bwd else None,
+                                bsrc if bwd else bpend, img_in))
+        return items
+
+    def _loss_tensors(self) -> list[TensorItem]:
+        st = self.stepper
+        rec = st.record_for("loss", None)
+        src = "from the loss step" if rec else self._pending("loss", None)
+        items = [
+            TensorItem("scores", "scores — the network's output, the loss's input", "activation",
+                       rec.input if rec else None, src),
+            TensorItem("t", "t — the batch's targets (class labels)", "target",
+                       rec.target if rec else st.batch[1], src if rec else "the current batch"),
+        ]
+        if rec:
+            for k, a in rec.cache.items():
+                if k in ("x", "t") or a is None:
+                    continue
+                title = {"y": "y — the predicted probabilities",
+                         "diff": "diff — output minus target"}.get(k, k)
+                items.append(TensorItem(k, title, "cache", np.asarray(a), src))
+        items.append(TensorItem("dscores", "dscores = ∂L/∂scores — the gradient entering the "
+                                "backward pass", "gradient", rec.output if rec else None, src))
+        return items
+
+    def _update_tensors(self) -> list[TensorItem]:
+        st = self.stepper
+        rec = st.record_for("update", None) if st.complete else None
+        items = []
+        for layer in self.net.layers:
+            if not layer.trainable:
+                continue
+            for k in layer.params:
+                key = f"{layer.name}.{k}"
+                src = "from the update step" if rec else self._pending("update", None)
+                items.append(TensorItem(f"Δ{key}", f"Δ{key} — the change the update made "
+                                        "(after − before)", "delta",
+                                        rec.deltas.get(key) if rec else None, src))
+        return items
+
+    def tensor(self, row: int, key: str) -> TensorItem | None:
+        for item in self.tensors(row):
+            if item.key == key:
+                return item
+        return None
+
+    # -- formulas -----------------------------------------------------------------------------
+    def formulas(self, row: int) -> list[Formula]:
+        """Equations of ``row`` with this network's shapes (batch size ``N`` = the current
+        batch) substituted."""
+        n = self.n
+        if row == self.loss_row:
+            return self._loss_formulas(n)
+        if row == self.update_row:
+            return [Formula(eq, f"for every parameter · {self.optimizer.describe()}", "update")
+                    for eq in self.optimizer.equations]
+        i = row
+        layer = self.net.layers[i]
+        in_shape = (n, *(self.net.input_shape if i == 0 else self.net.shapes[i - 1]))
+        out_shape = (n, *self.net.shapes[i])
+        fw = [Formula(eq, "", "forward") for eq in layer.forward_equations]
+        bw = [Formula(eq, "", "backward") for eq in layer.backward_equations]
+        shapes = _layer_shapes(layer, in_shape, out_shape)
+        if shapes is not None:
+            fshapes, bshapes = shapes
+            fw = [Formula(eq, s, "forward") for eq, s in zip(layer.forward_equations, fshapes,
+                                                             strict=False)]
+            bw = [Formula(eq, s, "backward") for eq, s in zip(layer.backward_equations, bshapes,
+                                                              strict=False)]
+        else:
+            fw = [Formula(eq, f"{dims(in_shape)} → {dims(out_shape)}", "forward")
+                  for eq in layer.forward_equations]
+            bw = [Formula(eq, f"{dims(out_shape)} → {dims(in_shape)}", "backward")
+                  for eq in layer.backward_equations]
+        if self.net.l2 and layer.trainable and layer.decay:
+            bw.append(Formula("dW += λ·W", f"L2 weight decay, λ = {self.net.l2:g}", "backward"))
+        return fw + bw
+
+    def _loss_formulas(self, n: int) -> list[Formula]:
+        lossl = self.net.loss_layer
+        k = self.net.shapes[-1]
+        s = dims((n, *k))
+        out = [Formula(eq, f"scores {s} → scalar", "forward") for eq in lossl.forward_equations]
+        if self.net.l2:
+            out.append(Formula("L += ½·λ·Σ‖W‖²", f"λ = {self.net.l2:g}, over every weight matrix",
+                               "forward"))
+        out += [Formula(eq, f"{s} → {s}", "backward") for eq in lossl.backward_equations]
+        return out
+
+    # -- stepping (thin wrappers that say what happened) --------------------------------------
+    def step(self) -> StepRecord:
+        return self.stepper.step()
+
+    def back(self) -> str:
+        res = self.stepper.back()
+        return f"stepped back: next {self.stepper.next_step}" if res else res.reason
+
+    def toggle_breakpoint(self, row: int) -> str | None:
+        """Toggle the forward+backward breakpoint of a layer row; None for loss/update rows."""
+        if row >= len(self.net.layers):
+            return None
+        on = self.stepper.toggle_breakpoint(row)
+        name = self.net.layers[row].name
+        return f"breakpoint {'set on' if on else 'removed from'} L{row + 1} {name}"
+
+    # -- conditions ---------------------------------------------------------------------------
+    def apply_conditions(self) -> None:
+        """Rebuild the stepper's condition list from :attr:`conditions`."""
+        c = self.conditions
+        conds: list = []
+        if c.nonfinite:
+            conds.append(NonFinite())
+        if c.gradcheck:
+            conds.append(GradcheckFails(self._condition_gradcheck))
+        if c.dead_relu:
+            conds.append(DeadReLU(c.dead_relu_threshold))
+        if c.grad_norm:
+            conds.append(GradNorm(c.grad_norm_threshold))
+        self.stepper.conditions = conds
+
+    def _condition_gradcheck(self, stepper: Stepper, record: StepRecord) -> GradcheckReport:
+        x, t = stepper.batch
+        return gradcheck(stepper.net, x, t, layers=[record.layer_name], mode="sampled", k=8,
+                         end_to_end=False)
+
+    def describe_conditions(self) -> str:
+        c = self.conditions
+        parts = []
+        if c.nonfinite:
+            parts.append("NaN/Inf")
+        if c.gradcheck:
+            parts.append("gradcheck fails")
+        if c.dead_relu:
+            parts.append(f"dead ReLU > {c.dead_relu_threshold:.0%}")
+        if c.grad_norm:
+            parts.append(f"‖grad‖ > {c.grad_norm_threshold:g}")
+        return ", ".join(parts) if parts else "none"
+
+    # -- gradient check -----------------------------------------------------------------------
+    def gradcheck_layers(self, row: int) -> list[str]:
+        if row == self.loss_row:
+            return ["loss"]
+        if row == self.update_row:
+            return [layer.name for layer in self.net.layers] + ["loss"]
+        return [self.net.layers[row].name]
+
+    def prepare_gradcheck(self, row: int, mode: str = "auto") -> GradcheckJob:
+        """Copy what the check needs (call on the UI thread; the copy is the worker's own)."""
+        st = self.stepper
+        x, t = st.batch
+        return GradcheckJob(
+            row_name=self.rows()[row].name, layers=self.gradcheck_layers(row),
+            net=copy.deepcopy(self.net), x=x.copy(), t=t.copy(), mode=mode,
+            iteration=st.iteration, position=st.position, after_update=st.complete,
+        )
+
+    @staticmethod
+    def run_gradcheck(job: GradcheckJob, progress: Callable[[int, int], None] | None = None,
+                      cancelled: Callable[[], bool] | None = None) -> GradcheckResult:
+        """Run a prepared check (in any thread). Raises ``GradcheckCancelled`` if cancelled."""
+        import time
+
+        t0 = time.perf_counter()
+        report = gradcheck(job.net, job.x, job.t, layers=job.layers, mode=job.mode,
+                           end_to_end=False, progress=progress, cancelled=cancelled,
+                           inplace=True)
+        return GradcheckResult(job, report, time.perf_counter() - t0)
+
+    # -- long runs (workers call these) -------------------------------------------------------
+    def continue_(self, progress=None, cancelled=None) -> StopReason:
+        return self.stepper.continue_(progress=progress, cancelled=cancelled)
+
+
+def _same_data(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when ``a`` is ``b`` or a reshaped view of it (Affine keeps its input flattened)."""
+    return a is b or (a.size == b.size and np.shares_memory(a, b))
+
+
+def _cache_hint(key: str) -> str:
+    return {
+        "mask": "True where x ≤ 0: those units pass no gradient",
+        "col": "im2col: one receptive field per row",
+        "switches": "True where x was the max of its window",
+        "argmax": "index of the max inside each window",
+        "fired": "True where the unit fired (x > 0)",
+        "y": "the output, reused by backward",
+        "xc": "x − μ",
+        "xn": "normalised x",
+        "std": "√(σ² + ε) per feature",
+    }.get(key, "used by backward")
+
+
+def _layer_shapes(layer: Layer, xs: tuple[int, ...], ys: tuple[int, ...]
+                  ) -> tuple[list[str], list[str]] | None:
+    """Shape annotations for the forward and backward equations of the layers whose shapes say
+    more than ``input → output``."""
+    n = xs[0]
+    if isinstance(layer, Affine):
+        d_in, d_out = layer.n_in, layer.n_out
+        flat = f" (x flattened from {dims(xs)})" if len(xs) > 2 else ""
+        back_x = f"({n}×{d_out})·({d_out}×{d_in}) → {n}×{d_in}"
+        if len(xs) > 2:
+            back_x += f", reshaped to {dims(xs)}"
+        return (
+            [f"({n}×{d_in})·({d_in}×{d_out}) + ({d_out}) → {n}×{d_out}{flat}"],
+            [back_x,
+             f"({d_in}×{n})·({n}×{d_out}) → {d_in}×{d_out}",
+             f"sum over {n} rows of ({n}×{d_out}) → {d_out}"],
+        )
+    if isinstance(layer, Conv2D):
+        fn, c, fh, fw = layer.params["W"].shape
+        _, _, oh, ow = ys
+        rows, k = n * oh * ow, c * fh * fw
+        return (
+            [f"x {dims(xs)} → col {rows}×{k}   ({n}·{oh}·{ow} windows × {c}·{fh}·{fw} values)",
+             f"({rows}×{k})·({k}×{fn}) + ({fn}) → {rows}×{fn}, reshaped to {dims(ys)}"],
+            [f"({fn}×{rows})·({rows}×{k}) → {fn}×{k} → {fn}×{c}×{fh}×{fw}",
+             f"dout {dims(ys)} → {fn}",
+             f"({rows}×{fn})·({fn}×{k}) → {rows}×{k} → col2im → {dims(xs)}"],
+        )
+    if isinstance(layer, MaxPool2D):
+        win = f"{layer.size}×{layer.size} windows, stride {layer.stride}"
+        return (
+            [f"{dims(xs)} → {dims(ys)}   ({win})", f"{dims(xs)} (bool)"],
+            [f"dout {dims(ys)} → dx {dims(xs)}"],
+        )
+    if isinstance(layer, Flatten):
+        return ([f"{dims(xs)} → {dims(ys)}"], [f"{dims(ys)} → {dims(xs)}"])
+    if isinstance(layer, BatchNorm):
+        d = layer.dim
+        return (
+            [f"over {n} samples → μ, σ² of shape {d}", f"{dims(xs)}", f"γ, β: {d} → {dims(ys)}"],
+            [f"dγ, dβ: {d}", f"{dims(ys)}", f"{dims(ys)} → {dims(xs)}"],
+        )
+    if isinstance(layer, Dropout):
+        return (
+            [f"mask {dims(xs)} (bool), p = {layer.p:g}", f"{dims(xs)} elementwise"],
+            [f"{dims(ys)} elementwise"],
+        )
+    # elementwise activations
+    return (
+        [f"{dims(xs)} elementwise"] * len(layer.forward_equations),
+        [f"{dims(ys)} elementwise"] * len(layer.backward_equations),
+    )
+
+
+@dataclass
+class SessionSpec:
+    """What the CLI or the picker asks for; :meth:`build` makes the session (may raise a
+    ``UserError``)."""
+
+    scenario: str | Path
+    seed: int | None = None
+    batch_size: int | None = None
+    checkpoint: str | Path | None = None
+    data_dir: str | Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> DebugSession:
+        from ..scenario import load_scenario
+
+        sc = load_scenario(self.scenario)
+        return DebugSession(sc, seed=self.seed, batch_size=self.batch_size,
+                            checkpoint=self.checkpoint, data_dir=self.data_dir, **self.extra)
