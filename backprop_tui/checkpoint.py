@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,9 +94,14 @@ def load_checkpoint(ref: str | Path) -> Checkpoint:
     """Read and verify a checkpoint; any problem is a :class:`CheckpointError` (exit 2)."""
     path = resolve_checkpoint(ref)
     try:
-        with np.load(path, allow_pickle=False) as z:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy file: one bare array
+            raise ValueError("a single .npy array, not an .npz archive")
+        with loaded as z:
             arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as e:
+    except Exception as e:  # any failure to parse outside input is the file's fault:
+        # zipfile and numpy raise many types for damaged input (BadZipFile, NotImplementedError
+        # for a flipped flag byte in the central directory, EOFError, ValueError, OSError …)
         raise CheckpointError(f"not a readable checkpoint ({type(e).__name__}: {e})",
                               file=path, expected="a .npz file written by backprop-tui") from None
     if "__meta__" not in arrays or "__sha256__" not in arrays:
@@ -111,6 +115,9 @@ def load_checkpoint(ref: str | Path) -> Checkpoint:
         meta = json.loads(str(arrays.pop("__meta__")))
     except json.JSONDecodeError as e:
         raise CheckpointError(f"unreadable metadata: {e}", file=path) from None
+    if not isinstance(meta, dict):
+        raise CheckpointError("unreadable metadata: not a JSON object", file=path,
+                              key="__meta__", expected="a backprop-tui checkpoint")
     if meta.get("format") != FORMAT:
         raise CheckpointError("not a backprop-tui checkpoint", file=path, key="format",
                               value=meta.get("format"), expected=FORMAT)
