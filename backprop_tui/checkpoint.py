@@ -67,11 +67,15 @@ def save_checkpoint(
     arrays["__meta__"] = np.array(json.dumps(full_meta))
     arrays["__sha256__"] = np.array(_digest(arrays))
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, a second Ctrl-C: keep the old file, drop the half one
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
