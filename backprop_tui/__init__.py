@@ -13,13 +13,15 @@ The public Python API::
 
 from __future__ import annotations
 
-from .engine import Network, gradcheck
+from .engine import Batches, Network, Stepper, gradcheck
 from .errors import CheckpointError, DataError, ScenarioError, UserError
 from .scenario import Scenario, list_scenarios, load_scenario
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Batches",
+    "Stepper",
     "CheckpointError",
     "DataError",
     "Network",

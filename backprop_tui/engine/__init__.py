@@ -3,6 +3,7 @@
 Imports numpy only — never rich, textual or typer.
 """
 
+from .batches import Batches
 from .conv import Conv2D, MaxPool2D, col2im, im2col
 from .gradcheck import GradcheckReport, TensorCheck, gradcheck
 from .layers import (
@@ -20,6 +21,16 @@ from .layers import (
 from .losses import LOSSES, Loss, MeanSquaredError, SigmoidBCE, SoftmaxCrossEntropy
 from .network import Network
 from .optim import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Optimizer
+from .stepper import (
+    Condition,
+    DeadReLU,
+    GradcheckFails,
+    GradNorm,
+    NonFinite,
+    Stepper,
+    StepRecord,
+    StopReason,
+)
 
 __all__ = [
     "LOSSES",
@@ -28,6 +39,15 @@ __all__ = [
     "AdaGrad",
     "Adam",
     "Affine",
+    "Batches",
+    "Condition",
+    "DeadReLU",
+    "GradNorm",
+    "GradcheckFails",
+    "NonFinite",
+    "StepRecord",
+    "Stepper",
+    "StopReason",
     "BatchNorm",
     "Conv2D",
     "Dropout",
