@@ -14,9 +14,16 @@ from typing import Any
 
 
 def _key(k: str) -> str:
-    if k and all(c.isalnum() or c in "-_" for c in k):
+    # TOML bare keys are ASCII only: str.isalnum() alone would pass "é" or "²"
+    if k and all(c.isascii() and (c.isalnum() or c in "-_") for c in k):
         return k
-    return json.dumps(k)
+    return _string(k)
+
+
+def _string(s: str) -> str:
+    # JSON escapes are TOML basic-string escapes, but JSON leaves DEL (U+007F) raw, which
+    # TOML forbids
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _value(v: Any) -> str:
@@ -31,7 +38,7 @@ def _value(v: Any) -> str:
             return "inf" if v > 0 else "-inf"
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return _string(v)
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, dict):
