@@ -168,7 +168,13 @@ def fmt(v: float) -> str:
         exact = v.dtype.type(float(s)) == v
     else:
         exact = float(s) == x
-    return s if exact else f"{x:#.4g}"
+    if exact:
+        return s
+    s = f"{x:#.4g}"
+    if math.isinf(float(s)):  # near the float max, rounding up would read back as inf
+        mant, exp = f"{x:.6e}".split("e")
+        s = f"{mant[:mant.index('.') + 4]}e{exp}"
+    return s
 
 
 def _pct(frac: float) -> str:
@@ -244,6 +250,12 @@ def tensor_stats(a: np.ndarray) -> Stats:
         mean = float(np.mean(f64))
         std = float(np.std(f64))
         norm = float(np.linalg.norm(f64.ravel()))
+        if not (math.isfinite(mean) and math.isfinite(std) and math.isfinite(norm)):
+            # sums overflowed (values near the float max): the same statistics of x / max|x|
+            big = float(np.max(np.abs(f64)))
+            g = f64 / big
+            mean, std = float(np.mean(g)) * big, float(np.std(g)) * big
+            norm = float(np.linalg.norm(g.ravel())) * big
     return Stats(shape, dtype, size, float(f64.min()), float(f64.max()), mean, std, zeros,
                  n_nan, n_inf, norm)
 
@@ -279,7 +291,9 @@ class View:
     ``data[r, c]`` is what cell ``(r, c)`` draws; ``index_of(r, c)`` is the index into the
     original tensor that the cell stands for: the entry itself at full size, and when downsampled
     the entry whose value is drawn (``maxabs``, ``any``) or the block's first entry (``mean``);
-    ``block_of(r, c)`` is the block of the original tensor the cell summarises (slices).
+    ``block_of(r, c)`` is the block of the original tensor the cell summarises, ready to index
+    it (``view.source[view.block_of(r, c)]``): slices, or integer index arrays where the columns
+    are several axes flattened (5-D+ tensors, too many tiles).
     ``tile``/``tiles``: for tiled channels/filters, the size of one tile in cells and the tile
     grid (rows, cols); the heatmap leaves a one-cell gap between tiles (not part of ``data``).
     """
@@ -291,7 +305,7 @@ class View:
     how: str
     row_step: int = 1
     col_step: int = 1
-    block_of: Callable[[int, int], tuple[slice, ...]] | None = None
+    block_of: Callable[[int, int], tuple[slice | np.ndarray, ...]] | None = None
     tile: tuple[int, int] | None = None
     tiles: tuple[int, int] | None = None
     reduce: str = "none"  #: "none" (full size) | "mean" | "maxabs" | "any"
@@ -316,10 +330,16 @@ class View:
         if self.reduce == "none" or self.block_of is None:
             return f"{where} = {fmt(drawn)}"
         blk = self.block_of(r, c)
-        sl = ", ".join(
-            str(s.start) if s.stop - s.start == 1 else f"{s.start}:{s.stop}" for s in blk
-        )
-        n = math.prod(s.stop - s.start for s in blk)
+        if all(isinstance(s, slice) for s in blk):
+            sl = ", ".join(
+                str(s.start) if s.stop - s.start == 1 else f"{s.start}:{s.stop}" for s in blk
+            )
+            n = math.prod(s.stop - s.start for s in blk)
+        else:  # flattened axes: not a box; name the first and last entry
+            n = int(np.asarray(blk[0]).size)
+            first = ", ".join(str(int(np.asarray(v)[0])) for v in blk)
+            last = ", ".join(str(int(np.asarray(v)[-1])) for v in blk)
+            sl = f"{first}]…{name}[{last}"
         if self.reduce == "mean":
             return f"mean of {name}[{sl}] = {fmt(drawn)} ({n} entries)"
         if self.reduce == "maxabs":
@@ -362,12 +382,21 @@ def _block_reduce(x: np.ndarray, steps: dict[int, int], reduce: str) -> np.ndarr
         if nan is not None and nan.any():
             out = np.where(nan, np.nan, out)
         return out
-    # mean
+    out = _block_mean(x, steps)
+    if not np.isfinite(out).all() and np.issubdtype(x.dtype, np.floating) and np.isfinite(x).all():
+        # the sums overflowed (values near the float max): average x / max|x| instead
+        s = float(np.max(np.abs(x)))
+        out = _block_mean(x / s, steps) * s
+    return out
+
+
+def _block_mean(x: np.ndarray, steps: dict[int, int]) -> np.ndarray:
     out = x
     counts = np.ones((1,) * x.ndim)
     for ax, s in steps.items():
         n = out.shape[ax]
-        out = np.add.reduceat(out, _starts(n, s), axis=ax, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.add.reduceat(out, _starts(n, s), axis=ax, dtype=np.float64)
         sizes = np.minimum(s, n - _starts(n, s)).astype(np.float64)
         shape = [1] * x.ndim
         shape[ax] = sizes.size
@@ -427,9 +456,11 @@ def _plan_tiles(t: int, h: int, w: int, max_rows: int, max_cols: int,
 def _grid_view(m: np.ndarray, max_rows: int, max_cols: int, reduce: str,
                to_index: Callable[[int, int], tuple[int, ...]],
                row_label: str, col_label: str, source: np.ndarray, names=("rows", "columns"),
-               prefix: str = "") -> View:
+               prefix: str = "", rect: bool = True) -> View:
     """A 2-D matrix ``m`` drawn as is or block-downsampled; ``to_index`` maps (i, j) of ``m`` to
-    the original tensor's index."""
+    the original tensor's index (it must also accept index arrays). ``rect=False`` when the
+    columns of ``m`` are several axes flattened: a block is then not a box of the original
+    tensor, and ``block_of`` returns integer index arrays instead of slices."""
     rows, cols = m.shape
     rs, cs = max(1, _ceil_div(rows, max_rows)), max(1, _ceil_div(cols, max_cols))
     data = _block_reduce(m, {0: rs, 1: cs}, reduce)
@@ -441,26 +472,35 @@ def _grid_view(m: np.ndarray, max_rows: int, max_cols: int, reduce: str,
     def index_of(r: int, c: int) -> tuple[int, ...]:
         _check_cell(data, r, c)
         if red == "none":
-            return to_index(r, c)
+            return _ints(to_index(r, c))
         bi, bj = block_of_ij(r, c)
         if red == "mean":
-            return to_index(bi.start, bj.start)
+            return _ints(to_index(bi.start, bj.start))
         blk = m[bi, bj]
         fi = _pick(blk, data[r, c], red)
         i, j = divmod(fi, blk.shape[1])
-        return to_index(bi.start + i, bj.start + j)
+        return _ints(to_index(bi.start + i, bj.start + j))
 
-    def block_of(r: int, c: int) -> tuple[slice, ...]:
+    def block_of(r: int, c: int) -> tuple[slice | np.ndarray, ...]:
         _check_cell(data, r, c)
         bi, bj = block_of_ij(r, c)
-        a0 = to_index(bi.start, bj.start)
-        a1 = to_index(bi.stop - 1, bj.stop - 1)
+        if not rect:
+            ii, jj = np.meshgrid(np.arange(bi.start, bi.stop), np.arange(bj.start, bj.stop),
+                                 indexing="ij")
+            idx = to_index(ii.ravel(), jj.ravel())
+            return tuple(np.broadcast_to(np.asarray(v), ii.size).copy() for v in idx)
+        a0 = _ints(to_index(bi.start, bj.start))
+        a1 = _ints(to_index(bi.stop - 1, bj.stop - 1))
         return tuple(slice(p, q + 1) for p, q in zip(a0, a1, strict=True))
 
     how = _how_blocks([(rows, data.shape[0], rs, names[0]), (cols, data.shape[1], cs, names[1])],
                       reduce)
     return View(data, index_of, row_label, col_label, prefix + how, rs, cs, block_of,
                 reduce=red, source=source)
+
+
+def _ints(idx: tuple) -> tuple[int, ...]:
+    return tuple(int(v) for v in idx)
 
 
 def _check_cell(data: np.ndarray, r: int, c: int) -> None:
@@ -554,7 +594,7 @@ def layout(a: np.ndarray, *, max_rows: int, max_cols: int, sample: int = 0,
                     "", "", "scalar", block_of=lambda r, c: (), source=a)
     if a.ndim == 1:
         return _grid_view(a.reshape(1, -1), max_rows, max_cols, reduce, lambda i, j: (j,),
-                          "", "index i", a, names=("rows", "entries"))
+                          "", "index i", a)
     if a.ndim == 2:
         return _grid_view(a, max_rows, max_cols, reduce, lambda i, j: (i, j), "row i",
                           "column j", a)
@@ -582,8 +622,8 @@ def layout(a: np.ndarray, *, max_rows: int, max_cols: int, sample: int = 0,
     rest = a.shape[1:]
     m = a.reshape(a.shape[0], -1)
     return _grid_view(m, max_rows, max_cols, reduce,
-                      lambda i, j: (i, *map(int, np.unravel_index(j, rest))),
-                      "axis 0", f"axes 1…{a.ndim - 1} flattened", a)
+                      lambda i, j: (i, *np.unravel_index(j, rest)),
+                      "axis 0", f"axes 1…{a.ndim - 1} flattened", a, rect=False)
 
 
 def _spatial(x: np.ndarray, a: np.ndarray, lead: tuple[int, ...], split: int, max_rows: int,
@@ -631,10 +671,10 @@ def _spatial(x: np.ndarray, a: np.ndarray, lead: tuple[int, ...], split: int, ma
         names, prefix = ("channels", "pixels"), f"{what}, one row per channel; "
 
     def to_index(i: int, j: int) -> tuple[int, ...]:
-        return lead + (i,) + tuple(int(v) for v in np.unravel_index(j, inner))
+        return lead + (i,) + tuple(np.unravel_index(j, inner))
 
     return _grid_view(m, max_rows, max_cols, reduce, to_index, labels[0], labels[1], source,
-                      names=names, prefix=prefix)
+                      names=names, prefix=prefix, rect=False)
 
 
 # -- heatmap -------------------------------------------------------------------------------------

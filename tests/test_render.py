@@ -1,0 +1,664 @@
+"""The pure drawing functions of ``backprop_tui.tui.render``: exact colours, glyphs, legends, the
+cell → tensor-index map of ``layout`` for every shape, and robustness on odd input.
+
+Colours are read back from the ``Text`` spans (no terminal needed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+from rich.style import Style
+from rich.text import Text
+
+from backprop_tui.tui import render as R
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def style_at(text: Text, offset: int) -> Style | None:
+    """The combined style of the spans covering character ``offset`` (None if unstyled)."""
+    found = [sp.style for sp in text.spans if sp.start <= offset < sp.end]
+    if not found:
+        return None
+    out = Style()
+    for s in found:
+        out += s if isinstance(s, Style) else Style.parse(s)
+    return out
+
+
+def bg(text: Text, offset: int) -> tuple[int, int, int] | None:
+    s = style_at(text, offset)
+    return tuple(s.bgcolor.triplet) if s is not None and s.bgcolor is not None else None
+
+
+def fg(text: Text, offset: int) -> tuple[int, int, int] | None:
+    s = style_at(text, offset)
+    return tuple(s.color.triplet) if s is not None and s.color is not None else None
+
+
+def cell_offset(r: int, c: int, cols: int, cell: int = 2) -> int:
+    """Character offset of grid cell (r, c) in an untiled heatmap of ``cols`` columns."""
+    return r * (cols * cell + 1) + c * cell
+
+
+def render_ansi(text: Text) -> str:
+    console = Console(force_terminal=True, color_system="truecolor", width=400)
+    with console.capture() as cap:
+        console.print(text)
+    return cap.get()
+
+
+RAMP = {R.level_color(k) for k in range(-R.LEVELS, R.LEVELS + 1)}
+
+# -- colours and the heatmap ---------------------------------------------------------------------
+
+
+def test_ramp_ends_and_middle() -> None:
+    assert R.level_color(0) == R.NEUTRAL
+    assert R.level_color(R.LEVELS) == R.POS_END
+    assert R.level_color(-R.LEVELS) == R.NEG_END
+    # the middle is a grey, neither white nor black, so it reads on light and dark themes
+    assert len(set(R.NEUTRAL)) == 1 and 64 <= R.NEUTRAL[0] <= 192
+    # the ends are strongly saturated: one channel far above the others
+    for end in (R.POS_END, R.NEG_END):
+        assert max(end) - min(end) >= 180
+    # monotone: redder (bluer) with every positive (negative) level
+    reds = [R.level_color(k)[0] - R.level_color(k)[2] for k in range(0, R.LEVELS + 1)]
+    blues = [R.level_color(-k)[2] - R.level_color(-k)[0] for k in range(0, R.LEVELS + 1)]
+    assert reds == sorted(reds) and len(set(reds)) == len(reds)
+    assert blues == sorted(blues) and len(set(blues)) == len(blues)
+
+
+def test_nonfinite_and_cursor_colours_are_not_on_the_ramp() -> None:
+    assert R.NONFINITE not in RAMP
+    assert R.CURSOR not in RAMP
+    gray = {(g, g, g) for g in range(256)}
+    assert R.NONFINITE not in gray and R.CURSOR not in gray
+
+
+def test_heatmap_exact_colours_at_known_values() -> None:
+    a = np.array([[0.0, 2.0, -2.0, 1.0, -1.0]])
+    t = R.heatmap(a)
+    assert t.plain == " " * 10
+    assert bg(t, cell_offset(0, 0, 5)) == R.NEUTRAL
+    assert bg(t, cell_offset(0, 1, 5)) == R.POS_END
+    assert bg(t, cell_offset(0, 2, 5)) == R.NEG_END
+    assert bg(t, cell_offset(0, 3, 5)) == R.level_color(R.LEVELS // 2)
+    assert bg(t, cell_offset(0, 4, 5)) == R.level_color(-R.LEVELS // 2)
+    # both characters of a cell carry the colour
+    assert bg(t, cell_offset(0, 1, 5) + 1) == R.POS_END
+
+
+def test_heatmap_scale_is_symmetric_max_abs() -> None:
+    # max |v| is the negative one: +0.5 gets exactly half the red levels
+    t = R.heatmap(np.array([[0.5, -1.0]]))
+    assert bg(t, 0) == R.level_color(R.LEVELS // 2)
+    assert bg(t, 2) == R.NEG_END
+    assert R.auto_scale(np.array([0.5, -1.0, np.nan, np.inf])) == 1.0
+
+
+def test_heatmap_explicit_scale_marks_clipped_values() -> None:
+    t = R.heatmap(np.array([[3.0, -3.0, 1.0]]), scale=1.0)
+    assert t.plain == ">><<  "
+    assert bg(t, 0) == R.POS_END and bg(t, 2) == R.NEG_END
+    assert bg(t, 4) == R.POS_END  # exactly +scale: full red, no marker
+
+
+def test_heatmap_nan_and_inf_glyphs() -> None:
+    t = R.heatmap(np.array([[np.nan, np.inf, -np.inf, 0.0]]))
+    assert t.plain == "!!+∞-∞  "
+    for c in range(3):
+        assert bg(t, 2 * c) == R.NONFINITE
+    assert bg(t, 6) == R.NEUTRAL
+
+
+def test_heatmap_all_nonfinite_or_all_zero_does_not_fail() -> None:
+    t = R.heatmap(np.full((2, 2), np.nan))
+    assert t.plain == "!!!!\n!!!!"
+    z = R.heatmap(np.zeros((1, 3)))
+    assert [bg(z, i) for i in range(0, 6, 2)] == [R.NEUTRAL] * 3
+
+
+def test_heatmap_cell_width() -> None:
+    t = R.heatmap(np.array([[1.0, np.nan]]), cell=3)
+    assert t.plain == "   !! "
+    t1 = R.heatmap(np.array([[1.0, np.nan, np.inf, -np.inf]]), cell=1)
+    assert t1.plain == " !+-"
+
+
+def test_heatmap_cursor_shows_brackets_on_its_colour() -> None:
+    a = np.array([[0.0, 1.0], [-1.0, np.nan]])
+    t = R.heatmap(a, cursor=(1, 0))
+    off = cell_offset(1, 0, 2)
+    assert t.plain[off:off + 2] == "[]"
+    assert bg(t, off) == R.NEG_END
+    t2 = R.heatmap(a, cursor=(1, 1))
+    off = cell_offset(1, 1, 2)
+    assert t2.plain[off:off + 2] == "!!"
+    assert style_at(t2, off).reverse
+    # a cursor outside the grid is ignored
+    assert R.heatmap(a, cursor=(5, 5)).plain == R.heatmap(a).plain
+
+
+def test_heatmap_renders_on_a_console() -> None:
+    out = render_ansi(R.heatmap(np.array([[1.0, -1.0]])))
+    assert "48;2;220;20;20" in out  # truecolor background of the +max cell
+
+
+# -- legend --------------------------------------------------------------------------------------
+
+
+def test_legend_shows_the_scale_numbers_and_ramp() -> None:
+    t = R.legend(0.53, width=21)
+    assert t.plain.startswith("-0.53 ▕")
+    assert "▏ +0.53" in t.plain
+    assert "diverging" in t.plain and "0 = grey" in t.plain
+    assert "!! NaN ±∞" in t.plain
+    start = len("-0.53 ▕")
+    assert bg(t, start) == R.NEG_END
+    assert bg(t, start + 10) == R.NEUTRAL
+    assert bg(t, start + 20) == R.POS_END
+    assert t.plain[start + 21] == "▏"
+
+
+def test_legend_for_non_negative_tensors_says_so() -> None:
+    t = R.legend(2.5, width=9, signed=False)
+    assert t.plain.startswith("0 ▕")
+    assert "+2.5" in t.plain and "all ≥ 0" in t.plain
+    assert bg(t, 3) == R.NEUTRAL and bg(t, 3 + 8) == R.POS_END
+
+
+def test_legend_zero_scale() -> None:
+    t = R.legend(0.0, nonfinite=False)
+    assert "no non-zero finite values" in t.plain
+    assert "NaN" not in t.plain
+
+
+# -- bitmap --------------------------------------------------------------------------------------
+
+
+def test_bitmap_characters() -> None:
+    t = R.bitmap(np.array([[True, False], [False, True]]))
+    assert t.plain == "██· \n· ██"
+    assert t.spans == []  # the terminal's own colours: readable on any theme
+
+
+def test_bitmap_cursor() -> None:
+    m = np.array([[True, False]])
+    t = R.bitmap(m, cursor=(0, 0))
+    assert t.plain == "[]· "
+    assert style_at(t, 0).reverse
+    t = R.bitmap(m, cursor=(0, 1))
+    assert t.plain == "██[]"
+    assert not style_at(t, 2).reverse
+
+
+def test_bitmap_of_a_downsampled_mask_uses_any() -> None:
+    m = np.zeros((4, 64), dtype=bool)
+    m[2, 17] = True
+    v = R.layout(m, max_rows=4, max_cols=8)
+    assert v.how == "downsampled 64→8 columns, any() of 8"
+    t = R.bitmap(v)
+    assert t.plain.splitlines()[2] == "· · ██· · · · · "
+    assert v.index_of(2, 2) == (2, 17)
+    assert v.describe(2, 2, "mask") == "any of mask[2, 16:24] = True (first at mask[2, 17])"
+
+
+# -- half-block pictures --------------------------------------------------------------------------
+
+
+def test_halfblock_pairs_pixels_upper_fg_lower_bg() -> None:
+    img = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])  # odd height: 3 rows → 2 lines
+    t = R.halfblock(img, vmin=0, vmax=1)
+    assert t.plain == "▀▀\n▀▀"
+    black, white = (0, 0, 0), (255, 255, 255)
+    assert (fg(t, 0), bg(t, 0)) == (black, white)
+    assert (fg(t, 1), bg(t, 1)) == (white, black)
+    # the padded last line: upper pixel only, no background
+    assert (fg(t, 3), bg(t, 3)) == (white, None)
+    assert (fg(t, 4), bg(t, 4)) == (white, None)
+
+
+def test_halfblock_mnist_size() -> None:
+    img = np.random.default_rng(0).random((28, 28))
+    lines = R.halfblock(img).plain.split("\n")
+    assert len(lines) == 14 and all(len(line) == 28 for line in lines)
+
+
+def test_halfblock_gray_levels_nan_and_cursor() -> None:
+    img = np.array([[0.0, 0.5, np.nan, 2.0], [1.0, 1.0, 1.0, 1.0]])
+    t = R.halfblock(img, vmin=0, vmax=1, cursor=(1, 0))
+    assert fg(t, 0) == (0, 0, 0)
+    mid = fg(t, 1)
+    assert mid[0] == mid[1] == mid[2] and abs(mid[0] - 128) <= 3
+    assert fg(t, 2) == R.NONFINITE
+    assert fg(t, 3) == (255, 255, 255)  # above vmax: clipped to white
+    assert bg(t, 0) == R.CURSOR
+
+
+def test_halfblock_default_range_and_constant_image() -> None:
+    t = R.halfblock(np.array([[2.0], [4.0]]))
+    assert (fg(t, 0), bg(t, 0)) == ((0, 0, 0), (255, 255, 255))
+    c = R.halfblock(np.full((2, 1), 7.0))
+    assert fg(c, 0) == bg(c, 0) and fg(c, 0)[0] not in (0, 255)
+
+
+def test_halfblock_diverging_uses_the_heatmap_ramp() -> None:
+    t = R.halfblock(np.array([[-2.0], [2.0]]), diverging=True)
+    assert (fg(t, 0), bg(t, 0)) == (R.NEG_END, R.POS_END)
+
+
+def test_image_grid_layout_gap_and_shared_scale() -> None:
+    imgs = np.zeros((5, 3, 2))
+    imgs[4] = 1.0  # the last image is white, the others black: one scale for all
+    t = R.image_grid(imgs, cols=2, gap=1)
+    lines = t.plain.split("\n")
+    # 3 tile rows of 2 lines each (3 px → 2 lines) + 2 gap lines; width 2+1+2
+    assert len(lines) == 3 * 2 + 2
+    assert lines[0] == "▀▀ ▀▀" and lines[2] == "     "
+    assert lines[6] == "▀▀   "
+    assert fg(t, 0) == (0, 0, 0)
+    last = t.plain.index(lines[6], len("\n".join(lines[:6])))
+    assert fg(t, last) == (255, 255, 255)
+
+
+def test_image_grid_cursor_and_4d_input() -> None:
+    imgs = np.zeros((2, 1, 2, 2))
+    t = R.image_grid(imgs, cols=2, gap=1, cursor=(1, 1, 0))
+    assert t.plain == "▀▀ ▀▀"
+    assert bg(t, 3) == R.CURSOR and fg(t, 3) != R.CURSOR
+
+
+# -- sparkline ------------------------------------------------------------------------------------
+
+
+def test_sparkline_ends() -> None:
+    t = R.sparkline([5.0, 1.0, 3.0, 9.0], 10)
+    # levels round((v - 1) / 8 · 7): 3.5 → 4, 0, 1.75 → 2, 7
+    assert t.plain == "▅▁▃█"
+
+
+def test_sparkline_constant_nan_empty() -> None:
+    assert R.sparkline([2.0] * 5, 10).plain == "▄▄▄▄▄"
+    t = R.sparkline([1.0, np.nan, 2.0], 10)
+    assert t.plain == "▁!█"
+    assert fg(t, 1) == R.NONFINITE
+    assert R.sparkline([], 10).plain == ""
+    assert R.sparkline([1.0], 0).plain == ""
+    assert R.sparkline([np.inf, np.nan], 5).plain == "!!"
+
+
+def test_sparkline_bucket_and_last() -> None:
+    v = list(range(100))
+    t = R.sparkline(v, 10)
+    assert len(t.plain) == 10 and t.plain[0] == "▁" and t.plain[-1] == "█"
+    t = R.sparkline([9.0] * 50 + [0.0, 1.0], 2, mode="last")
+    assert t.plain == "▁█"
+
+
+# -- stats and numbers ----------------------------------------------------------------------------
+
+
+def test_stats_ignore_nan_and_inf_but_count_them() -> None:
+    a = np.array([[1.0, 0.0, np.nan], [np.inf, -3.0, 0.0]])
+    s = R.tensor_stats(a)
+    assert (s.shape, s.dtype, s.size) == ((2, 3), "float64", 6)
+    assert (s.min, s.max) == (-3.0, 1.0)
+    assert s.mean == pytest.approx(np.mean([1.0, 0.0, -3.0, 0.0]))
+    assert s.std == pytest.approx(np.std([1.0, 0.0, -3.0, 0.0]))
+    assert s.norm == pytest.approx(math.sqrt(10))
+    assert s.zeros == pytest.approx(2 / 6)
+    assert (s.nan, s.inf, s.finite) == (1, 1, 4)
+    text = R.format_stats(s)
+    assert text.plain == ("shape 2×3 float64 · min -3 max 1 mean -0.5 std 1.5 · 33.3% zeros · "
+                          "NaN 1 · Inf 1")
+    nan_at = text.plain.index("NaN 1")
+    assert fg(text, nan_at) == R.NONFINITE
+
+
+def test_format_stats_two_lines_when_narrow_and_clean_counts_unstyled() -> None:
+    s = R.tensor_stats(np.arange(6.0).reshape(2, 3))
+    t = R.format_stats(s, width=40)
+    assert t.plain.split("\n")[0] == "shape 2×3 float64"
+    assert t.spans == [] or all(sp.style == "" for sp in t.spans)
+
+
+def test_stats_percent_never_rounds_to_0_or_100() -> None:
+    a = np.ones(10_000)
+    a[0] = 0
+    assert "<0.1% zeros" in R.format_stats(R.tensor_stats(a)).plain
+    assert ">99.9% zeros" in R.format_stats(R.tensor_stats(1 - a)).plain
+
+
+def test_stats_edge_cases() -> None:
+    e = R.tensor_stats(np.zeros((0, 3)))
+    assert e.size == 0 and math.isnan(e.mean)
+    assert "empty" in R.format_stats(e).plain
+    z = R.tensor_stats(np.float64(2.5))
+    assert (z.shape, z.min, z.max, z.std) == ((), 2.5, 2.5, 0.0)
+    b = R.tensor_stats(np.array([True, False, False, False]))
+    assert (b.mean, b.zeros) == (0.25, 0.75)
+    n = R.tensor_stats(np.array([np.nan, np.nan]))
+    assert n.nan == 2 and math.isnan(n.min) and "no finite entries" in R.format_stats(n).plain
+    h = R.tensor_stats(np.array([1e308, 1e308, -1e308, 1e308]))
+    assert h.mean == pytest.approx(5e307) and math.isfinite(h.std)
+    i = R.tensor_stats(np.array([1, 0, 3], dtype=np.int32))
+    assert (i.min, i.max, i.zeros) == (0.0, 3.0, pytest.approx(1 / 3))
+
+
+@pytest.mark.parametrize(
+    ("v", "s"),
+    [
+        (1.234e-07, "1.234e-07"),
+        (-0.5, "-0.5"),
+        (12.345678, "12.35"),
+        (12.35, "12.35"),
+        (12000.0, "1.2e+04"),
+        (12001.0, "1.200e+04"),
+        (784, "784"),
+        (0.0, "0"),
+        (-0.0, "0"),
+        (1e-300, "1e-300"),
+        (0.1 + 0.2, "0.3000"),  # rounded: trailing zeros say so
+        (0.3, "0.3"),
+        (1.0, "1"),
+        (0.99999, "1.000"),
+        (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        (float("-inf"), "-inf"),
+        (np.float32(0.1), "0.1"),  # judged at float32 precision
+        (np.float64(np.float32(0.1)), "0.1000"),
+        (np.int64(7), "7"),
+        (1.7975e308, "1.797e+308"),  # rounding up would print a number that parses as inf
+        (-1.7976931348623157e308, "-1.797e+308"),
+    ],
+)
+def test_fmt(v: float, s: str) -> None:
+    assert R.fmt(v) == s
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_fmt_is_short_and_close(v: float) -> None:
+    s = R.fmt(v)
+    assert len(s) <= 11  # -1.234e+100
+    if v != 0:
+        assert float(s) != 0  # a non-zero never prints as 0
+        assert math.isfinite(float(s))  # the largest floats do not round up to inf
+        assert abs(float(s) - v) <= 1e-3 * abs(v)
+        if float(s) != v:  # rounded: exactly 4 significant digits shown, trailing zeros kept
+            digits = s.split("e")[0].lstrip("-").replace(".", "").lstrip("0")
+            assert len(digits) == 4, s
+
+
+# -- layout: fixed cases --------------------------------------------------------------------------
+
+
+def test_layout_1d_full_and_downsampled() -> None:
+    a = np.arange(10.0)
+    v = R.layout(a, max_rows=3, max_cols=20)
+    assert v.data.shape == (1, 10) and v.how == "full size" and v.index_of(0, 7) == (7,)
+    a = np.arange(784.0)
+    v = R.layout(a, max_rows=3, max_cols=98)
+    assert v.how == "downsampled 784→98 columns, mean of 8"
+    assert v.data.shape == (1, 98) and v.col_step == 8
+    assert v.data[0, 1] == np.mean(np.arange(8.0, 16.0))
+    assert v.index_of(0, 1) == (8,)
+    assert v.describe(0, 1, "b") == "mean of b[8:16] = 11.5 (8 entries)"
+
+
+def test_layout_2d_partial_blocks_mean() -> None:
+    a = np.arange(70.0).reshape(7, 10)
+    v = R.layout(a, max_rows=3, max_cols=4)
+    # 7 rows → step 3 → 3 rows (last block 1 row); 10 cols → step 3 → 4 cols (last block 1)
+    assert (v.row_step, v.col_step, v.data.shape) == (3, 3, (3, 4))
+    assert v.how == "downsampled 7→3 rows × 10→4 columns, mean of 3×3 blocks"
+    assert v.data[2, 3] == a[6, 9]
+    assert v.data[0, 0] == a[0:3, 0:3].mean()
+    assert v.data[1, 3] == a[3:6, 9:10].mean()
+    assert v.block_of(1, 3) == (slice(3, 6), slice(9, 10))
+
+
+def test_layout_maxabs_keeps_a_spike() -> None:
+    a = np.zeros((2, 100))
+    a[1, 57] = -9.0
+    a[1, 50] = 8.0
+    v = R.layout(a, max_rows=2, max_cols=10, reduce="maxabs")
+    assert v.data[1, 5] == -9.0
+    assert v.index_of(1, 5) == (1, 57)
+    assert v.how == "downsampled 100→10 columns, largest |value| of 10"
+    assert v.describe(1, 5, "W") == "largest |.| of W[1, 50:60]: W[1, 57] = -9"
+    m = R.layout(a, max_rows=2, max_cols=10)
+    assert m.data[1, 5] == pytest.approx(-0.1)
+
+
+def test_layout_nan_in_a_block_shows_as_nan() -> None:
+    a = np.ones((1, 8))
+    a[0, 3] = np.nan
+    for reduce in ("mean", "maxabs"):
+        v = R.layout(a, max_rows=1, max_cols=2, reduce=reduce)
+        assert math.isnan(v.data[0, 0]) and v.data[0, 1] == 1.0
+    v = R.layout(a, max_rows=1, max_cols=2, reduce="maxabs")
+    assert v.index_of(0, 0) == (0, 3)
+    assert R.heatmap(v).plain == "!!  "
+
+
+def test_layout_4d_activation_tiles_channels() -> None:
+    a = np.random.default_rng(1).normal(size=(2, 6, 4, 5))
+    v = R.layout(a, max_rows=20, max_cols=40, sample=1)
+    # 6 channels of 4×5: widest row that fits: 6 tiles → 6*5+5 = 35 ≤ 40
+    assert v.tiles == (1, 6) and v.tile == (4, 5) and v.data.shape == (4, 30)
+    assert v.how == "sample 1 of 2: 6 channels as 1×6 tiles of 4×5 (reading order); full size"
+    assert v.index_of(3, 12) == (1, 2, 3, 2)
+    assert v.data[3, 12] == a[1, 2, 3, 2]
+    assert v.tile_of(3, 12) == 2
+    assert v.describe(3, 12, "y") == f"y[1, 2, 3, 2] = {R.fmt(a[1, 2, 3, 2])}"
+
+
+def test_layout_mnist_cnn_activation_in_80x20_downsamples_per_tile() -> None:
+    a = np.random.default_rng(2).normal(size=(32, 30, 24, 24))
+    v = R.layout(a, max_rows=20, max_cols=80)
+    assert v.tiles == (3, 10) and v.tile == (6, 6) and v.row_step == v.col_step == 4
+    assert v.how == ("sample 0 of 32: 30 channels as 3×10 tiles of 24×24 (reading order); "
+                     "downsampled 24×24→6×6 per tile, mean of 4×4 blocks")
+    r, c = 6 + 5, 6 * 7 + 2  # tile row 1, tile col 7 → channel 17; block (5, 2)
+    assert v.index_of(r, c) == (0, 17, 20, 8)
+    assert v.data[r, c] == pytest.approx(a[0, 17, 20:24, 8:12].mean())
+    # the heatmap fits the 80×20-cell budget including the gaps
+    lines = R.heatmap(v).plain.split("\n")
+    assert len(lines) <= 20 and max(len(x) for x in lines) <= 80 * 2
+
+
+def test_layout_one_channel() -> None:
+    a = np.arange(2 * 3 * 28 * 28, dtype=float).reshape(2, 3, 28, 28)
+    v = R.layout(a, max_rows=14, max_cols=40, sample=1, channel=2)
+    assert v.data.shape == (14, 14) and v.tile is None and v.row_step == 2
+    assert v.index_of(13, 1) == (1, 2, 26, 2)
+    assert v.block_of(13, 1) == (slice(1, 2), slice(2, 3), slice(26, 28), slice(2, 4))
+    assert v.data[13, 1] == a[1, 2, 26:28, 2:4].mean()
+    assert "channel 2" in v.how
+
+
+def test_layout_conv_weights_tile_filters() -> None:
+    w = np.random.default_rng(3).normal(size=(4, 3, 2, 2))
+    v = R.layout(w, max_rows=20, max_cols=40, kind="weight")
+    # 12 tiles; rows hold whole filters (multiples of 3 tiles): 12 per row fits (12*2+11=35)
+    assert v.tiles == (1, 12) and v.tile == (2, 2)
+    assert v.index_of(1, 5 * 2 + 1) == (1, 2, 1, 1)  # tile 5 = filter 1, channel 2
+    v = R.layout(w, max_rows=20, max_cols=14, kind="weight")
+    assert v.tiles[1] % 3 == 0
+    one = R.layout(w, max_rows=20, max_cols=40, kind="weight", channel=3)
+    assert one.tiles == (1, 3) and one.index_of(0, 5) == (3, 2, 0, 1)
+    assert "filter 3 of 4" in one.how
+
+
+def test_layout_too_many_tiles_falls_back_to_rows() -> None:
+    w = np.random.default_rng(4).normal(size=(64, 30, 3, 3))
+    v = R.layout(w, max_rows=20, max_cols=40, kind="weight")
+    assert v.tile is None
+    assert v.how.startswith("64 filters × 30 channels, one row per filter; downsampled 64→16")
+    blk = v.block_of(3, 5)
+    assert v.data[3, 5] == pytest.approx(w[blk].mean())
+    assert v.index_of(3, 5) == tuple(int(np.asarray(i)[0]) for i in blk)
+    assert "…" in v.describe(3, 5, "W")
+
+
+def test_layout_bool_4d_and_reduce_validation() -> None:
+    m = np.zeros((1, 2, 8, 8), dtype=bool)
+    m[0, 1, 7, 7] = True
+    v = R.layout(m, max_rows=4, max_cols=40)
+    assert v.reduce == "any" and v.data.dtype == np.bool_
+    assert v.index_of(3, 4 + 3) == (0, 1, 7, 7)
+    with pytest.raises(ValueError):
+        R.layout(np.zeros(3), max_rows=1, max_cols=1, reduce="median")
+    with pytest.raises(ValueError):
+        R.layout(np.zeros((1, 1, 1, 1)), max_rows=1, max_cols=1, kind="bias")
+    with pytest.raises(IndexError):
+        R.layout(np.zeros((2, 1, 1, 1)), max_rows=1, max_cols=1, sample=2)
+    with pytest.raises(IndexError):
+        R.layout(np.zeros((2, 2)), max_rows=2, max_cols=2).index_of(2, 0)
+
+
+def test_heatmap_cursor_in_a_tiled_view_skips_the_gaps() -> None:
+    a = np.random.default_rng(5).normal(size=(1, 4, 3, 3))
+    v = R.layout(a, max_rows=10, max_cols=8)
+    assert v.tiles == (2, 2) and v.tile == (3, 3)
+    t = R.heatmap(v, cursor=(4, 5))  # tile row 1, tile col 1
+    lines = t.plain.split("\n")
+    assert len(lines) == 7 and lines[3].strip() == ""
+    row = lines[4 + 1]
+    assert row[(5 + 1) * 2:(5 + 1) * 2 + 2] == "[]"
+    assert row.count("[]") == 1
+
+
+def test_layout_edge_shapes() -> None:
+    s = R.layout(np.float64(3.0), max_rows=5, max_cols=5)
+    assert s.data.shape == (1, 1) and s.index_of(0, 0) == () and s.how == "scalar"
+    assert R.heatmap(s).plain == "  "
+    assert s.describe(0, 0, "L") == "L = 3"
+    e = R.layout(np.zeros((0, 4)), max_rows=5, max_cols=5)
+    assert e.data.size == 0 and "empty" in e.how
+    assert R.heatmap(e).plain == "(empty)" and R.bitmap(e).plain == "(empty)"
+    assert R.halfblock(np.zeros((0, 3))).plain == "(empty)"
+    assert R.image_grid(np.zeros((0, 2, 2)), cols=3).plain == "(empty)"
+    h = R.layout(np.full((3, 300), 1e308), max_rows=3, max_cols=10)
+    assert np.allclose(h.data, 1e308)
+    assert "+∞" not in R.heatmap(h).plain
+    i = R.layout(np.arange(12).reshape(3, 4), max_rows=3, max_cols=2)
+    assert i.data[0, 0] == 0.5
+    f5 = R.layout(np.arange(2 * 3 * 2 * 2 * 2.0).reshape(2, 3, 2, 2, 2), max_rows=4, max_cols=30)
+    assert f5.data.shape == (2, 24) and f5.index_of(1, 23) == (1, 2, 1, 1, 1)
+    assert R.layout(np.zeros((2, 2)), max_rows=0, max_cols=-3).data.shape == (1, 1)
+
+
+# -- layout: properties ---------------------------------------------------------------------------
+
+
+@st.composite
+def tensors(draw):
+    ndim = draw(st.integers(1, 5))
+    hi = {1: 60, 2: 25, 3: 9, 4: 7, 5: 4}[ndim]
+    shape = tuple(draw(st.integers(1, hi)) for _ in range(ndim))
+    seed = draw(st.integers(0, 2**16))
+    kind = draw(st.sampled_from(["activation", "weight"]))
+    boolean = draw(st.booleans())
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=shape)
+    a[rng.random(shape) < 0.2] = 0.0
+    if draw(st.booleans()):
+        a[rng.random(shape) < 0.05] = np.nan
+    if boolean:
+        a = a > 0
+    max_rows = draw(st.integers(1, 16))
+    max_cols = draw(st.integers(1, 30))
+    reduce = draw(st.sampled_from(["mean", "maxabs"]))
+    sample = draw(st.integers(0, shape[0] - 1))
+    channel = None
+    if ndim == 4 and draw(st.booleans()):
+        channel = draw(st.integers(0, (shape[0] if kind == "weight" else shape[1]) - 1))
+    return a, dict(max_rows=max_rows, max_cols=max_cols, reduce=reduce, sample=sample,
+                   channel=channel, kind=kind)
+
+
+def _same(x: object, y: object) -> bool:
+    return bool(x == y) or (isinstance(x, float | np.floating) and np.isnan(x) and np.isnan(y))
+
+
+def _shown(a: np.ndarray, kw: dict) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(prefix fixed by the view, shape of the part of ``a`` the view covers)."""
+    if a.ndim == 4 and kw["kind"] == "activation":
+        pre = (kw["sample"],) + (() if kw["channel"] is None else (kw["channel"],))
+    elif a.ndim == 4 and kw["channel"] is not None:
+        pre = (kw["channel"],)
+    else:
+        pre = ()
+    return pre, a.shape[len(pre):]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tensors())
+def test_layout_every_cell_maps_into_the_tensor(case) -> None:
+    a, kw = case
+    v = R.layout(a, **kw)
+    rows, cols = v.data.shape
+    assert 1 <= rows and 1 <= cols
+    pre, sub = _shown(a, kw)
+    covered = np.zeros(sub, dtype=np.int64)
+    for r in range(rows):
+        for c in range(cols):
+            idx = v.index_of(r, c)
+            assert len(idx) == a.ndim
+            assert all(0 <= i < n for i, n in zip(idx, a.shape, strict=True))
+            assert idx[:len(pre)] == pre
+            blk = v.block_of(r, c)
+            entries = a[blk]
+            assert entries.size >= 1
+            if v.reduce == "none":
+                assert _same(v.data[r, c], a[idx])
+                covered[idx[len(pre):]] += 1
+            else:
+                # the drawn value summarises exactly its block; blocks tile the shown part
+                sub_blk = blk[len(pre):] if all(isinstance(b, slice) for b in blk) else None
+                if sub_blk is not None:
+                    covered[sub_blk] += 1
+                else:
+                    covered[tuple(np.asarray(b) for b in blk[len(pre):])] += 1
+                first = tuple(b.start if isinstance(b, slice) else int(np.asarray(b)[0])
+                              for b in blk)
+                if v.reduce == "mean":
+                    assert idx == first  # a mean cell points at its block's first entry
+                    want = entries.astype(float).mean()
+                    assert _same(v.data[r, c], want) or np.isclose(v.data[r, c], want)
+                elif v.reduce == "maxabs":
+                    assert _same(v.data[r, c], a[idx])
+                    fin = entries[~np.isnan(entries)]
+                    if fin.size == entries.size:
+                        assert abs(a[idx]) == np.max(np.abs(entries))
+                    else:
+                        assert np.isnan(a[idx])
+                else:  # any
+                    assert bool(v.data[r, c]) == bool(entries.any())
+                    assert _same(v.data[r, c], a[idx])
+    # every shown entry is drawn by exactly one cell (full size) or in exactly one block
+    assert (covered == 1).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(tensors(), st.integers(1, 3))
+def test_heatmap_and_bitmap_fit_the_budget(case, cell) -> None:
+    a, kw = case
+    v = R.layout(a, **kw)
+    t = R.bitmap(v, cell=cell) if v.data.dtype == np.bool_ else R.heatmap(v, cell=cell)
+    lines = t.plain.split("\n")
+    assert len(lines) <= kw["max_rows"]
+    assert max(len(x) for x in lines) <= max(1, kw["max_cols"]) * cell
+    # cursor anywhere: exactly one cursor cell, no exception
+    rng = np.random.default_rng(0)
+    cur = (int(rng.integers(v.data.shape[0])), int(rng.integers(v.data.shape[1])))
+    tc = R.bitmap(v, cursor=cur, cell=cell) if v.data.dtype == np.bool_ else R.heatmap(
+        v, cursor=cur, cell=cell)
+    assert len(tc.plain) == len(t.plain)
