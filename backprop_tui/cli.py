@@ -289,12 +289,22 @@ def train_cmd(
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        result = trainer.run(on_event=reporter, should_stop=lambda: stop["requested"])
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        reporter.close()
+        try:
+            result = trainer.run(on_event=reporter, should_stop=lambda: stop["requested"])
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            reporter.close()
+        path = trainer.save_interrupt() if result.status == "stopped" else None
+    except KeyboardInterrupt:
+        # A second Ctrl-C (or one while saving): leave at once. Typer would exit 130 silently;
+        # say that this stop saved nothing and which checkpoint is still there.
+        last = trainer.out_dir / "checkpoint.npz" if trainer.out_dir else None
+        kept = f"the last checkpoint is {last}" if last and last.is_file() else \
+            "no checkpoint was written yet"
+        _console(stderr=True).print(f"interrupted again: stopped without saving; {kept}",
+                                    highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     if result.status == "stopped":
-        path = trainer.save_interrupt()
         console.print(
             f"interrupted in epoch {trainer.epochs_done + 1}, after iteration "
             f"{trainer.iteration}: saved {path}\nresume with: backprop-tui train "
