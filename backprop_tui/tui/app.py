@@ -1,0 +1,97 @@
+"""BackpropApp: the Textual application — screens, global bindings, theme, command palette.
+
+Entry points used by the CLI:
+
+* :func:`run_picker` — ``backprop-tui`` with no arguments: the scenario picker, then the
+  debugger;
+* :func:`run_debugger` — ``backprop-tui debug SCENARIO``: the debugger on a session the CLI has
+  already built (so bad input exits with code 2 before the terminal is taken over).
+
+Other screens (the training dashboard) are pushed the same way: ``BackpropApp(screen=...)``
+starts on any screen, and :meth:`BackpropApp.open_debugger` pushes a debugger on top of
+whatever is showing; popping it returns there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Literal
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from .screens.debugger import KEYS, DebuggerScreen
+from .screens.picker import PickerScreen
+from .session import DebugSession
+
+DARK, LIGHT = "textual-dark", "textual-light"
+
+
+class BackpropApp(App[None]):
+    """``mode="picker"`` starts on the scenario picker, ``mode="debug"`` on the debugger for
+    ``session``; ``screen`` starts on any other screen (for instance a dashboard)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "backprop-tui"
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        mode: Literal["picker", "debug", "screen"] = "picker",
+        *,
+        session: DebugSession | None = None,
+        screen: Callable[[], Screen] | None = None,
+        theme: str = DARK,
+        scenario_names: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        if mode == "debug" and session is None:
+            raise ValueError("mode='debug' needs a session")
+        if mode == "screen" and screen is None:
+            raise ValueError("mode='screen' needs a screen factory")
+        self.mode_name = mode
+        self.session = session
+        self.screen_factory = screen
+        self.scenario_names = scenario_names
+        self.theme = theme
+
+    def on_mount(self) -> None:
+        if self.mode_name == "debug":
+            assert self.session is not None
+            self.push_screen(DebuggerScreen(self.session))
+        elif self.mode_name == "screen":
+            assert self.screen_factory is not None
+            self.push_screen(self.screen_factory())
+        else:
+            self.push_screen(PickerScreen(self.open_debugger, self.scenario_names))
+
+    def open_debugger(self, session: DebugSession) -> None:
+        """Show the debugger on ``session`` above the current screen."""
+        self.session = session
+        self.push_screen(DebuggerScreen(session))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme == DARK else DARK
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Light / dark theme", "Switch between the light and the dark theme",
+                            self.action_toggle_theme)
+        if isinstance(screen, DebuggerScreen):
+            for k in KEYS:
+                if k.action in ("cancel",):
+                    continue
+                keys = k.shown or k.keys
+                yield SystemCommand(f"{k.title}  ({keys})", k.help,
+                                    partial(screen.run_action, k.action))
+
+
+def run_debugger(session: DebugSession, theme: str = DARK) -> None:
+    """Open the debugger on ``session`` in this terminal; returns when the user quits."""
+    BackpropApp("debug", session=session, theme=theme).run()
+
+
+def run_picker(theme: str = DARK) -> None:
+    """Open the scenario picker; Enter opens the debugger on the chosen scenario."""
+    BackpropApp("picker", theme=theme).run()

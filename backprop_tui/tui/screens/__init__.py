@@ -1,0 +1,1 @@
+"""One screen per file: picker, debugger, help, dialogs."""

@@ -1,0 +1,476 @@
+"""The debugger screen: network, tensor, gradient-check and formula panes, the loss line, and
+the keys that walk one training iteration step by step.
+
+Single steps (``n``, ``p``) run on the UI thread: one layer's forward or backward is a few
+milliseconds even on the CNN. Everything that may take longer — finishing a pass, continuing
+to a breakpoint, training K iterations, a gradient check — runs in a thread worker with progress,
+and ``escape`` cancels it. While such a run owns the stepper, keys that would step are refused
+(the stepper is not thread-safe); the gradient check works on its own copy of the network and
+never blocks stepping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from ...engine.gradcheck import GradcheckCancelled
+from ...engine.stepper import StopReason
+from ..session import DebugSession, GradcheckResult
+from ..widgets.formula import FormulaPane
+from ..widgets.gradcheck import GradcheckPane
+from ..widgets.lossline import LossLine
+from ..widgets.network import NetworkPane
+from ..widgets.tensor import TensorPane
+from .dialogs import ConditionsDialog, TrainDialog
+from .help import HelpScreen
+
+#: the smallest terminal the layout is drawn in; below it a notice replaces the layout
+MIN_WIDTH, MIN_HEIGHT = 60, 20
+
+
+@dataclass(frozen=True)
+class Key:
+    """One debugger command: its keys, action, footer label (empty: not in the footer), and
+    the description used by the help screen and the command palette."""
+
+    keys: str
+    action: str
+    label: str
+    title: str
+    help: str
+    shown: str = ""  # how the help screen writes the keys
+
+
+KEYS: tuple[Key, ...] = (
+    Key("n,space", "step", "step", "Step", "Run the next step (one layer forward or backward, "
+        "the loss, or the update)", "n / space"),
+    Key("p,backspace", "back", "back", "Step back", "Undo the last step exactly (restore the "
+        "iteration's snapshot and replay)", "p / backspace"),
+    Key("f", "finish_forward", "fwd", "Finish forward", "Run the rest of the forward pass"),
+    Key("b", "finish_backward", "bwd", "Finish backward", "Run the loss and the rest of the "
+        "backward pass, up to the update"),
+    Key("u", "update", "update", "Apply the update", "Run to the end of the iteration: the "
+        "optimizer updates every parameter"),
+    Key("c", "continue", "continue", "Continue", "Run until the next breakpoint or stop "
+        "condition (escape cancels)"),
+    Key("B", "toggle_breakpoint", "break", "Toggle breakpoint", "Set or clear a breakpoint on "
+        "the selected layer (before its forward and backward steps)"),
+    Key("C", "conditions", "", "Stop conditions", "Choose conditions that stop continue: NaN/"
+        "Inf, gradient check fails, dead ReLU fraction, gradient norm"),
+    Key("g", "gradcheck", "gradcheck", "Gradient check", "Check the selected layer's gradients "
+        "against numeric ones (in the background; escape cancels)"),
+    Key("t", "train", "train K", "Train K iterations", "Train K whole iterations fast, with "
+        "progress (escape cancels)"),
+    Key("x", "next_batch", "", "Next batch", "Abandon this iteration and take the next batch "
+        "(parameters untouched)"),
+    Key("r", "reset", "", "Reset", "Back to the initial weights, optimizer state and first "
+        "batch"),
+    Key("left_square_bracket", "tensor(-1)", "", "Previous tensor", "Show the previous tensor "
+        "of the selected row", "["),
+    Key("right_square_bracket", "tensor(1)", "", "Next tensor", "Show the next tensor of the "
+        "selected row", "]"),
+    Key("i", "toggle_image", "", "Picture / heatmap", "Draw image-shaped tensors (MNIST "
+        "inputs, feature maps, conv filters) as pictures, or as a heatmap"),
+    Key("comma", "sample(-1)", "", "Previous sample", "Show the previous sample of the batch "
+        "(4-D tensors and pictures)", ","),
+    Key("full_stop", "sample(1)", "", "Next sample", "Show the next sample of the batch", "."),
+    Key("z", "zoom", "", "Zoom pane", "Maximize the focused pane (escape restores)"),
+    Key("escape", "cancel", "", "Cancel", "Cancel a running check or run; restore a zoomed pane",
+        "escape"),
+    Key("question_mark", "help", "help", "Help", "Keys and what each pane shows", "?"),
+    Key("q", "quit", "quit", "Quit", "Leave backprop-tui"),
+)
+
+HELP_EXTRA = (
+    ("tab / shift+tab", "Move focus between the panes"),
+    ("↑ ↓ (network pane)", "Select a layer, the loss or the update"),
+    ("arrows (tensor pane)", "Move the cell cursor"),
+    ("ctrl+p", "Command palette: every action, and the light/dark theme"),
+)
+
+
+class DebuggerScreen(Screen[None]):
+    """The step-through debugger on one :class:`DebugSession`."""
+
+    BINDINGS = [
+        Binding(k.keys, k.action, k.label, show=bool(k.label),
+                key_display=k.shown.split(" / ")[0] if k.shown else None)
+        for k in KEYS
+    ]
+
+    def __init__(self, session: DebugSession) -> None:
+        super().__init__()
+        self.session = session
+        self.busy: str | None = None
+        self.message = ""
+        self._version = 0  # bumps on every change of the stepper's state
+        self._preferred: dict[int, str] = {}  # row → tensor key chosen with [ ]
+        self._last_progress = 0.0
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="too-small")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield NetworkPane(id="network")
+                yield FormulaPane(id="formula")
+            with Vertical(id="right"):
+                yield TensorPane(id="tensor")
+                yield GradcheckPane(id="gradcheck")
+        yield LossLine(id="loss")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        sc = self.session.scenario
+        self.sub_title = f"{sc.name} · {sc.architecture}"
+        self.title = "backprop-tui"
+        self._check_size(self.app.size.width, self.app.size.height)
+        self.refresh_panes()
+        self.query_one(NetworkPane).focus()
+        ck = self.session.checkpoint_path
+        self.set_message(
+            f"{sc.name}: {sc.architecture}, {self.session.net.param_count():,} parameters, "
+            f"batch of {self.session.n}, seed {self.session.seed}"
+            + (f", weights from {ck}" if ck else "") + " · press n to step, ? for help")
+
+    def on_resize(self, event: Resize) -> None:
+        self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int, height: int) -> None:
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.set_class(small, "too-small")
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"The terminal is {width}×{height}; backprop-tui needs at least "
+                f"{MIN_WIDTH}×{MIN_HEIGHT} (80×24 is usable, 120×40 comfortable).\n\n"
+                "Enlarge the window, or press q to quit.")
+
+    # -- refreshing ---------------------------------------------------------------------------
+    @property
+    def network(self) -> NetworkPane:
+        return self.query_one(NetworkPane)
+
+    @property
+    def tensor(self) -> TensorPane:
+        return self.query_one(TensorPane)
+
+    def refresh_panes(self) -> None:
+        """Push the session's state into every pane (cheap: panes draw lazily)."""
+        s = self.session
+        net = self.network
+        net.set_rows(s.rows(), s.status())
+        self._show_row(net.selected)
+        self.query_one(LossLine).set_history(s.loss_history)
+        self._update_status()
+
+    def _show_row(self, row: int) -> None:
+        s = self.session
+        rows = s.rows() if not self.network.rows else self.network.rows
+        name = rows[row].name if row < len(rows) else ""
+        tensor = self.tensor
+        pref = self._preferred.get(row)
+        tensor.set_items(s.tensors(row), name)
+        if pref:
+            tensor.select(pref)
+        self.query_one(FormulaPane).set_formulas(s.formulas(row), name, s.n)
+        self.query_one(GradcheckPane).set_row(name)
+
+    def _update_status(self) -> None:
+        status = self.query_one("#status", Static)
+        cond = self.session.describe_conditions()
+        text = self.message
+        if self.busy:
+            text = f"{self.busy} — escape cancels"
+        status.update(f"{text}  ·  stop conditions: {cond}" if text else
+                      f"stop conditions: {cond}")
+
+    def set_message(self, message: str) -> None:
+        self.message = message
+        self._update_status()
+
+    def _changed(self, follow: tuple[str, int | None] | None = None) -> None:
+        """The stepper moved: select the row of the step that ran and redraw."""
+        self._version += 1
+        self.query_one(GradcheckPane).mark_stale()
+        if follow is not None:
+            phase, layer = follow
+            row = self.session.row_of_layer(layer, phase)
+            if row not in self._preferred:
+                default = {"forward": "y", "loss": "dscores", "backward": "dx"}.get(phase)
+                if phase == "backward" and layer is not None and \
+                        self.session.layers[layer].params:
+                    default = "dW" if "W" in self.session.layers[layer].params else default
+                if default:
+                    self.tensor.key = default
+            self.network.selected = row
+        self.refresh_panes()
+
+    @on(NetworkPane.Selected)
+    def _on_row(self, event: NetworkPane.Selected) -> None:
+        self._show_row(event.row)
+
+    @on(TensorPane.Changed)
+    def _on_tensor(self, event: TensorPane.Changed) -> None:
+        if event.key:
+            self._preferred[self.network.selected] = event.key
+
+    # -- guards -------------------------------------------------------------------------------
+    def _idle(self) -> bool:
+        if self.busy:
+            self.app.bell()
+            self.set_message(f"busy: {self.busy}")
+            return False
+        return True
+
+    # -- single steps -------------------------------------------------------------------------
+    def action_step(self) -> None:
+        if not self._idle():
+            return
+        rec = self.session.step()
+        what = self.session.stepper.describe_step(rec.position)
+        msg = f"{what} done"
+        if rec.loss is not None:
+            msg += f": loss {rec.loss:.6g}, batch accuracy {rec.accuracy:.0%}"
+        if rec.nonfinite:
+            msg += f" · NaN/Inf in {', '.join(rec.nonfinite)}"
+        self.set_message(msg)
+        self._changed((rec.phase, rec.layer_index))
+
+    def action_back(self) -> None:
+        if not self._idle():
+            return
+        msg = self.session.back()
+        st = self.session.stepper
+        last = st.last_record
+        self.set_message(msg)
+        self._changed((last.phase, last.layer_index) if last else ("forward", 0))
+
+    def action_next_batch(self) -> None:
+        if not self._idle():
+            return
+        self.session.stepper.next_batch()
+        st = self.session.stepper
+        self.set_message(f"next batch: batch {st.batch_index + 1} of epoch {st.batch_epoch}, "
+                         "iteration restarted at its first step")
+        self._changed(("forward", 0))
+
+    def action_reset(self) -> None:
+        if not self._idle():
+            return
+        self.session.stepper.reset()
+        self.set_message("reset: initial weights, optimizer state and first batch")
+        self._changed(("forward", 0))
+
+    def action_toggle_breakpoint(self) -> None:
+        msg = self.session.toggle_breakpoint(self.network.selected)
+        self.set_message(msg or "breakpoints go on layers: select a layer row first")
+        self.refresh_panes()
+
+    # -- runs in a worker ---------------------------------------------------------------------
+    def _progress(self, label: str) -> Callable[[int, int], None]:
+        """A progress callback for a worker thread, throttled to ~10 updates a second."""
+
+        def report(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - self._last_progress < 0.1 and done != total:
+                return
+            self._last_progress = now
+            text = f"{label}: {done:,}" + (f"/{total:,}" if total < 10**5 else " steps")
+            self.app.call_from_thread(self._set_busy_text, text)
+
+        return report
+
+    def _set_busy_text(self, text: str) -> None:
+        if self.busy is not None:
+            self.busy = text
+            self._update_status()
+
+    def _start(self, label: str, fn: Callable[[Callable[[], bool]], str]) -> None:
+        if not self._idle():
+            return
+        self.busy = label
+        self._update_status()
+        self._run(label, fn)
+
+    @work(thread=True, exclusive=True, group="run")
+    def _run(self, label: str, fn: Callable[[Callable[[], bool]], str]) -> None:
+        worker = get_current_worker()
+        try:
+            msg = fn(lambda: worker.is_cancelled)
+        except Exception as e:  # a bug must not leave the UI locked: report it
+            msg = f"{label} failed: {type(e).__name__}: {e}"
+        self.app.call_from_thread(self._finished, msg)
+
+    def _finished(self, message: str) -> None:
+        self.busy = None
+        last = self.session.stepper.last_record
+        self.set_message(message)
+        self._changed((last.phase, last.layer_index) if last else ("forward", 0))
+
+    def _stop_text(self, stop: StopReason) -> str:
+        return {
+            "breakpoint": f"stopped: {stop.message}",
+            "condition": f"stopped ({stop.name}): {stop.message}",
+            "cancelled": stop.message,
+            "max_steps": stop.message,
+        }.get(stop.kind, stop.message) + f" · {stop.steps} step(s)"
+
+    def action_finish_forward(self) -> None:
+        self._start("finishing the forward pass",
+                    lambda cancelled: self._stop_text(self.session.stepper.finish_forward()))
+
+    def action_finish_backward(self) -> None:
+        self._start("finishing the backward pass",
+                    lambda cancelled: self._stop_text(self.session.stepper.finish_backward()))
+
+    def action_update(self) -> None:
+        def run(cancelled: Callable[[], bool]) -> str:
+            stop = self.session.stepper.update()
+            return f"update applied ({self.session.optimizer.describe()}) · " + \
+                self._stop_text(stop)
+
+        self._start("running to the update", run)
+
+    def action_continue(self) -> None:
+        def run(cancelled: Callable[[], bool]) -> str:
+            stop = self.session.continue_(progress=self._progress("continuing"),
+                                          cancelled=cancelled)
+            return self._stop_text(stop)
+
+        self._start("continuing to the next breakpoint", run)
+
+    def action_train(self) -> None:
+        if not self._idle():
+            return
+        default = 100 if self.session.net.param_count() < 100_000 else 10
+        self.app.push_screen(TrainDialog(default), self._train)
+
+    def _train(self, k: int | None) -> None:
+        if not k:
+            return
+
+        def run(cancelled: Callable[[], bool]) -> str:
+            t0 = time.perf_counter()
+            res = self.session.stepper.train(k, progress=self._progress(f"training {k}"),
+                                             cancelled=cancelled)
+            secs = time.perf_counter() - t0
+            loss = "–" if res.loss is None else f"{res.loss:.6g}"
+            why = {"done": "", "cancelled": " (cancelled)",
+                   "nonfinite": " (stopped: the loss became NaN/Inf)"}[res.reason]
+            return (f"trained {res.iterations} iteration(s) in {secs:.2f} s{why}: last loss "
+                    f"{loss}")
+
+        self._start(f"training {k} iterations", run)
+
+    def action_conditions(self) -> None:
+        def done(settings) -> None:
+            if settings is None:
+                return
+            self.session.conditions = settings
+            self.session.apply_conditions()
+            self.set_message(f"stop conditions: {self.session.describe_conditions()}")
+
+        if self._idle():
+            self.app.push_screen(ConditionsDialog(self.session.conditions), done)
+
+    # -- gradient check (on a copy: does not block stepping) ----------------------------------
+    def action_gradcheck(self) -> None:
+        if self.busy:  # the copy must not be taken while a run moves the network
+            self._idle()
+            return
+        s = self.session
+        row = self.network.selected
+        pane = self.query_one(GradcheckPane)
+        if s.scenario.has_step:
+            pane.finish(None, "This network has step layers: their derivative is 0 wherever it "
+                        "exists, so there is no gradient to check.")
+            return
+        if row == s.update_row:
+            pane.finish(None, "Select a layer (or the loss) to check its gradients.")
+            return
+        job = s.prepare_gradcheck(row)
+        pane.start(job.row_name)
+        self._gradcheck(job)
+
+    @work(thread=True, exclusive=True, group="gradcheck")
+    def _gradcheck(self, job) -> None:
+        worker = get_current_worker()
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.1 or done == total:
+                last[0] = now
+                self.app.call_from_thread(self.query_one(GradcheckPane).set_progress, done,
+                                          total)
+
+        try:
+            result: GradcheckResult | None = DebugSession.run_gradcheck(
+                job, progress=progress, cancelled=lambda: worker.is_cancelled)
+            message = ""
+        except GradcheckCancelled:
+            result, message = None, "gradient check cancelled"
+        except Exception as e:  # report, don't crash the UI
+            result, message = None, f"gradient check failed: {type(e).__name__}: {e}"
+        if not worker.is_cancelled or result is None:
+            self.app.call_from_thread(self._gradcheck_done, result, message)
+
+    def _gradcheck_done(self, result: GradcheckResult | None, message: str) -> None:
+        pane = self.query_one(GradcheckPane)
+        pane.finish(result, message)
+        if result is not None:
+            st = self.session.stepper
+            if (result.job.iteration, result.job.position) != (st.iteration, st.position):
+                pane.mark_stale()
+            verdict = "passed" if result.report.passed else "FAILED"
+            self.set_message(f"gradient check of {result.job.row_name} {verdict} "
+                             f"({result.report.evaluations} loss evaluations)")
+
+    # -- view ---------------------------------------------------------------------------------
+    def action_tensor(self, delta: int) -> None:
+        self.tensor.cycle(delta)
+
+    def action_toggle_image(self) -> None:
+        self.tensor.image_mode = not self.tensor.image_mode
+        self.set_message("picture mode" if self.tensor.image_mode else "heatmap mode")
+
+    def action_sample(self, delta: int) -> None:
+        self.tensor.change_sample(delta)
+
+    def action_zoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        elif self.focused is not None:
+            self.maximize(self.focused, container=False)
+
+    def action_cancel(self) -> None:
+        cancelled = False
+        for w in self.workers:
+            if w.group in ("run", "gradcheck") and not w.is_finished:
+                w.cancel()
+                cancelled = True
+        if cancelled:
+            self.set_message("cancelling…")
+        elif self.maximized is not None:
+            self.minimize()
+
+    def action_help(self) -> None:
+        keys = [(k.shown or k.keys, k.help) for k in KEYS] + list(HELP_EXTRA)
+        self.app.push_screen(HelpScreen(keys))
+
+    def action_quit(self) -> None:
+        for w in self.workers:
+            w.cancel()
+        self.app.exit()

@@ -1,0 +1,105 @@
+"""The scenario picker (``backprop-tui`` with no arguments): a table of the built-in
+scenarios; Enter opens the debugger on the highlighted one. A scenario or data error is shown
+in a dialog, never a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from ...errors import UserError
+from ..session import DebugSession, SessionSpec
+from .dialogs import ErrorDialog
+
+
+class PickerScreen(Screen[None]):
+    """Lists scenarios; ``open_session`` (given by the app) shows the debugger."""
+
+    BINDINGS = [
+        Binding("enter", "open", "open in the debugger", priority=True),
+        Binding("q", "app.quit", "quit"),
+        Binding("question_mark", "help", "help", key_display="?"),
+    ]
+
+    def __init__(self, open_session: Callable[[DebugSession], None],
+                 names: list[str] | None = None) -> None:
+        super().__init__()
+        self.open_session = open_session
+        self.names = names
+        self.loading = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text.assemble(
+            ("Pick a scenario", "bold"),
+            " — ↑↓ choose, Enter opens the step-through debugger on it. Each scenario is a "
+            "network, its data and its training settings (scenarios/*.toml).",
+        ), id="picker-intro")
+        yield DataTable(id="scenarios", cursor_type="row", zebra_stripes=True)
+        yield Static(id="picker-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "backprop-tui"
+        self.sub_title = "scenarios"
+        table = self.query_one(DataTable)
+        table.add_columns("name", "data", "architecture", "params", "description")
+        from ...scenario import builtin_names, load_scenario
+
+        for name in self.names if self.names is not None else builtin_names():
+            try:
+                sc = load_scenario(name)
+            except UserError as e:  # a broken file still lists, with its problem
+                table.add_row(name, "–", "–", "–", Text(str(e), style="red"), key=name)
+                continue
+            table.add_row(sc.name, sc.data_label, sc.architecture, f"{sc.param_count:,}",
+                          sc.description, key=name)
+        if "xor" in (self.names or builtin_names()):
+            table.move_cursor(row=table.get_row_index("xor"))
+        table.focus()
+
+    def action_open(self) -> None:
+        if self.loading:
+            return
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        self.loading = True
+        self.query_one("#picker-status", Static).update(f"loading {key}…")
+        self._load(SessionSpec(str(key)))
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self, spec: SessionSpec) -> None:
+        try:
+            session = spec.build()
+        except UserError as e:
+            self.app.call_from_thread(self._failed, str(spec.scenario), str(e))
+            return
+        except Exception as e:  # a bug: still a dialog, not a crash
+            self.app.call_from_thread(self._failed, str(spec.scenario),
+                                      f"{type(e).__name__}: {e}")
+            return
+        self.app.call_from_thread(self._loaded, session)
+
+    def _failed(self, name: str, message: str) -> None:
+        self.loading = False
+        self.query_one("#picker-status", Static).update("")
+        self.app.push_screen(ErrorDialog(f"cannot open {name}", message))
+
+    def _loaded(self, session: DebugSession) -> None:
+        self.loading = False
+        self.query_one("#picker-status", Static).update("")
+        self.open_session(session)
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+
+        self.app.push_screen(HelpScreen([("↑ ↓", "choose a scenario"),
+                                         ("enter", "open it in the debugger"),
+                                         ("q", "quit")]))

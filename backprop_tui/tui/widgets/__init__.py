@@ -1,0 +1,1 @@
+"""One widget per file: network, tensor, gradcheck, formula and loss-line panes."""

@@ -1,0 +1,147 @@
+"""The gradient-check pane: analytic (backward) vs numeric (centered differences) gradients of
+the selected layer, per tensor, with pass/fail in colour, the mode used and the kinks crossed.
+
+The check itself runs in a worker (the screen starts it); this widget shows its progress and
+its report, and says when the report belongs to an earlier step."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widget import Widget
+
+from ..session import GradcheckResult
+
+VERDICT_STYLE = {"pass": "bold green", "FAIL": "bold red", "kink": "bold yellow"}
+
+
+class GradcheckPane(Widget, can_focus=True):
+    """Idle hint, progress of a running check, or the last report."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.result: GradcheckResult | None = None
+        self.running: str | None = None  # row name while a check runs
+        self.progress: tuple[int, int] = (0, 0)
+        self.stale = False
+        self.message = ""
+        self.row_name = ""
+        self.border_title = "Gradient check · analytic vs numeric"
+
+    def set_row(self, row_name: str) -> None:
+        self.row_name = row_name
+        self.refresh()
+
+    def start(self, row_name: str) -> None:
+        self.running = row_name
+        self.progress = (0, 0)
+        self.message = ""
+        self.refresh()
+
+    def set_progress(self, done: int, total: int) -> None:
+        self.progress = (done, total)
+        self.refresh()
+
+    def finish(self, result: GradcheckResult | None, message: str = "") -> None:
+        self.running = None
+        if result is not None:
+            self.result = result
+            self.stale = False
+        self.message = message
+        self.refresh()
+
+    def mark_stale(self) -> None:
+        if self.result is not None and not self.stale:
+            self.stale = True
+            self.refresh()
+
+    def render(self) -> Group | Text:
+        parts: list = []
+        if self.running:
+            done, total = self.progress
+            frac = done / total if total else 0.0
+            width = max(10, min(40, self.content_size.width - 30))
+            bar = "█" * int(frac * width) + "░" * (width - int(frac * width))
+            parts.append(Text.assemble(
+                ("checking ", "bold"), (self.running, "bold"),
+                f"  {bar} {done}/{total} loss evaluations  ", ("escape cancels", "dim")))
+        if self.message:
+            parts.append(Text(self.message, style="italic"))
+        res = self.result
+        if res is None:
+            if not self.running:
+                parts.append(Text.assemble(
+                    ("press g", "bold"), " to check the gradients of ",
+                    (self.row_name or "the selected layer", "bold"),
+                    ": every parameter's and the input's analytic gradient (from backward) is "
+                    "compared with centered differences (L(θ+h) − L(θ−h)) / 2h, in float64.",
+                ))
+            return Group(*parts)
+        job, rep = res.job, res.report
+        head = Text(no_wrap=True, overflow="ellipsis", end="")
+        head.append(f"{job.row_name}", style="bold")
+        head.append(f" · mode {rep.mode} · h={rep.h:g} · pass if rel ≤ {rep.tol:g} or "
+                    f"abs ≤ {rep.atol:g} · {rep.evaluations} evals · {res.seconds:.2f} s",
+                    style="dim")
+        parts.append(head)
+        where = f"checked at iteration {job.iteration}, step {job.position}"
+        if job.after_update:
+            where += " (after the update: on the updated weights)"
+        if self.stale:
+            parts.append(Text(where + " — the state has changed since: press g to re-check",
+                              style="yellow"))
+        else:
+            parts.append(Text(where, style="dim"))
+        narrow = self.content_size.width < 70
+        table = Table(box=None, pad_edge=False, expand=False, show_edge=False,
+                      header_style="bold")
+        table.add_column("layer.tensor")
+        table.add_column("shape")
+        if not narrow:
+            table.add_column("mode")
+        table.add_column("checked", justify="right")
+        table.add_column("kinks", justify="right")
+        table.add_column("max abs err", justify="right")
+        table.add_column("max rel err", justify="right")
+        table.add_column("verdict")
+        for c in rep.checks:
+            name = f"{c.layer}.{'d' + c.tensor if c.kind == 'param' else 'dx'}"
+            cells = [name, "×".join(map(str, c.shape)) or "scalar"]
+            if not narrow:
+                cells.append(c.mode)
+            verdict = Text(f"{c.verdict} ({c.label})", style=VERDICT_STYLE.get(c.verdict, ""))
+            cells += [str(c.checked), str(c.kinks), f"{c.max_abs_error:.1e}",
+                      f"{c.max_rel_error:.1e}", verdict]
+            table.add_row(*cells)
+        parts.append(table)
+        worst = self._worst_entries(res)
+        if worst is not None:
+            parts.append(worst)
+        return Group(*parts)
+
+    def _worst_entries(self, res: GradcheckResult) -> Table | None:
+        """The entries with the largest |analytic − numeric| over every checked tensor."""
+        rows = []
+        for c in res.report.checks:
+            if len(c.analytic) == 0:
+                continue
+            diff = np.abs(np.asarray(c.analytic) - np.asarray(c.numeric))
+            for j in np.argsort(-diff, kind="stable")[:3]:
+                idx = int(c.indices[j]) if j < len(c.indices) else -1
+                where = "direction" if idx < 0 else str(np.unravel_index(idx, c.shape))
+                tensor = f"d{c.tensor}" if c.kind == "param" else "dx"
+                rows.append((diff[j], f"{c.layer}.{tensor}{'' if idx < 0 else where}",
+                             c.analytic[j], c.numeric[j], bool(c.kinked[j])))
+        if not rows:
+            return None
+        rows.sort(key=lambda r: -r[0])
+        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
+                      title="largest differences", title_justify="left", title_style="dim")
+        for col in ("entry", "analytic", "numeric", "|a − n|", ""):
+            table.add_column(col, justify="left" if col in ("entry", "") else "right")
+        for diff, name, a, n, kinked in rows[:4]:
+            table.add_row(name, f"{a:.8g}", f"{n:.8g}", f"{diff:.1e}",
+                          Text("kink", style="yellow") if kinked else "")
+        return table

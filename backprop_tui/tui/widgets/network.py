@@ -1,0 +1,135 @@
+"""The network pane: the layers top to bottom, where the next step runs, breakpoints, progress
+through the iteration. Up/down select the row the other panes show."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from ..session import Row, dims
+
+
+class NetworkPane(Widget, can_focus=True):
+    """Renders :meth:`DebugSession.rows`; owns the selected row."""
+
+    BINDINGS = [
+        Binding("up", "move(-1)", "layer up", show=False),
+        Binding("down", "move(1)", "layer down", show=False),
+        Binding("home", "jump(0)", show=False),
+        Binding("end", "jump(-1)", show=False),
+    ]
+
+    COMPONENT_CLASSES = {"network--cursor", "network--cursor-unfocused"}
+
+    selected: reactive[int] = reactive(0)
+
+    class Selected(Message):
+        """The selected row changed."""
+
+        def __init__(self, row: int) -> None:
+            super().__init__()
+            self.row = row
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.rows: list[Row] = []
+        self.status: dict = {}
+        self.border_title = "Network · layers, output shape (batch×…), parameters"
+
+    def set_rows(self, rows: list[Row], status: dict) -> None:
+        self.rows = rows
+        self.status = status
+        if self.selected >= len(rows):
+            self.selected = max(0, len(rows) - 1)
+        self.border_subtitle = (
+            f"iteration {status['iteration']} · step {min(status['position'], status['steps'])}"
+            f"/{status['steps']}"
+        )
+        self.refresh()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def action_move(self, delta: int) -> None:
+        if self.rows:
+            self.selected = (self.selected + delta) % len(self.rows)
+
+    def action_jump(self, where: int) -> None:
+        if self.rows:
+            self.selected = where % len(self.rows)
+
+    def watch_selected(self, old: int, new: int) -> None:
+        if old != new:
+            self.post_message(self.Selected(new))
+        self.refresh()
+
+    def render(self) -> Text:
+        width = max(10, self.content_size.width)
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        if not self.rows:
+            return text
+        name_w = max(len(r.name) for r in self.rows)
+        shape_w = max(len(dims(r.out_shape)) for r in self.rows if r.kind == "layer")
+        param_w = max(len(f"{r.params:,}") for r in self.rows)
+        kind_w = min(16, max(len(r.describe) for r in self.rows if r.kind == "layer"))
+        fixed = 3 + 4 + name_w + 1 + shape_w + 1 + param_w + 1 + 2
+        show_kind = fixed + kind_w + 1 <= width
+        if not show_kind and fixed + 8 <= width:
+            show_kind, kind_w = True, width - fixed - 1
+        for n, r in enumerate(self.rows):
+            sel = n == self.selected
+            base: Style | str = ""
+            if sel:
+                base = self.get_component_rich_style(
+                    "network--cursor" if self.has_focus else "network--cursor-unfocused")
+            # marker column: ▶ on the row of the next step, with its direction
+            if r.next_phase:
+                arrow = {"forward": "▶↓", "backward": "▶↑", "loss": "▶ ", "update": "▶ "}
+                text.append(arrow.get(r.next_phase, "▶ "), style="bold magenta")
+            else:
+                text.append("  ")
+            bp = "●" if (r.bp_forward or r.bp_backward) else " "
+            text.append(bp, style="bold red")
+            label = f"{r.label:>3} " if r.label else "    "
+            line = Text(style=base, end="")
+            line.append(label, style="dim")
+            line.append(f"{r.name:<{name_w}} ")
+            if r.kind == "layer":
+                if show_kind:
+                    line.append(f"{r.describe[:kind_w]:<{kind_w}} ", style="cyan")
+                line.append(f"{dims(r.out_shape):>{shape_w}} ")
+                line.append(f"{r.params:>{param_w},}" if r.params else f"{'–':>{param_w}}",
+                            style="green")
+                line.append(" ")
+                line.append("↓" if r.forward_done else "·", style="green" if r.forward_done
+                            else "dim")
+                line.append("↑" if r.backward_done else "·", style="green" if r.backward_done
+                            else "dim")
+            else:
+                line.append(r.describe, style="cyan")
+                if r.kind == "loss" and r.forward_done:
+                    line.append(" ✓", style="green")
+                if r.kind == "update" and r.forward_done:
+                    line.append(" ✓", style="green")
+            text.append_text(line)
+            text.append("\n")
+        s = self.status
+        text.append("\n")
+        text.append("phase ", style="dim")
+        text.append(s["phase_label"], style="bold")
+        text.append(" · next ", style="dim")
+        text.append(s["next"] if s["phase"] != "complete" else "forward L1 (next batch)")
+        text.append("\n")
+        text.append("batch ", style="dim")
+        text.append(f"{s['batch'] + 1}/{s['batches']}")
+        text.append(f" of epoch {s['epoch']} · {s['n']} samples", style="dim")
+        text.append("\n")
+        text.append("▶ next step · ● breakpoint · ↓↑ done", style="dim")
+        return text

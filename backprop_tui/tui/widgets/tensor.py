@@ -1,0 +1,305 @@
+"""The tensor pane: one tensor of the selected row as a heatmap (or picture, or bitmap), with its
+statistics, a legend, how it was laid out, and a cell cursor showing one exact entry.
+
+It only lays out and draws what the engine produced (``TensorItem.array``); all drawing of
+big arrays is in :mod:`backprop_tui.tui.render`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from .. import render
+from ..session import TensorItem, dims
+
+FOOTER_LINES = 2  # legend, cursor
+
+
+def image_kind(item: TensorItem) -> str | None:
+    """How ``item`` can be drawn as pictures: ``maps`` (N, C, H, W), ``filters`` (FN, C, FH,
+    FW), ``flat`` (N, H·W with a known picture shape), or None."""
+    a = item.array
+    if a is None or a.dtype == np.bool_:
+        return None
+    if a.ndim == 4 and a.shape[2] >= 3 and a.shape[3] >= 3:
+        return "filters" if item.role in ("param", "delta") or item.key in ("dW",) else "maps"
+    if a.ndim == 2 and item.image_shape is not None and a.shape[1] == math.prod(item.image_shape):
+        return "flat"
+    return None
+
+
+class TensorPane(Widget, can_focus=True):
+    """Shows one :class:`TensorItem` of the selected row; ``[``/``]`` choose which."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1, 0)", "cursor up", show=False),
+        Binding("down", "cursor(1, 0)", "cursor down", show=False),
+        Binding("left", "cursor(0, -1)", "cursor left", show=False),
+        Binding("right", "cursor(0, 1)", "cursor right", show=False),
+        Binding("pageup", "cursor(-8, 0)", show=False),
+        Binding("pagedown", "cursor(8, 0)", show=False),
+        Binding("home", "cursor_home", show=False),
+    ]
+
+    image_mode: reactive[bool] = reactive(False)
+
+    class Changed(Message):
+        """The shown tensor changed (so the app can say which)."""
+
+        def __init__(self, key: str | None) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.items: list[TensorItem] = []
+        self.key: str | None = None
+        self.row_name = ""
+        self.cursor = (0, 0)
+        self.sample = 0
+        self.view: Any = None
+        self._grid: tuple[int, int] = (0, 0)  # rows, cols of the last drawn grid
+        self._stats_cache: dict[int, tuple[np.ndarray, Any]] = {}
+        self._draw_cache: tuple[tuple, Any] | None = None
+        self.border_title = "Tensor"
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def item(self) -> TensorItem | None:
+        for it in self.items:
+            if it.key == self.key:
+                return it
+        return None
+
+    def set_items(self, items: list[TensorItem], row_name: str) -> None:
+        """New tensors for the selected row; keeps the tensor of the same name if there is one,
+        else the first tensor that has values."""
+        changed_row = row_name != self.row_name
+        self.items = items
+        self.row_name = row_name
+        keys = [it.key for it in items]
+        if self.key not in keys:
+            ready = [it.key for it in items if it.ready]
+            self.key = ready[0] if ready else (keys[0] if keys else None)
+            self.cursor = (0, 0)
+        if changed_row:
+            self.sample = 0
+        # forget stats of arrays that are no longer shown
+        live = {id(it.array) for it in items if it.array is not None}
+        self._stats_cache = {k: v for k, v in self._stats_cache.items() if k in live}
+        self._update_title()
+        self.refresh()
+
+    def cycle(self, delta: int) -> None:
+        if not self.items:
+            return
+        keys = [it.key for it in self.items]
+        i = keys.index(self.key) if self.key in keys else 0
+        self.key = keys[(i + delta) % len(keys)]
+        self.cursor = (0, 0)
+        self._update_title()
+        self.post_message(self.Changed(self.key))
+        self.refresh()
+
+    def select(self, key: str) -> bool:
+        if any(it.key == key for it in self.items):
+            self.key = key
+            self.cursor = (0, 0)
+            self._update_title()
+            self.refresh()
+            return True
+        return False
+
+    def change_sample(self, delta: int) -> None:
+        it = self.item
+        if it is None or it.array is None or it.array.ndim < 2:
+            return
+        n = it.array.shape[0]
+        self.sample = (self.sample + delta) % n
+        self.refresh()
+
+    def _update_title(self) -> None:
+        it = self.item
+        if it is None:
+            self.border_title = f"Tensor · {self.row_name}"
+            return
+        shape = dims(it.array.shape) if it.array is not None else "not computed yet"
+        self.border_title = f"Tensor · {self.row_name} · {it.key} ({shape})"
+        self.border_subtitle = "[ ] tensor · i picture · , . sample"
+
+    def watch_image_mode(self) -> None:
+        self.refresh()
+
+    def action_cursor(self, dr: int, dc: int) -> None:
+        rows, cols = self._grid
+        if rows == 0 or cols == 0:
+            return
+        r, c = self.cursor
+        self.cursor = (min(max(r + dr, 0), rows - 1), min(max(c + dc, 0), cols - 1))
+        self.refresh()
+
+    def action_cursor_home(self) -> None:
+        self.cursor = (0, 0)
+        self.refresh()
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _stats(self, a: np.ndarray):
+        hit = self._stats_cache.get(id(a))
+        if hit is not None and hit[0] is a:
+            return hit[1]
+        s = render.tensor_stats(a)
+        self._stats_cache[id(a)] = (a, s)
+        return s
+
+    def _tabs(self, width: int) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        for n, it in enumerate(self.items):
+            if n:
+                prev = self.items[n - 1].role
+                text.append(" │ " if _group(prev) != _group(it.role) else " ", style="dim")
+            style = "reverse bold" if it.key == self.key else ("" if it.ready else "dim")
+            text.append(f" {it.key} ", style=style)
+        return text
+
+    def render(self) -> Text:
+        parts = self._parts()
+        out = Text(no_wrap=True, overflow="crop", end="")
+        for n, part in enumerate(parts):
+            if n:
+                out.append("\n")
+            out.append_text(part)
+        return out
+
+    def _parts(self) -> list[Text]:
+        width = max(1, self.content_size.width)
+        height = max(1, self.content_size.height)
+        it = self.item
+        if it is None:
+            return [Text("select a layer in the network pane", style="dim")]
+        head = [self._tabs(width), Text(it.title, style="bold", no_wrap=True,
+                                        overflow="ellipsis")]
+        if it.array is None:
+            head.append(Text(it.source, style="italic"))
+            return head
+        a = it.array
+        head.append(Text(it.source, style="dim", no_wrap=True, overflow="ellipsis"))
+        head.append(render.format_stats(self._stats(a), width=width))
+        used = sum(1 + t.plain.count("\n") for t in head)
+        budget_rows = max(1, height - used - 1 - FOOTER_LINES)
+        kind = image_kind(it) if self.image_mode else None
+        if self.image_mode and kind is None:
+            head.append(Text("picture mode is for image-shaped data (MNIST inputs, feature maps, "
+                             "conv filters); showing the heatmap", style="dim italic"))
+            budget_rows -= 1
+        if kind is not None:
+            return head + self._draw_picture(a, it, kind, width, budget_rows)
+        return head + self._draw_grid(a, it, width, budget_rows)
+
+    def _draw_grid(self, a: np.ndarray, it: TensorItem, width: int, rows: int) -> list:
+        cell = 2
+        max_cols = max(1, (width - 1) // cell)
+        sample = min(self.sample, a.shape[0] - 1) if a.ndim == 4 else 0
+        key = (id(a), a.shape, rows, width, sample, self.cursor, it.key)
+        if self._draw_cache is not None and self._draw_cache[0] == key:
+            return self._draw_cache[1]
+        kind = "weight" if a.ndim == 4 and it.role in ("param", "delta") or \
+            (a.ndim == 4 and it.key == "dW") else "activation"
+        view = render.layout(a, max_rows=max(1, rows), max_cols=max_cols, sample=sample,
+                             kind=kind)
+        self.view = view
+        grid_rows, grid_cols = view.data.shape
+        if not view.downsampled and view.tile is None and grid_cols:
+            # small tensors: wider cells read better than a 2-character strip
+            cell = max(2, min(6, (width - 1) // grid_cols))
+        self._grid = (grid_rows, grid_cols)
+        r, c = self.cursor
+        r, c = max(0, min(r, grid_rows - 1)), max(0, min(c, grid_cols - 1))
+        self.cursor = (r, c)
+        where = Text(no_wrap=True, overflow="ellipsis", end="")
+        where.append(view.how, style="yellow" if view.downsampled else "dim")
+        if view.row_label or view.col_label:
+            where.append(" · rows: ", style="dim")
+            where.append(view.row_label or "–")
+            where.append(" · cols: ", style="dim")
+            where.append(view.col_label or "–")
+        if view.data.size == 0:
+            out = [where, Text("(empty)", style="dim")]
+        elif view.data.dtype == np.bool_:
+            body = render.bitmap(view, cursor=(r, c))
+            legend = Text("██ True   · False", style="dim")
+            out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
+        else:
+            scale = render.auto_scale(view.data)
+            stats = self._stats(a)
+            signed = not (stats.min >= 0)
+            body = render.heatmap(view, scale=scale or None, cursor=(r, c), cell=cell)
+            legend = render.legend(scale, width=min(30, max(10, width - 50)), signed=signed)
+            out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
+        self._draw_cache = (key, out)
+        return out
+
+    def _cursor_line(self, view: Any, r: int, c: int, name: str) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append("cursor ", style="dim")
+        try:
+            text.append(view.describe(r, c, name=name), style="bold")
+            idx = view.index_of(r, c)
+            if view.source is not None and view.source.dtype.kind == "f":
+                text.append(f"   exact {name}[{', '.join(map(str, idx))}] = ", style="dim")
+                text.append(_exact(view.source[idx]))
+        except (IndexError, ValueError):
+            pass
+        return text
+
+    def _draw_picture(self, a: np.ndarray, it: TensorItem, kind: str, width: int,
+                      rows: int) -> list:
+        sample = min(self.sample, a.shape[0] - 1)
+        note = Text(no_wrap=True, overflow="ellipsis", end="", style="dim")
+        self._grid = (0, 0)
+        if kind == "flat":
+            assert it.image_shape is not None
+            img = a[sample].reshape(it.image_shape)
+            note.append(f"sample {sample + 1}/{a.shape[0]} as a {dims(it.image_shape)} picture "
+                        "(2 pixel rows per text row) · , . change sample")
+            return [note, render.halfblock(img)]
+        if kind == "maps":
+            tiles = a[sample]
+            c, h, w = tiles.shape[0], tiles.shape[1], tiles.shape[2]
+            what = f"sample {sample + 1}/{a.shape[0]}: channels"
+        else:  # filters: first input channel of every filter
+            tiles = a[:, 0]
+            c, h, w = tiles.shape
+            what = "filters (input channel 0)"
+        gap = 1
+        per_row = max(1, (width + gap) // (w + gap))
+        tile_rows = max(1, (rows - 1) // (math.ceil(h / 2) + gap))
+        k = min(c, per_row * tile_rows)
+        note.append(f"{what} 1–{k} of {c}, each {h}×{w} pixels")
+        signed = bool(np.nanmin(tiles[:k]) < 0)
+        if signed:
+            note.append(" · diverging colours: blue −, grey 0, red +")
+        else:
+            note.append(" · grey scale: black = min, white = max")
+        return [note, render.image_grid(tiles[:k], cols=per_row, gap=gap, diverging=signed)]
+
+
+def _group(role: str) -> str:
+    return {"activation": "a", "mask": "a", "cache": "a", "target": "a", "param": "p",
+            "gradient": "g", "delta": "g"}.get(role, role)
+
+
+def _exact(v: Any) -> str:
+    """Every digit of a float (repr), booleans and integers as they are."""
+    if isinstance(v, np.bool_ | bool):
+        return str(bool(v))
+    if isinstance(v, np.integer | int):
+        return str(int(v))
+    return repr(float(v))
