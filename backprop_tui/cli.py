@@ -22,7 +22,7 @@ app = typer.Typer(
     help="A terminal step-through debugger for backpropagation: walk a numpy network layer by "
     "layer, and audit its gradients.",
     add_completion=False,
-    no_args_is_help=True,
+    invoke_without_command=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -65,6 +65,20 @@ DataDirOpt = Annotated[
                  show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """With no command: open the scenario picker (in a terminal), then the debugger."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print(ctx.get_help())
+        print("\n(Run backprop-tui in a terminal to open the scenario picker.)")
+        raise typer.Exit(0)
+    from .tui.app import run_picker
+
+    run_picker()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,6 +369,44 @@ def _make_reporter(epochs: int, every: int, console: Console, interactive: bool)
             inner.close()
 
     return Throttled()
+
+
+class ThemeChoice(StrEnum):
+    dark = "dark"
+    light = "light"
+
+
+@app.command("debug")
+@user_errors
+def debug_cmd(
+    scenario: ScenarioArg,
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="Step through a trained network: a checkpoint file, or a run folder (its "
+             "checkpoint.npz). Its weights are converted to float64.", show_default=False)] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        help="Samples per batch (default: the scenario's [debug] batch_size).",
+        show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed for the weights and the batch order (default: the scenario's).",
+        show_default=False)] = None,
+    theme: Annotated[ThemeChoice, typer.Option(help="Colour theme.")] = ThemeChoice.dark,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Open the step-through debugger on a scenario (the TUI).
+
+    Walk one training iteration step by step (forward, loss, backward, update), inspect every
+    tensor, gradient-check any layer.
+
+    Press ? in the debugger for the keys. Exit 2 for bad input (before the screen opens).
+    """
+    from .scenario import load_scenario
+    from .tui.app import DARK, LIGHT, run_debugger
+    from .tui.session import DebugSession
+
+    sc = load_scenario(scenario)
+    session = DebugSession(sc, seed=seed, batch_size=batch_size, checkpoint=checkpoint,
+                           data_dir=data_dir)
+    run_debugger(session, theme=LIGHT if theme == ThemeChoice.light else DARK)
 
 
 @app.command("eval")
