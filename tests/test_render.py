@@ -94,6 +94,13 @@ def test_heatmap_exact_colours_at_known_values() -> None:
     assert bg(t, cell_offset(0, 1, 5) + 1) == R.POS_END
 
 
+def test_heatmap_levels_round_to_the_nearest() -> None:
+    # 0.99 · 32 = 31.7 → level 32; 0.01 · 32 = 0.3 → level 0 (grey, as 0 itself)
+    t = R.heatmap(np.array([[1.0, 0.99, -0.99, 0.01, 0.02]]))
+    assert [bg(t, 2 * c) for c in range(5)] == [R.POS_END, R.POS_END, R.NEG_END, R.NEUTRAL,
+                                                R.level_color(1)]
+
+
 def test_heatmap_scale_is_symmetric_max_abs() -> None:
     # max |v| is the negative one: +0.5 gets exactly half the red levels
     t = R.heatmap(np.array([[0.5, -1.0]]))
@@ -272,6 +279,35 @@ def test_image_grid_cursor_and_4d_input() -> None:
     t = R.image_grid(imgs, cols=2, gap=1, cursor=(1, 1, 0))
     assert t.plain == "▀▀ ▀▀"
     assert bg(t, 3) == R.CURSOR and fg(t, 3) != R.CURSOR
+
+
+def test_fit_images_mnist_feature_maps() -> None:
+    ceil = math.ceil
+
+    def fits(cols: int, f: int) -> bool:
+        rows, side = ceil(30 / cols), ceil(24 / f)
+        return cols * side + cols - 1 <= 80 and rows * ceil(side / 2) + rows - 1 <= 20
+
+    # 30 maps of 24×24 (12 lines each) in 80×20: full size fits 3 per row but only 1 row
+    cols, f = R.fit_images(30, 24, 24, max_rows=20, max_cols=80)
+    assert f > 1 and fits(cols, f)
+    assert not any(fits(c, f - 1) for c in range(1, 31))  # the smallest factor that fits
+    assert not any(fits(c, f) for c in range(cols + 1, 31))  # with the most columns
+    t = R.image_grid(np.random.default_rng(0).random((30, 24, 24)), cols=cols, factor=f)
+    out = t.plain.split("\n")
+    assert len(out) <= 20 and max(map(len, out)) <= 80
+    assert R.fit_images(1, 28, 28, max_rows=14, max_cols=28) == (1, 1)
+
+
+def test_image_grid_factor_is_a_block_mean() -> None:
+    imgs = np.zeros((1, 4, 4))
+    imgs[0, :2, :2] = 1.0
+    imgs[0, 0, 2] = 1.0  # the top-right block has mean 0.25
+    t = R.image_grid(imgs, cols=1, factor=2, vmin=0, vmax=1)
+    assert t.plain == "▀▀"
+    assert fg(t, 0) == (255, 255, 255) and bg(t, 0) == (0, 0, 0)
+    quarter = round(round(0.25 * 63) * 255 / 63)
+    assert fg(t, 1) == (quarter,) * 3
 
 
 # -- sparkline ------------------------------------------------------------------------------------

@@ -26,9 +26,13 @@ wide and one line high, and the blank gap between channel/filter tiles counts as
 Numbers are printed by :func:`fmt`: 4 significant digits; trailing zeros are kept exactly when
 the value was rounded (``0.3000`` is not exactly 0.3; ``0.3`` is), so the text never lies.
 
-Speed (``PYTHONPATH=. .venv/bin/python benchmarks/render_speed.py``, 2-core box, median of 200):
-heatmap 32×200 1.3 ms · layout+heatmap (32,30,24,24) in 80×20 cells 0.3 ms · halfblock 28×28
-0.2 ms · image_grid of 30 filters 5×5 0.2 ms · tensor_stats (32,30,24,24) 0.6 ms.
+Speed (``PYTHONPATH=. .venv/bin/python benchmarks/render_speed.py --repeat 300``, this 2-core
+box while other test suites ran, load ≈ 4; medians — the p95 under that load was 0.3–9 ms):
+heatmap of a 32×200 tensor 1.4 ms · layout + heatmap of a (32,30,24,24) activation in 80×20
+cells 0.35 ms (40×20: 0.16 ms) · halfblock 28×28 0.17 ms · image_grid of 30 filters 5×5
+0.22 ms · tensor_stats (32,30,24,24) 0.6 ms · sparkline of 5000 points 0.3 ms. How: colour
+levels are quantised with numpy, equal neighbours merge into one span, and the ``Text`` is built
+in one go from the joined string and a list of ``Span`` with cached ``Style`` objects.
 """
 
 from __future__ import annotations
@@ -249,13 +253,14 @@ def tensor_stats(a: np.ndarray) -> Stats:
     with np.errstate(over="ignore", invalid="ignore"):
         mean = float(np.mean(f64))
         std = float(np.std(f64))
-        norm = float(np.linalg.norm(f64.ravel()))
+        # Σx² = n(σ² + μ²): no extra pass (np.linalg.norm goes through BLAS, slow under load)
+        norm = math.sqrt(nfin * (std * std + mean * mean))
         if not (math.isfinite(mean) and math.isfinite(std) and math.isfinite(norm)):
             # sums overflowed (values near the float max): the same statistics of x / max|x|
             big = float(np.max(np.abs(f64)))
             g = f64 / big
             mean, std = float(np.mean(g)) * big, float(np.std(g)) * big
-            norm = float(np.linalg.norm(g.ravel())) * big
+            norm = math.sqrt(float(np.sum(g * g))) * big
     return Stats(shape, dtype, size, float(f64.min()), float(f64.max()), mean, std, zeros,
                  n_nan, n_inf, norm)
 
@@ -946,14 +951,36 @@ def halfblock(img_2d: np.ndarray, *, vmin: float | None = None, vmax: float | No
     return _paint_pixels(px, diverging)
 
 
+def fit_images(k: int, h: int, w: int, *, max_rows: int, max_cols: int,
+               gap: int = 1) -> tuple[int, int]:
+    """``(cols, factor)`` for :func:`image_grid` so that k pictures of h×w pixels fit in
+    ``max_rows`` lines × ``max_cols`` characters: the smallest downsampling factor (block mean of
+    factor×factor pixels) for which some number of columns fits, with the most columns. If even
+    1-pixel tiles do not fit, the densest layout (taller than ``max_rows``)."""
+    k, h, w = max(1, k), max(1, h), max(1, w)
+    max_rows, max_cols, gap = max(1, max_rows), max(1, max_cols), max(0, gap)
+    for f in range(1, max(h, w) + 1):
+        hh, ww = _ceil_div(h, f), _ceil_div(w, f)
+        lines = _ceil_div(hh, 2)
+        for cols in range(k, 0, -1):
+            rows = _ceil_div(k, cols)
+            if (cols * ww + (cols - 1) * gap <= max_cols
+                    and rows * lines + (rows - 1) * gap <= max_rows):
+                return cols, f
+    f = max(h, w)
+    return max(1, min(k, (max_cols + gap) // (1 + gap))), f
+
+
 def image_grid(images: np.ndarray, *, cols: int, gap: int = 1, vmin: float | None = None,
                vmax: float | None = None, cursor: tuple[int, int, int] | None = None,
-               diverging: bool = False) -> Text:
+               diverging: bool = False, factor: int = 1) -> Text:
     """(K, H, W) pictures (filters, feature maps) as half-block tiles, ``cols`` per row.
 
     All tiles share one scale (default: over all K images), so brightness compares across tiles.
     ``gap`` blank columns between tiles and ``gap`` blank lines between tile rows; each tile is W
-    columns × ceil(H/2) lines. ``cursor`` is (k, row, col). (K, 1, H, W) is accepted.
+    columns × ceil(H/2) lines. ``cursor`` is (k, row, col) in original pixels. (K, 1, H, W) is
+    accepted. ``factor`` > 1 draws the block mean of factor×factor pixels (see
+    :func:`fit_images`; say so next to the picture).
     """
     x = np.asarray(images)
     if x.ndim == 4 and x.shape[1] == 1:
@@ -962,9 +989,14 @@ def image_grid(images: np.ndarray, *, cols: int, gap: int = 1, vmin: float | Non
         x = x[None]
     if x.ndim != 3:
         raise ValueError(f"image_grid wants (K, H, W) images, got shape {x.shape}")
-    k, h, w = x.shape
     if x.size == 0:
         return Text("(empty)", style="dim", end="")
+    factor = max(1, int(factor))
+    if factor > 1:
+        x = _block_reduce(x, {1: factor, 2: factor}, "mean")
+        if cursor is not None:
+            cursor = (cursor[0], cursor[1] // factor, cursor[2] // factor)
+    k, h, w = x.shape
     cols = max(1, min(int(cols), k))
     gap = max(0, int(gap))
     px = _pixel_codes(x, vmin, vmax, diverging)
