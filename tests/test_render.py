@@ -133,7 +133,9 @@ def test_heatmap_all_nonfinite_or_all_zero_does_not_fail() -> None:
 
 def test_heatmap_cell_width() -> None:
     t = R.heatmap(np.array([[1.0, np.nan]]), cell=3)
-    assert t.plain == "   !! "
+    assert t.plain == "    !!"
+    t = R.heatmap(np.array([[np.nan, 1.0]]), cell=4, cursor=(0, 1))
+    assert t.plain == " !!  [] "
     t1 = R.heatmap(np.array([[1.0, np.nan, np.inf, -np.inf]]), cell=1)
     assert t1.plain == " !+-"
 

@@ -108,8 +108,8 @@ def _heat_palette(cell: int) -> tuple[list[str], list[Style | None]]:
     """Glyphs and Styles per heatmap code (and cursor variants), built once per cell width."""
     cell = max(1, cell)
 
-    def pad(s: str) -> str:
-        return (s + " " * cell)[:cell]
+    def pad(s: str) -> str:  # centred, so wide cells (the app widens small tensors) look right
+        return s.center(cell)[:cell]
 
     glyphs: list[str] = [" " * cell] * _NL
     styles: list[Style | None] = [Style(bgcolor=_rgb(level_color(k - LEVELS))) for k in range(_NL)]
