@@ -134,7 +134,14 @@ def load_checkpoint(ref: str | Path) -> Checkpoint:
 
 
 def check_compatible(ckpt: Checkpoint, scenario_name: str, architecture_hash: str) -> None:
-    """Refuse a checkpoint whose network is not this scenario's."""
+    """Refuse a checkpoint made for another scenario, or whose network is not this one's."""
+    saved_name = ckpt.meta.get("scenario")
+    if saved_name != scenario_name:
+        raise CheckpointError(
+            f"this checkpoint was made for scenario {saved_name!r}, not {scenario_name!r}",
+            file=ckpt.path, key="scenario",
+            hint=f"Give the scenario it was trained on: {saved_name!r} (or the run's config.toml).",
+        )
     if ckpt.meta.get("architecture_hash") != architecture_hash:
         raise CheckpointError(
             f"this checkpoint was made for scenario {ckpt.meta.get('scenario')!r}, whose network "

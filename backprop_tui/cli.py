@@ -158,6 +158,11 @@ def gradcheck_cmd(
     if seed < 0:  # numpy seeds must be non-negative
         raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
     sc = load_scenario(scenario)
+    names = [spec.name for spec in sc.layers] + ["loss"]
+    for name in layer or []:
+        if name not in names:
+            raise UsageError("no such layer", key="--layer", value=name,
+                             expected=f"one of {', '.join(names)}")
     if sc.has_step:
         reason = (
             f"{sc.name}: nothing to check. Its step layers have derivative 0 wherever it exists "
@@ -173,11 +178,6 @@ def gradcheck_cmd(
     net = sc.build_network(seed=seed, dtype="float64")
     x, t = sc.load_batch(batch_size or sc.gradcheck_batch_size, seed, data_dir, "float64")
     n = len(x)
-    names = [lay.name for lay in net.layers] + ["loss"]
-    for name in layer or []:
-        if name not in names:
-            raise UsageError("no such layer", key="--layer", value=name,
-                             expected=f"one of {', '.join(names)}")
     t0 = time.perf_counter()
     report = gradcheck(net, x, t, mode=mode.value, scope=scope.value, h=h,
                        tol=tol, atol=atol, k=k, full_limit=full_limit, seed=seed,
@@ -263,6 +263,8 @@ def train_cmd(
             raise UsageError("must be a positive integer", key=name, value=value)
     if lr is not None and not lr > 0:
         raise UsageError("must be a positive number", key="--lr", value=lr)
+    if seed is not None and seed < 0:  # numpy seeds must be non-negative
+        raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
     if log_every is not None and log_every < 1:
         raise UsageError("must be a positive integer", key="--log-every", value=log_every)
     sc = load_scenario(scenario)
@@ -457,13 +459,38 @@ def eval_cmd(
 
 
 # ---------------------------------------------------------------------------------------------
+def _usage_error_class() -> type[Exception]:
+    """Click's UsageError, whether Typer vendors Click or depends on it (BadParameter is public
+    and derives from it)."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == "UsageError":
+            return cls
+    return typer.BadParameter
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: usage errors become one ``error:`` line and exit 2."""
+    usage_error = _usage_error_class()
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except usage_error as e:
+        ctx = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError":  # `backprop-tui gradcheck` alone: help
+            print(ctx.get_help() if ctx else "")
+            sys.exit(0)
+        message = e.format_message().rstrip()
+        if not message.endswith((".", "!", "?")):
+            message += "."
+        hint = f" Try '{ctx.command_path} --help'." if ctx else ""
+        _console(stderr=True).print(f"[bold red]error:[/] {_escape(message)}{hint}",
+                                    soft_wrap=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -261,9 +261,13 @@ class Scenario:
         }
 
     def architecture_hash(self) -> str:
-        """SHA-256 of what decides the parameter shapes: input shape, layers and loss."""
-        arch = {"input": list(self.input_shape), "loss": self.loss,
-                "layers": self.config()["network"]["layers"]}
+        """SHA-256 of what decides the parameters' names and shapes: input shape, loss, and each
+        layer's type, name and size options — not initialisation or hand-wired start values,
+        which a checkpoint replaces anyway."""
+        ignore = {"init", "trainable", "W", "b"}
+        layers = [{k: v for k, v in layer.items() if k not in ignore}
+                  for layer in self.config()["network"]["layers"]]
+        arch = {"input": list(self.input_shape), "loss": self.loss, "layers": layers}
         text = json.dumps(arch, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -520,6 +524,23 @@ def _input_shape(data: DataSpec) -> tuple[int, ...]:
     return (784,) if data.layout == "flat" else (1, 28, 28)
 
 
+def _check_data(data: DataSpec, r: _Reader) -> None:
+    """Refuse settings that would be silently ignored or leave a split empty."""
+    if data.source != "mnist":
+        for key, value, default in (("layout", data.layout, "flat"),
+                                    ("train_size", data.train_size, None),
+                                    ("test_size", data.test_size, None)):
+            if key in r.table and value != default:
+                raise r.error(key, f"only applies to MNIST data, not {data.source!r}", value,
+                              "to leave it out")
+    if data.source == "iris":
+        n_test = round(150 * data.test_fraction)
+        if n_test < 3 or n_test > 147:
+            raise r.error("test_fraction", "leaves the iris train or test split with fewer "
+                          "than one flower per class", data.test_fraction,
+                          "a fraction between 0.02 and 0.98")
+
+
 def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
     top = _Reader(doc, file, "")
     name = top.get("name", "str", default_name)
@@ -542,6 +563,7 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
                         expected="a positive integer"),
     )
     d.done()
+    _check_data(data, d)
     input_shape = _input_shape(data)
 
     n = _Reader(top.get("network", "table"), file, "network")

@@ -443,3 +443,38 @@ def test_python_dash_m(tmp_path) -> None:
         assert layer in proc.stdout
     proc = sub(["gradcheck", "xor", "--batch-size", "0"], tmp_path, module=True)
     assert_one_error_line(proc, "--batch-size")
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="console script not installed in this env")
+@pytest.mark.parametrize(
+    ("args", "parts"),
+    [
+        (["gradcheck", "xor", "--mode", "bogus"], ["--mode", "bogus", "gradcheck --help"]),
+        (["gradcheck", "xor", "--tol", "abc"], ["--tol", "valid number"]),
+        (["gradcheck"], ["Missing argument"]),
+        (["nosuchcommand"], ["No such command", "backprop-tui --help"]),
+        (["gradcheck", "perceptron", "--layer", "nope"], ["--layer", "nope", "step1"]),
+        (["train", "xor", "--headless", "--seed", "-1"], ["--seed"]),
+    ],
+)
+def test_usage_errors_are_one_line_not_a_panel(tmp_path, args, parts) -> None:
+    """Click's own usage errors (bad choice, bad number, missing argument, unknown command) get
+    the same one-line `error:` form and exit code 2 as the project's errors."""
+    assert_one_error_line(sub(args, tmp_path), *parts)
+
+
+def test_no_arguments_is_not_an_error(tmp_path) -> None:
+    proc = sub(["--help"], tmp_path)
+    assert proc.returncode == 0 and "gradcheck" in proc.stdout
+
+
+def test_a_checkpoint_of_another_scenario_with_the_same_shapes_is_refused(tmp_path) -> None:
+    """`and` and `or` have identical networks; a checkpoint of one is still not the other's."""
+    from backprop_tui.training import Trainer
+
+    trainer = Trainer(load_scenario("and").with_train(epochs=2), out_dir=tmp_path / "run")
+    trainer.run()
+    assert load_scenario("and").architecture_hash() == load_scenario("or").architecture_hash()
+    result = run("eval", "or", "--checkpoint", str(tmp_path / "run"))
+    assert_user_error(result, "checkpoint.npz", "made for scenario 'and', not 'or'")
+    assert run("eval", "and", "--checkpoint", str(tmp_path / "run")).exit_code == 0

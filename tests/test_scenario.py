@@ -782,3 +782,34 @@ def test_any_value_anywhere_loads_or_is_a_scenario_error(edits) -> None:
     x, t = sc.load_batch(4)
     assert np.isfinite(net.loss(x, t))
     net.backward()
+
+
+def test_mnist_only_settings_are_refused_elsewhere(tmp_path) -> None:
+    """Settings that would be silently ignored are refused, with the reason."""
+    for setting in ('layout = "image"', "train_size = 2", "test_size = 2"):
+        text = replaced('source = "xor"', f'source = "xor"\n{setting}')
+        err = scenario_error(tmp_path, text)
+        assert_clear(err, "bad.toml", "data." + setting.split(" ")[0], "only applies to MNIST")
+
+
+def test_iris_test_fraction_must_leave_flowers_on_both_sides(tmp_path) -> None:
+    text = IRIS_TEMPLATE.replace("test_fraction = 0.2", "test_fraction = 0.001")
+    err = scenario_error(tmp_path, text)
+    assert_clear(err, "data.test_fraction", "0.001", "fewer than one flower per class")
+
+
+IRIS_TEMPLATE = """
+[data]
+source = "iris"
+test_fraction = 0.2
+[network]
+loss = "softmax_cross_entropy"
+layers = [ { type = "affine", out = 3 } ]
+"""
+
+
+def test_architecture_hash_ignores_initialisation(tmp_path) -> None:
+    a = load_scenario(write(tmp_path, IRIS_TEMPLATE, "a.toml"))
+    b = load_scenario(write(tmp_path, IRIS_TEMPLATE.replace('out = 3 }', 'out = 3, init = 0.01 }'),
+                            "b.toml"))
+    assert a.architecture_hash() == b.architecture_hash()
