@@ -107,7 +107,13 @@ class DebuggerScreen(Screen[None]):
         Binding(k.keys, k.action, k.label, show=bool(k.label),
                 key_display=k.shown.split(" / ")[0] if k.shown else None)
         for k in KEYS
+    ] + [
+        Binding("tab", "cycle_focus(1)", "next pane", show=False),
+        Binding("shift+tab", "cycle_focus(-1)", "previous pane", show=False),
     ]
+
+    #: the order tab moves focus in: the network, what it selects, then the side panes
+    FOCUS_ORDER = ("#network", "#tensor", "#gradcheck", "#formula")
 
     def __init__(self, session: DebugSession) -> None:
         super().__init__()
@@ -448,6 +454,18 @@ class DebuggerScreen(Screen[None]):
 
     def action_sample(self, delta: int) -> None:
         self.tensor.change_sample(delta)
+
+    def action_cycle_focus(self, delta: int) -> None:
+        panes = [self.query_one(sel) for sel in self.FOCUS_ORDER]
+        panes = [p for p in panes if p.display]
+        if not panes:
+            return
+        current = self.focused
+        i = panes.index(current) if current in panes else -delta
+        target = panes[(i + delta) % len(panes)]
+        if self.maximized is not None:
+            self.maximize(target, container=False)
+        target.focus()
 
     def action_zoom(self) -> None:
         if self.maximized is not None:
