@@ -1,6 +1,7 @@
 """Headless training output: rich progress bars on a terminal, plain lines otherwise.
 
-Both reporters consume the :mod:`training` events; neither knows how training works.
+Both reporters consume the :mod:`training` events; neither knows how training works. A NaN/Inf
+stop is reported once, by the command, on stderr.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from .training import BatchEnd, CheckpointSaved, EpochEnd, EpochStart, Event, NonFinite
+from .training import BatchEnd, CheckpointSaved, EpochEnd, EpochStart, Event
 
 
 def epoch_line(e: EpochEnd, epochs: int) -> str:
@@ -46,8 +47,6 @@ class PlainReporter:
             print(epoch_line(event, self.epochs), file=self.stream, flush=True)
         elif isinstance(event, CheckpointSaved) and self.verbose_checkpoints:
             print(f"saved {event.kind} {event.path}", file=self.stream, flush=True)
-        elif isinstance(event, NonFinite):
-            print(f"stopped: {event.message()}", file=self.stream, flush=True)
 
     def close(self) -> None:
         pass
@@ -92,8 +91,6 @@ class RichReporter:
                 self.task = None
             style = "green" if event.best else ""
             self.console.print(epoch_line(event, self.epochs), style=style, highlight=False)
-        elif isinstance(event, NonFinite):
-            self.console.print(f"[bold red]stopped:[/] {event.message()}", highlight=False)
 
     def close(self) -> None:
         self.progress.stop()

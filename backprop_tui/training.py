@@ -226,7 +226,14 @@ class Trainer:
     ) -> TrainResult:
         """Train until ``epochs`` are done, ``should_stop()`` is true (checked after every
         batch, so the state is always consistent), ``max_iterations`` more iterations have run,
-        or a NaN/Inf appears. Can be called again to continue."""
+        or a NaN/Inf appears. Can be called again to continue.
+
+        Floating-point warnings are silenced: an overflow is caught by the NaN/Inf check and
+        reported once, with the layer where it happened."""
+        with np.errstate(all="ignore"):
+            return self._run(on_event, should_stop, max_iterations)
+
+    def _run(self, on_event, should_stop, max_iterations) -> TrainResult:
         emit = on_event or (lambda e: None)
         net, opt, batches = self.net, self.optimizer, self.batches
         loss_layer = net.loss_layer
@@ -274,11 +281,12 @@ class Trainer:
 
     def _grads_finite(self) -> bool:
         # One sum per tensor: NaN or Inf anywhere makes the sum non-finite (cheaper than
-        # isfinite(), which would allocate a boolean array per tensor per batch).
+        # isfinite(), which would allocate a boolean array per tensor per batch). Summed in
+        # float64 so that huge but finite float32 gradients cannot overflow into a false alarm.
         total = 0.0
         for layer in self.net.layers:
             for g in layer.grads.values():
-                total += float(g.sum())
+                total += float(g.sum(dtype=np.float64))  # no float32 overflow
         return bool(np.isfinite(total))
 
     def _finish_epoch(self, epoch: int, emit: Callable[[Event], None]) -> None:
@@ -469,7 +477,12 @@ class Trainer:
         fields = {k: saved[k] for k in ("optimizer", "lr", "momentum", "beta1", "beta2",
                                         "batch_size", "epochs", "seed", "dtype") if k in saved}
         sc = scenario.with_train(**fields).with_train(epochs=epochs, lr=lr)
-        out = Path(out_dir) if out_dir is not None else ckpt.path.parent
+        if out_dir is not None:
+            out = Path(out_dir)
+        elif ckpt.path.name == "checkpoint.npz":
+            out = ckpt.path.parent  # continue the run in its own folder
+        else:  # e.g. best.npz: branch into a new folder rather than overwrite the run's newer state
+            out = default_run_dir(scenario.name, ckpt.path.parent.parent)
         trainer = cls(sc, out_dir=out, data_dir=data_dir)
         trainer.load_state(ckpt)
         if lr is not None:

@@ -559,3 +559,16 @@ def test_iris_reaches_29_of_30() -> None:
     correct = int(round(trainer.history[-1].test_accuracy * 30))
     assert correct >= 29, f"iris: {correct}/30 test samples right"
     assert trainer.net.accuracy(trainer.x_test, trainer.t_test) == trainer.history[-1].test_accuracy
+
+
+def test_resuming_from_best_npz_branches_into_a_new_folder(tmp_path: Path) -> None:
+    """Resuming from best.npz must not overwrite the run's newer checkpoint.npz."""
+    run = tmp_path / "runs" / "xor-first"
+    Trainer(load_scenario("xor").with_train(epochs=30), out_dir=run).run()
+    newest = load_checkpoint(run / "checkpoint.npz").meta["iteration"]
+    resumed = Trainer.resume(load_scenario("xor"), run / "best.npz", epochs=40)
+    assert resumed.out_dir is not None and resumed.out_dir != run
+    assert resumed.out_dir.parent == run.parent
+    resumed.run()
+    assert load_checkpoint(run / "checkpoint.npz").meta["iteration"] == newest
+    assert (resumed.out_dir / "checkpoint.npz").is_file()
