@@ -3,12 +3,22 @@
 ``im2col`` turns every receptive field into a row, so that a convolution becomes one matrix
 product (Deep Learning from Scratch, ch. 7; cs231n). The windows are read through a strided
 view of the padded input, so the only copy is the one into the column matrix itself.
+
+Memory layout (speed, not semantics). Every array keeps its logical ``(N, C, H, W)`` shape, but
+inside the layers the image tensors live in *pixel-major* memory order ``(H, W, N, C)``: the
+convolution's matrix product writes its output directly in that order (one GEMM, no transpose
+copy), and the windows of a max-pool are then whole slabs of ``N·C`` contiguous values instead of
+pairs of neighbouring floats, which numpy handles many times faster. Such outputs are returned
+as transposed *views* (``out.transpose(2, 3, 0, 1)``), which numpy's elementwise operations
+(ReLU and its mask) follow without copying. ``cache['col']`` is still exactly ``im2col(x)`` (the
+book's row order ``(n, oh, ow)``); the GEMM uses the same receptive fields in ``(oh, ow, n)``
+order, kept in ``_colT``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from .layers import Layer, Shape, ShapeError
 
@@ -32,11 +42,17 @@ def _windows(x: np.ndarray, fh: int, fw: int, stride: int, pad: int) -> np.ndarr
 
 
 def im2col(x: np.ndarray, fh: int, fw: int, stride: int = 1, pad: int = 0) -> np.ndarray:
-    """(N, C, H, W) → (N·OH·OW, C·FH·FW): one receptive field per row (the book's layout)."""
+    """(N, C, H, W) → (N·OH·OW, C·FH·FW): one receptive field per row (the book's layout).
+
+    The matrix is stored column-major (its transpose is C-contiguous): the copy out of the
+    strided window view then runs along whole output rows, about 3× faster than row-major.
+    """
     n, c = x.shape[:2]
     win = _windows(x, fh, fw, stride, pad)
     oh, ow = win.shape[2], win.shape[3]
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * fh * fw)
+    colT = np.empty((c, fh, fw, n, oh, ow), dtype=x.dtype)
+    np.copyto(colT, win.transpose(1, 4, 5, 0, 2, 3))
+    return colT.reshape(c * fh * fw, n * oh * ow).T
 
 
 def col2im(
@@ -55,6 +71,64 @@ def col2im(
             img[:, :, i:i_end:stride, j:j_end:stride] += cols[:, :, i, j]
     if pad:
         return img[:, :, pad:-pad, pad:-pad]
+    return img
+
+
+# -- the layouts used inside the layers ---------------------------------------------------------
+def _to_chwn(x: np.ndarray, pad: int = 0, fill: float = 0.0) -> np.ndarray:
+    """(N, C, H, W) → C-contiguous (C, H + 2·pad, W + 2·pad, N), the input order of im2col."""
+    if not pad:
+        return np.ascontiguousarray(x.transpose(1, 2, 3, 0))
+    n, c, h, w = x.shape
+    xt = np.full((c, h + 2 * pad, w + 2 * pad, n), fill, dtype=x.dtype)
+    xt[:, pad : pad + h, pad : pad + w, :] = x.transpose(1, 2, 3, 0)
+    return xt
+
+
+def _to_hwnc(x: np.ndarray, pad: int = 0, fill: float = 0.0) -> np.ndarray:
+    """(N, C, H, W) → C-contiguous (H + 2·pad, W + 2·pad, N, C); free (a view) if ``x`` is
+    already a transposed (H, W, N, C) array, as the outputs of Conv2D and ReLU are."""
+    if not pad:
+        return np.ascontiguousarray(x.transpose(2, 3, 0, 1))
+    n, c, h, w = x.shape
+    xt = np.full((h + 2 * pad, w + 2 * pad, n, c), fill, dtype=x.dtype)
+    xt[pad : pad + h, pad : pad + w] = x.transpose(2, 3, 0, 1)
+    return xt
+
+
+def _from_hwnc(xt: np.ndarray) -> np.ndarray:
+    """(H, W, N, C) → the (N, C, H, W) view of the same memory."""
+    return xt.transpose(2, 3, 0, 1)
+
+
+def _im2colT(
+    xt: np.ndarray, fh: int, fw: int, stride: int, oh: int, ow: int, extra_rows: int = 0
+) -> np.ndarray:
+    """Padded (C, H, W, N) → (C·FH·FW + extra_rows, OH·OW·N): the receptive fields as columns,
+    ordered (oh, ow, n), so that ``colTᵀ·Wᵣᵀ`` comes out in (OH, OW, N, FN) order. The
+    ``extra_rows`` at the bottom are left for the caller (Conv2D puts the bias's ones there)."""
+    c, _, _, n = xt.shape
+    sc, sh, sw, sn = xt.strides
+    win = as_strided(
+        xt, (c, fh, fw, oh, ow, n), (sc, sh, sw, sh * stride, sw * stride, sn), writeable=False
+    )
+    k = c * fh * fw
+    colT = np.empty((k + extra_rows, oh * ow * n), dtype=xt.dtype)
+    np.copyto(colT[:k].reshape(c, fh, fw, oh, ow, n), win)
+    return colT
+
+
+def _col2imT(
+    dcolT: np.ndarray, c: int, hp: int, wp: int, n: int, fh: int, fw: int, stride: int
+) -> np.ndarray:
+    """Adjoint of :func:`_im2colT`: (C·FH·FW, OH·OW·N) → padded (C, HP, WP, N)."""
+    oh = (hp - fh) // stride + 1
+    ow = (wp - fw) // stride + 1
+    cols = dcolT.reshape(c, fh, fw, oh, ow, n)
+    img = np.zeros((c, hp, wp, n), dtype=dcolT.dtype)
+    for i in range(fh):
+        for j in range(fw):
+            img[:, i : i + stride * oh : stride, j : j + stride * ow : stride] += cols[:, i, j]
     return img
 
 
@@ -83,6 +157,9 @@ class Conv2D(Layer):
         self.stride = int(stride)
         self.pad = int(pad)
         self.x_shape: Shape | None = None
+        #: the columns of the last forward in GEMM order (C·FH·FW, OH·OW·N); cache['col'] holds
+        #: the same numbers in the book's order, for display
+        self._colT: np.ndarray | None = None
 
     def output_shape(self, in_shape: Shape) -> Shape:
         fn, c, fh, fw = self.params["W"].shape
@@ -108,29 +185,42 @@ class Conv2D(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         W, b = self.params["W"], self.params["b"]
-        fn, _, fh, fw = W.shape
+        fn, c, fh, fw = W.shape
         n = x.shape[0]
-        col = im2col(x, fh, fw, self.stride, self.pad)
-        oh = (x.shape[2] + 2 * self.pad - fh) // self.stride + 1
-        ow = (x.shape[3] + 2 * self.pad - fw) // self.stride + 1
-        out = col @ W.reshape(fn, -1).T
-        out += b
+        s, p = self.stride, self.pad
+        oh = (x.shape[2] + 2 * p - fh) // s + 1
+        ow = (x.shape[3] + 2 * p - fw) // s + 1
+        k = c * fh * fw
+        # the bias rides along in the GEMM as a row of ones under the columns: adding it
+        # afterwards to the (OH·OW·N, FN) result would be a slow broadcast over rows of FN
+        colT = _im2colT(_to_chwn(x, p), fh, fw, s, oh, ow, extra_rows=1)
+        colT[k] = 1
+        Wb = np.empty((fn, k + 1), dtype=W.dtype)
+        Wb[:, :k] = W.reshape(fn, k)
+        Wb[:, k] = b
+        out = colT.T @ Wb.T  # (OH·OW·N, FN): already the (H, W, N, C) layout
         self.x_shape = x.shape
+        self._colT = colT[:k]
         self.cache["x"] = x
-        self.cache["col"] = col
-        return out.reshape(n, oh, ow, fn).transpose(0, 3, 1, 2)
+        self.cache["col"] = im2col(x, fh, fw, s, p)
+        return _from_hwnc(out.reshape(oh, ow, n, fn))
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         W = self.params["W"]
         fn, c, fh, fw = W.shape
-        d2 = dout.transpose(0, 2, 3, 1).reshape(-1, fn)
-        col = self.cache["col"]
-        self.grads["W"] = (d2.T @ col).reshape(W.shape)
-        self.grads["b"] = d2.sum(axis=0)
+        # (OH·OW·N, FN): a view when dout is in the layout forward produced
+        d2 = dout.transpose(2, 3, 0, 1).reshape(-1, fn)
+        colT = self._colT
+        self.grads["W"] = (d2.T @ colT.T).reshape(W.shape)
+        # Σ over n, h, w as a vector-matrix product: several times faster than d2.sum(axis=0)
+        self.grads["b"] = np.ones(d2.shape[0], dtype=d2.dtype) @ d2
         if not need_dx:
             return None
-        dcol = d2 @ W.reshape(fn, -1)
-        return col2im(dcol, self.x_shape, fh, fw, self.stride, self.pad)
+        n, _, h, w = self.x_shape
+        p = self.pad
+        dcolT = W.reshape(fn, -1).T @ d2.T
+        img = _col2imT(dcolT, c, h + 2 * p, w + 2 * p, n, fh, fw, self.stride)
+        return img[:, p : p + h, p : p + w, :].transpose(3, 0, 1, 2)
 
     def describe(self) -> str:
         fn, c, fh, fw = self.params["W"].shape
@@ -144,7 +234,13 @@ class Conv2D(Layer):
 
 class MaxPool2D(Layer):
     """Max pooling. ``cache['switches']`` marks, in the input's shape, the one entry per window
-    that won (first maximum on ties); backward routes each gradient through its switch."""
+    that won (first maximum on ties); backward routes each gradient through its switch.
+
+    The windows are read as ``size²`` strided views of the pixel-major (H, W, N, C) input, one
+    view per position inside the window, each made of slabs of ``N·C`` contiguous values: every
+    step is then a plain, fast elementwise numpy operation. ``switches`` and ``argmax`` are
+    stored in that memory order too (shapes and values are the usual (N, C, …) ones).
+    """
 
     kind = "MaxPool2D"
     forward_equations = ("y = max over each window of x", "switches = where x was that max")
@@ -180,54 +276,78 @@ class MaxPool2D(Layer):
             )
         return (c, oh, ow)
 
-    def _tiles(self, x: np.ndarray) -> bool:
-        """Fast path: non-overlapping windows without padding that cover the input exactly."""
-        return self.pad == 0 and self.stride == self.size
+    def _geometry(self, x_shape: Shape) -> tuple[int, int, bool]:
+        """(OH, OW, tiles): ``tiles`` when the windows cover the input exactly, side by side."""
+        _, _, h, w = x_shape
+        k, s, p = self.size, self.stride, self.pad
+        oh = (h + 2 * p - k) // s + 1
+        ow = (w + 2 * p - k) // s + 1
+        return oh, ow, (p == 0 and s == k and oh * k == h and ow * k == w)
+
+    def _views(self, a: np.ndarray, oh: int, ow: int) -> list[np.ndarray]:
+        """The k² strided (OH, OW, N, C) views of a padded (H, W, N, C) array, in window order."""
+        k, s = self.size, self.stride
+        return [
+            a[i : i + s * (oh - 1) + 1 : s, j : j + s * (ow - 1) + 1 : s]
+            for i in range(k)
+            for j in range(k)
+        ]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x_shape = x.shape
         n, c, h, w = x.shape
-        k, s = self.size, self.stride
-        if self._tiles(x):
-            oh, ow = h // k, w // k
-            blocks = x.reshape(n, c, oh, k, ow, k).transpose(0, 1, 2, 4, 3, 5)
-            flat = blocks.reshape(n, c, oh, ow, k * k)
+        k, p = self.size, self.pad
+        oh, ow, tiles = self._geometry(x.shape)
+        xt = _to_hwnc(x, p, fill=-np.inf)
+        views = self._views(xt, oh, ow)
+        m = views[0].copy() if k == 1 else np.maximum(views[0], views[1])
+        for v in views[2:]:
+            np.maximum(m, v, out=m)
+        # the first window entry equal to the max wins: won_q = (v_q == m) and no earlier winner
+        if tiles:
+            sw = np.empty((h, w, n, c), dtype=bool)  # every input entry is in exactly one window
+            won = self._views(sw, oh, ow)
+            for q, v in enumerate(views):
+                np.equal(v, m, out=won[q])
         else:
-            xp = x
-            if self.pad:
-                xp = np.pad(x, ((0, 0), (0, 0), (self.pad,) * 2, (self.pad,) * 2),
-                            constant_values=-np.inf)
-            win = _windows(xp, k, k, s, 0)
-            oh, ow = win.shape[2], win.shape[3]
-            flat = win.reshape(n, c, oh, ow, k * k)
-        arg = flat.argmax(axis=-1)
-        out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
-        self.cache["switches"] = self._scatter(
-            (arg[..., None] == np.arange(k * k)), x.shape, oh, ow
-        ).astype(bool)
-        self.cache["argmax"] = arg
-        return out
-
-    def _scatter(self, vals: np.ndarray, x_shape: Shape, oh: int, ow: int) -> np.ndarray:
-        """Place per-window values (N, C, OH, OW, K·K) back onto the input grid (summing overlaps)."""
-        n, c, h, w = x_shape
-        k, s = self.size, self.stride
-        if self.pad == 0 and s == k:
-            return (
-                vals.reshape(n, c, oh, ow, k, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
-            )
-        cols = vals.reshape(n, c, oh, ow, k, k).transpose(0, 2, 3, 1, 4, 5)
-        return col2im(cols.reshape(n * oh * ow, c * k * k), x_shape, k, k, s, self.pad)
+            won = [np.equal(v, m) for v in views]
+        found = won[0].copy()
+        for q in range(1, k * k):
+            np.greater(won[q], found, out=won[q])  # bools: a > b ⇔ a and not b
+            if q < k * k - 1:
+                np.logical_or(found, won[q], out=found)
+        if not tiles:  # overlapping windows: an entry may win several; padding never wins
+            swp = np.zeros((h + 2 * p, w + 2 * p, n, c), dtype=bool)
+            for sv, wq in zip(self._views(swp, oh, ow), won, strict=True):
+                np.logical_or(sv, wq, out=sv)
+            sw = swp[p : p + h, p : p + w]
+        small = np.uint8 if k * k < 256 else np.intp
+        arg = np.zeros((oh, ow, n, c), dtype=small)
+        for q in range(1, k * k):
+            arg += won[q].view(np.uint8) * small(q)
+        self.cache["switches"] = _from_hwnc(sw)
+        self.cache["argmax"] = _from_hwnc(arg.astype(np.intp))
+        # the output goes on in the usual (N, C, OH, OW) order: Affine flattens it as a view
+        return np.ascontiguousarray(_from_hwnc(m))
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         if not need_dx:
             return None
-        arg = self.cache["argmax"]
-        n, c, oh, ow = arg.shape
-        k = self.size
-        routed = np.zeros((n, c, oh, ow, k * k), dtype=dout.dtype)
-        np.put_along_axis(routed, arg[..., None], dout[..., None], axis=-1)
-        return self._scatter(routed, self.x_shape, oh, ow)
+        n, c, h, w = self.x_shape
+        k, p = self.size, self.pad
+        oh, ow, tiles = self._geometry(self.x_shape)
+        dt = _to_hwnc(dout)  # (OH, OW, N, C)
+        if tiles:
+            sw = _to_hwnc(self.cache["switches"])  # a view: forward stored it pixel-major
+            dx = np.empty((h, w, n, c), dtype=dout.dtype)
+            k2 = (oh, k, ow, k, n * c)
+            np.multiply(sw.reshape(k2), dt.reshape(oh, 1, ow, 1, n * c), out=dx.reshape(k2))
+            return _from_hwnc(dx)
+        arg = _to_hwnc(self.cache["argmax"])
+        dxp = np.zeros((h + 2 * p, w + 2 * p, n, c), dtype=dout.dtype)
+        for q, dv in enumerate(self._views(dxp, oh, ow)):
+            dv += dt * (arg == q)
+        return _from_hwnc(dxp[p : p + h, p : p + w])
 
     def kink_signature(self) -> np.ndarray | None:
         return self.cache.get("argmax")

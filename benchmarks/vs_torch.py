@@ -1,0 +1,436 @@
+"""Training speed: this project's numpy engine against PyTorch CPU and a bare numpy loop.
+
+Issue 3 (Speed): the same network, the same initial weights (He-normal, zero biases), the same
+batches (batch 100, a reshuffled epoch of the 60,000 MNIST training images), float32, plain SGD,
+all in one process. Three trainers run the identical batch sequence:
+
+* ``engine`` — exactly what the trainer runs: ``net.loss(x, t)``,
+  ``net.backward(need_input_grad=False)``, ``opt.step(net)`` with the project's layers;
+* ``bare``   — a hand-written minimal numpy loop (no classes, no caches), so the difference to
+  ``engine`` is the engine's own overhead;
+* ``torch``  — an idiomatic PyTorch loop (``nn.Sequential``, ``CrossEntropyLoss``, ``optim.SGD``,
+  ``zero_grad(set_to_none=True)``).
+
+Each timing is preceded by a few untimed warm-up batches on a throw-away copy of the model. The
+mean training loss of each run is printed as a sanity check: all three start from the same weights
+and see the same batches, so their losses agree to float32 rounding.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/vs_torch.py --model both --repeat 3
+    .venv/bin/python benchmarks/vs_torch.py --model cnn --batches 60     # quick look
+
+PyTorch is a benchmark-only reference (``pip install torch``); without it the script says so and
+exits 0. It is never a dependency of the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gzip
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a checkout without installing the package
+    sys.path.insert(0, str(ROOT))
+
+from backprop_tui.engine import (  # noqa: E402
+    SGD,
+    Affine,
+    Conv2D,
+    MaxPool2D,
+    Network,
+    ReLU,
+    SoftmaxCrossEntropy,
+)
+
+MNIST_DIR = ROOT / "assets" / "mnist"
+BATCH = 100
+N_TRAIN = 60_000
+BATCHES_PER_EPOCH = N_TRAIN // BATCH
+WARMUP_BATCHES = 5
+LR = {"mlp": 0.1, "cnn": 0.05}
+TARGET = {"mlp": 0.9, "cnn": 1.0}  # engine time / torch time, from issue 3
+
+Params = dict[str, np.ndarray]
+Trainer = Callable[[list[np.ndarray]], float]  # runs the given batches, returns the mean loss
+
+
+# -- data ------------------------------------------------------------------------------------
+def load_mnist_train(folder: Path = MNIST_DIR) -> tuple[np.ndarray, np.ndarray]:
+    """The 60,000 training images as float32 (N, 784) in [0, 1] and labels as int64 (N,).
+
+    Reads the IDX gz files directly (16-byte image header, 8-byte label header); kept in one
+    function so that the project's own MNIST loader can replace it.
+    """
+    with gzip.open(folder / "train-images-idx3-ubyte.gz", "rb") as f:
+        images = np.frombuffer(f.read(), dtype=np.uint8, offset=16)
+    with gzip.open(folder / "train-labels-idx1-ubyte.gz", "rb") as f:
+        labels = np.frombuffer(f.read(), dtype=np.uint8, offset=8)
+    x = images.reshape(-1, 784).astype(np.float32) / np.float32(255.0)
+    return x, labels.astype(np.int64)
+
+
+def make_batches(n_batches: int, seed: int) -> list[np.ndarray]:
+    """Index arrays of ``BATCH`` samples: consecutive reshuffled epochs, cut to ``n_batches``."""
+    rng = np.random.default_rng(seed)
+    batches: list[np.ndarray] = []
+    while len(batches) < n_batches:
+        perm = rng.permutation(N_TRAIN)
+        batches.extend(perm[i : i + BATCH] for i in range(0, N_TRAIN, BATCH))
+    return batches[:n_batches]
+
+
+# -- the networks ----------------------------------------------------------------------------
+def init_params(model: str, seed: int) -> Params:
+    """He-normal weights (std √(2/fan_in)), zero biases, float32, in the engine's layouts:
+    Affine W is (in, out), Conv W is (FN, C, FH, FW)."""
+    rng = np.random.default_rng(seed)
+
+    def he(shape: tuple[int, ...], fan_in: int) -> np.ndarray:
+        return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+
+    def zeros(n: int) -> np.ndarray:
+        return np.zeros(n, dtype=np.float32)
+
+    if model == "mlp":
+        return {
+            "W1": he((784, 200), 784), "b1": zeros(200),
+            "W2": he((200, 80), 200), "b2": zeros(80),
+            "W3": he((80, 10), 80), "b3": zeros(10),
+        }  # fmt: skip
+    return {
+        "Wc": he((30, 1, 5, 5), 25), "bc": zeros(30),
+        "W1": he((4320, 100), 4320), "b1": zeros(100),
+        "W2": he((100, 10), 100), "b2": zeros(10),
+    }  # fmt: skip
+
+
+def model_input(model: str, x: np.ndarray) -> np.ndarray:
+    return x if model == "mlp" else x.reshape(-1, 1, 28, 28)
+
+
+def engine_trainer(model: str, p: Params, x: np.ndarray, t: np.ndarray) -> Trainer:
+    """The project's engine, driven exactly as the trainer drives it."""
+    p = {k: v.copy() for k, v in p.items()}
+    if model == "mlp":
+        layers = [
+            Affine(p["W1"], p["b1"], name="affine1"), ReLU(name="relu1"),
+            Affine(p["W2"], p["b2"], name="affine2"), ReLU(name="relu2"),
+            Affine(p["W3"], p["b3"], name="affine3"),
+        ]  # fmt: skip
+        shape: tuple[int, ...] = (784,)
+    else:
+        layers = [
+            Conv2D(p["Wc"], p["bc"], name="conv1"), ReLU(name="relu1"),
+            MaxPool2D(2, name="pool1"),
+            Affine(p["W1"], p["b1"], name="affine1"), ReLU(name="relu2"),
+            Affine(p["W2"], p["b2"], name="affine2"),
+        ]  # fmt: skip
+        shape = (1, 28, 28)
+    net = Network(layers, SoftmaxCrossEntropy(), input_shape=shape, dtype=np.float32)
+    opt = SGD(LR[model])
+    xs = model_input(model, x)
+
+    def run(batches: list[np.ndarray]) -> float:
+        total = 0.0
+        for idx in batches:
+            total += net.loss(xs[idx], t[idx])
+            net.backward(need_input_grad=False)
+            opt.step(net)
+        return total / len(batches)
+
+    return run
+
+
+def _softmax_ce_(s: np.ndarray, t: np.ndarray) -> float:
+    """Turn scores ``s`` (N, K) into dL/ds in place; return the mean cross-entropy."""
+    n = s.shape[0]
+    rows = np.arange(n)
+    s -= s.max(axis=1, keepdims=True)
+    np.exp(s, out=s)
+    s /= s.sum(axis=1, keepdims=True)
+    loss = -float(np.log(s[rows, t]).sum()) / n
+    s[rows, t] -= 1.0
+    s *= 1.0 / n
+    return loss
+
+
+def bare_trainer(model: str, p: Params, x: np.ndarray, t: np.ndarray) -> Trainer:
+    """A minimal hand-written numpy loop: the floor the engine's overhead is measured against."""
+    p = {k: v.copy() for k, v in p.items()}
+    lr = LR[model]
+    xs = model_input(model, x)
+
+    if model == "mlp":
+        W1, b1, W2, b2, W3, b3 = (p[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+
+        def step(xb: np.ndarray, tb: np.ndarray) -> float:
+            h1 = xb @ W1
+            h1 += b1
+            np.maximum(h1, 0.0, out=h1)
+            h2 = h1 @ W2
+            h2 += b2
+            np.maximum(h2, 0.0, out=h2)
+            s = h2 @ W3
+            s += b3
+            loss = _softmax_ce_(s, tb)
+            d2 = s @ W3.T
+            d2 *= h2 > 0
+            d1 = d2 @ W2.T
+            d1 *= h1 > 0
+            for W, b, h, d in ((W3, b3, h2, s), (W2, b2, h1, d2), (W1, b1, xb, d1)):
+                W -= lr * (h.T @ d)
+                b -= lr * d.sum(axis=0)
+            return loss
+
+    else:
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        Wc, bc, W1, b1, W2, b2 = (p[k] for k in ("Wc", "bc", "W1", "b1", "W2", "b2"))
+        Wr = Wc.reshape(30, 25)
+
+        def step(xb: np.ndarray, tb: np.ndarray) -> float:
+            n = xb.shape[0]
+            # conv: col (N, 25, 576) from a strided window view, y = Wr @ col per sample → NCHW
+            win = sliding_window_view(xb[:, 0], (5, 5), axis=(1, 2))  # (N, 24, 24, 5, 5)
+            col = np.ascontiguousarray(win.transpose(0, 3, 4, 1, 2)).reshape(n, 25, 576)
+            y = np.matmul(Wr, col)  # (N, 30, 576)
+            y += bc[:, None]
+            np.maximum(y, 0.0, out=y)
+            # 2×2 max-pool on non-overlapping windows via reshape
+            blocks = y.reshape(n, 30, 12, 2, 12, 2)
+            pooled = blocks.max(axis=(3, 5))  # (N, 30, 12, 12)
+            a = pooled.reshape(n, 4320)
+            h = a @ W1
+            h += b1
+            np.maximum(h, 0.0, out=h)
+            s = h @ W2
+            s += b2
+            loss = _softmax_ce_(s, tb)
+            dh = s @ W2.T
+            dh *= h > 0
+            da = (dh @ W1.T).reshape(n, 30, 12, 1, 12, 1)
+            # route through the max (ties: every maximum gets the gradient — rare in float data)
+            dy = (blocks == pooled.reshape(n, 30, 12, 1, 12, 1)) * da
+            dy *= y.reshape(n, 30, 12, 2, 12, 2) > 0
+            dy = dy.reshape(n, 30, 576)
+            dWc = np.matmul(dy, col.transpose(0, 2, 1)).sum(axis=0)
+            Wr[...] -= lr * dWc
+            bc[...] -= lr * dy.sum(axis=(0, 2))
+            for W, b, hh, d in ((W2, b2, h, s), (W1, b1, a, dh)):
+                W -= lr * (hh.T @ d)
+                b -= lr * d.sum(axis=0)
+            return loss
+
+    def run(batches: list[np.ndarray]) -> float:
+        total = 0.0
+        for idx in batches:
+            total += step(xs[idx], t[idx])
+        return total / len(batches)
+
+    return run
+
+
+def torch_trainer(model: str, p: Params, x: np.ndarray, t: np.ndarray) -> Trainer:
+    """An idiomatic PyTorch CPU loop with the same initial weights."""
+    import torch
+    from torch import nn
+
+    if model == "mlp":
+        net = nn.Sequential(
+            nn.Linear(784, 200), nn.ReLU(), nn.Linear(200, 80), nn.ReLU(), nn.Linear(80, 10)
+        )
+        pairs = [(net[0], "W1", "b1"), (net[2], "W2", "b2"), (net[4], "W3", "b3")]
+    else:
+        net = nn.Sequential(
+            nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(4320, 100), nn.ReLU(), nn.Linear(100, 10),
+        )  # fmt: skip
+        pairs = [(net[0], "Wc", "bc"), (net[4], "W1", "b1"), (net[6], "W2", "b2")]
+    with torch.no_grad():
+        for mod, w, b in pairs:
+            W = p[w] if p[w].ndim == 4 else p[w].T  # Linear keeps (out, in)
+            mod.weight.copy_(torch.from_numpy(np.ascontiguousarray(W)))
+            mod.bias.copy_(torch.from_numpy(p[b]))
+    loss_fn = nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(net.parameters(), lr=LR[model])
+    xs = torch.from_numpy(model_input(model, x))
+    ts = torch.from_numpy(t)
+
+    def run(batches: list[np.ndarray]) -> float:
+        total = 0.0
+        for idx in batches:
+            i = torch.from_numpy(idx)
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xs[i]), ts[i])
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        return total / len(batches)
+
+    return run
+
+
+# -- threads ---------------------------------------------------------------------------------
+def openblas_threads() -> str:
+    """Thread count of the OpenBLAS numpy links to (read through its C API), or 'unknown'."""
+    try:
+        import threadpoolctl  # type: ignore[import-not-found]
+
+        info = [i for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
+        if info:
+            return ", ".join(f"{i['num_threads']} ({Path(i['filepath']).name})" for i in info)
+    except ImportError:
+        pass
+    with open("/proc/self/maps") as maps:
+        libs = sorted({ln.split()[-1] for ln in maps if "openblas" in ln.lower() and ".so" in ln})
+    for lib in libs:
+        handle = ctypes.CDLL(lib)
+        for sym in (
+            "scipy_openblas_get_num_threads64_",
+            "openblas_get_num_threads64_",
+            "openblas_get_num_threads",
+        ):
+            fn = getattr(handle, sym, None)
+            if fn is not None:
+                return f"{fn()} ({Path(lib).name})"
+    return "unknown"
+
+
+def set_openblas_threads(n: int) -> bool:
+    """Set the thread count of numpy's OpenBLAS at run time; False if it cannot be found."""
+    try:
+        import threadpoolctl  # type: ignore[import-not-found]
+
+        threadpoolctl.threadpool_limits(n, user_api="blas")
+        return True
+    except ImportError:
+        pass
+    with open("/proc/self/maps") as maps:
+        libs = sorted({ln.split()[-1] for ln in maps if "openblas" in ln.lower() and ".so" in ln})
+    done = False
+    for lib in libs:
+        handle = ctypes.CDLL(lib)
+        for sym in (
+            "scipy_openblas_set_num_threads64_",
+            "openblas_set_num_threads64_",
+            "openblas_set_num_threads",
+        ):
+            fn = getattr(handle, sym, None)
+            if fn is not None:
+                fn(ctypes.c_int(n))
+                done = True
+                break
+    return done
+
+
+# -- the harness -----------------------------------------------------------------------------
+def bench(model: str, n_batches: int, repeat: int, seed: int, only: list[str]) -> dict:
+    x, t = load_mnist_train()
+    params = init_params(model, seed)
+    batches = make_batches(n_batches, seed + 1)
+    warm = make_batches(WARMUP_BATCHES, seed + 2)
+    makers = {"engine": engine_trainer, "bare": bare_trainer, "torch": torch_trainer}
+    times: dict[str, list[float]] = {k: [] for k in only}
+    cpu: dict[str, list[float]] = {k: [] for k in only}
+    losses: dict[str, float] = {}
+    for _ in range(repeat):
+        for name in only:  # interleaved, so that drifts in machine load hit everyone alike
+            makers[name](model, params, x, t)(warm)  # warm-up on a throw-away copy
+            run = makers[name](model, params, x, t)
+            c0, t0 = time.process_time(), time.perf_counter()
+            losses[name] = run(batches)
+            times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return {"times": times, "cpu": cpu, "losses": losses}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", choices=["mlp", "cnn", "both"], default="both")
+    ap.add_argument("--epochs", type=int, default=1, help="epochs per timed run (default 1)")
+    ap.add_argument(
+        "--batches", type=int, default=None,
+        help=f"run only N batches of {BATCH} (quick look); times are scaled to a full epoch",
+    )  # fmt: skip
+    ap.add_argument("--repeat", type=int, default=1, help="timed runs per trainer (best is used)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--only", default="engine,bare,torch",
+        help="comma-separated trainers to run (engine, bare, torch)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--threads", type=int, default=None,
+        help="set both OpenBLAS and torch to N threads (default: leave both as they are)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--check", action="store_true",
+        help="exit 1 when engine/torch misses the issue-3 target (mlp ≤ 0.9, cnn ≤ 1.0)",
+    )  # fmt: skip
+    args = ap.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    if bad := set(only) - {"engine", "bare", "torch"}:
+        ap.error(f"unknown trainer(s) in --only: {sorted(bad)}")
+
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is not installed: skipping the comparison (pip install torch to run it).")
+        return 0
+
+    if args.threads is not None:
+        if not set_openblas_threads(args.threads):
+            print("warning: could not set the OpenBLAS thread count", file=sys.stderr)
+        torch.set_num_threads(args.threads)
+
+    n_batches = args.batches if args.batches else args.epochs * BATCHES_PER_EPOCH
+    models = ["mlp", "cnn"] if args.model == "both" else [args.model]
+    print(
+        f"numpy {np.__version__} (OpenBLAS threads: {openblas_threads()}), "
+        f"torch {torch.__version__} (threads {torch.get_num_threads()}, "
+        f"interop {torch.get_num_interop_threads()})"
+    )
+    print(
+        f"float32, batch {BATCH}, SGD, {n_batches} batches per timed run, "
+        f"{WARMUP_BATCHES} warm-up batches, best of {args.repeat}\n"
+        f"s/epoch = wall-clock seconds per {BATCHES_PER_EPOCH} batches; cpu = process CPU time "
+        "(all threads, spinning BLAS/OpenMP threads included)"
+    )
+    missed = False
+    for model in models:
+        res = bench(model, n_batches, args.repeat, args.seed, only)
+        print(f"\nmnist-{model}")
+        per_epoch = {}
+        scale = BATCHES_PER_EPOCH / n_batches
+        for name, ts in res["times"].items():
+            best, med = min(ts) * scale, statistics.median(ts) * scale
+            per_epoch[name] = best
+            print(
+                f"  {name:<6} {best:7.3f} s/epoch (median {med:.3f}; "
+                f"cpu {min(res['cpu'][name]) * scale:.3f})   mean loss {res['losses'][name]:.4f}"
+            )
+        if "engine" in per_epoch and "torch" in per_epoch:
+            ratio = per_epoch["engine"] / per_epoch["torch"]
+            ok = ratio <= TARGET[model]
+            missed |= not ok
+            print(
+                f"  engine/torch = {ratio:.3f}   (target ≤ {TARGET[model]}: "
+                f"{'met' if ok else 'MISSED'})"
+            )
+        if "engine" in per_epoch and "bare" in per_epoch:
+            print(f"  engine/bare  = {per_epoch['engine'] / per_epoch['bare']:.3f}")
+        if "bare" in per_epoch and "torch" in per_epoch:
+            print(f"  bare/torch   = {per_epoch['bare'] / per_epoch['torch']:.3f}")
+    return 1 if (args.check and missed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
