@@ -108,6 +108,22 @@ class TensorItem:
     def is_mask(self) -> bool:
         return self.array is not None and self.array.dtype == np.bool_
 
+    @property
+    def units(self) -> str:
+        """What one number of the tensor means, for the legend."""
+        if self.role == "gradient":
+            of = self.key[1:] if self.key.startswith("d") else self.key
+            of = {"out": "y", "scores": "scores"}.get(of, of)
+            return f"∂L/∂{of} (loss change per unit of {of})"
+        return {
+            "activation": "activation values",
+            "param": "parameter values",
+            "mask": "True/False per entry",
+            "cache": "values kept for backward",
+            "target": "class index per sample",
+            "delta": "change of the parameter (after − before)",
+        }.get(self.role, "values")
+
 
 @dataclass(frozen=True)
 class Formula:
@@ -324,6 +340,11 @@ class DebugSession:
         if self.net.l2:
             text += f" + L2 λ={self.net.l2:g}"
         return text
+
+    @property
+    def loss_units(self) -> str:
+        kind = self.net.loss_layer.kind
+        return "squared error" if kind == "MeanSquaredError" else "nats"
 
     # -- where we are -------------------------------------------------------------------------
     @property

@@ -60,17 +60,17 @@ KEYS: tuple[Key, ...] = (
     Key("f", "finish_forward", "fwd", "Finish forward", "Run the rest of the forward pass"),
     Key("b", "finish_backward", "bwd", "Finish backward", "Run the loss and the rest of the "
         "backward pass, up to the update"),
-    Key("u", "update", "update", "Apply the update", "Run to the end of the iteration: the "
+    Key("u", "update", "upd", "Apply the update", "Run to the end of the iteration: the "
         "optimizer updates every parameter"),
-    Key("c", "continue", "continue", "Continue", "Run until the next breakpoint or stop "
+    Key("c", "continue", "cont", "Continue", "Run until the next breakpoint or stop "
         "condition (escape cancels)"),
-    Key("B", "toggle_breakpoint", "break", "Toggle breakpoint", "Set or clear a breakpoint on "
+    Key("B", "toggle_breakpoint", "", "Toggle breakpoint", "Set or clear a breakpoint on "
         "the selected layer (before its forward and backward steps)"),
     Key("C", "conditions", "", "Stop conditions", "Choose conditions that stop continue: NaN/"
         "Inf, gradient check fails, dead ReLU fraction, gradient norm"),
-    Key("g", "gradcheck", "gradcheck", "Gradient check", "Check the selected layer's gradients "
+    Key("g", "gradcheck", "check", "Gradient check", "Check the selected layer's gradients "
         "against numeric ones (in the background; escape cancels)"),
-    Key("t", "train", "train K", "Train K iterations", "Train K whole iterations fast, with "
+    Key("t", "train", "train", "Train K iterations", "Train K whole iterations fast, with "
         "progress (escape cancels)"),
     Key("x", "next_batch", "", "Next batch", "Abandon this iteration and take the next batch "
         "(parameters untouched)"),
@@ -143,6 +143,7 @@ class DebuggerScreen(Screen[None]):
         self.sub_title = f"{sc.name} · {sc.architecture}"
         self.title = "backprop-tui"
         self._check_size(self.app.size.width, self.app.size.height)
+        self.query_one(Footer).compact = self.app.size.width < 110
         self.refresh_panes()
         self.query_one(NetworkPane).focus()
         ck = self.session.checkpoint_path
@@ -153,6 +154,7 @@ class DebuggerScreen(Screen[None]):
 
     def on_resize(self, event: Resize) -> None:
         self._check_size(event.size.width, event.size.height)
+        self.query_one(Footer).compact = event.size.width < 110
 
     def _check_size(self, width: int, height: int) -> None:
         small = width < MIN_WIDTH or height < MIN_HEIGHT
@@ -178,7 +180,9 @@ class DebuggerScreen(Screen[None]):
         net = self.network
         net.set_rows(s.rows(), s.status())
         self._show_row(net.selected)
-        self.query_one(LossLine).set_history(s.loss_history)
+        loss = self.query_one(LossLine)
+        loss.units = s.loss_units
+        loss.set_history(s.loss_history)
         self._update_status()
 
     def _show_row(self, row: int) -> None:
@@ -225,7 +229,9 @@ class DebuggerScreen(Screen[None]):
 
     @on(NetworkPane.Selected)
     def _on_row(self, event: NetworkPane.Selected) -> None:
-        self._show_row(event.row)
+        # messages may queue up under fast key presses: only the current selection counts
+        if event.row == self.network.selected:
+            self._show_row(event.row)
 
     @on(TensorPane.Changed)
     def _on_tensor(self, event: TensorPane.Changed) -> None:

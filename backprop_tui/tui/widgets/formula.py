@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from rich.console import Group
+from rich.padding import Padding
 from rich.text import Text
 from textual.widget import Widget
 
@@ -25,34 +27,37 @@ class FormulaPane(Widget, can_focus=True):
         self.formulas = formulas
         self.row_name = row_name
         self.n = n
-        self.border_title = f"Formula · {row_name} · shapes with N = {n}"
+        self.border_title = f"Formula · {row_name} · N = {n} samples"
         self.refresh()
 
-    def render(self) -> Text:
-        text = Text(end="")
+    def render(self) -> Group | Text:
+        if not self.formulas:
+            return Text("no equations for this row", style="dim")
         width = max(20, self.content_size.width)
+        parts: list = []  # Padding keeps wrapped lines indented under their equation
         last = None
         heads = {"forward": "forward ↓", "backward": "backward ↑", "update": "update"}
         for f in self.formulas:
             if f.direction != last:
                 if last is not None:
-                    text.append("\n")
-                text.append(heads[f.direction] + "\n", style="bold underline")
+                    parts.append(Text(""))
+                parts.append(Text(heads[f.direction], style="bold underline"))
                 last = f.direction
             # the engine pads comments with runs of spaces: equation bold, comment dim
             eq, _, comment = re.sub(r"\s{3,}", "\0", f.equation).partition("\0")
-            text.append("  ")
-            text.append(eq, style="bold")
+            comment = comment.replace("\0", "  ")
+            line = Text(eq, style="bold")
+            if comment and len(eq) + len(comment) + 6 <= width:
+                line.append("  " + comment, style="dim")
+                comment = ""
+            shapes = f.shapes
+            if shapes and not comment and len(line) + len(shapes) + 7 <= width:
+                line.append("   ")
+                line.append(shapes, style="cyan")
+                shapes = ""
+            parts.append(Padding(line, (0, 0, 0, 2)))
             if comment:
-                text.append("  " + comment.replace("\0", "  "), style="dim")
-            if f.shapes:
-                # same line when it fits, else on its own, indented
-                if len(f.equation) + len(f.shapes) + 5 <= width and not comment:
-                    text.append("   ")
-                else:
-                    text.append("\n    ")
-                text.append(f.shapes, style="cyan")
-            text.append("\n")
-        if not self.formulas:
-            text.append("no equations for this row", style="dim")
-        return text
+                parts.append(Padding(Text(comment, style="dim"), (0, 0, 0, 4)))
+            if shapes:
+                parts.append(Padding(Text(shapes, style="cyan"), (0, 0, 0, 4)))
+        return Group(*parts)

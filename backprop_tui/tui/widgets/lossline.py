@@ -19,6 +19,8 @@ class LossLine(Widget):
         self.history: list[LossPoint] = []
         self._key: tuple = ()
 
+    units = "nats"
+
     def set_history(self, history: list[LossPoint]) -> None:
         key = (len(history), history[-1] if history else None)
         if key == self._key:
@@ -32,7 +34,7 @@ class LossLine(Widget):
         h = self.history
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         if not h:
-            text.append("loss per iteration: ", style="bold")
+            text.append(f"loss per iteration ({self.units}): ", style="bold")
             text.append("no loss yet — step to the loss step (n), or finish the forward pass (f)",
                         style="dim")
             return text
@@ -42,7 +44,7 @@ class LossLine(Widget):
         finite = [v for v in losses if math.isfinite(v)]
         label_w = 22
         spark_w = max(5, width - label_w - 28)
-        text.append(f"{'loss (per iteration)':<{label_w}}", style="bold")
+        text.append(f"{f'loss ({self.units})':<{label_w}}", style="bold")
         text.append_text(render.sparkline(losses, spark_w))
         text.append(f"  {render.fmt(last.loss)}", style="bold")
         if finite:

@@ -38,7 +38,7 @@ class NetworkPane(Widget, can_focus=True):
         super().__init__(id=id)
         self.rows: list[Row] = []
         self.status: dict = {}
-        self.border_title = "Network · layers, output shape (batch×…), parameters"
+        self.border_title = "Network · layers"
 
     def set_rows(self, rows: list[Row], status: dict) -> None:
         self.rows = rows
@@ -77,12 +77,33 @@ class NetworkPane(Widget, can_focus=True):
             return text
         name_w = max(len(r.name) for r in self.rows)
         shape_w = max(len(dims(r.out_shape)) for r in self.rows if r.kind == "layer")
-        param_w = max(len(f"{r.params:,}") for r in self.rows)
+        shape_w = max(shape_w, len("output"))
+        full_params = max(len(f"{r.params:,}") for r in self.rows)
         kind_w = min(16, max(len(r.describe) for r in self.rows if r.kind == "layer"))
-        fixed = 3 + 4 + name_w + 1 + shape_w + 1 + param_w + 1 + 2
-        show_kind = fixed + kind_w + 1 <= width
-        if not show_kind and fixed + 8 <= width:
-            show_kind, kind_w = True, width - fixed - 1
+        # columns: marker 2, breakpoint 1, label 4, name, [kind], shape, params, done 2
+        show_label, compact_params = True, False
+        param_w = max(full_params, len("params"))
+
+        def fixed() -> int:
+            return 3 + (4 if show_label else 0) + name_w + 1 + shape_w + 1 + param_w + 1 + 2
+
+        if fixed() > width:
+            show_label = False
+        if fixed() > width:
+            compact_params = True
+            param_w = max(len(_compact(r.params)) for r in self.rows)
+        show_kind = fixed() + kind_w + 1 <= width
+        if not show_kind and fixed() + 8 <= width:
+            show_kind, kind_w = True, width - fixed() - 1
+        head = Text(style="dim", end="")
+        head.append("   " + ("    " if show_label else ""))
+        head.append(f"{'layer':<{name_w}} ")
+        if show_kind:
+            head.append(f"{'kind':<{kind_w}} ")
+        head.append(f"{'output':>{shape_w}} {'params' if not compact_params else '#':>{param_w}}")
+        head.append(" ↓↑")
+        text.append_text(head)
+        text.append("\n")
         for n, r in enumerate(self.rows):
             sel = n == self.selected
             base: Style | str = ""
@@ -97,15 +118,16 @@ class NetworkPane(Widget, can_focus=True):
                 text.append("  ")
             bp = "●" if (r.bp_forward or r.bp_backward) else " "
             text.append(bp, style="bold red")
-            label = f"{r.label:>3} " if r.label else "    "
             line = Text(style=base, end="")
-            line.append(label, style="dim")
+            if show_label:
+                line.append(f"{r.label:>3} " if r.label else "    ", style="dim")
             line.append(f"{r.name:<{name_w}} ")
             if r.kind == "layer":
                 if show_kind:
                     line.append(f"{r.describe[:kind_w]:<{kind_w}} ", style="cyan")
                 line.append(f"{dims(r.out_shape):>{shape_w}} ")
-                line.append(f"{r.params:>{param_w},}" if r.params else f"{'–':>{param_w}}",
+                count = _compact(r.params) if compact_params else f"{r.params:,}"
+                line.append(f"{count:>{param_w}}" if r.params else f"{'–':>{param_w}}",
                             style="green")
                 line.append(" ")
                 line.append("↓" if r.forward_done else "·", style="green" if r.forward_done
@@ -114,22 +136,30 @@ class NetworkPane(Widget, can_focus=True):
                             else "dim")
             else:
                 line.append(r.describe, style="cyan")
-                if r.kind == "loss" and r.forward_done:
-                    line.append(" ✓", style="green")
-                if r.kind == "update" and r.forward_done:
+                if r.forward_done:
                     line.append(" ✓", style="green")
             text.append_text(line)
             text.append("\n")
         s = self.status
-        text.append("\n")
-        text.append("phase ", style="dim")
-        text.append(s["phase_label"], style="bold")
-        text.append(" · next ", style="dim")
-        text.append(s["next"] if s["phase"] != "complete" else "forward L1 (next batch)")
+        text.append("next ", style="dim")
+        text.append(s["next"] if s["phase"] != "complete" else
+                    "forward L1 on the next batch", style="bold")
         text.append("\n")
         text.append("batch ", style="dim")
         text.append(f"{s['batch'] + 1}/{s['batches']}")
         text.append(f" of epoch {s['epoch']} · {s['n']} samples", style="dim")
-        text.append("\n")
-        text.append("▶ next step · ● breakpoint · ↓↑ done", style="dim")
+        if self.app.size.height >= 30:
+            text.append("\n")
+            text.append("▶ next step · ● breakpoint · ↓↑ done", style="dim")
         return text
+
+
+def _compact(n: int) -> str:
+    """432100 → 432k, 1010 → 1.0k: parameter counts in a narrow pane."""
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f}M"
+    if n >= 10_000:
+        return f"{n // 1000}k"
+    if n >= 1000:
+        return f"{n / 1000:.1f}k"
+    return str(n)

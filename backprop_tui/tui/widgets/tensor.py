@@ -184,14 +184,19 @@ class TensorPane(Widget, can_focus=True):
         it = self.item
         if it is None:
             return [Text("select a layer in the network pane", style="dim")]
-        head = [self._tabs(width), Text(it.title, style="bold", no_wrap=True,
-                                        overflow="ellipsis")]
+        compact = height < 16  # 80×24: every line counts; the border title names the tensor
+        head = [self._tabs(width)]
+        if not compact:
+            head.append(Text(it.title, style="bold", no_wrap=True, overflow="ellipsis"))
         if it.array is None:
+            if compact:
+                head.append(Text(it.title, style="bold", no_wrap=True, overflow="ellipsis"))
             head.append(Text(it.source, style="italic"))
             return head
         a = it.array
-        head.append(Text(it.source, style="dim", no_wrap=True, overflow="ellipsis"))
-        head.append(render.format_stats(self._stats(a), width=width))
+        if not compact:
+            head.append(Text(it.source, style="dim", no_wrap=True, overflow="ellipsis"))
+        head.append(render.format_stats(self._stats(a), width=None if compact else width))
         used = sum(1 + t.plain.count("\n") for t in head)
         budget_rows = max(1, height - used - 1 - FOOTER_LINES)
         kind = image_kind(it) if self.image_mode else None
@@ -234,14 +239,17 @@ class TensorPane(Widget, can_focus=True):
             out = [where, Text("(empty)", style="dim")]
         elif view.data.dtype == np.bool_:
             body = render.bitmap(view, cursor=(r, c))
-            legend = Text("██ True   · False", style="dim")
+            legend = Text("mask: ██ True   · False", style="dim")
             out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
         else:
             scale = render.auto_scale(view.data)
             stats = self._stats(a)
             signed = not (stats.min >= 0)
             body = render.heatmap(view, scale=scale or None, cursor=(r, c), cell=cell)
-            legend = render.legend(scale, width=min(30, max(10, width - 50)), signed=signed)
+            units = it.units if width >= 90 else it.units.split(" (")[0]
+            legend = Text(f"{units}: ", style="dim", end="")
+            legend.append_text(render.legend(scale, width=min(30, max(8, width - 50)),
+                                             signed=signed))
             out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
         self._draw_cache = (key, out)
         return out
@@ -253,7 +261,9 @@ class TensorPane(Widget, can_focus=True):
             text.append(view.describe(r, c, name=name), style="bold")
             idx = view.index_of(r, c)
             if view.source is not None and view.source.dtype.kind == "f":
-                text.append(f"   exact {name}[{', '.join(map(str, idx))}] = ", style="dim")
+                text.append("   exact: " if view.downsampled else "   exact ", style="dim")
+                if view.downsampled:
+                    text.append(f"{name}[{', '.join(map(str, idx))}] = ", style="dim")
                 text.append(_exact(view.source[idx]))
         except (IndexError, ValueError):
             pass
