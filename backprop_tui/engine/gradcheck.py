@@ -6,7 +6,9 @@ For every parameter of every layer, and for every layer's input, the analytic gr
     numeric = (L(θ + h) − L(θ − h)) / 2h          (float64, h = 1e-5 by default)
     rel     = |a − n| / max(|a|, |n|)              (both zero counts as a pass)
 
-An entry passes when ``rel ≤ tol`` (default 1e-6) *or* ``|a − n| ≤ atol`` (default 1e-9).
+An entry passes when ``rel ≤ tol`` (default 1e-6) *or* ``|a − n| ≤ atol·max(1, |f|)`` (default
+atol 1e-9, scaled by the magnitude of the function being differenced, since round-off is
+relative to it).
 Centered differences carry an absolute error of roughly ``ε·|L|/h + h²·|L‴|/6`` — measured here
 at 1e-11…5e-11 for losses of order 1 — so the relative error of a gradient entry that is itself
 ~1e-8 says nothing about the code. Entries smaller than ``atol/tol`` (1e-3 by default) are
@@ -24,6 +26,10 @@ Modes, per tensor:
 
 A perturbation of a parameter of layer ``i`` only changes layers ``i…n``, so the loss is re-run
 from layer ``i``'s saved input, not from the start.
+
+An entry that misses at ``h`` is measured again at ``h/10``: truncation error shrinks as
+``h²·f‴``, so a correct but very curved layer (BatchNorm over a feature that barely varies) agrees
+there, while a wrong backward misses at every step. Such entries are counted in ``refined``.
 
 Kinks: ReLU, max-pool and step layers make discrete choices. When a ``±h`` evaluation makes a
 different choice than the unperturbed pass (a ReLU mask flips, a max-pool switch moves), the
@@ -102,6 +108,8 @@ class TensorCheck:
     analytic: np.ndarray = field(repr=False)
     numeric: np.ndarray = field(repr=False)
     kinked: np.ndarray = field(repr=False)  # bool per compared entry
+    #: entries that missed at h but agreed at h/10 (truncation error, not a bug)
+    refined: int = 0
 
     @property
     def verdict(self) -> str:
@@ -125,6 +133,7 @@ class TensorCheck:
             "mode": self.mode,
             "checked": self.checked,
             "kinks": self.kinks,
+            "refined": self.refined,
             "max_abs_error": self.max_abs_error,
             "max_rel_error": self.max_rel_error,
             "passed": self.passed,
@@ -225,6 +234,12 @@ class _Job:
     n_dirs: int
 
 
+def _passes(a: float, n: float, tol: float, atol: float) -> bool:
+    err = abs(a - n)
+    scale = max(abs(a), abs(n))
+    return bool(np.isfinite(a) and np.isfinite(n) and (err <= atol or err <= tol * scale))
+
+
 def _compare(job: _Job, h: float, rng: np.random.Generator, tol: float, atol: float) -> TensorCheck:
     g, target = job.analytic, job.target
     if job.n_entries >= g.size:
@@ -234,30 +249,50 @@ def _compare(job: _Job, h: float, rng: np.random.Generator, tol: float, atol: fl
     else:
         idx = np.zeros(0, dtype=np.int64)
     flat = target.reshape(-1) if idx.size else None  # a view: perturbing it perturbs the tensor
-    ana, num, kink = [], [], []
+    ana, num, kink, atols = [], [], [], []
+    refined = 0
+
+    def central(apply: Callable[[float], None], step: float) -> tuple[float, bool, float]:
+        apply(step)
+        lp, kp = job.run()
+        apply(-step)
+        lm, km = job.run()
+        apply(0.0)
+        return (lp - lm) / (2 * step), kp or km, max(abs(lp), abs(lm), 1.0)
+
+    def judge(a: float, apply: Callable[[float], None]) -> None:
+        nonlocal refined
+        n, kinked, scale = central(apply, h)
+        if not kinked and not _passes(a, n, tol, atol * scale):
+            # Truncation error grows as h²·f‴: a correct layer with a very curved forward
+            # (BatchNorm over a feature that barely varies) can miss at h and agree at h/10,
+            # while a wrong backward misses at every h. Keep the estimate that agrees, and say so.
+            n2, kinked2, scale2 = central(apply, h / 10)
+            if not kinked2 and _passes(a, n2, tol, atol * scale2):
+                n, scale = n2, scale2
+                refined += 1
+        ana.append(a)
+        num.append(n)
+        kink.append(kinked)
+        atols.append(atol * scale)
+
     for j in idx:
         orig = flat[j]
-        flat[j] = orig + h
-        lp, kp = job.run()
-        flat[j] = orig - h
-        lm, km = job.run()
-        flat[j] = orig
-        ana.append(g.flat[j])
-        num.append((lp - lm) / (2 * h))
-        kink.append(kp or km)
+
+        def apply(d: float, j: int = j, orig: float = orig) -> None:
+            flat[j] = orig + d if d else orig
+
+        judge(float(g.flat[j]), apply)
     for _ in range(job.n_dirs):
         v = rng.standard_normal(g.shape)
         v /= np.linalg.norm(v)
         orig = target.copy()
-        target += h * v
-        lp, kp = job.run()
-        target[...] = orig - h * v
-        lm, km = job.run()
-        target[...] = orig
-        ana.append(float(np.vdot(g, v)))
-        num.append((lp - lm) / (2 * h))
-        kink.append(kp or km)
-    return _summarise(job, idx, ana, num, kink, tol, atol)
+
+        def apply(d: float, v: np.ndarray = v, orig: np.ndarray = orig) -> None:
+            target[...] = orig + d * v if d else orig
+
+        judge(float(np.vdot(g, v)), apply)
+    return _summarise(job, idx, ana, num, kink, atols, refined, tol)
 
 
 def gradcheck(
@@ -320,7 +355,7 @@ def gradcheck(
                 continue
             jobs.extend(_layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit,
                                     counter))
-        if scope == "local" and (layers is None or "loss" in layers):
+        if scope == "local" and inputs and (layers is None or "loss" in layers):
             jobs.append(_loss_job(net, t, mode, k, full_limit, counter))
         if scope == "local" and end_to_end and layers is None:
             job = _end_to_end_job(net, x, t, counter)
@@ -444,20 +479,21 @@ def _end_to_end_job(net, x, t, counter) -> _Job | None:
                 "directional", 0, 1)
 
 
-def _summarise(job: _Job, idx, ana, num, kink, tol, atol) -> TensorCheck:
+def _summarise(job: _Job, idx, ana, num, kink, atols, refined: int, tol: float) -> TensorCheck:
     analytic = np.asarray(ana, dtype=np.float64)
     numeric = np.asarray(num, dtype=np.float64)
     kinked = np.asarray(kink, dtype=bool)
+    atol_eff = np.asarray(atols, dtype=np.float64)
     indices = np.concatenate(
         [np.asarray(idx, dtype=np.int64), -np.ones(job.n_dirs, dtype=np.int64)]
     )
     abs_err = np.abs(analytic - numeric)
     rel = relative_error(analytic, numeric)
     judged = ~kinked
-    ok = (rel <= tol) | (abs_err <= atol)
+    ok = (rel <= tol) | (abs_err <= atol_eff)
     ok &= np.isfinite(analytic) & np.isfinite(numeric)
     passed = bool(ok[judged].all())
-    significant = judged & (np.maximum(np.abs(analytic), np.abs(numeric)) >= atol / tol)
+    significant = judged & (np.maximum(np.abs(analytic), np.abs(numeric)) >= atol_eff / tol)
     return TensorCheck(
         layer=job.layer,
         layer_index=job.layer_index,
@@ -474,4 +510,5 @@ def _summarise(job: _Job, idx, ana, num, kink, tol, atol) -> TensorCheck:
         analytic=analytic,
         numeric=numeric,
         kinked=kinked,
+        refined=refined,
     )
