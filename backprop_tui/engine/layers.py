@@ -129,15 +129,17 @@ class Affine(Layer):
         self.x_shape = x.shape
         x2 = x.reshape(x.shape[0], -1)
         self.cache["x"] = x2
-        return x2 @ self.params["W"] + self.params["b"]
+        y = x2 @ self.params["W"]
+        y += self.params["b"]
+        return y
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
-        x = self.cache["x"]
+        x, W = self.cache["x"], self.params["W"]
         self.grads["W"] = x.T @ dout
         self.grads["b"] = dout.sum(axis=0)
         if not need_dx:
             return None
-        return (dout @ self.params["W"].T).reshape(self.x_shape)
+        return (dout @ W.T).reshape(self.x_shape)
 
     def describe(self) -> str:
         return f"Affine {self.n_in}→{self.n_out}"
