@@ -217,3 +217,15 @@ def test_loss_exposes_equations(loss_cls):
     loss = loss_cls()
     assert loss.forward_equations and loss.backward_equations
     assert "N" in " ".join(loss.forward_equations + loss.backward_equations)  # the batch mean
+
+
+def test_softmax_cross_entropy_accepts_whole_float_labels():
+    """Labels read as floats ([0., 2.]) mean the same classes as integers; fractions are refused."""
+    from backprop_tui.engine.losses import SoftmaxCrossEntropy
+
+    x = np.array([[1.0, 2.0, 0.5], [0.1, -1.0, 3.0]])
+    a, b = SoftmaxCrossEntropy(), SoftmaxCrossEntropy()
+    assert a.forward(x, np.array([0.0, 2.0])) == b.forward(x, np.array([0, 2]))
+    np.testing.assert_array_equal(a.backward(), b.backward())
+    with pytest.raises(ValueError, match="whole numbers"):
+        SoftmaxCrossEntropy().forward(x, np.array([0.5, 2.0]))

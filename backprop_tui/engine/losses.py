@@ -72,6 +72,11 @@ class SoftmaxCrossEntropy(Loss):
         logp = z - logsum
         n = x.shape[0]
         t = np.asarray(t)
+        if t.ndim == 1 and not np.issubdtype(t.dtype, np.integer):
+            labels = t.astype(np.int64)
+            if not np.array_equal(labels, t):
+                raise ValueError("class labels must be whole numbers, got non-integral values")
+            t = labels  # e.g. float labels [0., 2.] read from a CSV
         if t.ndim == 1:
             loss = -logp[np.arange(n), t].sum() / n
         else:
