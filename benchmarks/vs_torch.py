@@ -27,6 +27,7 @@ exits 0. It is never a dependency of the project.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import gzip
 import statistics
@@ -117,6 +118,9 @@ def model_input(model: str, x: np.ndarray) -> np.ndarray:
     return x if model == "mlp" else x.reshape(-1, 1, 28, 28)
 
 
+LEAN = True  # the trainer runs the engine in lean mode (see Network.lean); --no-lean: off
+
+
 def engine_trainer(model: str, p: Params, x: np.ndarray, t: np.ndarray) -> Trainer:
     """The project's engine, driven exactly as the trainer drives it."""
     p = {k: v.copy() for k, v in p.items()}
@@ -141,10 +145,11 @@ def engine_trainer(model: str, p: Params, x: np.ndarray, t: np.ndarray) -> Train
 
     def run(batches: list[np.ndarray]) -> float:
         total = 0.0
-        for idx in batches:
-            total += net.loss(xs[idx], t[idx])
-            net.backward(need_input_grad=False)
-            opt.step(net)
+        with net.lean() if LEAN else contextlib.nullcontext():
+            for idx in batches:
+                total += net.loss(xs[idx], t[idx])
+                net.backward(need_input_grad=False)
+                opt.step(net)
         return total / len(batches)
 
     return run
@@ -372,10 +377,16 @@ def main(argv: list[str] | None = None) -> int:
         help="set both OpenBLAS and torch to N threads (default: leave both as they are)",
     )  # fmt: skip
     ap.add_argument(
+        "--no-lean", action="store_true",
+        help="run the engine outside lean mode (keeping the debugger-only cache tensors)",
+    )  # fmt: skip
+    ap.add_argument(
         "--check", action="store_true",
         help="exit 1 when engine/torch misses the issue-3 target (mlp ≤ 0.9, cnn ≤ 1.0)",
     )  # fmt: skip
     args = ap.parse_args(argv)
+    global LEAN
+    LEAN = not args.no_lean
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     if bad := set(only) - {"engine", "bare", "torch"}:
         ap.error(f"unknown trainer(s) in --only: {sorted(bad)}")

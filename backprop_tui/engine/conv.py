@@ -202,7 +202,10 @@ class Conv2D(Layer):
         self.x_shape = x.shape
         self._colT = colT
         self.cache["x"] = x
-        self.cache["col"] = im2col(x, fh, fw, s, p)
+        if self.lean:  # only shown by the debugger; backward uses _colT
+            self.cache.pop("col", None)
+        else:
+            self.cache["col"] = im2col(x, fh, fw, s, p)
         return _from_hwnc(out.reshape(oh, ow, n, fn))
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
@@ -322,12 +325,15 @@ class MaxPool2D(Layer):
             for sv, wq in zip(self._views(swp, oh, ow), won, strict=True):
                 np.logical_or(sv, wq, out=sv)
             sw = swp[p : p + h, p : p + w]
-        small = np.uint8 if k * k < 256 else np.intp
-        arg = np.zeros((oh, ow, n, c), dtype=small)
-        for q in range(1, k * k):
-            arg += won[q].view(np.uint8) * small(q)
         self.cache["switches"] = _from_hwnc(sw)
-        self.cache["argmax"] = _from_hwnc(arg.astype(np.intp))
+        if self.lean and tiles:  # only shown (and used as kink signature); backward uses switches
+            self.cache.pop("argmax", None)
+        else:
+            small = np.uint8 if k * k < 256 else np.intp
+            arg = np.zeros((oh, ow, n, c), dtype=small)
+            for q in range(1, k * k):
+                arg += won[q].view(np.uint8) * small(q)
+            self.cache["argmax"] = _from_hwnc(arg.astype(np.intp, copy=False))
         # the output goes on in the usual (N, C, OH, OW) order: Affine flattens it as a view
         return np.ascontiguousarray(_from_hwnc(m))
 

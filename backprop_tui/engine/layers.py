@@ -51,6 +51,11 @@ class Layer:
         self.frozen = False
         #: False for hand-wired layers (the perceptron): the optimizer leaves them alone
         self.trainable = True
+        #: lean mode, for training at full speed: skip the cache tensors that only the debugger
+        #: shows and backward never reads (Conv2D's book-order ``col``, MaxPool2D's ``argmax``
+        #: when its windows tile). The trainer turns it on (``Network.lean()``); the stepper and
+        #: the gradient checker leave it off.
+        self.lean = False
 
     # -- the contract ------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
