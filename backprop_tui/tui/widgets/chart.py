@@ -431,7 +431,8 @@ class LineChart(Widget):
     }
     """
 
-    def __init__(self, *, title: str = "", x_label: str = "", log_y: bool = False,
+    def __init__(self, *, title: str = "", short_title: str = "", x_label: str = "",
+                 log_y: bool = False,
                  y_range: tuple[float, float] | None = None,
                  y_limits: tuple[float, float] | None = None,
                  x_format: Callable[[float], str] = _int_label,
@@ -440,6 +441,7 @@ class LineChart(Widget):
         super().__init__(id=id)
         self.series: list[Series] = []
         self.title = title
+        self.short_title = short_title or title
         self.x_label = x_label
         self.log_y = log_y
         self.y_range = y_range
@@ -453,18 +455,42 @@ class LineChart(Widget):
         self._set_title()
 
     def _set_title(self) -> None:
-        parts = [f"[b]{escape(self.title)}[/b]"] if self.title else []
-        for s in self.series:
-            part = f"[b {s.color}]━[/] {escape(s.label)}"
-            bad = int((~np.isfinite(s.y)).sum())
-            if self.log_y:
-                bad += int((np.isfinite(s.y) & (s.y <= 0)).sum())
-            if bad:
-                part += f" [b magenta]({bad} not drawn)[/]"
-            parts.append(part)
-        if self.log_y:
-            parts.append("[dim]log scale[/]")
-        self.border_title = "  ".join(parts)
+        """Title and legend, shortened until they fit the top border: first without
+        "log scale", then with the series' first words only (``train (batch)`` → ``train``),
+        then with ``short_title``."""
+        room = self.size.width - 4 if self.size.width else 10**6
+
+        def build(short: bool, log_note: bool, tiny: bool = False) -> tuple[str, int]:
+            name = self.short_title if tiny else self.title
+            parts = [f"[b]{escape(name)}[/b]"] if name else []
+            plain = [name] if name else []
+            for s in self.series:
+                label = s.label.split(" (")[0] if short else s.label
+                part = f"[b {s.color}]━[/] {escape(label)}"
+                text = f"━ {label}"
+                bad = int((~np.isfinite(s.y)).sum())
+                if self.log_y:
+                    bad += int((np.isfinite(s.y) & (s.y <= 0)).sum())
+                if bad:
+                    part += f" [b magenta]({bad} not drawn)[/]"
+                    text += f" ({bad} not drawn)"
+                parts.append(part)
+                plain.append(text)
+            if self.log_y and log_note:
+                parts.append("[dim]log scale[/]")
+                plain.append("log scale")
+            sep = "  " if not short else " "
+            return sep.join(parts), len(sep.join(plain)) + 2
+
+        for short, log_note, tiny in ((False, True, False), (False, False, False),
+                                      (True, False, False), (True, False, True)):
+            title, width = build(short, log_note, tiny)
+            if width <= room:
+                break
+        self.border_title = title
+
+    def on_resize(self) -> None:
+        self._set_title()
 
     def set_series(self, series: Sequence[Series]) -> None:
         self.series = list(series)
