@@ -242,43 +242,29 @@ def train_cmd(
         show_default=False)] = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Train a scenario: headless now (--headless), with checkpoints, resume and Ctrl-C saving.
+    """Train a scenario in the live dashboard, or headless (--headless), with checkpoints,
+    resume and Ctrl-C saving.
 
-    Exit 0 done · 1 NaN/Inf appeared or --min-accuracy missed · 2 bad input · 130 interrupted
-    (a checkpoint is saved first).
+    The dashboard: space pauses/resumes, d opens the debugger on the current batch, s saves,
+    q stops and saves. Exit 0 done · 1 NaN/Inf appeared or --min-accuracy missed · 2 bad
+    input · 130 interrupted (a checkpoint is saved first).
     """
     import signal
 
     from .errors import UsageError
-    from .scenario import load_scenario
-    from .training import Trainer, default_run_dir
 
-    if not headless:
-        raise UsageError(
-            "the live training dashboard needs the TUI, which is not built yet",
-            hint="Add --headless to train in this terminal with progress bars.",
-        )
-    for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
-        if value is not None and value < (0 if name == "--epochs" else 1):
-            raise UsageError("must be a positive integer", key=name, value=value)
-    if lr is not None and not lr > 0:
-        raise UsageError("must be a positive number", key="--lr", value=lr)
-    if seed is not None and seed < 0:  # numpy seeds must be non-negative
-        raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
     if log_every is not None and log_every < 1:
         raise UsageError("must be a positive integer", key="--log-every", value=log_every)
-    sc = load_scenario(scenario)
-    opt_name = optimizer.value if optimizer else None
-    dt = dtype.value if dtype else None
-    if resume is not None:
-        trainer = Trainer.resume(
-            sc, resume, epochs=epochs, lr=lr, out_dir=out, data_dir=data_dir,
-            overrides={"batch_size": batch_size, "optimizer": opt_name, "seed": seed,
-                       "dtype": dt})
-    else:
-        sc = sc.with_train(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=opt_name,
-                           seed=seed, dtype=dt)
-        trainer = Trainer(sc, out_dir=out or default_run_dir(sc.name), data_dir=data_dir)
+    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "the live training dashboard needs a terminal",
+            hint="Add --headless to train with progress lines instead (for CI and pipes).")
+    trainer = _make_trainer(scenario, epochs=epochs, batch_size=batch_size, lr=lr,
+                            optimizer=optimizer, seed=seed, dtype=dtype, out=out,
+                            resume=resume, data_dir=data_dir)
+    if not headless:
+        _train_dashboard(trainer, scenario, min_accuracy)
+        return
     sc = trainer.scenario
     tr = sc.train
     console = _console()
@@ -342,6 +328,77 @@ def train_cmd(
             f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
             f"{100 * last.train_accuracy:.2f}%; mean {_mean_epoch(result.history):.2f} s/epoch. "
             f"Saved in {trainer.out_dir}", highlight=False, soft_wrap=True)
+        if min_accuracy is not None and last.test_accuracy < min_accuracy:
+            _console(stderr=True).print(
+                f"[bold red]below target:[/] test accuracy {last.test_accuracy:.4f} < "
+                f"--min-accuracy {min_accuracy}", soft_wrap=True)
+            raise typer.Exit(1)
+
+
+def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
+                  lr: float | None, optimizer: OptimizerChoice | None, seed: int | None,
+                  dtype: DtypeChoice | None, out: Path | None, resume: Path | None,
+                  data_dir: Path | None):
+    """The Trainer both front ends use: flags checked, the scenario loaded and overridden, or
+    the run resumed from a checkpoint (raises ``UserError`` for bad input: exit 2)."""
+    from .errors import UsageError
+    from .scenario import load_scenario
+    from .training import Trainer, default_run_dir
+
+    for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
+        if value is not None and value < (0 if name == "--epochs" else 1):
+            raise UsageError("must be a positive integer", key=name, value=value)
+    if lr is not None and not lr > 0:
+        raise UsageError("must be a positive number", key="--lr", value=lr)
+    if seed is not None and seed < 0:  # numpy seeds must be non-negative
+        raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
+    sc = load_scenario(scenario)
+    opt_name = optimizer.value if optimizer else None
+    dt = dtype.value if dtype else None
+    if resume is not None:
+        return Trainer.resume(
+            sc, resume, epochs=epochs, lr=lr, out_dir=out, data_dir=data_dir,
+            overrides={"batch_size": batch_size, "optimizer": opt_name, "seed": seed,
+                       "dtype": dt})
+    sc = sc.with_train(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=opt_name,
+                       seed=seed, dtype=dt)
+    return Trainer(sc, out_dir=out or default_run_dir(sc.name), data_dir=data_dir)
+
+
+def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None:
+    """Run the live dashboard on ``trainer``; afterwards say where the run is saved and exit
+    0 (finished) · 1 (NaN/Inf, or --min-accuracy missed) · 130 (stopped before the end)."""
+    from .tui.app import BackpropApp
+    from .tui.screens.dashboard import DashboardScreen
+
+    screen = DashboardScreen(trainer, command=f"backprop-tui train {scenario}")
+    BackpropApp("screen", screen=lambda: screen).run()
+    outcome = screen.finish()  # after ctrl+q too: stops the worker and saves
+    console = _console()
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.status == "nonfinite":
+        nf = outcome.result.nonfinite if outcome.result else None
+        _console(stderr=True).print(
+            f"[bold red]stopped:[/] {_escape(nf.message() if nf else 'NaN/Inf appeared')}. "
+            "Nothing was saved for this iteration; lower the learning rate or check the layer "
+            f"in the debugger: backprop-tui debug {scenario}", soft_wrap=True)
+        raise typer.Exit(1)
+    if outcome.status == "stopped":
+        console.print(
+            f"stopped in epoch {trainer.epochs_done + 1}, after iteration {trainer.iteration}: "
+            f"saved {outcome.saved}\nresume with: backprop-tui train {scenario} --resume "
+            f"{trainer.out_dir}", highlight=False, soft_wrap=True)
+        raise typer.Exit(130)
+    history = trainer.history
+    if history:
+        last = history[-1]
+        best = max(history, key=lambda m: m.test_accuracy)
+        console.print(
+            f"done: test accuracy {100 * last.test_accuracy:.2f}% after epoch {last.epoch} "
+            f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
+            f"{100 * last.train_accuracy:.2f}%. Saved in {trainer.out_dir}",
+            highlight=False, soft_wrap=True)
         if min_accuracy is not None and last.test_accuracy < min_accuracy:
             _console(stderr=True).print(
                 f"[bold red]below target:[/] test accuracy {last.test_accuracy:.4f} < "

@@ -1,0 +1,876 @@
+"""The live training dashboard: ``backprop-tui train SCENARIO`` without ``--headless``.
+
+The :class:`~backprop_tui.training.Trainer` — the same code as the headless command — runs in a
+Textual thread worker. Its events are appended to a list under a lock (a few hundred
+nanoseconds per batch on the worker thread); a timer on the UI thread drains the list ten times
+a second and folds the events into a :class:`RunMonitor`, and only then are the panes redrawn.
+However fast batches come (xor runs ~10 000 a second), the screen repaints at most ~10×/s and
+the UI stays responsive.
+
+Pausing asks the worker to stop between two batches (``should_stop``); resuming calls
+``Trainer.run`` again, which continues exactly where it stopped, so a paused and resumed run is
+bit-identical to an uninterrupted one. Everything that needs the trainer at rest — the debugger,
+saving a checkpoint, quitting — first pauses it, then acts.
+
+``d`` opens the debugger on a float64 *copy* of the network with the trainer's current weights,
+optimizer state and Dropout generators, on the batch the trainer takes next (after a NaN/Inf
+stop: the batch that failed, with the weights from before its update — stepping through it shows
+where the NaN appears). Leaving the debugger (``q``/``escape``) returns here; the trainer is
+untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import Resize
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from ...engine.layers import Dropout
+from ...training import (
+    BatchEnd,
+    CheckpointSaved,
+    EpochEnd,
+    EpochMetrics,
+    EpochStart,
+    Event,
+    NonFinite,
+    Trainer,
+    TrainResult,
+)
+from .. import render
+from ..session import DebugSession, RowBatches
+from ..widgets.chart import COLORS, LineChart, Series, SeriesBuffer
+from .debugger import KEYS as DEBUGGER_KEYS
+from .debugger import DebuggerScreen
+
+#: the smallest terminal the layout is drawn in; below it a notice replaces the layout
+MIN_WIDTH, MIN_HEIGHT = 60, 20
+#: how often the UI folds the worker's events into the panes (seconds)
+TICK = 0.1
+
+
+# ---------------------------------------------------------------------------------------------
+# what the panes show, folded from the trainer's events (no textual: testable alone)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Notice:
+    text: str
+    style: str = ""
+
+
+class RunMonitor:
+    """The dashboard's picture of a run, built from :class:`Trainer` events.
+
+    Call :meth:`feed` with events in the order they were emitted (on one thread), and
+    :meth:`mark` with a clock reading to measure the throughput. Bounded memory: the loss per
+    batch is kept in a :class:`SeriesBuffer`, the epoch table in the last 64 epochs.
+    """
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.epochs = trainer.epochs
+        self.batches = trainer.batches_per_epoch
+        self.batch_size = trainer.batches.batch_size
+        self.n_train = len(trainer.x_train)
+        self.iteration = trainer.iteration
+        self.epochs_done = trainer.epochs_done
+        self.epoch = min(trainer.epochs_done + 1, max(self.epochs, 1))
+        in_epoch = not trainer.batches.epoch_done and trainer.batches.position > 0
+        self.batch = trainer.batches.position if in_epoch else 0
+        self.loss = SeriesBuffer(4096)  #: loss per batch, x = iteration
+        self.test_loss = SeriesBuffer(2048)  #: x = iteration at the end of the epoch
+        self.train_acc = SeriesBuffer(2048)  #: %, x = epoch
+        self.test_acc = SeriesBuffer(2048)
+        self.recent: deque[tuple[EpochMetrics, bool]] = deque(maxlen=64)
+        self.best: EpochMetrics | None = None
+        self.last_loss: float | None = None
+        self.running_loss: float | None = None
+        self.notices: deque[Notice] = deque(maxlen=100)
+        self.nonfinite: NonFinite | None = None
+        self.samples = 0  #: samples trained while this monitor watched
+        self.eval_seconds: deque[float] = deque(maxlen=5)
+        self._marks: deque[tuple[float, int]] = deque()
+        for m in trainer.history:
+            self._epoch_end(EpochEnd(m, self.best is None or
+                                     m.test_accuracy > self.best.test_accuracy))
+
+    @property
+    def total_iterations(self) -> int:
+        return self.epochs * self.batches
+
+    def feed(self, events: Iterable[Event]) -> bool:
+        """Fold ``events`` in; True if anything changed."""
+        xs: list[float] = []
+        ys: list[float] = []
+        changed = False
+        for e in events:
+            changed = True
+            if isinstance(e, BatchEnd):
+                xs.append(e.iteration)
+                ys.append(e.loss)
+                self.iteration = e.iteration
+                self.epoch, self.batch, self.batches = e.epoch, e.batch, e.batches
+                self.last_loss, self.running_loss = e.loss, e.running_loss
+                start = (e.batch - 1) * self.batch_size
+                self.samples += max(0, min(self.batch_size, self.n_train - start))
+            elif isinstance(e, EpochStart):
+                self.epoch, self.batches, self.batch = e.epoch, e.batches, e.start_batch
+                self.epochs = e.epochs
+            elif isinstance(e, EpochEnd):
+                if xs:  # keep the loss series in order with the epoch's points
+                    self.loss.extend(xs, ys)
+                    xs, ys = [], []
+                self._epoch_end(e)
+                self.eval_seconds.append(e.metrics.eval_seconds)
+                if e.best and len(self.recent) > 1:
+                    self.notices.append(Notice(
+                        f"epoch {e.metrics.epoch}: best test accuracy so far, "
+                        f"{100 * e.metrics.test_accuracy:.2f}%", "green"))
+            elif isinstance(e, CheckpointSaved):
+                self.notices.append(Notice(f"saved {e.path.name} (epoch {e.epoch})"))
+            elif isinstance(e, NonFinite):
+                self.nonfinite = e
+                self.notices.append(Notice(f"stopped: {e.message()}", "bold red"))
+        if xs:
+            self.loss.extend(xs, ys)
+        return changed
+
+    def _epoch_end(self, e: EpochEnd) -> None:
+        m = e.metrics
+        self.recent.append((m, e.best))
+        if e.best:
+            self.best = m
+        self.epochs_done = m.epoch
+        self.test_loss.append(m.iterations, m.test_loss)
+        self.train_acc.append(m.epoch, 100 * m.train_accuracy)
+        self.test_acc.append(m.epoch, 100 * m.test_accuracy)
+
+    # -- throughput ---------------------------------------------------------------------------
+    def mark(self, now: float, window: float = 3.0) -> None:
+        """Record (time, samples so far) for :meth:`rate`; keeps ``window`` seconds."""
+        self._marks.append((now, self.samples))
+        while len(self._marks) > 2 and now - self._marks[0][0] > window:
+            self._marks.popleft()
+
+    def reset_rate(self) -> None:
+        """Forget the marks (after a pause: the time paused is no training time)."""
+        self._marks.clear()
+
+    def rate(self) -> float | None:
+        """Samples per second over the marked window (wall clock, all overheads included)."""
+        if len(self._marks) < 2:
+            return None
+        (t0, s0), (t1, s1) = self._marks[0], self._marks[-1]
+        if t1 - t0 < 0.2 or s1 == s0:
+            return None
+        return (s1 - s0) / (t1 - t0)
+
+    def eta(self) -> float | None:
+        """Seconds left: the remaining samples at the current rate, plus the remaining test
+        evaluations at their recent mean time."""
+        rate = self.rate()
+        if rate is None:
+            return None
+        left = max(0, self.total_iterations - self.iteration)
+        samples_left = left * self.n_train / max(self.batches, 1)
+        evals = max(0, self.epochs - self.epochs_done)
+        mean_eval = sum(self.eval_seconds) / len(self.eval_seconds) if self.eval_seconds else 0.0
+        return samples_left / rate + evals * mean_eval
+
+
+def fmt_duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``1h02m``."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def progress_bar(fraction: float, width: int) -> Text:
+    """``▕██████▍    ▏``: eighths of a cell, ``width`` cells between the two ticks."""
+    width = max(1, width)
+    f = min(1.0, max(0.0, fraction if math.isfinite(fraction) else 0.0))
+    eighths = int(round(f * width * 8))
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")
+    t = Text("▕", style="dim", end="")
+    t.append(bar, style="bold #3b8eea")
+    t.append(" " * (width - len(bar)))
+    t.append("▏", style="dim")
+    return t
+
+
+# ---------------------------------------------------------------------------------------------
+# the debugger on a copy of the trainer's state
+# ---------------------------------------------------------------------------------------------
+def debug_session(trainer: Trainer, *, failed_batch: bool = False) -> DebugSession:
+    """A :class:`DebugSession` on a float64 copy of the trainer's network, optimizer state and
+    Dropout generators, on the batch the trainer takes next — or, with ``failed_batch=True``
+    (after a NaN/Inf stop), on the batch that failed, which the trainer has already drawn.
+
+    Nothing is shared with the trainer: the weights and the optimizer state are copied (and
+    converted to float64), the batches are drawn by an own iterator restored from the trainer's
+    batch state, and the samples are converted row by row from the trainer's (read-only)
+    training arrays. Whatever the debugger does, the trainer is unchanged."""
+    sc = trainer.scenario
+    net = sc.build_network(sc.train.seed, "float64")
+    net.load_state_dict(trainer.net.state_dict())  # copies, converted to float64
+    for mine, theirs in zip(net.layers, trainer.net.layers, strict=True):
+        if isinstance(mine, Dropout) and isinstance(theirs, Dropout):
+            mine.rng.bit_generator.state = copy.deepcopy(theirs.rng.bit_generator.state)
+    opt = sc.build_optimizer()
+    opt.lr = trainer.optimizer.lr
+    state = {k: (v if k == "__t__" else np.asarray(v, dtype=np.float64))
+             for k, v in trainer.optimizer.state_dict().items()}
+    opt.load_state_dict(state)
+    x_train = trainer.x_train
+
+    def load(rows: np.ndarray) -> np.ndarray:
+        return np.asarray(x_train[rows], dtype=np.float64)
+
+    bstate = trainer.batches.state()
+    batches = RowBatches(len(x_train), trainer.t_train, load, trainer.batches.batch_size,
+                         sc.rng(sc.train.seed, "shuffle"))
+    if failed_batch and bstate["position"] > 0:
+        bstate = dict(bstate, position=bstate["position"] - 1)
+    batches.set_state(bstate)
+    return DebugSession(sc, seed=sc.train.seed, batch_size=trainer.batches.batch_size,
+                        net=net, optimizer=opt, batches=batches)
+
+
+class TrainingDebugger(DebuggerScreen):
+    """The debugger pushed from the dashboard: ``q`` and ``escape`` return to the dashboard
+    instead of leaving the app."""
+
+    BINDINGS = [
+        Binding("q", "quit", "back to training"),
+    ]
+
+    def __init__(self, session: DebugSession, origin: str) -> None:
+        super().__init__(session)
+        self.origin = origin
+
+    def on_mount(self) -> None:
+        # Textual runs DebuggerScreen.on_mount too (handlers along the MRO), after this one:
+        # say where the copy comes from once the base screen has written its greeting
+        self.call_after_refresh(self.set_message,
+                                f"{self.origin} · q or escape returns to the dashboard")
+
+    def _leave(self) -> None:
+        running = [w for w in self.workers if not w.is_finished]
+        if running:  # their results must not arrive at a screen that is gone
+            for w in running:
+                w.cancel()
+            self.set_message("cancelling the running job — press q again to go back")
+            return
+        self.dismiss(None)
+
+    def action_quit(self) -> None:
+        self._leave()
+
+    def action_cancel(self) -> None:
+        busy = any(not w.is_finished for w in self.workers)
+        if busy or self.maximized is not None:
+            super().action_cancel()
+        else:
+            self._leave()
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+
+        keys = []
+        for k in DEBUGGER_KEYS:
+            if k.action == "quit":
+                keys.append(("q / escape", "Back to the training dashboard (the debugger "
+                             "works on a copy: the trainer's weights are untouched)"))
+            else:
+                keys.append((k.shown or k.keys, k.help))
+        self.app.push_screen(HelpScreen(keys))
+
+
+# ---------------------------------------------------------------------------------------------
+# help
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Key:
+    keys: str
+    action: str
+    label: str
+    help: str
+    shown: str = ""
+
+
+KEYS: tuple[Key, ...] = (
+    Key("space", "toggle_pause", "pause", "Pause training between two batches, or "
+        "resume it (the resumed run equals an uninterrupted one, bit for bit)", "space"),
+    Key("d", "debug", "debug", "Pause and open the step-through debugger on the batch the "
+        "trainer takes next, with its current weights (a float64 copy; q comes back)"),
+    Key("s", "save", "save", "Save checkpoint.npz in the run folder now (between two batches)"),
+    Key("l", "toggle_log", "log y", "Loss chart: log or linear y axis"),
+    Key("question_mark", "help", "help", "Keys and what each pane shows", "?"),
+    Key("q", "quit", "quit", "Stop, save a checkpoint and leave (resume later with "
+        "--resume RUN_FOLDER)"),
+)
+
+PANES = (
+    ("Run", "scenario, architecture, parameter count, optimizer, batch size, dtype, seed; the "
+     "run folder; epoch progress (batches of this epoch), iterations of the whole run, "
+     "throughput in samples per second (wall clock, everything included) and the time left."),
+    ("Loss", "blue: the training loss of every batch (data loss + L2; nats for cross-entropy), "
+     "averaged per chart column when there are more batches than columns; orange: the test "
+     "loss at the end of each epoch. x: iterations (batches trained)."),
+    ("Accuracy", "blue: training accuracy of each epoch (measured on its batches while "
+     "training), orange: test accuracy after the epoch, in %. x: epochs."),
+    ("Epochs", "the last epochs: mean train loss, train and test accuracy, test loss, seconds "
+     "of training (without the test evaluation) and samples per second; ★ marks the best test "
+     "accuracy (saved as best.npz)."),
+    ("Events", "checkpoints saved, new best test accuracies, pauses, NaN/Inf stops."),
+)
+
+
+class DashboardHelp(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "close", "close help")]
+
+    def compose(self) -> ComposeResult:
+        keys = Table(box=None, show_header=False, pad_edge=False)
+        keys.add_column(style="bold cyan", no_wrap=True)
+        keys.add_column()
+        for k in KEYS:
+            keys.add_row(k.shown or k.keys, k.help)
+        keys.add_row("ctrl+p", "Command palette (light/dark theme, …)")
+        panes = Table(box=None, show_header=False, pad_edge=False)
+        panes.add_column(style="bold", no_wrap=True)
+        panes.add_column()
+        for name, what in PANES:
+            panes.add_row(name, what)
+        with VerticalScroll(classes="dialog help-dialog", id="dashboard-help"):
+            yield Static(Text("training dashboard · keys", style="bold"),
+                         classes="dialog-title")
+            yield Static(Text("The trainer is the headless command's: same numbers, same "
+                              "checkpoints. The screen repaints at most 10 times a second.",
+                              style="italic"))
+            yield Static(keys)
+            yield Static(Text("panes", style="bold"), classes="dialog-title")
+            yield Static(panes)
+            yield Static(Text("escape closes this help", style="dim"))
+
+    def on_mount(self) -> None:
+        self.add_class("dialog-screen")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+# ---------------------------------------------------------------------------------------------
+# the screen
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class DashboardOutcome:
+    """How the dashboard ended, for the CLI's last lines and exit code."""
+
+    status: str  #: "completed", "stopped", "nonfinite" or "error"
+    saved: Path | None
+    iteration: int
+    epochs_done: int
+    result: TrainResult | None = None
+    error: BaseException | None = None
+
+
+class DashboardScreen(Screen[None]):
+    """Trains ``trainer`` in a worker and shows the run. ``pause_at`` pauses once the trainer
+    reaches that iteration (tests and screenshots use it for a deterministic frame);
+    ``autostart=False`` opens paused. ``command`` is how the user started the run (for the
+    resume hint)."""
+
+    BINDINGS = [
+        Binding(k.keys, k.action, k.label, key_display=k.shown or None) for k in KEYS
+    ]
+
+    def __init__(self, trainer: Trainer, *, autostart: bool = True, pause_at: int | None = None,
+                 command: str = "") -> None:
+        super().__init__()
+        self.trainer = trainer
+        self.monitor = RunMonitor(trainer)
+        self.autostart = autostart
+        self.pause_at = pause_at
+        self.command = command or f"backprop-tui train {trainer.scenario.name}"
+        #: "paused", "running", "stopping", "done", "nonfinite", "error", "quitting"
+        self.state = "paused"
+        self.outcome: DashboardOutcome | None = None
+        self.message = ""
+        self.result: TrainResult | None = None
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._stop = False
+        self._then: str | None = None  # what to do once the worker has stopped
+        self._idle = threading.Event()
+        self._idle.set()
+        self._dirty = True
+        self._bottom_lines = 2
+        self.redraws = 0  #: how many times the panes were redrawn (repaint-rate measurement)
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="dash-too-small")
+        with Vertical(id="dash-main"):
+            yield Static(id="dash-run")
+            yield Static(id="dash-alert")
+            with Horizontal(id="dash-charts"):
+                yield LineChart(title=f"loss ({self.loss_units})",
+                                x_label="iteration (batches trained)", log_y=True,
+                                id="dash-loss",
+                                empty="no batch trained yet")
+                yield LineChart(title="accuracy (%)", short_title="acc. %", x_label="epoch",
+                                y_limits=(0.0, 100.0),
+                                id="dash-acc",
+                                empty="no epoch finished yet")
+            with Horizontal(id="dash-bottom"):
+                yield Static(id="dash-epochs")
+                yield Static(id="dash-events")
+        yield Static(id="dash-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        sc = self.trainer.scenario
+        self.title = "backprop-tui"
+        self.sub_title = f"training {sc.name}"
+        self.query_one("#dash-run").border_title = "run"
+        self.query_one("#dash-events").border_title = "events"
+        self._check_size(self.app.size.width, self.app.size.height)
+        self.set_interval(TICK, self._tick)
+        if self.trainer.epochs_done >= self.trainer.epochs:
+            self.state = "done"
+            self.message = "this run has already trained all its epochs"
+        elif self.autostart and not self._at_pause_point():
+            self._start()
+        else:
+            self.message = "paused — press space to start training"
+        self._redraw()
+
+    def on_resize(self, event: Resize) -> None:
+        self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int, height: int) -> None:
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.set_class(small, "too-small")
+        self.set_class(width < 110, "narrow")
+        self.set_class(height < 32, "short")
+        if small:
+            self.query_one("#dash-too-small", Static).update(
+                f"The terminal is {width}×{height}; the dashboard needs at least "
+                f"{MIN_WIDTH}×{MIN_HEIGHT} (80×24 is usable, 120×40 comfortable).\n\n"
+                "Training goes on. Enlarge the window, or press q to stop and save.")
+        self._dirty = True
+
+    @property
+    def loss_units(self) -> str:
+        kind = self.trainer.net.loss_layer.kind
+        return "squared error" if kind == "MeanSquaredError" else "nats"
+
+    # -- the worker ---------------------------------------------------------------------------
+    def _at_pause_point(self) -> bool:
+        return self.pause_at is not None and self.trainer.iteration >= self.pause_at
+
+    def _on_event(self, event: Event) -> None:  # worker thread
+        with self._lock:
+            self._pending.append(event)
+
+    def _start(self, message: str = "") -> None:
+        self._stop = False
+        self._then = None
+        self.state = "running"
+        self.message = message
+        self.monitor.reset_rate()
+        self.monitor.mark(time.monotonic())
+        self._idle.clear()
+        budget = None
+        if self.pause_at is not None:
+            budget = max(0, self.pause_at - self.trainer.iteration)
+        self._train(budget)
+
+    def _should_stop(self) -> bool:
+        return self._stop
+
+    def _train(self, budget: int | None) -> None:
+        self.run_worker(lambda: self._train_thread(budget), thread=True, exclusive=True,
+                        group="train", name="trainer", exit_on_error=False)
+
+    def _train_thread(self, budget: int | None) -> None:
+        worker = get_current_worker()
+        result: TrainResult | None = None
+        error: BaseException | None = None
+        try:
+            result = self.trainer.run(self._on_event,
+                                      lambda: self._stop or worker.is_cancelled,
+                                      max_iterations=budget)
+        except BaseException as e:  # noqa: BLE001 - shown in the UI, re-raised by the CLI
+            error = e
+        finally:
+            self._idle.set()
+        try:
+            self.app.call_from_thread(self._run_ended, result, error)
+        except RuntimeError:  # the app has already exited (ctrl+q): the CLI finishes up
+            self.result, self.error = result, error
+
+    def _run_ended(self, result: TrainResult | None, error: BaseException | None) -> None:
+        """On the UI thread, when ``Trainer.run`` has returned."""
+        self.result, self.error = result, error
+        self._drain()
+        then, self._then = self._then, None
+        if error is not None:
+            self.state = "error"
+            self.message = f"training failed: {type(error).__name__}: {error}"
+            self.monitor.notices.append(Notice(self.message, "bold red"))
+        elif result is not None and result.status == "completed":
+            self.state = "done"
+            best = self.monitor.best
+            self.message = (f"done: {self.trainer.epochs_done} epochs" +
+                            (f", best test accuracy {100 * best.test_accuracy:.2f}% at epoch "
+                             f"{best.epoch}" if best else "") +
+                            f" · saved in {self.trainer.out_dir}")
+            self.monitor.notices.append(Notice(self.message, "green"))
+        elif result is not None and result.status == "nonfinite":
+            self.state = "nonfinite"
+            self.message = ("stopped on NaN/Inf — press d to step through the failing batch "
+                            "in the debugger")
+        else:
+            self.state = "paused"
+            self.message = "paused — press space to resume"
+            if then != "save":
+                self.monitor.notices.append(Notice(
+                    f"paused after iteration {self.trainer.iteration:,}", "dim"))
+        self._redraw()
+        if then == "debug":
+            self._open_debugger()
+        elif then == "save":
+            saved = self._save_now()
+            if self.state == "paused" and not self._at_pause_point():
+                self._start(message=self.message if saved else "")
+        elif then == "quit":
+            self._save_and_exit()
+
+    def _pause_then(self, then: str | None) -> bool:
+        """Ask a running worker to stop after this batch and then do ``then``; False if no
+        worker runs (act now)."""
+        if self.state == "running":
+            self._stop = True
+            self._then = then
+            self.state = "stopping"
+            self.message = "stopping after this batch…"
+            self._redraw()
+            return True
+        if self.state == "stopping":
+            if then is not None:
+                self._then = then
+            return True
+        return False
+
+    # -- UI thread: draining and drawing ------------------------------------------------------
+    def _drain(self) -> bool:
+        with self._lock:
+            events, self._pending = self._pending, []
+        return self.monitor.feed(events)
+
+    def _tick(self) -> None:
+        changed = self._drain()
+        if self.state in ("running", "stopping"):
+            self.monitor.mark(time.monotonic())
+            changed = True
+        if changed or self._dirty:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        self._dirty = False
+        self.redraws += 1
+        m = self.monitor
+        self._draw_run()
+        loss = self.query_one("#dash-loss", LineChart)
+        lx, ly = m.loss.arrays()
+        tx, ty = m.test_loss.arrays()
+        loss.set_series([Series.of("train (batch)", lx, ly, COLORS[0]),
+                         Series.of("test (epoch)", tx, ty, COLORS[1])])
+        sub = []
+        if m.last_loss is not None:
+            sub.append(f"last batch {render.fmt(m.last_loss)}")
+        if m.running_loss is not None:
+            sub.append(f"epoch mean {render.fmt(m.running_loss)}")
+        if m.loss.stride > 1:
+            sub.append(f"{m.loss.stride} batches per point")
+        loss.border_subtitle = " · ".join(sub)
+        acc = self.query_one("#dash-acc", LineChart)
+        ax, ay = m.train_acc.arrays()
+        bx, by = m.test_acc.arrays()
+        acc.set_series([Series.of("train", ax, ay, COLORS[0]),
+                        Series.of("test", bx, by, COLORS[1])])
+        if m.recent:
+            last = m.recent[-1][0]
+            parts = [f"test {100 * last.test_accuracy:.2f}%",
+                     f"train {100 * last.train_accuracy:.2f}%"]
+            if m.best is not None:
+                parts.append(f"best {100 * m.best.test_accuracy:.2f}% (epoch {m.best.epoch})")
+            room = max(10, acc.size.width - 4)
+            while len(parts) > 1 and len(" · ".join(parts)) > room:
+                parts.pop()
+            acc.border_subtitle = " · ".join(parts)
+        self._draw_epochs()
+        self._draw_events()
+        self._draw_status()
+
+    def _draw_run(self) -> None:
+        tr, m = self.trainer, self.monitor
+        sc = tr.scenario
+        pane = self.query_one("#dash-run", Static)
+        width = max(40, pane.content_size.width or self.app.size.width - 4)
+        t = Text(no_wrap=True, overflow="ellipsis", end="")
+        parts = [f"{sc.architecture}", f"{tr.net.param_count():,} parameters",
+                 tr.optimizer.describe(), f"batch {tr.batches.batch_size}", str(tr.dtype),
+                 f"seed {sc.train.seed}",
+                 f"{len(tr.x_train):,} train / {len(tr.x_test):,} test samples"]
+        t.append(sc.name, style="bold")
+        used = len(sc.name)
+        for i, part in enumerate(parts):
+            if used + 3 + len(part) > width and i:
+                t.append("\n")
+                used = 0
+            else:
+                t.append(" · ")
+                used += 3
+            t.append(part, style="dim" if i == len(parts) - 1 else "")
+            used += len(part)
+        t.append("\n")
+        pane.border_subtitle = (f"run folder {tr.out_dir}" if tr.out_dir
+                                else "no run folder: nothing is saved")
+        left = f"epoch {m.epoch}/{m.epochs} "
+        right = f" batch {m.batch}/{m.batches}"
+        t.append(left, style="bold")
+        bar_w = max(10, width - len(left) - len(right) - 2)
+        frac = m.batch / m.batches if m.batches else 0.0
+        t.append_text(progress_bar(frac, bar_w))
+        t.append(right + "\n")
+        total = m.total_iterations
+        pct = 100 * m.iteration / total if total else 0.0
+        t.append(f"iteration {m.iteration:,}/{total:,} ({pct:.1f}% of the run) · ")
+        state = self.state
+        if state == "running":
+            rate, eta = m.rate(), m.eta()
+            t.append(f"{rate:,.0f} samples/s" if rate else "measuring samples/s",
+                     style="bold")
+            t.append(f" · {fmt_duration(eta)} left" if eta is not None else "")
+        else:
+            label = {"paused": "paused", "stopping": "pausing…", "done": "finished",
+                     "nonfinite": "stopped: NaN/Inf", "error": "stopped: error",
+                     "quitting": "saving…"}.get(state, state)
+            t.append(label, style={"nonfinite": "bold red", "error": "bold red",
+                                   "done": "bold green"}.get(state, "bold yellow"))
+        pane.update(t)
+        alert = self.query_one("#dash-alert", Static)
+        text = ""
+        if m.nonfinite is not None:
+            text = (f"{m.nonfinite.message()}. The weights are those from before this "
+                    "iteration's update; d steps through the failing batch.")
+        elif self.state == "error":
+            text = self.message
+        alert.set_class(bool(text), "shown")
+        alert.update(Text(text))
+
+    def _draw_epochs(self) -> None:
+        m = self.monitor
+        pane = self.query_one("#dash-epochs", Static)
+        limit = 4 if self.has_class("short") else 8
+        recent = list(m.recent)[-limit:]
+        #: lines inside the bottom panes: the table's header and rows (the events pane beside
+        #: it shows as many notices, one line each)
+        self._bottom_lines = max(1, len(recent)) + 1
+        self.query_one("#dash-bottom").styles.height = self._bottom_lines + 2
+        total = m.epochs_done
+        pane.border_title = (f"epochs · last {len(recent)} of {total}" if recent
+                             else "epochs")
+        pane.border_subtitle = "★ best test accuracy"
+        table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), expand=False,
+                      header_style="bold")
+        for name in ("epoch", "train loss", "train %", "test loss", "test %", "secs",
+                     "samples/s"):
+            table.add_column(name, justify="right", no_wrap=True)
+        for metrics, best in recent:
+            table.add_row(
+                str(metrics.epoch), render.fmt(metrics.train_loss),
+                f"{100 * metrics.train_accuracy:.2f}%", render.fmt(metrics.test_loss),
+                Text(f"{100 * metrics.test_accuracy:.2f}%" + (" ★" if best else "  "),
+                     style="bold green" if best else ""),
+                f"{metrics.seconds:.3g}", f"{metrics.samples_per_second:,.0f}")
+        if not recent:
+            pane.update(Text("no epoch finished yet: one row per epoch (mean train loss, "
+                             "accuracies, seconds)", style="dim"))
+        else:
+            pane.update(table)
+
+    def _draw_events(self) -> None:
+        pane = self.query_one("#dash-events", Static)
+        t = Text(end="", no_wrap=True, overflow="ellipsis")
+        items = list(self.monitor.notices)[-self._bottom_lines :]
+        for i, n in enumerate(items):
+            if i:
+                t.append("\n")
+            t.append(n.text, style=n.style)
+        if not items:
+            t.append("checkpoints, new best accuracies and stops appear here", style="dim")
+        pane.update(t)
+
+    def _draw_status(self) -> None:
+        status = self.query_one("#dash-status", Static)
+        text = self.message
+        if not text and self.monitor.notices:
+            text = self.monitor.notices[-1].text
+        status.update(Text(text or "training — space pauses, d opens the debugger, ? help",
+                           no_wrap=True, overflow="ellipsis"))
+
+    def set_message(self, message: str) -> None:
+        self.message = message
+        self._draw_status()
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        if self.state == "running":
+            self._pause_then(None)
+        elif self.state == "paused":
+            if self._at_pause_point():
+                self.pause_at = None
+            self._start()
+            self.monitor.notices.append(Notice(
+                f"resumed at iteration {self.trainer.iteration:,}", "dim"))
+            self._redraw()
+        elif self.state == "stopping":
+            self.set_message("pausing — the current batch is finishing")
+        elif self.state == "done":
+            self.set_message("training is finished: all epochs are done (q leaves)")
+        elif self.state == "nonfinite":
+            self.set_message("training stopped on NaN/Inf and cannot resume: lower the "
+                             "learning rate (--lr) and start again; d shows the failing batch")
+        else:
+            self.set_message(self.message)
+
+    def action_debug(self) -> None:
+        if self._pause_then("debug"):
+            return
+        if self.state in ("quitting",):
+            return
+        self._open_debugger()
+
+    def _open_debugger(self) -> None:
+        tr = self.trainer
+        failed = self.state == "nonfinite"
+        try:
+            session = debug_session(tr, failed_batch=failed)
+        except Exception as e:  # noqa: BLE001 - a bug must not take the run down with it
+            self.set_message(f"cannot open the debugger: {type(e).__name__}: {e}")
+            return
+        st = session.stepper
+        if failed:
+            origin = (f"the batch that produced NaN/Inf (iteration {tr.iteration + 1}), with "
+                      f"the weights from before its update — float64 copy")
+        else:
+            origin = (f"training copy: the weights after iteration {tr.iteration:,} (float64), "
+                      f"on the batch the trainer takes next (epoch {st.batch_epoch + 1}, "
+                      f"batch {st.batch_index + 1})")
+        self.app.push_screen(TrainingDebugger(session, origin), self._back_from_debugger)
+
+    def _back_from_debugger(self, _result: object = None) -> None:
+        msg = "back from the debugger (it worked on a copy: the trainer is untouched)"
+        if self.state == "paused":
+            msg += " — space resumes training"
+        self.set_message(msg)
+        self._dirty = True
+
+    def action_save(self) -> None:
+        if self.trainer.out_dir is None:
+            self.set_message("this run has no run folder: nothing to save")
+            return
+        if self._pause_then("save"):
+            self.message = "saving after this batch…"
+            return
+        self._save_now()
+
+    def _save_now(self) -> Path | None:
+        try:
+            path = self.trainer.save_interrupt()
+        except Exception as e:  # noqa: BLE001 - e.g. a full disk: say so, keep training
+            self.set_message(f"could not save: {type(e).__name__}: {e}")
+            return None
+        if path is not None:
+            text = f"saved {path.name} (iteration {self.trainer.iteration:,})"
+            self.monitor.notices.append(Notice(text, "green"))
+            self.set_message(text)
+            self._dirty = True
+        return path
+
+    def action_toggle_log(self) -> None:
+        chart = self.query_one("#dash-loss", LineChart)
+        chart.set_log(not chart.log_y)
+        self.set_message(f"loss chart: {'log' if chart.log_y else 'linear'} scale")
+
+    def action_help(self) -> None:
+        self.app.push_screen(DashboardHelp())
+
+    def action_quit(self) -> None:
+        if self.state == "quitting":
+            return
+        if self._pause_then("quit"):
+            self.message = "stopping after this batch, then saving…"
+            self.state = "stopping"
+            return
+        self._save_and_exit()
+
+    def _save_and_exit(self) -> None:
+        try:
+            self.finish()
+        except Exception as e:  # noqa: BLE001 - e.g. a full disk: say so, stay
+            self.set_message(f"could not save: {type(e).__name__}: {e} — ctrl+q leaves without "
+                             "saving")
+            return
+        self.state = "quitting"
+        self.app.exit()
+
+    # -- the end --------------------------------------------------------------------------------
+    def finish(self, timeout: float = 60.0) -> DashboardOutcome:
+        """Stop the worker (if it still runs), save where the run stands unless it finished or
+        hit NaN/Inf, and say how it ended. Safe to call after the app has exited (ctrl+q)."""
+        if self.outcome is not None:
+            return self.outcome
+        self._stop = True
+        self._idle.wait(timeout)
+        tr = self.trainer
+        result, error = self.result, self.error
+        if error is not None:
+            status = "error"
+        elif tr.epochs_done >= tr.epochs:
+            status = "completed"
+        elif result is not None and result.status == "nonfinite":
+            status = "nonfinite"
+        else:
+            status = "stopped"
+        saved: Path | None = None
+        if status == "completed" and tr.out_dir is not None:
+            saved = tr.out_dir / "checkpoint.npz"
+        elif status == "stopped":
+            saved = tr.save_interrupt()
+        self.outcome = DashboardOutcome(status, saved, tr.iteration, tr.epochs_done, result,
+                                        error)
+        return self.outcome
