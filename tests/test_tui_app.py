@@ -465,7 +465,9 @@ def test_command_palette_lists_every_action() -> None:
         await pilot.pause()
         assert app.session.stepper.position == 1
         await press(app, pilot, "ctrl+p")
-        assert type(app.screen).__name__ == "CommandPalette"
+        from textual.command import CommandPalette
+
+        assert isinstance(app.screen, CommandPalette)
         await press(app, pilot, "escape")
 
     run(body)

@@ -18,14 +18,49 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Literal
 
+from textual import on
 from textual.app import App, SystemCommand
+from textual.command import CommandPalette
+from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widgets import Button, Input
 
 from .screens.debugger import KEYS, DebuggerScreen
 from .screens.picker import PickerScreen
 from .session import DebugSession
 
 DARK, LIGHT = "textual-dark", "textual-light"
+
+
+class _CommandPalette(CommandPalette):
+    """Textual's palette, minus three crashes found by tests/test_tui_fuzz.py (Textual 8.2):
+    PageUp/PageDown before the command list is laid out raise a KeyError, a search that
+    finishes while the palette is being closed cannot find its widgets (NoMatches), and a
+    second Enter queued before the palette closed pops a screen too many."""
+
+    def _action_command_list(self, action: str) -> None:
+        try:
+            super()._action_command_list(action)
+        except KeyError:
+            pass
+
+    def _watch__list_visible(self) -> None:
+        try:
+            super()._watch__list_visible()
+        except NoMatches:
+            pass
+
+    @on(Input.Submitted)
+    @on(Button.Pressed)
+    def _select_or_command(self, event: Input.Submitted | Button.Pressed | None = None) -> None:
+        if event is not None:
+            event.prevent_default()  # this replaces the base class's handler
+        # a second Enter queued before the first one closed the palette: nothing to dismiss
+        if self.app.screen is not self:
+            if event is not None:
+                event.stop()
+            return
+        super()._select_or_command(event)
 
 
 class BackpropApp(App[None]):
@@ -70,6 +105,10 @@ class BackpropApp(App[None]):
         """Show the debugger on ``session`` above the current screen."""
         self.session = session
         self.push_screen(DebuggerScreen(session))
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(_CommandPalette(id="--command-palette"))
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK

@@ -152,7 +152,13 @@ class DebuggerScreen(Screen[None]):
             f"batch of {self.session.n}, seed {self.session.seed}"
             + (f", weights from {ck}" if ck else "") + " · press n to step, ? for help")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No action once the panes are gone (keys still queued while the app shuts down)."""
+        return self._alive()
+
     def on_resize(self, event: Resize) -> None:
+        if not self._alive():
+            return
         self._check_size(event.size.width, event.size.height)
         self.query_one(Footer).compact = event.size.width < 110
 
@@ -174,8 +180,15 @@ class DebuggerScreen(Screen[None]):
     def tensor(self) -> TensorPane:
         return self.query_one(TensorPane)
 
+    def _alive(self) -> bool:
+        """False while the app shuts down: queued keys and late worker results may still
+        arrive after the panes are gone, and must do nothing then."""
+        return self.is_attached and bool(self.query("#status"))
+
     def refresh_panes(self) -> None:
         """Push the session's state into every pane (cheap: panes draw lazily)."""
+        if not self._alive():
+            return
         s = self.session
         net = self.network
         net.set_rows(s.rows(), s.status())
@@ -186,6 +199,8 @@ class DebuggerScreen(Screen[None]):
         self._update_status()
 
     def _show_row(self, row: int) -> None:
+        if not self._alive():
+            return
         s = self.session
         rows = s.rows() if not self.network.rows else self.network.rows
         name = rows[row].name if row < len(rows) else ""
@@ -198,6 +213,8 @@ class DebuggerScreen(Screen[None]):
         self.query_one(GradcheckPane).set_row(name)
 
     def _update_status(self) -> None:
+        if not self._alive():
+            return
         status = self.query_one("#status", Static)
         cond = self.session.describe_conditions()
         text = self.message
@@ -213,6 +230,8 @@ class DebuggerScreen(Screen[None]):
     def _changed(self, follow: tuple[str, int | None] | None = None) -> None:
         """The stepper moved: select the row of the step that ran and redraw."""
         self._version += 1
+        if not self._alive():
+            return
         self.query_one(GradcheckPane).mark_stale()
         if follow is not None:
             phase, layer = follow
@@ -223,7 +242,7 @@ class DebuggerScreen(Screen[None]):
                         self.session.layers[layer].params:
                     default = "dW" if "W" in self.session.layers[layer].params else default
                 if default:
-                    self.tensor.key = default
+                    self.tensor.wanted = default
             self.network.selected = row
         self.refresh_panes()
 
@@ -305,7 +324,7 @@ class DebuggerScreen(Screen[None]):
         return report
 
     def _set_busy_text(self, text: str) -> None:
-        if self.busy is not None:
+        if self.busy is not None and self._alive():
             self.busy = text
             self._update_status()
 
@@ -425,8 +444,7 @@ class DebuggerScreen(Screen[None]):
             now = time.monotonic()
             if now - last[0] >= 0.1 or done == total:
                 last[0] = now
-                self.app.call_from_thread(self.query_one(GradcheckPane).set_progress, done,
-                                          total)
+                self.app.call_from_thread(self._gradcheck_progress, done, total)
 
         try:
             result: GradcheckResult | None = DebugSession.run_gradcheck(
@@ -439,7 +457,13 @@ class DebuggerScreen(Screen[None]):
         if not worker.is_cancelled or result is None:
             self.app.call_from_thread(self._gradcheck_done, result, message)
 
+    def _gradcheck_progress(self, done: int, total: int) -> None:
+        if self._alive():
+            self.query_one(GradcheckPane).set_progress(done, total)
+
     def _gradcheck_done(self, result: GradcheckResult | None, message: str) -> None:
+        if not self._alive():
+            return
         pane = self.query_one(GradcheckPane)
         pane.finish(result, message)
         if result is not None:

@@ -62,6 +62,9 @@ class TensorPane(Widget, can_focus=True):
         super().__init__(id=id)
         self.items: list[TensorItem] = []
         self.key: str | None = None
+        #: the tensor asked for (with [ ] or by the last step); kept while moving through rows
+        #: that do not have it
+        self.wanted: str | None = None
         self.row_name = ""
         self.cursor = (0, 0)
         self.sample = 0
@@ -86,7 +89,11 @@ class TensorPane(Widget, can_focus=True):
         self.items = items
         self.row_name = row_name
         keys = [it.key for it in items]
-        if self.key not in keys:
+        if self.wanted in keys:  # the user's (or the step's) choice, when this row has it
+            if self.key != self.wanted:
+                self.cursor = (0, 0)
+            self.key = self.wanted
+        elif self.key not in keys:
             ready = [it.key for it in items if it.ready]
             self.key = ready[0] if ready else (keys[0] if keys else None)
             self.cursor = (0, 0)
@@ -103,13 +110,15 @@ class TensorPane(Widget, can_focus=True):
             return
         keys = [it.key for it in self.items]
         i = keys.index(self.key) if self.key in keys else 0
-        self.key = keys[(i + delta) % len(keys)]
+        self.key = self.wanted = keys[(i + delta) % len(keys)]
         self.cursor = (0, 0)
         self._update_title()
         self.post_message(self.Changed(self.key))
         self.refresh()
 
     def select(self, key: str) -> bool:
+        """Show ``key`` (now, if this row has it, and in the rows that have it)."""
+        self.wanted = key
         if any(it.key == key for it in self.items):
             self.key = key
             self.cursor = (0, 0)

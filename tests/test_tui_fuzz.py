@@ -1,0 +1,83 @@
+"""No key sequence and no resize crashes the app: thousands of seeded random keys, with the
+terminal resized between 40×12 and 250×80, on xor and on the CNN.
+
+Bounded in time (the loop stops after ``SECONDS``, whatever the key count), deterministic in
+what it presses (a seeded generator). ``q`` and the quit chords are left out: quitting is not
+a crash, and would end the run early. Any exception inside the app fails ``run_test``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import pytest
+
+from backprop_tui.scenario import load_scenario
+from backprop_tui.tui.app import BackpropApp
+from backprop_tui.tui.session import DebugSession
+
+KEYS = [
+    "n", "space", "p", "backspace", "f", "b", "u", "c", "B", "C", "g", "t", "x", "r",
+    "left_square_bracket", "right_square_bracket", "i", "comma", "full_stop", "z", "escape",
+    "question_mark", "tab", "shift+tab", "up", "down", "left", "right", "home", "end",
+    "pageup", "pagedown", "enter", "1", "0", "minus", "full_stop", "a", "ctrl+p",
+]
+#: the keys that do most of the work are pressed more often
+WEIGHTS = {"n": 8, "p": 4, "escape": 4, "up": 3, "down": 3, "left": 2, "right": 2, "tab": 2}
+
+
+def send_keys(app: BackpropApp, keys: list[str]) -> None:
+    """Queue key events the way a fast typist (or a held key) delivers them: without waiting
+    for the app to go idle between keys (``Pilot.press`` waits ~40 ms per key)."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    for key in keys:
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        char = key if len(key) == 1 else {"space": " ", "full_stop": ".", "comma": ",",
+                                          "minus": "-", "left_square_bracket": "[",
+                                          "right_square_bracket": "]",
+                                          "question_mark": "?"}.get(key)
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
+async def fuzz(scenario: str, seed: int, n_keys: int, seconds: float) -> int:
+    rng = random.Random(seed)
+    session = DebugSession(load_scenario(scenario), seed=seed)
+    app = BackpropApp("debug", session=session)
+    weights = [WEIGHTS.get(k, 1) for k in KEYS]
+    pressed = 0
+    async with app.run_test(size=(120, 40)) as pilot:
+        t0 = time.monotonic()
+        while pressed < n_keys and time.monotonic() - t0 < seconds:
+            if rng.random() < 0.03:
+                await pilot.resize_terminal(rng.randint(40, 250), rng.randint(12, 80))
+            batch = rng.choices(KEYS, weights, k=24)
+            send_keys(app, batch)
+            pressed += len(batch)
+            await pilot.pause()  # let the app drain the queue and repaint
+        # leave cleanly: cancel what runs, close dialogs
+        for w in list(app.workers):
+            w.cancel()
+        deadline = time.monotonic() + 30
+        while any(not w.is_finished for w in app.workers) and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        await pilot.pause()
+        assert app.is_running
+    return pressed
+
+
+@pytest.mark.parametrize(("scenario", "seed", "seconds", "at_least"), [
+    ("xor", 0, 20.0, 2000),  # thousands of keys
+    ("mnist-cnn", 1, 10.0, 100),  # every step is real work on 32 images: fewer keys
+])
+def test_random_keys_and_resizes_do_not_crash(scenario: str, seed: int, seconds: float,
+                                              at_least: int) -> None:
+    pressed = asyncio.run(fuzz(scenario, seed, n_keys=5000, seconds=seconds))
+    print(f"{scenario}: {pressed} keys")
+    assert pressed >= at_least  # it really pressed keys

@@ -1,0 +1,56 @@
+"""SVG snapshots of the debugger screen (pytest-textual-snapshot).
+
+Deterministic: fixed seeds (the scenarios' own), a pinned theme, no clock anywhere on screen,
+and every worker finished before the picture is taken. Regenerate after an intended change of
+the look with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and review the SVGs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from backprop_tui.scenario import load_scenario
+from backprop_tui.tui.app import DARK, LIGHT, BackpropApp
+from backprop_tui.tui.session import DebugSession
+
+SIZES = [(120, 40), (80, 24)]
+
+
+def make_app(scenario: str, theme: str = DARK) -> BackpropApp:
+    return BackpropApp("debug", session=DebugSession(load_scenario(scenario)), theme=theme)
+
+
+def keys(*presses: str):
+    """A run_before that presses keys and waits for the workers they start."""
+
+    async def run_before(pilot) -> None:
+        for key in presses:
+            await pilot.press(key)
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_xor_mid_backward(snap_compare, size) -> None:
+    # forward ×3, loss, backward L3: the tensor pane shows affine2's dW
+    assert snap_compare(make_app("xor"), terminal_size=size,
+                        run_before=keys("n", "n", "n", "n", "n"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_mnist_cnn_after_forward(snap_compare, size) -> None:
+    # the forward pass done; conv1 selected, its feature maps as pictures
+    assert snap_compare(make_app("mnist-cnn"), terminal_size=size,
+                        run_before=keys("f", "home", "i"))
+
+
+def test_xor_light_theme(snap_compare) -> None:
+    assert snap_compare(make_app("xor", LIGHT), terminal_size=(120, 40),
+                        run_before=keys("b", "up", "up", "up"))
+
+
+def test_mnist_cnn_heatmap_light_theme(snap_compare) -> None:
+    assert snap_compare(make_app("mnist-cnn", LIGHT), terminal_size=(120, 40),
+                        run_before=keys("n"))
