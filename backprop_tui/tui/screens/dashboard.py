@@ -74,6 +74,18 @@ class Notice:
     style: str = ""
 
 
+class Notices(deque):
+    """The last notices, and how many were ever added (the events pane redraws on change)."""
+
+    def __init__(self, maxlen: int) -> None:
+        super().__init__(maxlen=maxlen)
+        self.added = 0
+
+    def append(self, notice: Notice) -> None:
+        self.added += 1
+        super().append(notice)
+
+
 class RunMonitor:
     """The dashboard's picture of a run, built from :class:`Trainer` events.
 
@@ -100,7 +112,7 @@ class RunMonitor:
         self.best: EpochMetrics | None = None
         self.last_loss: float | None = None
         self.running_loss: float | None = None
-        self.notices: deque[Notice] = deque(maxlen=100)
+        self.notices = Notices(100)
         self.nonfinite: NonFinite | None = None
         self.samples = 0  #: samples trained while this monitor watched
         self.eval_seconds: deque[float] = deque(maxlen=5)
@@ -203,6 +215,19 @@ def fmt_duration(seconds: float) -> str:
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
+def fmt_short_duration(seconds: float) -> str:
+    """At most 5 characters: ``59µs``, ``12ms``, ``1.14s``, ``65.2s``, ``3m05s``."""
+    if not math.isfinite(seconds):
+        return "–"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f}µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.0f}ms"
+    if seconds < 100:
+        return f"{seconds:.3g}s"
+    return fmt_duration(seconds)
+
+
 def progress_bar(fraction: float, width: int) -> Text:
     """``▕██████▍    ▏``: eighths of a cell, ``width`` cells between the two ticks."""
     width = max(1, width)
@@ -270,8 +295,7 @@ class TrainingDebugger(DebuggerScreen):
     def on_mount(self) -> None:
         # Textual runs DebuggerScreen.on_mount too (handlers along the MRO), after this one:
         # say where the copy comes from once the base screen has written its greeting
-        self.call_after_refresh(self.set_message,
-                                f"{self.origin} · q or escape returns to the dashboard")
+        self.call_after_refresh(self.set_message, f"{self.origin} · q: back to training")
 
     def _leave(self) -> None:
         running = [w for w in self.workers if not w.is_finished]
@@ -338,9 +362,9 @@ PANES = (
      "loss at the end of each epoch. x: iterations (batches trained)."),
     ("Accuracy", "blue: training accuracy of each epoch (measured on its batches while "
      "training), orange: test accuracy after the epoch, in %. x: epochs."),
-    ("Epochs", "the last epochs: mean train loss, train and test accuracy, test loss, seconds "
-     "of training (without the test evaluation) and samples per second; ★ marks the best test "
-     "accuracy (saved as best.npz)."),
+    ("Epochs", "the last epochs: mean train loss, train accuracy (%, on the epoch's batches), "
+     "test loss, test accuracy (%), training time of the epoch (without the test evaluation) "
+     "and samples per second; ★ marks the epoch of the best test accuracy (best.npz)."),
     ("Events", "checkpoints saved, new best test accuracies, pauses, NaN/Inf stops."),
 )
 
@@ -425,6 +449,7 @@ class DashboardScreen(Screen[None]):
         self._idle.set()
         self._dirty = True
         self._bottom_lines = 2
+        self._keys: dict[str, object] = {}
         self.redraws = 0  #: how many times the panes were redrawn (repaint-rate measurement)
 
     # -- layout -------------------------------------------------------------------------------
@@ -597,39 +622,50 @@ class DashboardScreen(Screen[None]):
         if changed or self._dirty:
             self._redraw()
 
+    def _changed(self, pane: str, key: object) -> bool:
+        """True (and remember ``key``) when what ``pane`` shows has changed: unchanged panes
+        are not updated, so Textual does not render them again."""
+        if self._keys.get(pane) == key:
+            return False
+        self._keys[pane] = key
+        return True
+
     def _redraw(self) -> None:
         self._dirty = False
         self.redraws += 1
         m = self.monitor
         self._draw_run()
-        loss = self.query_one("#dash-loss", LineChart)
-        lx, ly = m.loss.arrays()
-        tx, ty = m.test_loss.arrays()
-        loss.set_series([Series.of("train (batch)", lx, ly, COLORS[0]),
-                         Series.of("test (epoch)", tx, ty, COLORS[1])])
-        sub = []
-        if m.last_loss is not None:
-            sub.append(f"last batch {render.fmt(m.last_loss)}")
-        if m.running_loss is not None:
-            sub.append(f"epoch mean {render.fmt(m.running_loss)}")
-        if m.loss.stride > 1:
-            sub.append(f"{m.loss.stride} batches per point")
-        loss.border_subtitle = " · ".join(sub)
+        if self._changed("loss", (m.loss.count, m.test_loss.count)):
+            loss = self.query_one("#dash-loss", LineChart)
+            lx, ly = m.loss.arrays()
+            tx, ty = m.test_loss.arrays()
+            loss.set_series([Series.of("train (batch)", lx, ly, COLORS[0]),
+                             Series.of("test (epoch)", tx, ty, COLORS[1])])
+            sub = []
+            if m.last_loss is not None:
+                sub.append(f"last batch {render.fmt(m.last_loss)}")
+            if m.running_loss is not None:
+                sub.append(f"epoch mean {render.fmt(m.running_loss)}")
+            if m.loss.stride > 1:
+                sub.append(f"{m.loss.stride} batches per point")
+            loss.border_subtitle = " · ".join(sub)
         acc = self.query_one("#dash-acc", LineChart)
-        ax, ay = m.train_acc.arrays()
-        bx, by = m.test_acc.arrays()
-        acc.set_series([Series.of("train", ax, ay, COLORS[0]),
-                        Series.of("test", bx, by, COLORS[1])])
-        if m.recent:
-            last = m.recent[-1][0]
-            parts = [f"test {100 * last.test_accuracy:.2f}%",
-                     f"train {100 * last.train_accuracy:.2f}%"]
-            if m.best is not None:
-                parts.append(f"best {100 * m.best.test_accuracy:.2f}% (epoch {m.best.epoch})")
-            room = max(10, acc.size.width - 4)
-            while len(parts) > 1 and len(" · ".join(parts)) > room:
-                parts.pop()
-            acc.border_subtitle = " · ".join(parts)
+        if self._changed("acc", (m.train_acc.count, acc.size.width)):
+            ax, ay = m.train_acc.arrays()
+            bx, by = m.test_acc.arrays()
+            acc.set_series([Series.of("train", ax, ay, COLORS[0]),
+                            Series.of("test", bx, by, COLORS[1])])
+            if m.recent:
+                last = m.recent[-1][0]
+                parts = [f"test {100 * last.test_accuracy:.2f}%",
+                         f"train {100 * last.train_accuracy:.2f}%"]
+                if m.best is not None:
+                    parts.append(f"best {100 * m.best.test_accuracy:.2f}% "
+                                 f"(epoch {m.best.epoch})")
+                room = max(10, acc.size.width - 4)
+                while len(parts) > 1 and len(" · ".join(parts)) > room:
+                    parts.pop()
+                acc.border_subtitle = " · ".join(parts)
         self._draw_epochs()
         self._draw_events()
         self._draw_status()
@@ -680,7 +716,8 @@ class DashboardScreen(Screen[None]):
                      "quitting": "saving…"}.get(state, state)
             t.append(label, style={"nonfinite": "bold red", "error": "bold red",
                                    "done": "bold green"}.get(state, "bold yellow"))
-        pane.update(t)
+        if self._changed("run", (t.plain, state, width)):
+            pane.update(t)
         alert = self.query_one("#dash-alert", Static)
         text = ""
         if m.nonfinite is not None:
@@ -688,13 +725,16 @@ class DashboardScreen(Screen[None]):
                     "iteration's update; d steps through the failing batch.")
         elif self.state == "error":
             text = self.message
-        alert.set_class(bool(text), "shown")
-        alert.update(Text(text))
+        if self._changed("alert", text):
+            alert.set_class(bool(text), "shown")
+            alert.update(Text(text))
 
     def _draw_epochs(self) -> None:
         m = self.monitor
         pane = self.query_one("#dash-epochs", Static)
         limit = 4 if self.has_class("short") else 8
+        if not self._changed("epochs", (m.train_acc.count, limit)):
+            return
         recent = list(m.recent)[-limit:]
         #: lines inside the bottom panes: the table's header and rows (the events pane beside
         #: it shows as many notices, one line each)
@@ -706,16 +746,17 @@ class DashboardScreen(Screen[None]):
         pane.border_subtitle = "★ best test accuracy"
         table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), expand=False,
                       header_style="bold")
-        for name in ("epoch", "train loss", "train %", "test loss", "test %", "secs",
+        for name in ("epoch", "train loss", "train %", "test loss", "test %", "time",
                      "samples/s"):
             table.add_column(name, justify="right", no_wrap=True)
         for metrics, best in recent:
             table.add_row(
-                str(metrics.epoch), render.fmt(metrics.train_loss),
-                f"{100 * metrics.train_accuracy:.2f}%", render.fmt(metrics.test_loss),
-                Text(f"{100 * metrics.test_accuracy:.2f}%" + (" ★" if best else "  "),
+                Text(f"{metrics.epoch} ★" if best else f"{metrics.epoch}  ",
                      style="bold green" if best else ""),
-                f"{metrics.seconds:.3g}", f"{metrics.samples_per_second:,.0f}")
+                render.fmt(metrics.train_loss), f"{100 * metrics.train_accuracy:.2f}",
+                render.fmt(metrics.test_loss),
+                Text(f"{100 * metrics.test_accuracy:.2f}", style="bold green" if best else ""),
+                fmt_short_duration(metrics.seconds), f"{metrics.samples_per_second:,.0f}")
         if not recent:
             pane.update(Text("no epoch finished yet: one row per epoch (mean train loss, "
                              "accuracies, seconds)", style="dim"))
@@ -723,6 +764,8 @@ class DashboardScreen(Screen[None]):
             pane.update(table)
 
     def _draw_events(self) -> None:
+        if not self._changed("events", (self.monitor.notices.added, self._bottom_lines)):
+            return
         pane = self.query_one("#dash-events", Static)
         t = Text(end="", no_wrap=True, overflow="ellipsis")
         items = list(self.monitor.notices)[-self._bottom_lines :]
@@ -739,8 +782,9 @@ class DashboardScreen(Screen[None]):
         text = self.message
         if not text and self.monitor.notices:
             text = self.monitor.notices[-1].text
-        status.update(Text(text or "training — space pauses, d opens the debugger, ? help",
-                           no_wrap=True, overflow="ellipsis"))
+        text = text or "training — space pauses, d opens the debugger, ? help"
+        if self._changed("status", text):
+            status.update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     def set_message(self, message: str) -> None:
         self.message = message
@@ -784,12 +828,11 @@ class DashboardScreen(Screen[None]):
             return
         st = session.stepper
         if failed:
-            origin = (f"the batch that produced NaN/Inf (iteration {tr.iteration + 1}), with "
-                      f"the weights from before its update — float64 copy")
+            origin = (f"the batch that made NaN/Inf (iteration {tr.iteration + 1:,}), weights "
+                      "from before its update")
         else:
-            origin = (f"training copy: the weights after iteration {tr.iteration:,} (float64), "
-                      f"on the batch the trainer takes next (epoch {st.batch_epoch + 1}, "
-                      f"batch {st.batch_index + 1})")
+            origin = (f"training copy after iteration {tr.iteration:,} · next batch: epoch "
+                      f"{st.batch_epoch + 1}, batch {st.batch_index + 1}")
         self.app.push_screen(TrainingDebugger(session, origin), self._back_from_debugger)
 
     def _back_from_debugger(self, _result: object = None) -> None:

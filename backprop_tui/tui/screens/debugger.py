@@ -121,6 +121,7 @@ class DebuggerScreen(Screen[None]):
         self.busy: str | None = None
         self.message = ""
         self._version = 0  # bumps on every change of the stepper's state
+        self._shown: tuple[int, int] | None = None  # (row, version) the panes show
         self._preferred: dict[int, str] = {}  # row → tensor key chosen with [ ]
         self._last_progress = 0.0
 
@@ -201,6 +202,7 @@ class DebuggerScreen(Screen[None]):
     def _show_row(self, row: int) -> None:
         if not self._alive():
             return
+        self._shown = (row, self._version)
         s = self.session
         rows = s.rows() if not self.network.rows else self.network.rows
         name = rows[row].name if row < len(rows) else ""
@@ -249,7 +251,8 @@ class DebuggerScreen(Screen[None]):
     @on(NetworkPane.Selected)
     def _on_row(self, event: NetworkPane.Selected) -> None:
         # messages may queue up under fast key presses: only the current selection counts
-        if event.row == self.network.selected:
+        # and a row already shown for this state needs no second drawing
+        if event.row == self.network.selected and self._shown != (event.row, self._version):
             self._show_row(event.row)
 
     @on(TensorPane.Changed)

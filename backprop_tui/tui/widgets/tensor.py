@@ -15,10 +15,10 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from .. import render
 from ..session import TensorItem, dims
+from .lines import CachedLines
 
 FOOTER_LINES = 2  # legend, cursor
 
@@ -36,7 +36,7 @@ def image_kind(item: TensorItem) -> str | None:
     return None
 
 
-class TensorPane(Widget, can_focus=True):
+class TensorPane(CachedLines, can_focus=True):
     """Shows one :class:`TensorItem` of the selected row; ``[``/``]`` choose which."""
 
     BINDINGS = [
