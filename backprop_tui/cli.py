@@ -255,7 +255,8 @@ def train_cmd(
 
     if log_every is not None and log_every < 1:
         raise UsageError("must be a positive integer", key="--log-every", value=log_every)
-    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+    # the dashboard reads keys from stdin and draws on stderr (Textual's choice)
+    if not headless and not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise UsageError(
             "the live training dashboard needs a terminal",
             hint="Add --headless to train with progress lines instead (for CI and pipes).")

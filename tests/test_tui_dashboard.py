@@ -44,6 +44,7 @@ from backprop_tui.tui.screens.dashboard import (
     TrainingDebugger,
     debug_session,
     fmt_duration,
+    fmt_short_duration,
     progress_bar,
 )
 from backprop_tui.tui.screens.help import HelpScreen
@@ -500,6 +501,8 @@ def test_run_monitor_starts_from_a_resumed_trainers_history(tmp_path) -> None:
 
 def test_fmt_duration_and_progress_bar() -> None:
     assert [fmt_duration(s) for s in (0, 42.4, 185, 3725)] == ["0s", "42s", "3m05s", "1h02m"]
+    assert [fmt_short_duration(s) for s in (5.94e-5, 0.012, 1.144, 65.23, 185, float("nan"))] \
+        == ["59µs", "12ms", "1.14s", "65.2s", "3m05s", "–"]
     assert progress_bar(0.5, 10).plain == "▕█████     ▏"
     assert progress_bar(0.05, 10).plain == "▕▌         ▏"  # half a cell: 4 eighths
     assert progress_bar(1 / 16, 10).plain == "▕▋         ▏"  # 5 eighths

@@ -63,6 +63,8 @@ from .debugger import DebuggerScreen
 MIN_WIDTH, MIN_HEIGHT = 60, 20
 #: how often the UI folds the worker's events into the panes (seconds)
 TICK = 0.1
+#: with fewer batches per epoch, the progress bar shows the whole run instead of the epoch
+EPOCH_BAR_MIN_BATCHES = 20
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,7 +357,8 @@ KEYS: tuple[Key, ...] = (
 
 PANES = (
     ("Run", "scenario, architecture, parameter count, optimizer, batch size, dtype, seed; the "
-     "run folder; epoch progress (batches of this epoch), iterations of the whole run, "
+     "run folder; the progress bar of this epoch's batches (of the whole run when an epoch "
+     "has fewer than 20 batches), iterations of the whole run, "
      "throughput in samples per second (wall clock, everything included) and the time left."),
     ("Loss", "blue: the training loss of every batch (data loss + L2; nats for cross-entropy), "
      "averaged per chart column when there are more batches than columns; orange: the test "
@@ -694,15 +697,19 @@ class DashboardScreen(Screen[None]):
         t.append("\n")
         pane.border_subtitle = (f"run folder {tr.out_dir}" if tr.out_dir
                                 else "no run folder: nothing is saved")
-        left = f"epoch {m.epoch}/{m.epochs} "
-        right = f" batch {m.batch}/{m.batches}"
-        t.append(left, style="bold")
-        bar_w = max(10, width - len(left) - len(right) - 2)
-        frac = m.batch / m.batches if m.batches else 0.0
-        t.append_text(progress_bar(frac, bar_w))
-        t.append(right + "\n")
         total = m.total_iterations
         pct = 100 * m.iteration / total if total else 0.0
+        left = f"epoch {m.epoch}/{m.epochs} "
+        if m.batches >= EPOCH_BAR_MIN_BATCHES:  # the bar fills once per epoch
+            right = f" batch {m.batch}/{m.batches}"
+            frac = m.batch / m.batches
+        else:  # an epoch of a few batches flickers by: the bar shows the whole run
+            right = f" run {pct:.1f}% · batch {m.batch}/{m.batches}"
+            frac = m.iteration / total if total else 0.0
+        t.append(left, style="bold")
+        bar_w = max(10, width - len(left) - len(right) - 2)
+        t.append_text(progress_bar(frac, bar_w))
+        t.append(right + "\n")
         t.append(f"iteration {m.iteration:,}/{total:,} ({pct:.1f}% of the run) · ")
         state = self.state
         if state == "running":
