@@ -104,17 +104,18 @@ class ConditionsDialog(ModalScreen[ConditionSettings | None]):
         with Vertical(classes="dialog conditions-dialog"):
             yield Label("Stop `continue` (c) when…", classes="dialog-title")
             with Grid(classes="conditions-grid"):
-                yield Checkbox("NaN or Inf appears in any tensor or the loss", s.nonfinite,
+                yield Checkbox("NaN or Inf appears (any tensor, or the loss)", s.nonfinite,
                                id="nonfinite")
                 yield Static("")
-                yield Checkbox("a gradient check fails (after each backward step; slow)",
+                yield Checkbox("a gradient check fails (checked after every backward step: slow)",
                                s.gradcheck, id="gradcheck")
                 yield Static("")
-                yield Checkbox("dead ReLU units above (fraction 0–1):", s.dead_relu,
+                yield Checkbox("the fraction of dead ReLU units is above (0–1):", s.dead_relu,
                                id="dead_relu")
                 yield Input(f"{s.dead_relu_threshold:g}", id="dead_relu_threshold",
                             type="number")
-                yield Checkbox("a gradient's L2 norm is above:", s.grad_norm, id="grad_norm")
+                yield Checkbox("the L2 norm of a parameter gradient is above:", s.grad_norm,
+                               id="grad_norm")
                 yield Input(f"{s.grad_norm_threshold:g}", id="grad_norm_threshold",
                             type="number")
             yield Static("", id="cond-error", classes="dialog-error")

@@ -41,6 +41,7 @@ class PickerScreen(Screen[None]):
             "network, its data and its training settings (scenarios/*.toml).",
         ), id="picker-intro")
         yield DataTable(id="scenarios", cursor_type="row", zebra_stripes=True)
+        yield Static(id="picker-detail")
         yield Static(id="picker-status")
         yield Footer()
 
@@ -62,6 +63,24 @@ class PickerScreen(Screen[None]):
         if "xor" in (self.names or builtin_names()):
             table.move_cursor(row=table.get_row_index("xor"))
         table.focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted scenario in full: description, loss, training settings."""
+        from ...scenario import load_scenario
+
+        key = event.row_key.value if event.row_key is not None else None
+        detail = self.query_one("#picker-detail", Static)
+        try:
+            sc = load_scenario(str(key))
+        except UserError as e:
+            detail.update(Text(str(e), style="red"))
+            return
+        tr = sc.train
+        detail.update(Text.assemble(
+            (sc.name, "bold"), f" — {sc.description}\n",
+            (f"{sc.architecture} · loss {sc.loss} · {tr.optimizer} lr {tr.lr:g} · "
+             f"debugger batch {sc.debug_batch_size} · seed {tr.seed}", "dim"),
+        ))
 
     def action_open(self) -> None:
         if self.loading:

@@ -80,38 +80,53 @@ class GradcheckPane(Widget, can_focus=True):
                 ))
             return Group(*parts)
         job, rep = res.job, res.report
-        head = Text(no_wrap=True, overflow="ellipsis", end="")
+        head = Text(no_wrap=True, overflow="ellipsis")
         head.append(f"{job.row_name}", style="bold")
-        head.append(f" · mode {rep.mode} · h={rep.h:g} · pass if rel ≤ {rep.tol:g} or "
-                    f"abs ≤ {rep.atol:g} · {rep.evaluations} evals · {res.seconds:.2f} s",
+        head.append(f" · {rep.mode} · h={rep.h:g} · pass: rel ≤ {rep.tol:g} or "
+                    f"|a−n| ≤ {rep.atol:g} · {rep.evaluations} loss evaluations",
                     style="dim")
         parts.append(head)
-        where = f"checked at iteration {job.iteration}, step {job.position}"
+        where = (f"checked at iteration {job.iteration}, step {job.position} in "
+                 f"{res.seconds:.2f} s; a = analytic (backward), n = numeric")
         if job.after_update:
             where += " (after the update: on the updated weights)"
+        if self.content_size.width < 66:
+            where = f"at iteration {job.iteration}, step {job.position}"
         if self.stale:
             parts.append(Text(where + " — the state has changed since: press g to re-check",
                               style="yellow"))
         else:
-            parts.append(Text(where, style="dim"))
-        narrow = self.content_size.width < 70
+            parts.append(Text(where, style="dim", no_wrap=True, overflow="ellipsis"))
+        width = self.content_size.width
+        one_layer = len({c.layer for c in rep.checks}) == 1
+        if width < 66:  # narrow: one line per tensor instead of a table
+            for c in rep.checks:
+                tensor = "d" + c.tensor if c.kind == "param" else "dx"
+                line = Text(no_wrap=True, overflow="ellipsis")
+                line.append(f"{tensor if one_layer else c.layer + '.' + tensor} ", style="bold")
+                line.append(f"{c.verdict}·{c.label}", style=VERDICT_STYLE.get(c.verdict, ""))
+                line.append(f" rel {c.max_rel_error:.1e} |a−n| {c.max_abs_error:.1e} "
+                            f"({c.checked} checked, {c.kinks} kinks)", style="dim")
+                parts.append(line)
+            return Group(*parts)
         table = Table(box=None, pad_edge=False, expand=False, show_edge=False,
-                      header_style="bold")
-        table.add_column("layer.tensor")
-        table.add_column("shape")
-        if not narrow:
-            table.add_column("mode")
-        table.add_column("checked", justify="right")
-        table.add_column("kinks", justify="right")
-        table.add_column("max abs err", justify="right")
-        table.add_column("max rel err", justify="right")
-        table.add_column("verdict")
+                      header_style="bold", padding=(0, 1))
+        table.add_column("gradient", no_wrap=True)
+        table.add_column("shape", no_wrap=True)
+        if width >= 90:
+            table.add_column("mode", no_wrap=True)
+        table.add_column("checked", justify="right", no_wrap=True)
+        table.add_column("kinks", justify="right", no_wrap=True)
+        table.add_column("max |a−n|", justify="right", no_wrap=True)
+        table.add_column("max rel", justify="right", no_wrap=True)
+        table.add_column("verdict", no_wrap=True)
         for c in rep.checks:
-            name = f"{c.layer}.{'d' + c.tensor if c.kind == 'param' else 'dx'}"
+            tensor = "d" + c.tensor if c.kind == "param" else "dx"
+            name = tensor if one_layer else f"{c.layer}.{tensor}"
             cells = [name, "×".join(map(str, c.shape)) or "scalar"]
-            if not narrow:
+            if width >= 90:
                 cells.append(c.mode)
-            verdict = Text(f"{c.verdict} ({c.label})", style=VERDICT_STYLE.get(c.verdict, ""))
+            verdict = Text(f"{c.verdict} · {c.label}", style=VERDICT_STYLE.get(c.verdict, ""))
             cells += [str(c.checked), str(c.kinks), f"{c.max_abs_error:.1e}",
                       f"{c.max_rel_error:.1e}", verdict]
             table.add_row(*cells)
@@ -130,10 +145,14 @@ class GradcheckPane(Widget, can_focus=True):
             diff = np.abs(np.asarray(c.analytic) - np.asarray(c.numeric))
             for j in np.argsort(-diff, kind="stable")[:3]:
                 idx = int(c.indices[j]) if j < len(c.indices) else -1
-                where = "direction" if idx < 0 else str(np.unravel_index(idx, c.shape))
                 tensor = f"d{c.tensor}" if c.kind == "param" else "dx"
-                rows.append((diff[j], f"{c.layer}.{tensor}{'' if idx < 0 else where}",
-                             c.analytic[j], c.numeric[j], bool(c.kinked[j])))
+                if idx < 0:
+                    where = " (random direction)"
+                else:
+                    where = "[" + ", ".join(str(int(i)) for i in np.unravel_index(idx, c.shape)) \
+                        + "]"
+                rows.append((diff[j], f"{c.layer}.{tensor}{where}", c.analytic[j], c.numeric[j],
+                             bool(c.kinked[j])))
         if not rows:
             return None
         rows.sort(key=lambda r: -r[0])
