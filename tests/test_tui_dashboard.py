@@ -646,3 +646,66 @@ def test_the_command_saves_and_exits_130_when_stopped_early(tmp_path, key: str) 
     meta = load_checkpoint(tmp_path / "run" / "checkpoint.npz").meta
     assert f"after iteration {meta['iteration']}: saved run/checkpoint.npz" in out
     assert "resume with: backprop-tui train iris --resume run" in out
+
+
+# -- robustness --------------------------------------------------------------------------------
+def test_random_keys_and_resizes_never_crash_nor_change_the_numbers(tmp_path) -> None:
+    """Hundreds of random keys (the dashboard's, the debugger's, dialogs', escape) and resizes
+    from 40×12 to 200×60 while iris trains: the app survives, and whatever happened, the
+    trainer holds exactly the numbers of an uninterrupted headless run of its length."""
+    import random
+
+    tr = trainer("iris", tmp_path / "run", epochs=100_000)
+    rnd = random.Random(4)
+    keys = ["space", "space", "d", "s", "l", "question_mark", "escape", "escape", "n", "p",
+            "f", "b", "u", "x", "r", "g", "t", "C", "tab", "up", "down", "left", "right",
+            "left_square_bracket", "right_square_bracket", "i", "z", "enter"]
+
+    async def body(app, screen, pilot):
+        await until(pilot, lambda: tr.iteration >= 5)
+        for i in range(250):
+            if i % 25 == 0:
+                await pilot.resize_terminal(rnd.randint(40, 200), rnd.randint(12, 60))
+            key = rnd.choice(keys)
+            # as the terminal driver posts keys (pilot.press would wait for an idle screen,
+            # which a dashboard repainting 10 times a second never quite is)
+            char = {"space": " ", "question_mark": "?", "left_square_bracket": "[",
+                    "right_square_bracket": "]", "enter": "\r", "tab": "\t"}.get(key)
+            app.post_message(events.Key(key, char if char else (key if len(key) == 1
+                                                                  else None)))
+            await asyncio.sleep(0.01)
+            if i % 10 == 0:
+                await pilot.pause(0.05)
+        for _ in range(6):  # back to the dashboard, whatever is open
+            if app.screen is screen:
+                break
+            await pilot.press("escape")
+            await pilot.pause(0.1)  # (not wait_for_complete: the trainer's worker runs on)
+            if isinstance(app.screen, TrainingDebugger):
+                await pilot.press("q")
+                await pilot.pause()
+        assert app.screen is screen
+        if screen.state == "running":
+            await pilot.press("space")
+        await until(pilot, lambda: screen.state in ("paused", "done"))
+
+    run(tr, body)
+    assert same_state(tr, headless("iris", tr.iteration, epochs=100_000))
+
+
+def test_a_too_small_terminal_shows_a_notice_and_training_goes_on(tmp_path) -> None:
+    tr = trainer("iris", tmp_path / "run", epochs=100_000)
+
+    async def body(app, screen, pilot):
+        await until(pilot, lambda: tr.iteration >= 5)
+        assert screen.has_class("too-small")
+        notice = plain(screen, "#dash-too-small")
+        assert "50×15" in notice and "needs at least 60×20" in notice
+        n = tr.iteration
+        await until(pilot, lambda: tr.iteration > n + 100)  # training goes on
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not screen.has_class("too-small")
+        assert screen.query_one("#dash-loss").display
+
+    run(tr, body, size=(50, 15))
