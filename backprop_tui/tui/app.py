@@ -25,6 +25,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, Input
 
+from .blas import limit_blas_threads
 from .screens.debugger import KEYS, DebuggerScreen
 from .screens.picker import PickerScreen
 from .session import DebugSession
@@ -127,10 +128,15 @@ class BackpropApp(App[None]):
 
 
 def run_debugger(session: DebugSession, theme: str = DARK) -> None:
-    """Open the debugger on ``session`` in this terminal; returns when the user quits."""
+    """Open the debugger on ``session`` in this terminal; returns when the user quits.
+
+    BLAS is limited to one thread for the process: steps are small, and a second BLAS thread
+    only competes with the UI for the cores (see :mod:`backprop_tui.tui.blas`)."""
+    limit_blas_threads(1)
     BackpropApp("debug", session=session, theme=theme).run()
 
 
 def run_picker(theme: str = DARK) -> None:
     """Open the scenario picker; Enter opens the debugger on the chosen scenario."""
+    limit_blas_threads(1)
     BackpropApp("picker", theme=theme).run()

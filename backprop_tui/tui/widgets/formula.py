@@ -8,13 +8,15 @@ import re
 from rich.console import Group
 from rich.padding import Padding
 from rich.text import Text
-from textual.widget import Widget
 
 from ..session import Formula
+from .lines import CachedLines
 
 
-class FormulaPane(Widget, can_focus=True):
+class FormulaPane(CachedLines, can_focus=True):
     """Renders :meth:`DebugSession.formulas` for the selected row."""
+
+    WRAP = True
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)

@@ -10,15 +10,17 @@ import numpy as np
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.widget import Widget
 
 from ..session import GradcheckResult
+from .lines import CachedLines
 
 VERDICT_STYLE = {"pass": "bold green", "FAIL": "bold red", "kink": "bold yellow"}
 
 
-class GradcheckPane(Widget, can_focus=True):
+class GradcheckPane(CachedLines, can_focus=True):
     """Idle hint, progress of a running check, or the last report."""
+
+    WRAP = True
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)

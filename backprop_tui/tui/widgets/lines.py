@@ -16,7 +16,10 @@ from textual.widget import Widget
 
 class CachedLines(Widget):
     """Subclasses implement ``render()``; lines are rendered by rich and cached until the next
-    ``refresh()``, a resize or a change of the widget's base style (theme)."""
+    ``refresh()``, a resize or a change of the widget's base style (theme). ``WRAP`` says
+    whether long lines wrap (else they are cropped)."""
+
+    WRAP = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -39,7 +42,8 @@ class CachedLines(Widget):
         if self._strips_key != key:
             console = self.app.console
             options = console.options.update(width=size.width, height=size.height,
-                                              no_wrap=True, overflow="crop", highlight=False)
+                                              no_wrap=not self.WRAP, overflow="crop",
+                                              highlight=False)
             lines = console.render_lines(self.render(), options, style=base, pad=True,
                                          new_lines=False)
             self._strips = [Strip(line, size.width) for line in lines]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 from rich.text import Text
-from textual.widget import Widget
 
 from .. import render
 from ..session import LossPoint
+from .lines import CachedLines
 
 
-class LossLine(Widget):
+class LossLine(CachedLines):
     """Two rows: the loss (data + L2) and the batch accuracy of every completed loss step."""
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002

@@ -8,12 +8,12 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from ..session import Row, dims
+from .lines import CachedLines
 
 
-class NetworkPane(Widget, can_focus=True):
+class NetworkPane(CachedLines, can_focus=True):
     """Renders :meth:`DebugSession.rows`; owns the selected row."""
 
     BINDINGS = [
