@@ -553,3 +553,24 @@ def test_picker_opens_the_debugger_and_shows_errors(tmp_path) -> None:
 def test_app_needs_what_its_mode_needs(mode) -> None:
     with pytest.raises(ValueError):
         BackpropApp(mode)
+
+
+def test_keys_typed_ahead_after_tab_go_to_the_new_pane() -> None:
+    """tab then arrows in one burst (as a terminal delivers fast typing): the arrows move the
+    tensor cursor, not the network selection (focus moves at once, not later)."""
+    from textual import events
+
+    async def body(app, pilot):
+        await press(app, pilot, "n", "n")
+        net = app.screen.query_one(NetworkPane)
+        row = net.selected
+        for key in ("tab", "down", "right"):
+            event = events.Key(key, None)
+            event.set_sender(app)
+            app._driver.send_message(event)
+        await pilot.pause()
+        await pilot.pause()
+        assert net.selected == row
+        assert app.screen.query_one(TensorPane).cursor == (1, 1)
+
+    run(body)

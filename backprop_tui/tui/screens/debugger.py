@@ -354,12 +354,13 @@ class DebuggerScreen(Screen[None]):
         self._changed((last.phase, last.layer_index) if last else ("forward", 0))
 
     def _stop_text(self, stop: StopReason) -> str:
-        return {
+        text = {
             "breakpoint": f"stopped: {stop.message}",
             "condition": f"stopped ({stop.name}): {stop.message}",
-            "cancelled": stop.message,
-            "max_steps": stop.message,
-        }.get(stop.kind, stop.message) + f" · {stop.steps} step(s)"
+        }.get(stop.kind, stop.message)
+        if stop.kind in ("breakpoint", "condition", "done"):
+            text += f" · {stop.steps} step{'s' if stop.steps != 1 else ''} run"
+        return text
 
     def action_finish_forward(self) -> None:
         self._start("finishing the forward pass",
@@ -372,8 +373,9 @@ class DebuggerScreen(Screen[None]):
     def action_update(self) -> None:
         def run(cancelled: Callable[[], bool]) -> str:
             stop = self.session.stepper.update()
-            return f"update applied ({self.session.optimizer.describe()}) · " + \
-                self._stop_text(stop)
+            return (f"update applied ({self.session.optimizer.describe()}) · iteration "
+                    f"{self.session.stepper.iteration} complete · {stop.steps} "
+                    f"step{'s' if stop.steps != 1 else ''} run")
 
         self._start("running to the update", run)
 
@@ -498,7 +500,7 @@ class DebuggerScreen(Screen[None]):
         target = panes[(i + delta) % len(panes)]
         if self.maximized is not None:
             self.maximize(target, container=False)
-        target.focus()
+        self.set_focus(target)  # at once: keys already queued go to the new pane
 
     def action_zoom(self) -> None:
         if self.maximized is not None:
