@@ -424,7 +424,7 @@ class DebugSession:
             if a is None and k == "x":
                 continue
             role: TensorRole = "mask" if (a is not None and a.dtype == np.bool_) else "cache"
-            items.append(TensorItem(k, f"{k} — kept by forward for backward ({_cache_hint(k)})",
+            items.append(TensorItem(k, f"{k} — {_cache_hint(k)} (kept by forward for backward)",
                                     role, a, fsrc if fwd else fpend))
         for k, p in layer.params.items():
             items.append(TensorItem(k, f"{k} — parameter of {layer.name}, current value",

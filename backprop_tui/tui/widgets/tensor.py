@@ -180,7 +180,9 @@ class TensorPane(CachedLines, can_focus=True):
 
     def render(self) -> Text:
         parts = self._parts()
-        out = Text(no_wrap=True, overflow="crop", end="")
+        it = self.item
+        pending = it is None or it.array is None  # a sentence to read: let it wrap
+        out = Text(no_wrap=not pending, overflow="fold" if pending else "crop", end="")
         for n, part in enumerate(parts):
             if n:
                 out.append("\n")
@@ -267,6 +269,12 @@ class TensorPane(CachedLines, can_focus=True):
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append("cursor ", style="dim")
         try:
+            if view.source is not None and view.source.dtype == np.bool_ and \
+                    not view.downsampled:
+                idx = view.index_of(r, c)
+                text.append(f"{name}[{', '.join(map(str, idx))}] = "
+                            f"{bool(view.source[idx])}", style="bold")
+                return text
             text.append(view.describe(r, c, name=name), style="bold")
             idx = view.index_of(r, c)
             if view.source is not None and view.source.dtype.kind == "f":
