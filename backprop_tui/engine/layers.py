@@ -98,6 +98,19 @@ def _check_ndim(layer: Layer, in_shape: Shape, ndims: tuple[int, ...], what: str
         )
 
 
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b``, computed as ``(bᵀ·aᵀ)ᵀ`` when the product is wider than tall.
+
+    Same numbers either way, but OpenBLAS splits a product between its threads along the rows
+    of numpy's result: with two threads, (100×784)·(784×200) runs ~25% faster and the
+    (100×100)·(100×4320) of mnist-cnn's dx ~12% faster as the transposed product. The result is
+    then column-major, which every later numpy operation accepts.
+    """
+    if a.ndim == 2 and b.ndim == 2 and a.shape[0] < b.shape[1]:
+        return (b.T @ a.T).T
+    return a @ b
+
+
 class Affine(Layer):
     """Fully connected layer ``y = x·W + b``; inputs with more axes are flattened per sample."""
 
@@ -134,17 +147,17 @@ class Affine(Layer):
         self.x_shape = x.shape
         x2 = x.reshape(x.shape[0], -1)
         self.cache["x"] = x2
-        y = x2 @ self.params["W"]
+        y = _matmul(x2, self.params["W"])
         y += self.params["b"]
         return y
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         x, W = self.cache["x"], self.params["W"]
-        self.grads["W"] = x.T @ dout
+        self.grads["W"] = np.ascontiguousarray(_matmul(x.T, dout))  # the optimizer's layout
         self.grads["b"] = dout.sum(axis=0)
         if not need_dx:
             return None
-        return (dout @ W.T).reshape(self.x_shape)
+        return _matmul(dout, W.T).reshape(self.x_shape)
 
     def describe(self) -> str:
         return f"Affine {self.n_in}→{self.n_out}"
