@@ -296,7 +296,7 @@ class DebuggerScreen(Screen[None]):
             return
         self.session.stepper.next_batch()
         st = self.session.stepper
-        self.set_message(f"next batch: batch {st.batch_index + 1} of epoch {st.batch_epoch}, "
+        self.set_message(f"next batch: batch {st.batch_index + 1} of epoch {st.batch_epoch + 1}, "
                          "iteration restarted at its first step")
         self._changed(("forward", 0))
 

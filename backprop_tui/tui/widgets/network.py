@@ -147,7 +147,7 @@ class NetworkPane(CachedLines, can_focus=True):
         text.append("\n")
         text.append("batch ", style="dim")
         text.append(f"{s['batch'] + 1}/{s['batches']}")
-        text.append(f" of epoch {s['epoch']} · {s['n']} samples", style="dim")
+        text.append(f" of epoch {s['epoch'] + 1} · {s['n']} samples", style="dim")
         if self.app.size.height >= 30:
             text.append("\n")
             text.append("▶ next step · ● breakpoint · ↓↑ done", style="dim")

@@ -306,16 +306,30 @@ class TensorPane(CachedLines, can_focus=True):
             c, h, w = tiles.shape
             what = "filters (input channel 0)"
         gap = 1
-        per_row = max(1, (width + gap) // (w + gap))
-        tile_rows = max(1, (rows - 1) // (math.ceil(h / 2) + gap))
-        k = min(c, per_row * tile_rows)
+        # full resolution (or half) while at least 8 pictures fit; else every picture,
+        # downsampled by the smallest factor that fits the pane
+        per_row, factor, k = 0, 0, 0
+        for f in (1, 2):
+            hh, ww = math.ceil(h / f), math.ceil(w / f)
+            cols = max(1, (width + gap) // (ww + gap))
+            tile_rows = max(0, (rows - 1 + gap) // (math.ceil(hh / 2) + gap))
+            if cols * tile_rows >= min(c, 8):
+                per_row, factor, k = cols, f, min(c, cols * tile_rows)
+                break
+        else:
+            per_row, factor = render.fit_images(c, h, w, max_rows=max(1, rows - 1),
+                                                max_cols=width, gap=gap)
+            k = c
         note.append(f"{what} 1–{k} of {c}, each {h}×{w} pixels")
+        if factor > 1:
+            note.append(f", downsampled ×{factor} (mean of {factor}×{factor} pixels)")
         signed = bool(np.nanmin(tiles[:k]) < 0)
         if signed:
-            note.append(" · diverging colours: blue −, grey 0, red +")
+            note.append(" · blue −, grey 0, red +")
         else:
-            note.append(" · grey scale: black = min, white = max")
-        return [note, render.image_grid(tiles[:k], cols=per_row, gap=gap, diverging=signed)]
+            note.append(" · black = min, white = max")
+        return [note, render.image_grid(tiles[:k], cols=per_row, gap=gap, diverging=signed,
+                                        factor=factor)]
 
 
 def _group(role: str) -> str:
