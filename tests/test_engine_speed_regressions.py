@@ -15,11 +15,16 @@ import pytest
 from backprop_tui.engine import (
     SGD,
     Affine,
+    BatchNorm,
     Conv2D,
+    Dropout,
+    Flatten,
     MaxPool2D,
     Network,
     ReLU,
+    Sigmoid,
     SoftmaxCrossEntropy,
+    Tanh,
     im2col,
 )
 from backprop_tui.engine.layers import _relu, _zero_where
@@ -184,6 +189,64 @@ def test_lean_mode_changes_nothing_but_the_debugger_only_tensors():
     lean.loss(x, t)
     np.testing.assert_array_equal(lean.layers[0].cache["col"], full.layers[0].cache["col"])
     np.testing.assert_array_equal(lean.layers[2].cache["argmax"], full.layers[2].cache["argmax"])
+
+
+def tricky_network(rng: np.random.Generator) -> Network:
+    """ReLUs after layers whose output is their input (Flatten, Dropout in eval mode) or their
+    cache (Tanh and Sigmoid keep y): lean mode must not overwrite those in place."""
+
+    def w(*shape):
+        return 0.8 * rng.standard_normal(shape)
+
+    layers = [
+        ReLU("r0"),  # the batch itself: never overwritten
+        Conv2D(w(2, 1, 3, 3), w(2), pad=1, name="c1"),
+        Tanh("t1"),
+        ReLU("r1"),  # Tanh's output is its cache['y']
+        Conv2D(w(2, 2, 3, 3), w(2), pad=1, name="c2"),
+        Tanh("t2"),
+        Flatten("f"),
+        ReLU("r2"),  # Flatten's output is a view of Tanh's y
+        Affine(w(32, 6), w(6), "a1"),
+        Tanh("t3"),
+        Flatten("f2"),
+        ReLU("r3"),  # on (N, D) Flatten returns a view of Tanh's y
+        Affine(w(6, 6), w(6), "a1b"),
+        Tanh("t4"),
+        Dropout(0.5, np.random.default_rng(0), name="d"),
+        ReLU("r3b"),  # in eval mode Dropout returns Tanh's y itself
+        Affine(w(6, 6), w(6), "a2"),
+        Sigmoid("s"),
+        ReLU("r4"),  # Sigmoid keeps y too (a ReLU of it would change nothing anyway)
+        BatchNorm(6, name="bn"),
+        ReLU("r5"),  # BatchNorm's output is new: may be overwritten
+        Affine(w(6, 3), w(3), "a3"),
+    ]
+    return Network(layers, SoftmaxCrossEntropy(), input_shape=(1, 4, 4))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_lean_in_place_relu_never_touches_what_others_keep(training):
+    rng = np.random.default_rng(8)
+    x, t = rng.standard_normal((4, 1, 4, 4)), rng.integers(0, 3, 4)
+    x_before = x.copy()
+    full, lean = tricky_network(np.random.default_rng(9)), tricky_network(np.random.default_rng(9))
+    full.train(training)
+    lean.train(training)
+    loss_full = full.loss(x, t)
+    full.backward()
+    with lean.lean():
+        loss_lean = lean.loss(x, t)
+        lean.backward()
+    np.testing.assert_array_equal(x, x_before)
+    assert loss_lean == loss_full
+    for a, b in zip(full.layers, lean.layers, strict=True):
+        for k in a.grads:
+            np.testing.assert_array_equal(a.grads[k], b.grads[k], err_msg=f"{a.name}.{k}")
+        for k in ("y", "xn", "x"):  # what Sigmoid/Tanh/BatchNorm/Conv keep for backward
+            if k in a.cache:
+                np.testing.assert_array_equal(a.cache[k], b.cache[k], err_msg=f"{a.name}.{k}")
+    assert not any(layer.input_is_fresh for layer in lean.layers)
 
 
 def test_float32_training_step_never_upcasts():

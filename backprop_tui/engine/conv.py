@@ -136,6 +136,7 @@ class Conv2D(Layer):
     """2-D convolution (cross-correlation, as in every framework) with stride and zero padding."""
 
     kind = "Conv2D"
+    fresh_output = True
     forward_equations = (
         "col = im2col(x)          (one receptive field per row)",
         "y = col·Wᵣᵀ + b          (Wᵣ = W reshaped to (FN, C·FH·FW))",
@@ -247,6 +248,7 @@ class MaxPool2D(Layer):
     """
 
     kind = "MaxPool2D"
+    fresh_output = True
     forward_equations = ("y = max over each window of x", "switches = where x was that max")
     backward_equations = ("dx = dout routed to the switch of each window, 0 elsewhere",)
     has_kinks = True

@@ -36,6 +36,9 @@ class Layer:
     decay: ClassVar[tuple[str, ...]] = ()
     #: the layer is piecewise (ReLU, max-pool, step): a finite-difference step may cross a kink
     has_kinks: ClassVar[bool] = False
+    #: forward returns a new array that nothing else refers to (not its input, not its cache),
+    #: so that in lean mode the next layer may overwrite it (see ``input_is_fresh``)
+    fresh_output: ClassVar[bool] = False
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name or self.kind.lower()
@@ -53,9 +56,14 @@ class Layer:
         self.trainable = True
         #: lean mode, for training at full speed: skip the cache tensors that only the debugger
         #: shows and backward never reads (Conv2D's book-order ``col``, MaxPool2D's ``argmax``
-        #: when its windows tile). The trainer turns it on (``Network.lean()``); the stepper and
-        #: the gradient checker leave it off.
+        #: when its windows tile), and ReLU works in place on arrays nobody reads again (its
+        #: input when ``input_is_fresh``, its ``dout``), so ``Network.inputs``/``dinputs`` may
+        #: show later values. The trainer turns it on (``Network.lean()``); the stepper and the
+        #: gradient checker leave it off.
         self.lean = False
+        #: set by Network.forward_from before each forward: the input is the previous layer's
+        #: output and that layer's ``fresh_output`` is true
+        self.input_is_fresh = False
 
     # -- the contract ------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -115,6 +123,7 @@ class Affine(Layer):
     """Fully connected layer ``y = x·W + b``; inputs with more axes are flattened per sample."""
 
     kind = "Affine"
+    fresh_output = True
     forward_equations = ("y = x·W + b",)
     backward_equations = ("dx = dout·Wᵀ", "dW = xᵀ·dout", "db = Σₙ dout")
     decay = ("W",)
@@ -185,10 +194,10 @@ def _zeros(n: int, dtype: np.dtype) -> np.ndarray:
     return z[:n]
 
 
-def _relu(x: np.ndarray) -> np.ndarray:
-    """``max(x, 0)`` in x's memory layout. numpy's ``maximum`` with a scalar takes a slow
-    non-vectorised loop; against an array of zeros it runs about 3× faster."""
-    y = np.empty_like(x)
+def _relu(x: np.ndarray, inplace: bool = False) -> np.ndarray:
+    """``max(x, 0)`` in x's memory layout (into x itself if ``inplace``). numpy's ``maximum``
+    with a scalar takes a slow non-vectorised loop; against an array of zeros it runs ~3× faster."""
+    y = x if inplace else np.empty_like(x)
     order = _memory_order(x) if x.dtype.kind == "f" else None
     if order is None or y.strides != x.strides:
         return np.maximum(x, 0, out=y)
@@ -200,10 +209,11 @@ def _relu(x: np.ndarray) -> np.ndarray:
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
-def _zero_where(dout: np.ndarray, keep: np.ndarray) -> np.ndarray:
+def _zero_where(dout: np.ndarray, keep: np.ndarray, inplace: bool = False) -> np.ndarray:
     """``np.where(keep, dout, 0)``, exactly (NaN/Inf in dropped entries become 0 too), by
-    multiplying the float's bit pattern by the boolean: ~20× faster than ``np.where``."""
-    dx = np.empty_like(dout)
+    multiplying the float's bit pattern by the boolean: ~20× faster than ``np.where``. Into
+    ``dout`` itself if ``inplace``."""
+    dx = dout if inplace else np.empty_like(dout)
     uint = _UINT.get(dout.itemsize) if dout.dtype.kind == "f" else None
     if uint is None:
         return np.multiply(dout, keep, out=dx, casting="unsafe")
@@ -217,14 +227,18 @@ class ReLU(Layer):
     backward_equations = ("dx = 0 where mask, else dout",)
     has_kinks = True
 
+    fresh_output = True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.cache["mask"] = x <= 0
-        return _relu(x)
+        return _relu(x, inplace=self.lean and self.input_is_fresh and x.flags.writeable)
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         if not need_dx:
             return None
-        return _zero_where(dout, ~self.cache["mask"])
+        # lean mode: dout is the layer above's dx, a temporary nobody reads again
+        inplace = self.lean and dout.flags.writeable
+        return _zero_where(dout, ~self.cache["mask"], inplace=inplace)
 
     def kink_signature(self) -> np.ndarray | None:
         return self.cache.get("mask")
@@ -334,6 +348,7 @@ class BatchNorm(Layer):
     """Batch normalisation over the batch axis of ``(N, D)`` inputs (Ioffe & Szegedy 2015)."""
 
     kind = "BatchNorm"
+    fresh_output = True
     forward_equations = (
         "μ = mean(x), σ² = var(x)   (over the batch; running averages when evaluating)",
         "std = √(σ² + ε),  xc = x − μ,  xn = xc / std",

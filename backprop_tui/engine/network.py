@@ -140,8 +140,15 @@ class Network:
 
     def forward_from(self, start: int, h: np.ndarray) -> np.ndarray:
         """Run layers ``start…n-1`` on ``h``, the input of layer ``start``."""
+        fresh = False  # h comes from outside: never overwritten
         for i in range(start, len(self.layers)):
-            h = self.forward_layer(i, h)
+            layer = self.layers[i]
+            layer.input_is_fresh = fresh
+            try:
+                h = self.forward_layer(i, h)
+            finally:
+                layer.input_is_fresh = False
+            fresh = layer.fresh_output
         if start >= len(self.layers):
             self.output = h
         return h
