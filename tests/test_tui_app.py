@@ -574,3 +574,52 @@ def test_keys_typed_ahead_after_tab_go_to_the_new_pane() -> None:
         assert app.screen.query_one(TensorPane).cursor == (1, 1)
 
     run(body)
+
+
+# -- the CLI entry points ---------------------------------------------------------------------
+@pytest.mark.parametrize("args", [
+    ["debug", "no-such-scenario"],
+    ["debug", "xor", "--checkpoint", "/no/such/file.npz"],
+    ["debug", "xor", "--batch-size", "0"],
+    ["debug", "xor", "--seed", "-1"],
+])
+def test_debug_command_refuses_bad_input_before_the_app_starts(args, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    import backprop_tui.tui.app as tui_app
+    from backprop_tui.cli import app as cli
+
+    started = []
+    monkeypatch.setattr(tui_app, "run_debugger", lambda *a, **k: started.append(a))
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output and not started
+
+
+def test_debug_command_opens_the_debugger_on_the_session(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    import backprop_tui.tui.app as tui_app
+    from backprop_tui.cli import app as cli
+
+    seen = []
+    monkeypatch.setattr(tui_app, "run_debugger",
+                        lambda session, theme: seen.append((session, theme)))
+    result = CliRunner().invoke(cli, ["debug", "iris", "--batch-size", "5", "--seed", "3",
+                                      "--theme", "light"])
+    assert result.exit_code == 0, result.output
+    (session, theme), = seen
+    assert session.scenario.name == "iris" and session.n == 5 and session.seed == 3
+    assert theme == LIGHT
+
+
+def test_no_arguments_without_a_terminal_prints_help(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    import backprop_tui.tui.app as tui_app
+    from backprop_tui.cli import app as cli
+
+    monkeypatch.setattr(tui_app, "run_picker", lambda *a, **k: pytest.fail("picker opened"))
+    result = CliRunner().invoke(cli, [])
+    assert result.exit_code == 0
+    assert "debug" in result.output and "scenario picker" in result.output
