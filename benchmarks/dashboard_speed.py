@@ -107,7 +107,10 @@ def main() -> None:
         print(f"  {name:9}: " + " · ".join(parts))
     h = statistics.median(r["samples/s"] for r in runs["headless"])
     d = statistics.median(r["samples/s"] for r in runs["dashboard"])
-    print(f"  dashboard / headless throughput: {d / h:.3f}")
+    pairs = sorted(dr["samples/s"] / hr["samples/s"]
+                   for hr, dr in zip(runs["headless"], runs["dashboard"], strict=True))
+    print(f"  dashboard / headless throughput: {d / h:.3f} (ratio of medians); per pair of "
+          f"neighbouring runs {pairs[0]:.2f} … {pairs[-1]:.2f}")
 
 
 if __name__ == "__main__":
