@@ -478,7 +478,7 @@ class DashboardScreen(Screen[None]):
             yield Static(id="dash-alert")
             with Horizontal(id="dash-charts"):
                 yield LineChart(title=f"loss ({self.loss_units})",
-                                x_label="iteration (batches trained)", log_y=True,
+                                x_label="iteration", log_y=True,
                                 id="dash-loss",
                                 empty="no batch trained yet")
                 yield LineChart(title="accuracy (%)", short_title="acc. %", x_label="epoch",
