@@ -4,6 +4,7 @@ Layout (every entry a plain numpy array, so ``np.load(..., allow_pickle=False)``
 
 * ``param/<layer>.<name>`` — parameters and buffers (``Network.state_dict``);
 * ``optim/<slot>:<layer>.<name>`` — optimizer state (momentum, Adam moments …);
+* ``extra/history`` — the metrics of every epoch, one row each (columns in ``history_fields``);
 * ``__meta__`` — a JSON document (as a 0-d unicode array): format version, scenario name and
   architecture hash, resolved config, epoch/iteration, batch-iterator and RNG states, metrics;
 * ``__sha256__`` — SHA-256 over every other entry's name, dtype, shape and bytes, so a file that
@@ -18,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ class Checkpoint:
     optimizer: dict[str, np.ndarray]
     meta: dict[str, Any]
     path: Path
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:
@@ -54,8 +56,10 @@ def save_checkpoint(
     params: dict[str, np.ndarray],
     optimizer: dict[str, np.ndarray],
     meta: dict[str, Any],
+    extra: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """Write atomically; returns the path written."""
+    """Write atomically; returns the path written. ``extra`` arrays (e.g. the metrics history)
+    are stored as ``extra/<name>``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
@@ -63,6 +67,8 @@ def save_checkpoint(
         arrays[f"param/{k}"] = np.asarray(v)
     for k, v in optimizer.items():
         arrays[f"optim/{k}"] = np.asarray(v)
+    for k, v in (extra or {}).items():
+        arrays[f"extra/{k}"] = np.asarray(v)
     full_meta = {"format": FORMAT, "version": VERSION, **meta}
     arrays["__meta__"] = np.array(json.dumps(full_meta))
     arrays["__sha256__"] = np.array(_digest(arrays))
@@ -130,7 +136,8 @@ def load_checkpoint(ref: str | Path) -> Checkpoint:
                               value=meta.get("version"), expected=str(VERSION))
     params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
     optim = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
-    return Checkpoint(params, optim, meta, path)
+    extra = {k[len("extra/"):]: v for k, v in arrays.items() if k.startswith("extra/")}
+    return Checkpoint(params, optim, meta, path, extra)
 
 
 def check_compatible(ckpt: Checkpoint, scenario_name: str, architecture_hash: str) -> None:

@@ -146,7 +146,7 @@ def test_ctrl_c_saves_and_the_resumed_run_equals_an_uninterrupted_one(tmp_path: 
     assert f"--resume {run}" in out
     ck = load_checkpoint(run)  # a complete, valid checkpoint
     epochs_done, iteration = ck.meta["epochs_done"], ck.meta["iteration"]
-    assert iteration > 4 and epochs_done == len(ck.meta["history"])
+    assert iteration > 4 and epochs_done == len(ck.extra["history"])
     assert f"after iteration {iteration}" in out
 
     total = epochs_done + 3
