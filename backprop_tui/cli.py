@@ -372,7 +372,7 @@ def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None
     from .tui.app import BackpropApp
     from .tui.screens.dashboard import DashboardScreen
 
-    screen = DashboardScreen(trainer, command=f"backprop-tui train {scenario}")
+    screen = DashboardScreen(trainer)
     BackpropApp("screen", screen=lambda: screen).run()
     outcome = screen.finish()  # after ctrl+q too: stops the worker and saves
     console = _console()

@@ -437,21 +437,19 @@ class DashboardOutcome:
 class DashboardScreen(Screen[None]):
     """Trains ``trainer`` in a worker and shows the run. ``pause_at`` pauses once the trainer
     reaches that iteration (tests and screenshots use it for a deterministic frame);
-    ``autostart=False`` opens paused. ``command`` is how the user started the run (for the
-    resume hint)."""
+    ``autostart=False`` opens paused."""
 
     BINDINGS = [
         Binding(k.keys, k.action, k.label, key_display=k.shown or None) for k in KEYS
     ]
 
-    def __init__(self, trainer: Trainer, *, autostart: bool = True, pause_at: int | None = None,
-                 command: str = "") -> None:
+    def __init__(self, trainer: Trainer, *, autostart: bool = True,
+                 pause_at: int | None = None) -> None:
         super().__init__()
         self.trainer = trainer
         self.monitor = RunMonitor(trainer)
         self.autostart = autostart
         self.pause_at = pause_at
-        self.command = command or f"backprop-tui train {trainer.scenario.name}"
         #: "paused", "running", "stopping", "done", "nonfinite", "error", "quitting"
         self.state = "paused"
         self.outcome: DashboardOutcome | None = None
@@ -548,9 +546,6 @@ class DashboardScreen(Screen[None]):
         if self.pause_at is not None:
             budget = max(0, self.pause_at - self.trainer.iteration)
         self._train(budget)
-
-    def _should_stop(self) -> bool:
-        return self._stop
 
     def _train(self, budget: int | None) -> None:
         self.run_worker(lambda: self._train_thread(budget), thread=True, exclusive=True,
