@@ -26,6 +26,9 @@ def cases() -> dict[str, Callable[[], object]]:
     filters = rng.normal(size=(30, 5, 5))
     mask = rng.random((32, 30, 24, 24)) > 0.5
     losses = np.cumsum(rng.normal(size=5000))
+    small = rng.normal(size=(32, 20))
+    labels = dict(row_labels=[f"n={i}" for i in range(32)],
+                  col_labels=[f"j={j}" for j in range(20)])
     return {
         "heatmap 32×200": lambda: R.heatmap(a2),
         "layout+heatmap (32,30,24,24) in 80×20 cells": lambda: R.heatmap(
@@ -38,6 +41,9 @@ def cases() -> dict[str, Callable[[], object]]:
         "image_grid 30 filters 5×5": lambda: R.image_grid(filters, cols=10),
         "tensor_stats (32,30,24,24)": lambda: R.tensor_stats(act),
         "sparkline 5000 → 60": lambda: R.sparkline(losses, 60),
+        "numbers 32×20 (labels, cursor)": lambda: R.numbers(small, cursor=(3, 4), **labels),
+        "numbers_width 32×20": lambda: R.numbers_width(small),
+        "numbers 4×6 (xor)": lambda: R.numbers(small[:4, :6], cursor=(0, 0)),
     }
 
 

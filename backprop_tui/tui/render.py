@@ -14,6 +14,10 @@ Colour decisions (the legend always says which applies):
 * **Non-finite values are never a colour of a finite one.** NaN is ``!!``, +Inf ``+∞``, −Inf
   ``-∞``, all on magenta (no finite value is magenta: the ramp runs blue → grey → red). With an
   explicit ``scale``, finite values beyond it are drawn at full colour *and* marked ``>>``/``<<``.
+* **Text on a colour is black or white**, whichever has the higher WCAG contrast ratio on that
+  colour (:func:`text_color`): ≥ 4.5:1 on every level of the ramp and on magenta, and the same
+  on light and dark themes because the cell paints its own background. :func:`numbers` prints
+  small tensors' values this way, on their heatmap colours.
 * Pictures (``halfblock``/``image_grid``) are grayscale (black = vmin, white = vmax) or, with
   ``diverging=True``, the heatmap ramp; NaN/±Inf pixels are magenta there too (a pixel has no
   room for a glyph), the cursor pixel is yellow.
@@ -30,7 +34,8 @@ Speed (``PYTHONPATH=. .venv/bin/python benchmarks/render_speed.py --repeat 300``
 box while other test suites ran, load ≈ 4; medians — the p95 under that load was 0.3–9 ms):
 heatmap of a 32×200 tensor 1.4 ms · layout + heatmap of a (32,30,24,24) activation in 80×20
 cells 0.35 ms (40×20: 0.16 ms) · halfblock 28×28 0.17 ms · image_grid of 30 filters 5×5
-0.22 ms · tensor_stats (32,30,24,24) 0.6 ms · sparkline of 5000 points 0.3 ms. How: colour
+0.22 ms · tensor_stats (32,30,24,24) 0.6 ms · sparkline of 5000 points 0.3 ms · numbers of a
+32×20 grid with labels 0.9 ms (its 640 ``fmt`` calls are most of it; 4×6: 0.06 ms). How: colour
 levels are quantised with numpy, equal neighbours merge into one span, and the ``Text`` is built
 in one go from the joined string and a list of ``Span`` with cached ``Style`` objects.
 """
@@ -53,11 +58,13 @@ __all__ = [
     "NEG_END",
     "POS_END",
     "NONFINITE",
+    "NUMBERS_MIN",
     "CURSOR",
     "Stats",
     "View",
     "auto_scale",
     "bitmap",
+    "contrast_ratio",
     "fmt",
     "fit_images",
     "format_stats",
@@ -68,8 +75,12 @@ __all__ = [
     "layout",
     "legend",
     "level_color",
+    "luminance",
+    "numbers",
+    "numbers_width",
     "sparkline",
     "tensor_stats",
+    "text_color",
 ]
 
 # -- colours -------------------------------------------------------------------------------------
@@ -93,10 +104,37 @@ def _rgb(c: tuple[int, int, int]) -> Color:
     return Color.from_rgb(*c)
 
 
+def luminance(c: tuple[int, int, int]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour: 0 (black) … 1 (white)."""
+
+    def lin(v: int) -> float:
+        x = v / 255
+        return x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
+
+
+def contrast_ratio(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """WCAG 2 contrast ratio of two colours: 1 (same) … 21 (black on white)."""
+    la, lb = luminance(a), luminance(b)
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+@lru_cache(maxsize=256)
+def text_color(bg: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Black or white, whichever has the higher WCAG contrast ratio on background ``bg``.
+
+    The better of the two is always ≥ 4.58:1 (WCAG AA asks 4.5 for text), whatever ``bg``;
+    and since the cell paints its own background, the pair reads the same on light and dark
+    terminal themes.
+    """
+    black, white = (0, 0, 0), (255, 255, 255)
+    return black if contrast_ratio(bg, black) >= contrast_ratio(bg, white) else white
+
+
 def _contrast(c: tuple[int, int, int]) -> Color:
-    """Black or white, whichever reads better on background ``c``."""
-    lum = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
-    return _rgb((0, 0, 0)) if lum > 150 else _rgb((255, 255, 255))
+    """Black or white, whichever reads better on background ``c`` (see :func:`text_color`)."""
+    return _rgb(text_color(tuple(c)))  # type: ignore[arg-type]
 
 
 # Cell codes of the heatmap grid: 0..2L are levels −L..L, then the special cells.
@@ -824,6 +862,149 @@ def legend(scale: float, width: int = 30, *, signed: bool = True, nonfinite: boo
         t.append("!!", style=Style(color=_contrast(NONFINITE), bgcolor=_rgb(NONFINITE), bold=True))
         t.append(" NaN ±∞")
     return t
+
+
+# -- numbers grid --------------------------------------------------------------------------------
+NUMBERS_MIN = 8  #: default (minimum) characters per cell of :func:`numbers`
+_N_TRUE, _N_FALSE = 1, 0  # codes of a bool grid
+
+
+def _cell_strings(data: np.ndarray) -> list[list[str]]:
+    """What each cell of :func:`numbers` prints: ``fmt`` of the value (``True``/``False`` for
+    bool). float32/float16 values are judged at their own precision, as ``fmt`` does."""
+    d = np.asarray(data)
+    if d.dtype == np.bool_:
+        return [["True" if v else "False" for v in row] for row in d.tolist()]
+    if np.issubdtype(d.dtype, np.floating) and d.dtype.itemsize < 8:
+        return [[fmt(v) for v in row] for row in d]  # numpy scalars keep their precision
+    return [[fmt(v) for v in row] for row in d.tolist()]
+
+
+def numbers_width(view_or_2d: View | np.ndarray, width: int = NUMBERS_MIN) -> int:
+    """Characters per cell that :func:`numbers` will use for these values: ``width``, or more
+    when the longest printed value needs it (value + one blank or bracket on each side)."""
+    data, _ = _as_grid(view_or_2d)
+    if data.size == 0:
+        return max(1, int(width))
+    longest = max(len(s) for row in _cell_strings(data) for s in row)
+    return max(int(width), longest + 2)
+
+
+@lru_cache(maxsize=4)
+def _number_styles(boolean: bool) -> tuple[list[Style | None], list[Style | None]]:
+    """Styles per code of a numbers grid (heat codes, or 0/1 for bool), and their cursor
+    variants: the cell inverted (reverse toggled), bold."""
+    if boolean:
+        base: list[Style | None] = [Style(dim=True), Style(reverse=True, bold=True)]
+    else:
+        base = []
+        for code in range(_NCODES):
+            if code < _NL:
+                rgb = level_color(code - LEVELS)
+                base.append(Style(color=_contrast(rgb), bgcolor=_rgb(rgb)))
+            elif code in (C_NAN, C_POSINF, C_NEGINF):
+                base.append(Style(color=_contrast(NONFINITE), bgcolor=_rgb(NONFINITE), bold=True))
+            elif code in (C_CLIPHI, C_CLIPLO):
+                rgb = level_color(LEVELS if code == C_CLIPHI else -LEVELS)
+                base.append(Style(color=_contrast(rgb), bgcolor=_rgb(rgb), bold=True))
+            else:  # C_GAP
+                base.append(None)
+    if boolean:  # both cells are already plain or inverted: the cursor is yellow
+        mark = Style(color=_rgb((0, 0, 0)), bgcolor=_rgb(CURSOR), bold=True, dim=False,
+                     reverse=False)
+        return base, [st + mark for st in base if st is not None]
+    cursor = [None if st is None else st + Style(bold=True, reverse=True) for st in base]
+    return base, cursor
+
+
+def numbers(view_or_2d: View | np.ndarray, *, scale: float | None = None,
+            cursor: tuple[int, int] | None = None, width: int = NUMBERS_MIN,
+            row_labels: Sequence[str] | None = None,
+            col_labels: Sequence[str] | None = None) -> Text:
+    """A heatmap whose cells print their values: for small tensors, where the numbers are the
+    point (a student compares them with a notebook).
+
+    Every cell is ``fmt(value)`` right-aligned between one blank on each side, on the cell's
+    heatmap colour (same levels as :func:`heatmap`, same ``scale``) in black or white, whichever
+    contrasts more (:func:`text_color`: ≥ 4.5:1 on every colour). All cells are equally wide:
+    ``width`` characters, or :func:`numbers_width` if a value needs more (a number is never
+    cut). NaN/±Inf print ``nan``/``inf``/``-inf`` bold on the heatmap's magenta. Bool grids
+    print numpy's ``True``/``False`` (not ✓/·: a ReLU mask is True where the unit is *blocked*),
+    True cells inverted (solid, in the theme's own colours) and False dim, so the pattern reads
+    at a glance. The cursor cell (row, col of ``data``) is bracketed (``[ 0.5]``: the brackets
+    take the blanks, so no column moves), bold and inverted (text colour as background, the
+    heat colour as text); in a bool grid, where inverted already means True, it is black on
+    the pictures' cursor yellow.
+
+    ``col_labels`` (one per column) are printed right-aligned above the numbers, ``row_labels``
+    (one per row) in a column on the left; both dim, and only for untiled grids. Tiled views get
+    a blank cell between tiles. An empty tensor gives ``(empty)``.
+    """
+    data, tile = _as_grid(view_or_2d)
+    if data.size == 0:
+        return Text("(empty)", style="dim", end="")
+    rows, cols = data.shape
+    boolean = data.dtype == np.bool_
+    strings = _cell_strings(data)
+    w = max(int(width), max(len(s) for row in strings for s in row) + 2)
+    codes = np.asarray(data, dtype=np.int64) if boolean else heat_codes(data, scale)
+    cur = cursor if _valid_cursor(cursor, data.shape) else None
+    gap = -1
+    if tile is not None:
+        row_labels = col_labels = None
+        codes, cur = _with_gaps(codes, tile, gap, cur)
+        rp = np.arange(rows) + np.arange(rows) // tile[0]
+        cp = np.arange(cols) + np.arange(cols) // tile[1]
+        grid: list[list[str]] = [[""] * codes.shape[1] for _ in range(codes.shape[0])]
+        for r, rr in enumerate(rp.tolist()):
+            for c, cc in enumerate(cp.tolist()):
+                grid[rr][cc] = strings[r][c]
+        strings = grid
+    if row_labels is not None and len(row_labels) != codes.shape[0]:
+        raise ValueError(f"{len(row_labels)} row labels for {codes.shape[0]} rows")
+    if col_labels is not None and len(col_labels) != codes.shape[1]:
+        raise ValueError(f"{len(col_labels)} column labels for {codes.shape[1]} columns")
+    base, curs = _number_styles(bool(boolean))
+    lw = max(len(s) for s in row_labels) + 1 if row_labels else 0
+    inner = w - 2
+    lines: list[str] = []
+    spans: list[Span] = []
+    pos = 0
+    if col_labels is not None:
+        head = " " * lw + "".join(f" {lab[-inner:]:>{inner}} " for lab in col_labels)
+        spans.append(Span(0, len(head), Style(dim=True)))
+        lines.append(head)
+        pos = len(head) + 1
+    blank = " " * w
+    for r, (row_codes, row_str) in enumerate(zip(codes.tolist(), strings, strict=True)):
+        parts = []
+        if row_labels:
+            label = row_labels[r].ljust(lw - 1) + " "
+            parts.append(label)
+            spans.append(Span(pos, pos + lw, Style(dim=True)))
+        x = pos + lw
+        run_start, run_style = x, None
+        for c, (code, s) in enumerate(zip(row_codes, row_str, strict=True)):
+            if code == gap:
+                parts.append(blank)
+                st = None
+            elif cur is not None and (r, c) == cur:
+                parts.append(f"[{s:>{inner}}]")
+                st = curs[code]
+            else:
+                parts.append(f" {s:>{inner}} ")
+                st = base[code]
+            if st is not run_style:
+                if run_style is not None:
+                    spans.append(Span(run_start, x, run_style))
+                run_start, run_style = x, st
+            x += w
+        if run_style is not None:
+            spans.append(Span(run_start, x, run_style))
+        line = "".join(parts)
+        lines.append(line)
+        pos += len(line) + 1
+    return Text("\n".join(lines), spans=spans, end="")
 
 
 # -- bitmap --------------------------------------------------------------------------------------
