@@ -370,8 +370,13 @@ def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None
     """Run the live dashboard on ``trainer``; afterwards say where the run is saved and exit
     0 (finished) · 1 (NaN/Inf, or --min-accuracy missed) · 130 (stopped before the end)."""
     from .tui.app import BackpropApp
+    from .tui.blas import limit_blas_threads
     from .tui.screens.dashboard import DashboardScreen
 
+    # One OpenBLAS thread, as in the debugger: the UI thread needs a core of the two, and a
+    # second BLAS thread spinning against it (or against any other busy process) cost far more
+    # than it gained (benchmarks/dashboard_speed.py: mnist-mlp 81k vs 10k samples/s under load)
+    limit_blas_threads(1)
     screen = DashboardScreen(trainer)
     BackpropApp("screen", screen=lambda: screen).run()
     outcome = screen.finish()  # after ctrl+q too: stops the worker and saves

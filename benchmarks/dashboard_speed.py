@@ -80,6 +80,9 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=1200)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--size", default="120x40")
+    ap.add_argument("--dashboard-blas", type=int, default=1,
+                    help="OpenBLAS threads during the dashboard runs (the CLI sets 1, as the "
+                         "debugger does); the headless runs keep numpy's default")
     ap.add_argument("--switch", type=float, default=None,
                     help="sys.setswitchinterval for both runs (Python's default: 0.005 s)")
     args = ap.parse_args()
@@ -88,12 +91,19 @@ def main() -> None:
 
         sys.setswitchinterval(args.switch)
     size = tuple(int(v) for v in args.size.split("x"))
+    from backprop_tui.tui.blas import blas_threads, limit_blas_threads
+
+    default_blas = blas_threads()
     runs: dict[str, list[dict[str, float]]] = {"headless": [], "dashboard": []}
     for _ in range(args.repeat):
+        if default_blas:
+            limit_blas_threads(default_blas)
         runs["headless"].append(headless(args.scenario, args.iterations))
+        limit_blas_threads(args.dashboard_blas)
         runs["dashboard"].append(dashboard(args.scenario, args.iterations, size))  # type: ignore[arg-type]
     print(f"{args.scenario}, {args.iterations} iterations, median of {args.repeat} "
-          f"(alternating runs), dashboard at {args.size}")
+          f"(alternating runs), dashboard at {args.size}; OpenBLAS threads: headless "
+          f"{default_blas}, dashboard {args.dashboard_blas}")
     for name, rs in runs.items():
         keys = rs[0].keys()
         med = {k: statistics.median(r[k] for r in rs) for k in keys}
