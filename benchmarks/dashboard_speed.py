@@ -80,6 +80,8 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=1200)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--size", default="120x40")
+    ap.add_argument("--headless-blas", type=int, default=None,
+                    help="OpenBLAS threads during the headless runs (default: numpy's)")
     ap.add_argument("--dashboard-blas", type=int, default=1,
                     help="OpenBLAS threads during the dashboard runs (the CLI sets 1, as the "
                          "debugger does); the headless runs keep numpy's default")
@@ -93,7 +95,7 @@ def main() -> None:
     size = tuple(int(v) for v in args.size.split("x"))
     from backprop_tui.tui.blas import blas_threads, limit_blas_threads
 
-    default_blas = blas_threads()
+    default_blas = args.headless_blas or blas_threads()
     runs: dict[str, list[dict[str, float]]] = {"headless": [], "dashboard": []}
     for _ in range(args.repeat):
         if default_blas:
