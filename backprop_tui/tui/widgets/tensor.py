@@ -8,6 +8,7 @@ big arrays is in :mod:`backprop_tui.tui.render`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,7 @@ class TensorPane(CachedLines, can_focus=True):
         self._grid: tuple[int, int] = (0, 0)  # rows, cols of the last drawn grid
         self._stats_cache: dict[int, tuple[np.ndarray, Any]] = {}
         self._draw_cache: tuple[tuple, Any] | None = None
+        self.shows_numbers = False  #: the last grid drawn printed its values (render.numbers)
         self.border_title = "Tensor"
 
     # -- state --------------------------------------------------------------------------------
@@ -99,9 +101,11 @@ class TensorPane(CachedLines, can_focus=True):
             self.cursor = (0, 0)
         if changed_row:
             self.sample = 0
-        # forget stats of arrays that are no longer shown
-        live = {id(it.array) for it in items if it.array is not None}
-        self._stats_cache = {k: v for k, v in self._stats_cache.items() if k in live}
+        # the caches are keyed by the array's identity, and parameters change in place (an
+        # update, `t`, `c` through an update): new items may hold new values in the same array,
+        # so the caches only serve redraws of one state (cursor moves, resizes)
+        self._stats_cache = {}
+        self._draw_cache = None
         self._update_title()
         self.refresh()
 
@@ -223,7 +227,7 @@ class TensorPane(CachedLines, can_focus=True):
         cell = 2
         max_cols = max(1, (width - 1) // cell)
         sample = min(self.sample, a.shape[0] - 1) if a.ndim == 4 else 0
-        key = (id(a), a.shape, rows, width, sample, self.cursor, it.key)
+        key = (id(a), a.shape, rows, width, sample, self.cursor, it.key, self.is_maximized)
         if self._draw_cache is not None and self._draw_cache[0] == key:
             return self._draw_cache[1]
         kind = "weight" if a.ndim == 4 and it.role in ("param", "delta") or \
@@ -232,38 +236,104 @@ class TensorPane(CachedLines, can_focus=True):
                              kind=kind)
         self.view = view
         grid_rows, grid_cols = view.data.shape
-        if not view.downsampled and view.tile is None and grid_cols:
-            # small tensors: wider cells read better than a 2-character strip
-            cell = max(2, min(6, (width - 1) // grid_cols))
         self._grid = (grid_rows, grid_cols)
         r, c = self.cursor
         r, c = max(0, min(r, grid_rows - 1)), max(0, min(c, grid_cols - 1))
         self.cursor = (r, c)
+        plan = self._numbers_plan(view, it, width, rows)
+        self.shows_numbers = isinstance(plan, NumbersPlan)
         where = Text(no_wrap=True, overflow="ellipsis", end="")
-        where.append(view.how, style="yellow" if view.downsampled else "dim")
-        if view.row_label or view.col_label:
-            where.append(" · rows: ", style="dim")
-            where.append(view.row_label or "–")
-            where.append(" · cols: ", style="dim")
-            where.append(view.col_label or "–")
+        if isinstance(plan, NumbersPlan):
+            where.append("numbers", style="bold")
+            if len(plan.axes) + 20 <= width:
+                where.append(f", {view.how}", style="dim")
+            where.append(" · ", style="dim")
+            where.append(plan.axes)
+        else:
+            if not view.downsampled and view.tile is None and grid_cols:
+                # small tensors: wider cells read better than a 2-character strip
+                cell = max(2, min(6, (width - 1) // grid_cols))
+            where.append(view.how, style="yellow" if view.downsampled else "dim")
+            if plan:  # full size, but the numbers do not fit: say why, and how to see them
+                where.append(" · ", style="dim")
+                where.append("colours only", style="bold")
+                where.append(f": {plan}", style="dim")
+            if view.row_label or view.col_label:
+                where.append(" · rows: ", style="dim")
+                where.append(view.row_label or "–")
+                where.append(" · cols: ", style="dim")
+                where.append(view.col_label or "–")
         if view.data.size == 0:
             out = [where, Text("(empty)", style="dim")]
+        elif isinstance(plan, NumbersPlan):
+            body = render.numbers(view, cursor=(r, c), width=plan.width,
+                                  row_labels=plan.row_labels, col_labels=plan.col_labels)
+            if view.data.dtype == np.bool_:
+                legend = Text(end="")
+                legend.append("mask: ", style="dim")
+                legend.append(" True ", style="reverse bold")
+                legend.append("  ")
+                legend.append("False", style="dim")
+                legend.append("  (numpy's words)", style="dim")
+            else:
+                legend = self._legend(view, it, width)
+            out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
         elif view.data.dtype == np.bool_:
             body = render.bitmap(view, cursor=(r, c))
             legend = Text("mask: ██ True   · False", style="dim")
             out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
         else:
             scale = render.auto_scale(view.data)
-            stats = self._stats(a)
-            signed = not (stats.min >= 0)
             body = render.heatmap(view, scale=scale or None, cursor=(r, c), cell=cell)
-            units = it.units if width >= 90 else it.units.split(" (")[0]
-            legend = Text(f"{units}: ", style="dim", end="")
-            legend.append_text(render.legend(scale, width=min(30, max(8, width - 50)),
-                                             signed=signed))
-            out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
+            out = [where, body, self._legend(view, it, width),
+                   self._cursor_line(view, r, c, it.key)]
         self._draw_cache = (key, out)
         return out
+
+    def _legend(self, view: Any, it: TensorItem, width: int) -> Text:
+        """``units: -0.53 ▕ramp▏ +0.53 …`` for the drawn values (numbers use the same colours)."""
+        scale = render.auto_scale(view.data)
+        signed = not (self._stats(it.array).min >= 0)
+        units = it.units if width >= 90 else it.units.split(" (")[0]
+        legend = Text(f"{units}: ", style="dim", end="")
+        legend.append_text(render.legend(scale, width=min(30, max(8, width - 50)),
+                                         signed=signed))
+        return legend
+
+    def _numbers_plan(self, view: Any, it: TensorItem, width: int,
+                      rows: int) -> NumbersPlan | str | None:
+        """How to print a full-size tensor's numbers in ``width`` × ``rows`` (labels only if
+        they fit); a short reason when a full-size grid has no room for them; None for grids
+        that are not full size (downsampled or tiled: colours only)."""
+        data = view.data
+        n_rows, n_cols = data.shape
+        if view.downsampled or view.tile is not None or data.size == 0 or \
+                not (data.dtype == np.bool_ or np.issubdtype(data.dtype, np.number)):
+            return None
+        integral = data.dtype == np.bool_ or np.issubdtype(data.dtype, np.integer)
+        min_w = 3 if integral else render.NUMBERS_MIN
+        zoom = "" if self.is_maximized else " (zoom: tab here, z)"
+        if n_cols * min_w > width:  # cheap test first: no fmt() of big tensors
+            return f"the numbers need ≥ {n_cols * min_w} columns, {width} here{zoom}"
+        if n_rows > rows:
+            return f"the numbers need {n_rows} lines, {rows} here{zoom}"
+        w = render.numbers_width(view, width=min_w)
+        (rname, rwhat), (cname, cwhat) = _axes(it, self.items, view)
+        col_labels: list[str] | None = [f"{cname}={j}" for j in range(n_cols)]
+        if max(map(len, col_labels)) + 2 > w:
+            col_labels = [str(j) for j in range(n_cols)]
+        w = max(w, max(map(len, col_labels)) + 2)
+        if n_cols * w > width:
+            return f"the numbers need {n_cols * w} columns, {width} here{zoom}"
+        row_labels = [f"{rname}={i}" for i in range(n_rows)] if rname else None
+        if row_labels and max(map(len, row_labels)) + 1 + n_cols * w > width:
+            row_labels = None
+        if n_rows + 1 > rows:
+            col_labels = None
+        idx = f"{rname}, {cname}" if rname else cname
+        axes = f"{it.key}[{idx}] · " + (f"rows: {rname} {rwhat} · " if rname else "") + \
+            f"cols: {cname} {cwhat}"
+        return NumbersPlan(w, row_labels, col_labels, axes)
 
     def _cursor_line(self, view: Any, r: int, c: int, name: str) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -330,6 +400,40 @@ class TensorPane(CachedLines, can_focus=True):
             note.append(" · black = min, white = max")
         return [note, render.image_grid(tiles[:k], cols=per_row, gap=gap, diverging=signed,
                                         factor=factor)]
+
+
+@dataclass(frozen=True)
+class NumbersPlan:
+    """How the tensor pane prints a small tensor's numbers (see :func:`render.numbers`)."""
+
+    width: int  #: characters per cell
+    row_labels: list[str] | None
+    col_labels: list[str] | None
+    axes: str  #: the index names in words: ``y[n, j] · rows: n sample · cols: j unit``
+
+
+def _axes(it: TensorItem, items: list[TensorItem], view: Any) -> tuple[tuple[str, str],
+                                                                         tuple[str, str]]:
+    """Index names (and what they count) of a 1-D or 2-D tensor's rows and columns, as in the
+    book's ``y[n, j] = Σᵢ x[n, i]·W[i, j] + b[j]``: n samples, i input units, j output units,
+    k classes (the loss row)."""
+    ndim = it.array.ndim if it.array is not None else 2
+    keys = {x.key for x in items}
+    param_like = it.role in ("param", "delta") or (
+        it.role == "gradient" and it.key not in ("dout", "dx", "dscores"))
+    if "dscores" in keys:  # the loss row: samples × classes; targets per sample
+        if ndim == 1:
+            return ("", ""), ("n", "sample")
+        return ("n", "sample"), ("k", "class")
+    if param_like:
+        if ndim == 1:
+            return ("", ""), ("j", "output unit")
+        return ("i", "input unit"), ("j", "output unit")
+    if ndim == 1:
+        return ("", ""), ("j", "unit")
+    if it.key in ("x", "dx"):
+        return ("n", "sample"), ("i", "input unit")
+    return ("n", "sample"), ("j", "unit")
 
 
 def _group(role: str) -> str:
