@@ -337,7 +337,7 @@ def test_inf_weight_in_a_resumed_checkpoint_is_named(xor_run: Path, tmp_path: Pa
     params = dict(ck.params)
     params["affine2.W"] = params["affine2.W"].copy()
     params["affine2.W"][3, 1] = np.inf
-    save_checkpoint(run / "checkpoint.npz", params, ck.optimizer, ck.meta)
+    save_checkpoint(run / "checkpoint.npz", params, ck.optimizer, ck.meta, extra=ck.extra)
     result = cli("train", "xor", "--headless", "--resume", run, "--epochs", 30)
     assert result.exit_code == 1, result.output
     assert "iteration 21 (epoch 21, batch 1): first in the forward step of layer 'affine2', " \
