@@ -203,11 +203,13 @@ def tricky_network(rng: np.random.Generator) -> Network:
         Conv2D(w(2, 1, 3, 3), w(2), pad=1, name="c1"),
         Tanh("t1"),
         ReLU("r1"),  # Tanh's output is its cache['y']
+        MaxPool2D(2, name="p1"),  # its input is ReLU's fresh output: dx may go over it
         Conv2D(w(2, 2, 3, 3), w(2), pad=1, name="c2"),
         Tanh("t2"),
+        MaxPool2D(2, name="p2"),  # its input is Tanh's y: dx must not go over it
         Flatten("f"),
-        ReLU("r2"),  # Flatten's output is a view of Tanh's y
-        Affine(w(32, 6), w(6), "a1"),
+        ReLU("r2"),
+        Affine(w(8, 6), w(6), "a1"),
         Tanh("t3"),
         Flatten("f2"),
         ReLU("r3"),  # on (N, D) Flatten returns a view of Tanh's y
@@ -222,13 +224,13 @@ def tricky_network(rng: np.random.Generator) -> Network:
         ReLU("r5"),  # BatchNorm's output is new: may be overwritten
         Affine(w(6, 3), w(3), "a3"),
     ]
-    return Network(layers, SoftmaxCrossEntropy(), input_shape=(1, 4, 4))
+    return Network(layers, SoftmaxCrossEntropy(), input_shape=(1, 8, 8))
 
 
 @pytest.mark.parametrize("training", [True, False])
 def test_lean_in_place_relu_never_touches_what_others_keep(training):
     rng = np.random.default_rng(8)
-    x, t = rng.standard_normal((4, 1, 4, 4)), rng.integers(0, 3, 4)
+    x, t = rng.standard_normal((4, 1, 8, 8)), rng.integers(0, 3, 4)
     x_before = x.copy()
     full, lean = tricky_network(np.random.default_rng(9)), tricky_network(np.random.default_rng(9))
     full.train(training)

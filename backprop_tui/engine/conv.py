@@ -259,6 +259,8 @@ class MaxPool2D(Layer):
         self.stride = int(stride if stride is not None else size)
         self.pad = int(pad)
         self.x_shape: Shape | None = None
+        #: lean mode: the (H, W, N, C) input of the last forward, free to be overwritten by dx
+        self._spare: np.ndarray | None = None
 
     def output_shape(self, in_shape: Shape) -> Shape:
         if len(in_shape) != 3:
@@ -328,6 +330,12 @@ class MaxPool2D(Layer):
                 np.logical_or(sv, wq, out=sv)
             sw = swp[p : p + h, p : p + w]
         self.cache["switches"] = _from_hwnc(sw)
+        # lean training: backward may write dx over the input, which nobody reads again if it
+        # is our own copy or the previous layer's fresh output (same shape and layout as dx)
+        own = xt.base is None or not np.shares_memory(xt, x)
+        reusable = self.lean and self.training and tiles
+        reusable = reusable and (own or (self.input_is_fresh and xt.flags.writeable))
+        self._spare = xt if reusable else None
         if self.lean and tiles:  # only shown (and used as kink signature); backward uses switches
             self.cache.pop("argmax", None)
         else:
@@ -348,7 +356,9 @@ class MaxPool2D(Layer):
         dt = _to_hwnc(dout)  # (OH, OW, N, C)
         if tiles:
             sw = _to_hwnc(self.cache["switches"])  # a view: forward stored it pixel-major
-            dx = np.empty((h, w, n, c), dtype=dout.dtype)
+            dx, self._spare = self._spare, None
+            if dx is None or dx.dtype != dout.dtype or dx.shape != (h, w, n, c):
+                dx = np.empty((h, w, n, c), dtype=dout.dtype)
             k2 = (oh, k, ow, k, n * c)
             np.multiply(sw.reshape(k2), dt.reshape(oh, 1, ow, 1, n * c), out=dx.reshape(k2))
             return _from_hwnc(dx)

@@ -56,10 +56,10 @@ class Layer:
         self.trainable = True
         #: lean mode, for training at full speed: skip the cache tensors that only the debugger
         #: shows and backward never reads (Conv2D's book-order ``col``, MaxPool2D's ``argmax``
-        #: when its windows tile), and ReLU works in place on arrays nobody reads again (its
-        #: input when ``input_is_fresh``, its ``dout``), so ``Network.inputs``/``dinputs`` may
-        #: show later values. The trainer turns it on (``Network.lean()``); the stepper and the
-        #: gradient checker leave it off.
+        #: when its windows tile), and layers reuse arrays nobody reads again (ReLU works in
+        #: place on its input when ``input_is_fresh`` and on its ``dout``; MaxPool2D writes dx
+        #: over its input), so ``Network.inputs``/``dinputs`` may show later values. The trainer
+        #: turns it on (``Network.lean()``); the stepper and the gradient checker leave it off.
         self.lean = False
         #: set by Network.forward_from before each forward: the input is the previous layer's
         #: output and that layer's ``fresh_output`` is true
