@@ -5,20 +5,25 @@ batches (batch 100, a reshuffled epoch of the 60,000 MNIST training images), flo
 all in one process. Three trainers run the identical batch sequence:
 
 * ``engine`` — exactly what the trainer runs: ``net.loss(x, t)``,
-  ``net.backward(need_input_grad=False)``, ``opt.step(net)`` with the project's layers;
-* ``bare``   — a hand-written minimal numpy loop (no classes, no caches), so the difference to
-  ``engine`` is the engine's own overhead;
+  ``net.backward(need_input_grad=False)``, ``opt.step(net)`` with the project's layers, inside
+  ``with net.lean():`` (``--no-lean``: without it);
+* ``bare``   — a hand-written numpy loop with the engine's algorithms but no layer objects, no
+  caches and in-place updates, so the difference to ``engine`` is the engine's own overhead;
 * ``torch``  — an idiomatic PyTorch loop (``nn.Sequential``, ``CrossEntropyLoss``, ``optim.SGD``,
   ``zero_grad(set_to_none=True)``).
 
-Each timing is preceded by a few untimed warm-up batches on a throw-away copy of the model. The
-mean training loss of each run is printed as a sanity check: all three start from the same weights
-and see the same batches, so their losses agree to float32 rounding.
+Each trainer first runs a few untimed warm-up batches on a throw-away copy of its model. Then
+the trainers take turns every ``--slice`` batches (see ``bench``), so that bursts of load from
+other processes on a shared machine hit all of them. Reported per trainer: the total (seconds per
+epoch), the *typical* and *best* speed (median and fastest turn, scaled to an epoch) and the
+process CPU time. The mean training loss is printed as a sanity check: all three start from the
+same weights and see the same batches, so their losses agree to float32 rounding.
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/vs_torch.py --model both --repeat 3
     .venv/bin/python benchmarks/vs_torch.py --model cnn --batches 60     # quick look
+    .venv/bin/python benchmarks/vs_torch.py --threads 1                  # both single-threaded
 
 PyTorch is a benchmark-only reference (``pip install torch``); without it the script says so and
 exits 0. It is never a dependency of the project.
