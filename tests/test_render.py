@@ -191,15 +191,14 @@ def test_legend_zero_scale() -> None:
 # -- numbers grid ---------------------------------------------------------------------------------
 
 
-def number_cells(t: Text, rows: int, cols: int, *, header: bool = False,
-                 label_w: int = 0) -> tuple[list[list[str]], int]:
-    """The cell strings of a :func:`R.numbers` grid (and the cell width), read from its text."""
+def number_cells(t: Text, widths: list[int], rows: int, *, header: bool = False,
+                 label_w: int = 0) -> list[list[str]]:
+    """The cell strings of a :func:`R.numbers` grid with columns ``widths`` wide."""
     lines = t.plain.split("\n")[1 if header else 0:]
     assert len(lines) == rows
-    w = (len(lines[0]) - label_w) // cols
-    assert all(len(line) == label_w + cols * w for line in lines)
-    return [[line[label_w + c * w:label_w + (c + 1) * w] for c in range(cols)]
-            for line in lines], w
+    assert all(len(line) == label_w + sum(widths) for line in lines)
+    edges = np.cumsum([label_w, *widths]).tolist()
+    return [[line[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)] for line in lines]
 
 
 @st.composite
@@ -236,28 +235,34 @@ def _fmt_cell(v: object) -> str:
 def test_numbers_every_cell_prints_fmt_of_its_value(a, labels, width) -> None:
     rows, cols = a.shape
     row_labels = [f"n={i}" for i in range(rows)] if labels else None
-    col_labels = [str(j) for j in range(cols)] if labels else None
+    col_labels = [f"j={j}" for j in range(cols)] if labels else None
     t = R.numbers(a, width=width, row_labels=row_labels, col_labels=col_labels)
     label_w = max(map(len, row_labels)) + 1 if row_labels else 0
-    cells, w = number_cells(t, rows, cols, header=labels, label_w=label_w)
-    assert w == R.numbers_width(a, width) >= width
+    widths = R.numbers_widths(a, width=width, col_labels=col_labels)
+    assert R.numbers_size(a, width=width, row_labels=row_labels, col_labels=col_labels) == (
+        label_w + sum(widths), rows + labels)
+    cells = number_cells(t, widths, rows, header=labels, label_w=label_w)
+    for c in range(cols):  # as wide as the column's longest value needs, and ≥ width
+        longest = max(len(_fmt_cell(v)) for v in a[:, c])
+        assert widths[c] == max(width, 3, longest + 2, len(col_labels[c]) + 2 if labels else 0)
     for r in range(rows):
         for c in range(cols):
             cell = cells[r][c]
             assert cell[0] == " " and cell[-1] == " "  # one blank each side: room for [ ]
             assert cell.strip() == _fmt_cell(a[r, c])  # exactly fmt(value), never cut
-            assert cell[1:-1] == cell.strip().rjust(w - 2)  # right-aligned
+            assert cell[1:-1] == cell.strip().rjust(widths[c] - 2)  # right-aligned
     if labels:  # column labels end where the numbers end; row labels start each line
         head = t.plain.split("\n")[0]
+        end = label_w
         for c in range(cols):
-            assert head[label_w + c * w:label_w + (c + 1) * w].rstrip().endswith(str(c))
-            assert len(head[:label_w + (c + 1) * w].rstrip()) == label_w + (c + 1) * w - 1
+            end += widths[c]
+            assert head[:end].rstrip() == head[:end - 1] and head[:end - 1].endswith(f"j={c}")
         assert [line[:label_w].strip() for line in t.plain.split("\n")[1:]] == row_labels
     # a cursor anywhere brackets its cell and moves nothing
     rng = np.random.default_rng(rows * 31 + cols)
     cur = (int(rng.integers(rows)), int(rng.integers(cols)))
     tc = R.numbers(a, width=width, cursor=cur, row_labels=row_labels, col_labels=col_labels)
-    ccells, _ = number_cells(tc, rows, cols, header=labels, label_w=label_w)
+    ccells = number_cells(tc, widths, rows, header=labels, label_w=label_w)
     for r in range(rows):
         for c in range(cols):
             if (r, c) == cur:
@@ -266,15 +271,14 @@ def test_numbers_every_cell_prints_fmt_of_its_value(a, labels, width) -> None:
                 assert ccells[r][c] == cells[r][c]
 
 
-def _cell_styles(t: Text, a: np.ndarray, cur=None) -> dict:
-    rows, cols = a.shape
-    w = R.numbers_width(a)
-    out = {}
-    for r in range(rows):
-        for c in range(cols):
-            off = r * (cols * w + 1) + c * w
-            out[r, c] = [style_at(t, off + k) for k in range(w)]
-    return out
+def _cell_styles(t: Text, a: np.ndarray) -> dict:
+    """Styles of every character of every cell of an unlabelled numbers grid of ``a``."""
+    rows, _ = a.shape
+    widths = R.numbers_widths(a)
+    edges = np.cumsum([0, *widths]).tolist()
+    line = sum(widths) + 1
+    return {(r, c): [style_at(t, r * line + k) for k in range(edges[c], edges[c + 1])]
+            for r in range(rows) for c in range(len(widths))}
 
 
 def test_numbers_colours_are_the_heatmaps_and_text_contrasts_on_every_level() -> None:
@@ -318,7 +322,7 @@ def test_contrast_ratio_known_values() -> None:
 def test_numbers_nan_inf_and_an_explicit_scale() -> None:
     a = np.array([[np.nan, np.inf, -np.inf, 0.5, 3.0, -3.0]])
     t = R.numbers(a, scale=1.0)
-    cells, w = number_cells(t, 1, 6)
+    cells = number_cells(t, R.numbers_widths(a), 1)
     assert [c.strip() for c in cells[0]] == ["nan", "inf", "-inf", "0.5", "3", "-3"]
     styles = _cell_styles(t, a)
     for c in range(3):
@@ -333,10 +337,11 @@ def test_numbers_nan_inf_and_an_explicit_scale() -> None:
 
 def test_numbers_cursor_is_inverted_bold_and_bracketed() -> None:
     a = np.array([[0.0, 1.0], [-1.0, np.nan]])
+    w = 8  # all values short: every column the default width
+    assert R.numbers_widths(a) == [w, w]
     for cur in [(0, 0), (0, 1), (1, 0), (1, 1)]:
         t = R.numbers(a, cursor=cur)
         plain = R.numbers(a).plain
-        w = R.numbers_width(a)
         off = cur[0] * (2 * w + 1) + cur[1] * w
         assert t.plain[off] == "[" and t.plain[off + w - 1] == "]"
         assert t.plain[:off] + t.plain[off + w:] == plain[:off] + plain[off + w:]
@@ -353,34 +358,39 @@ def test_numbers_cursor_is_inverted_bold_and_bracketed() -> None:
 
 def test_numbers_of_a_mask_prints_true_false_and_the_cursor_is_yellow() -> None:
     m = np.array([[True, False, True]])
-    assert R.numbers_width(m) == 8  # at least `width`
+    assert R.numbers_widths(m) == [8, 8, 8]  # at least `width`
+    widths = R.numbers_widths(m, width=3)
+    assert widths == [6, 7, 6]  # "True"/"False" + a blank each side
     t = R.numbers(m, width=3)
-    cells, w = number_cells(t, 1, 3)
+    cells = number_cells(t, widths, 1)
     assert [c.strip() for c in cells[0]] == ["True", "False", "True"]
-    assert w == 7  # "False" + a blank each side
     assert style_at(t, 0).reverse and style_at(t, 0).bold  # True: inverted (solid)
-    assert style_at(t, w).dim and not style_at(t, w).reverse  # False: dim
-    for cur in [(0, 0), (0, 1)]:
+    assert style_at(t, 6).dim and not style_at(t, 6).reverse  # False: dim
+    for cur, off in [((0, 0), 0), ((0, 1), 6)]:
         tc = R.numbers(m, cursor=cur, width=3)
-        s = style_at(tc, cur[1] * w + 1)
+        s = style_at(tc, off + 1)
         assert tuple(s.bgcolor.triplet) == R.CURSOR and tuple(s.color.triplet) == (0, 0, 0)
         assert not s.reverse and not s.dim and s.bold
-        assert tc.plain[cur[1] * w] == "["
+        assert tc.plain[off] == "["
 
 
-def test_numbers_width_grows_to_the_longest_value_and_views_work() -> None:
-    a = np.array([[1.0, -1.2345678e-7]])
-    assert R.numbers_width(a) == len("-1.235e-07") + 2
-    assert R.numbers(a).plain == "          1  -1.235e-07 "
-    assert R.numbers_width(np.array([[1, 2]]), width=3) == 3
+def test_numbers_columns_grow_to_their_longest_value_and_views_work() -> None:
+    a = np.array([[1.0, -1.2345678e-7], [0.5, 2.0]])
+    # only the column with the long value is wider
+    assert R.numbers_widths(a) == [8, len("-1.235e-07") + 2]
+    assert R.numbers(a).plain == "      1  -1.235e-07 \n    0.5           2 "
+    assert R.numbers_widths(np.array([[1, 2]]), width=3) == [3, 3]
+    # labels widen their column too, and are never cut
+    assert R.numbers_widths(np.array([[1, 2]]), width=3, col_labels=["j=0", "j=10"]) == [5, 6]
+    assert R.numbers_size(a, row_labels=["n=0", "n=1"], col_labels=["0", "1"]) == (4 + 20, 3)
     # a full-size View from layout: same as the array
     v = R.layout(a, max_rows=5, max_cols=5)
-    assert R.numbers(v).plain == R.numbers(a).plain
+    assert R.numbers(v).plain == R.numbers(a).plain and not v.downsampled
     # 1-D is one row; empty draws (empty)
     assert R.numbers(np.array([0.5, 2.0])).plain == "    0.5       2 "
     assert R.numbers(np.zeros((0, 3))).plain == "(empty)"
     with pytest.raises(ValueError, match="row labels"):
-        R.numbers(a, row_labels=["a", "b"])
+        R.numbers(a, row_labels=["a"])
 
 
 def test_numbers_of_a_tiled_view_leaves_a_blank_cell_between_tiles() -> None:
@@ -388,9 +398,10 @@ def test_numbers_of_a_tiled_view_leaves_a_blank_cell_between_tiles() -> None:
     v = R.layout(x, max_rows=10, max_cols=10)
     assert v.tile == (2, 2)
     t = R.numbers(v, row_labels=["x"] * 9)  # labels are ignored for tiles
-    w = R.numbers_width(v)
+    w = 8
     lines = t.plain.split("\n")
-    assert [line[2 * w:3 * w] for line in lines] == [" " * w, " " * w]
+    assert [line[2 * w:2 * w + 2] for line in lines] == ["  ", "  "]  # the gap column
+    assert all(len(line) == 4 * w + 2 for line in lines)
     assert lines[0].split() == ["0", "1", "4", "5"]
     assert lines[1].split() == ["2", "3", "6", "7"]
 

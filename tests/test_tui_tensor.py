@@ -194,3 +194,26 @@ def test_iris_wide_tensors_stay_heatmaps_and_narrow_ones_print() -> None:
                                        for r in st.record_for("forward", 4).output]
 
     run(body, scenario="iris")
+
+
+def test_iris_zoom_hint_only_where_zooming_shows_the_numbers() -> None:
+    async def body(app, pilot):
+        await press(app, pilot, "b")  # the whole forward and backward pass
+        st = app.session.stepper
+        # affine3's dW is 20×3: 20 rows do not fit at 120×40 (downsampled), a zoom does
+        pane = await show(app, pilot, 4, "dW")
+        plain = pane.render().plain
+        assert not pane.shows_numbers and pane.view.downsampled
+        assert "numbers need 20 lines: tab, z zooms" in plain
+        await press(app, pilot, "tab", "z")
+        plain = pane.render().plain
+        assert pane.shows_numbers
+        dW = st.record_for("backward", 4).grads["W"]
+        assert printed_grid(plain, "i") == [[render.fmt(v) for v in r] for r in dW]
+        await press(app, pilot, "escape")
+        # affine2's dW is 20×20: no zoom shows 20 numbers across, so numbers are not offered
+        pane = await show(app, pilot, 2, "dW")
+        plain = pane.render().plain
+        assert pane.view.downsampled and "numbers" not in plain
+
+    run(body, scenario="iris")

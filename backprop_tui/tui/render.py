@@ -77,7 +77,8 @@ __all__ = [
     "level_color",
     "luminance",
     "numbers",
-    "numbers_width",
+    "numbers_size",
+    "numbers_widths",
     "sparkline",
     "tensor_stats",
     "text_color",
@@ -880,14 +881,39 @@ def _cell_strings(data: np.ndarray) -> list[list[str]]:
     return [[fmt(v) for v in row] for row in d.tolist()]
 
 
-def numbers_width(view_or_2d: View | np.ndarray, width: int = NUMBERS_MIN) -> int:
-    """Characters per cell that :func:`numbers` will use for these values: ``width``, or more
-    when the longest printed value needs it (value + one blank or bracket on each side)."""
+def _column_widths(strings: list[list[str]], width: int,
+                   col_labels: Sequence[str] | None) -> list[int]:
+    """Characters per column: the longest value (or label) + a blank each side, ≥ ``width``."""
+    widths = [max(int(width), 3)] * (len(strings[0]) if strings else 0)
+    for row in strings:
+        widths = [max(w, len(x) + 2) for w, x in zip(widths, row, strict=True)]
+    if col_labels is not None:
+        widths = [max(w, len(lab) + 2) for w, lab in zip(widths, col_labels, strict=True)]
+    return widths
+
+
+def numbers_widths(view_or_2d: View | np.ndarray, *, width: int = NUMBERS_MIN,
+                   col_labels: Sequence[str] | None = None) -> list[int]:
+    """Characters per column that :func:`numbers` uses for these values (untiled): ``width``,
+    or more where a column's longest value (or its label) needs it, with one blank (or the
+    cursor's bracket) on each side."""
     data, _ = _as_grid(view_or_2d)
     if data.size == 0:
-        return max(1, int(width))
-    longest = max(len(s) for row in _cell_strings(data) for s in row)
-    return max(int(width), longest + 2)
+        return []
+    return _column_widths(_cell_strings(data), width, col_labels)
+
+
+def numbers_size(view_or_2d: View | np.ndarray, *, width: int = NUMBERS_MIN,
+                 row_labels: Sequence[str] | None = None,
+                 col_labels: Sequence[str] | None = None) -> tuple[int, int]:
+    """(characters, lines) that :func:`numbers` with these arguments draws (untiled), so a
+    caller can check that the numbers fit before choosing them over a heatmap."""
+    data, _ = _as_grid(view_or_2d)
+    if data.size == 0:
+        return len("(empty)"), 1
+    lw = max(map(len, row_labels)) + 1 if row_labels else 0
+    widths = numbers_widths(data, width=width, col_labels=col_labels)
+    return lw + sum(widths), data.shape[0] + (col_labels is not None)
 
 
 @lru_cache(maxsize=4)
@@ -926,9 +952,10 @@ def numbers(view_or_2d: View | np.ndarray, *, scale: float | None = None,
 
     Every cell is ``fmt(value)`` right-aligned between one blank on each side, on the cell's
     heatmap colour (same levels as :func:`heatmap`, same ``scale``) in black or white, whichever
-    contrasts more (:func:`text_color`: ≥ 4.5:1 on every colour). All cells are equally wide:
-    ``width`` characters, or :func:`numbers_width` if a value needs more (a number is never
-    cut). NaN/±Inf print ``nan``/``inf``/``-inf`` bold on the heatmap's magenta. Bool grids
+    contrasts more (:func:`text_color`: ≥ 4.5:1 on every colour). A column is ``width``
+    characters wide, or as wide as its longest value (or label) needs (:func:`numbers_widths`:
+    a number is never cut, and one tiny gradient in exponent form widens only its own column).
+    NaN/±Inf print ``nan``/``inf``/``-inf`` bold on the heatmap's magenta. Bool grids
     print numpy's ``True``/``False`` (not ✓/·: a ReLU mask is True where the unit is *blocked*),
     True cells inverted (solid, in the theme's own colours) and False dim, so the pattern reads
     at a glance. The cursor cell (row, col of ``data``) is bracketed (``[ 0.5]``: the brackets
@@ -938,7 +965,7 @@ def numbers(view_or_2d: View | np.ndarray, *, scale: float | None = None,
 
     ``col_labels`` (one per column) are printed right-aligned above the numbers, ``row_labels``
     (one per row) in a column on the left; both dim, and only for untiled grids. Tiled views get
-    a blank cell between tiles. An empty tensor gives ``(empty)``.
+    two blank columns (one blank line) between tiles. An empty tensor gives ``(empty)``.
     """
     data, tile = _as_grid(view_or_2d)
     if data.size == 0:
@@ -946,12 +973,17 @@ def numbers(view_or_2d: View | np.ndarray, *, scale: float | None = None,
     rows, cols = data.shape
     boolean = data.dtype == np.bool_
     strings = _cell_strings(data)
-    w = max(int(width), max(len(s) for row in strings for s in row) + 2)
+    if tile is not None:
+        row_labels = col_labels = None
+    if row_labels is not None and len(row_labels) != rows:
+        raise ValueError(f"{len(row_labels)} row labels for {rows} rows")
+    if col_labels is not None and len(col_labels) != cols:
+        raise ValueError(f"{len(col_labels)} column labels for {cols} columns")
+    widths = _column_widths(strings, width, col_labels)
     codes = np.asarray(data, dtype=np.int64) if boolean else heat_codes(data, scale)
     cur = cursor if _valid_cursor(cursor, data.shape) else None
     gap = -1
     if tile is not None:
-        row_labels = col_labels = None
         codes, cur = _with_gaps(codes, tile, gap, cur)
         rp = np.arange(rows) + np.arange(rows) // tile[0]
         cp = np.arange(cols) + np.arange(cols) // tile[1]
@@ -960,22 +992,21 @@ def numbers(view_or_2d: View | np.ndarray, *, scale: float | None = None,
             for c, cc in enumerate(cp.tolist()):
                 grid[rr][cc] = strings[r][c]
         strings = grid
-    if row_labels is not None and len(row_labels) != codes.shape[0]:
-        raise ValueError(f"{len(row_labels)} row labels for {codes.shape[0]} rows")
-    if col_labels is not None and len(col_labels) != codes.shape[1]:
-        raise ValueError(f"{len(col_labels)} column labels for {codes.shape[1]} columns")
+        gw = [2] * codes.shape[1]
+        for c, cc in enumerate(cp.tolist()):
+            gw[cc] = widths[c]
+        widths = gw
     base, curs = _number_styles(bool(boolean))
     lw = max(len(s) for s in row_labels) + 1 if row_labels else 0
-    inner = w - 2
     lines: list[str] = []
     spans: list[Span] = []
     pos = 0
     if col_labels is not None:
-        head = " " * lw + "".join(f" {lab[-inner:]:>{inner}} " for lab in col_labels)
+        head = " " * lw + "".join(f" {lab:>{w - 2}} " for lab, w in zip(col_labels, widths,
+                                                                         strict=True))
         spans.append(Span(0, len(head), Style(dim=True)))
         lines.append(head)
         pos = len(head) + 1
-    blank = " " * w
     for r, (row_codes, row_str) in enumerate(zip(codes.tolist(), strings, strict=True)):
         parts = []
         if row_labels:
@@ -984,15 +1015,15 @@ def numbers(view_or_2d: View | np.ndarray, *, scale: float | None = None,
             spans.append(Span(pos, pos + lw, Style(dim=True)))
         x = pos + lw
         run_start, run_style = x, None
-        for c, (code, s) in enumerate(zip(row_codes, row_str, strict=True)):
+        for c, (code, s, w) in enumerate(zip(row_codes, row_str, widths, strict=True)):
             if code == gap:
-                parts.append(blank)
+                parts.append(" " * w)
                 st = None
             elif cur is not None and (r, c) == cur:
-                parts.append(f"[{s:>{inner}}]")
+                parts.append(f"[{s:>{w - 2}}]")
                 st = curs[code]
             else:
-                parts.append(f" {s:>{inner}} ")
+                parts.append(f" {s:>{w - 2}} ")
                 st = base[code]
             if st is not run_style:
                 if run_style is not None:

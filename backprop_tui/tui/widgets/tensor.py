@@ -221,13 +221,19 @@ class TensorPane(CachedLines, can_focus=True):
             budget_rows -= 1
         if kind is not None:
             return head + self._draw_picture(a, it, kind, width, budget_rows)
-        return head + self._draw_grid(a, it, width, budget_rows)
+        # the room a zoomed pane (z: the whole screen but its frame) would give the grid
+        screen = self.screen.size
+        zoomed = (screen.width - 4,
+                  budget_rows + screen.height - 3 - height - (3 if compact else 0))
+        return head + self._draw_grid(a, it, width, budget_rows, zoomed)
 
-    def _draw_grid(self, a: np.ndarray, it: TensorItem, width: int, rows: int) -> list:
+    def _draw_grid(self, a: np.ndarray, it: TensorItem, width: int, rows: int,
+                   zoomed: tuple[int, int] = (0, 0)) -> list:
         cell = 2
         max_cols = max(1, (width - 1) // cell)
         sample = min(self.sample, a.shape[0] - 1) if a.ndim == 4 else 0
-        key = (id(a), a.shape, rows, width, sample, self.cursor, it.key, self.is_maximized)
+        key = (id(a), a.shape, rows, width, sample, self.cursor, it.key, self.is_maximized,
+               zoomed)
         if self._draw_cache is not None and self._draw_cache[0] == key:
             return self._draw_cache[1]
         kind = "weight" if a.ndim == 4 and it.role in ("param", "delta") or \
@@ -240,7 +246,7 @@ class TensorPane(CachedLines, can_focus=True):
         r, c = self.cursor
         r, c = max(0, min(r, grid_rows - 1)), max(0, min(c, grid_cols - 1))
         self.cursor = (r, c)
-        plan = self._numbers_plan(view, it, width, rows)
+        plan = self._numbers_plan(view, it, width, rows, zoomed)
         self.shows_numbers = isinstance(plan, NumbersPlan)
         where = Text(no_wrap=True, overflow="ellipsis", end="")
         if isinstance(plan, NumbersPlan):
@@ -253,11 +259,14 @@ class TensorPane(CachedLines, can_focus=True):
             if not view.downsampled and view.tile is None and grid_cols:
                 # small tensors: wider cells read better than a 2-character strip
                 cell = max(2, min(6, (width - 1) // grid_cols))
-            where.append(view.how, style="yellow" if view.downsampled else "dim")
-            if plan:  # full size, but the numbers do not fit: say why, and how to see them
-                where.append(" · ", style="dim")
+            if view.downsampled:
+                where.append(view.how, style="yellow")
+            else:
                 where.append("colours only", style="bold")
-                where.append(f": {plan}", style="dim")
+                if width >= 60 or not plan:
+                    where.append(f", {view.how}", style="dim")
+            if plan:  # the numbers do not fit: say why, and whether zooming shows them
+                where.append(f" · {plan}", style="dim")
             if view.row_label or view.col_label:
                 where.append(" · rows: ", style="dim")
                 where.append(view.row_label or "–")
@@ -287,6 +296,9 @@ class TensorPane(CachedLines, can_focus=True):
             body = render.heatmap(view, scale=scale or None, cursor=(r, c), cell=cell)
             out = [where, body, self._legend(view, it, width),
                    self._cursor_line(view, r, c, it.key)]
+        if len(where.plain) > width and len(out) > 1 and \
+                out[1].plain.count("\n") + 1 < rows:  # a spare line: fold rather than cut
+            out[0] = _fold(where, width)
         self._draw_cache = (key, out)
         return out
 
@@ -300,40 +312,58 @@ class TensorPane(CachedLines, can_focus=True):
                                          signed=signed))
         return legend
 
-    def _numbers_plan(self, view: Any, it: TensorItem, width: int,
-                      rows: int) -> NumbersPlan | str | None:
-        """How to print a full-size tensor's numbers in ``width`` × ``rows`` (labels only if
-        they fit); a short reason when a full-size grid has no room for them; None for grids
-        that are not full size (downsampled or tiled: colours only)."""
-        data = view.data
-        n_rows, n_cols = data.shape
-        if view.downsampled or view.tile is not None or data.size == 0 or \
-                not (data.dtype == np.bool_ or np.issubdtype(data.dtype, np.number)):
+    def _numbers_plan(self, view: Any, it: TensorItem, width: int, rows: int,
+                      zoomed: tuple[int, int]) -> NumbersPlan | str | None:
+        """How to print the tensor's numbers in ``width`` × ``rows`` (the most labels that
+        fit), or a short reason why they do not fit (and whether zooming the pane, to
+        ``zoomed`` = (width, rows), would make them fit); None for tensors drawn as tiles.
+        Only 0-, 1- and 2-D tensors, at full size."""
+        src = view.source
+        if view.tile is not None or src is None or src.ndim > 2 or src.size == 0 or \
+                not (src.dtype == np.bool_ or np.issubdtype(src.dtype, np.number)):
             return None
-        integral = data.dtype == np.bool_ or np.issubdtype(data.dtype, np.integer)
+        full = src.reshape(1, -1) if src.ndim < 2 else src
+        n_rows, n_cols = full.shape
+        integral = src.dtype == np.bool_ or np.issubdtype(src.dtype, np.integer)
         min_w = 3 if integral else render.NUMBERS_MIN
-        zoom = "" if self.is_maximized else " (zoom: tab here, z)"
-        if n_cols * min_w > width:  # cheap test first: no fmt() of big tensors
-            return f"the numbers need ≥ {n_cols * min_w} columns, {width} here{zoom}"
-        if n_rows > rows:
-            return f"the numbers need {n_rows} lines, {rows} here{zoom}"
-        w = render.numbers_width(view, width=min_w)
+        zw, zr = (0, 0) if self.is_maximized else zoomed
+
+        def why(cols: int) -> str | None:
+            """Why not (for a full-size grid, or when zooming would show the numbers)."""
+            zoom = cols <= zw and n_rows <= zr
+            if view.downsampled and not zoom:
+                return None  # a big tensor: numbers were never in question
+            hint = ": tab, z zooms" if zoom else ""
+            if cols > width:
+                return f"numbers need {cols} cols{hint}"
+            return f"numbers need {n_rows} lines{hint}"
+
+        if n_cols * min_w > max(width, zw):  # cheap test first: no fmt() of big tensors
+            return why(n_cols * min_w)
+        base = render.numbers_widths(full, width=min_w)
+        if view.downsampled or n_rows > rows or sum(base) > width:
+            return why(sum(base))
         (rname, rwhat), (cname, cwhat) = _axes(it, self.items, view)
-        col_labels: list[str] | None = [f"{cname}={j}" for j in range(n_cols)]
-        if max(map(len, col_labels)) + 2 > w:
-            col_labels = [str(j) for j in range(n_cols)]
-        w = max(w, max(map(len, col_labels)) + 2)
-        if n_cols * w > width:
-            return f"the numbers need {n_cols * w} columns, {width} here{zoom}"
-        row_labels = [f"{rname}={i}" for i in range(n_rows)] if rname else None
-        if row_labels and max(map(len, row_labels)) + 1 + n_cols * w > width:
-            row_labels = None
+        if src.ndim == 0:
+            rname = cname = ""
+        # the most labels that fit: n=0 … and j=0 …, then bare numbers, then fewer
+        rl = [f"{rname}={i}" for i in range(n_rows)] if rname else None
+        cl = [f"{cname}={j}" for j in range(n_cols)] if cname else None
+        bare = [str(j) for j in range(n_cols)] if cname else None
+        short = [str(i) for i in range(n_rows)] if rname else None
+        for row_labels, col_labels in ((rl, cl), (rl, bare), (short, cl), (short, bare),
+                                       (None, cl), (None, bare), (None, None)):
+            widths = base if col_labels is None else [
+                max(w, len(lab) + 2) for w, lab in zip(base, col_labels, strict=True)]
+            lw = max(map(len, row_labels)) + 1 if row_labels else 0
+            if lw + sum(widths) <= width:
+                break
         if n_rows + 1 > rows:
             col_labels = None
         idx = f"{rname}, {cname}" if rname else cname
         axes = f"{it.key}[{idx}] · " + (f"rows: {rname} {rwhat} · " if rname else "") + \
-            f"cols: {cname} {cwhat}"
-        return NumbersPlan(w, row_labels, col_labels, axes)
+            f"cols: {cname} {cwhat}" if cname else f"{it.key}: scalar"
+        return NumbersPlan(min_w, row_labels, col_labels, axes)
 
     def _cursor_line(self, view: Any, r: int, c: int, name: str) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -406,7 +436,7 @@ class TensorPane(CachedLines, can_focus=True):
 class NumbersPlan:
     """How the tensor pane prints a small tensor's numbers (see :func:`render.numbers`)."""
 
-    width: int  #: characters per cell
+    width: int  #: least characters per cell (a column is as wide as its values need)
     row_labels: list[str] | None
     col_labels: list[str] | None
     axes: str  #: the index names in words: ``y[n, j] · rows: n sample · cols: j unit``
@@ -434,6 +464,21 @@ def _axes(it: TensorItem, items: list[TensorItem], view: Any) -> tuple[tuple[str
     if it.key in ("x", "dx"):
         return ("n", "sample"), ("i", "input unit")
     return ("n", "sample"), ("j", "unit")
+
+
+def _fold(text: Text, width: int) -> Text:
+    """``text`` on two lines, broken at the last `` · `` that keeps the first line within
+    ``width`` (unchanged if there is none)."""
+    plain = text.plain
+    cut = plain.rfind(" · ", 0, width + 1)
+    if cut <= 0:
+        return text
+    head, _, tail = text.divide([cut, cut + 3])
+    out = Text(no_wrap=True, overflow="ellipsis", end="")
+    out.append_text(head)
+    out.append("\n")
+    out.append_text(tail)
+    return out
 
 
 def _group(role: str) -> str:
