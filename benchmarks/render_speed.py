@@ -42,7 +42,7 @@ def cases() -> dict[str, Callable[[], object]]:
         "tensor_stats (32,30,24,24)": lambda: R.tensor_stats(act),
         "sparkline 5000 → 60": lambda: R.sparkline(losses, 60),
         "numbers 32×20 (labels, cursor)": lambda: R.numbers(small, cursor=(3, 4), **labels),
-        "numbers_width 32×20": lambda: R.numbers_width(small),
+        "numbers_widths 32×20": lambda: R.numbers_widths(small),
         "numbers 4×6 (xor)": lambda: R.numbers(small[:4, :6], cursor=(0, 0)),
     }
 
