@@ -34,7 +34,7 @@ def keys(*presses: str):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_xor_mid_backward(snap_compare, size) -> None:
-    # forward ×3, loss, backward L3: the tensor pane shows affine2's dW
+    # forward ×3, loss, backward L3: the tensor pane prints affine2's dW (6×2) as numbers
     assert snap_compare(make_app("xor"), terminal_size=size,
                         run_before=keys("n", "n", "n", "n", "n"))
 
@@ -49,6 +49,13 @@ def test_mnist_cnn_after_forward(snap_compare, size) -> None:
 def test_xor_light_theme(snap_compare) -> None:
     assert snap_compare(make_app("xor", LIGHT), terminal_size=(120, 40),
                         run_before=keys("b", "up", "up", "up"))
+
+
+def test_xor_mask_numbers_light_theme(snap_compare) -> None:
+    # relu1's mask printed as True/False (inverted True cells), cursor on [1, 1] in yellow
+    assert snap_compare(make_app("xor", LIGHT), terminal_size=(120, 40),
+                        run_before=keys("n", "n", "right_square_bracket", "tab", "right",
+                                        "down"))
 
 
 def test_mnist_cnn_heatmap_light_theme(snap_compare) -> None:

@@ -283,7 +283,7 @@ class TensorPane(CachedLines, can_focus=True):
                 legend.append(" True ", style="reverse bold")
                 legend.append("  ")
                 legend.append("False", style="dim")
-                legend.append("  (numpy's words)", style="dim")
+                legend.append("  as numpy prints them", style="dim")
             else:
                 legend = self._legend(view, it, width)
             out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
@@ -338,8 +338,8 @@ class TensorPane(CachedLines, can_focus=True):
                 return f"numbers need {cols} cols{hint}"
             return f"numbers need {n_rows} lines{hint}"
 
-        if n_cols * min_w > max(width, zw):  # cheap test first: no fmt() of big tensors
-            return why(n_cols * min_w)
+        if n_cols * min_w > max(width, zw) or n_rows > max(rows, zr):
+            return why(n_cols * min_w)  # cheap tests first: no fmt() of big tensors
         base = render.numbers_widths(full, width=min_w)
         if view.downsampled or n_rows > rows or sum(base) > width:
             return why(sum(base))
