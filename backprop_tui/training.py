@@ -229,8 +229,9 @@ class Trainer:
         or a NaN/Inf appears. Can be called again to continue.
 
         Floating-point warnings are silenced: an overflow is caught by the NaN/Inf check and
-        reported once, with the layer where it happened."""
-        with np.errstate(all="ignore"):
+        reported once, with the layer where it happened. The network runs in lean mode: layers
+        skip the cache tensors only the debugger shows (same numbers, less work)."""
+        with np.errstate(all="ignore"), self.net.lean():
             return self._run(on_event, should_stop, max_iterations)
 
     def _run(self, on_event, should_stop, max_iterations) -> TrainResult:
@@ -338,6 +339,24 @@ class Trainer:
         batch = self.batches.position
         iteration = self.iteration + 1
         found = None
+        lean = [layer.lean for layer in net.layers]
+        for layer in net.layers:  # replay with every cache, as the debugger would
+            layer.lean = False
+        try:
+            found = self._replay_for_nonfinite(xb, tb)
+        finally:
+            for layer, was in zip(net.layers, lean, strict=True):
+                layer.lean = was
+        if not found:  # a sum overflowed although every entry is finite
+            found = ("backward", None, "gradient sum", 0, "Inf")
+        phase, layer, tensor, count, kind = found
+        event = NonFinite(iteration, epoch, batch, phase, layer, tensor, count, kind)
+        emit(event)
+        return self._result("nonfinite", event)
+
+    def _replay_for_nonfinite(self, xb, tb):
+        net = self.net
+        found = None
         with net.frozen():
             h = net._as_input(xb)
             found = _first_bad("forward", None, "x (the batch)", h)
@@ -364,12 +383,7 @@ class Trainer:
                         found = found or _first_bad("backward", layer.name, f"d{name}", g)
                     if dout is not None:
                         found = found or _first_bad("backward", layer.name, "dx", dout)
-        if not found:  # a sum overflowed although every entry is finite
-            found = ("backward", None, "gradient sum", 0, "Inf")
-        phase, layer, tensor, count, kind = found
-        event = NonFinite(iteration, epoch, batch, phase, layer, tensor, count, kind)
-        emit(event)
-        return self._result("nonfinite", event)
+        return found
 
     # -- persistence --------------------------------------------------------------------------
     def state_meta(self) -> dict[str, Any]:
