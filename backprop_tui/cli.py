@@ -23,7 +23,7 @@ app = typer.Typer(
     "layer, and audit its gradients.",
     add_completion=False,
     invoke_without_command=True,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
