@@ -1,6 +1,12 @@
 """The tensor pane: one tensor of the selected row as a heatmap (or picture, or bitmap), with its
 statistics, a legend, how it was laid out, and a cell cursor showing one exact entry.
 
+Small tensors (xor's 4×6 activations, 2×6 W; iris's inputs and scores) print their numbers
+instead (``render.numbers``: ``fmt`` of every entry on its heatmap colour, index labels
+``n=0``/``j=0`` when they fit): whenever the full-size grid fits the pane at ≥ 8 characters a
+column (3 for integers and masks, which print ``True``/``False``). Otherwise the heatmap, and the
+header says "colours only", why, and when zooming the pane (``z``) would show the numbers.
+
 It only lays out and draws what the engine produced (``TensorItem.array``); all drawing of
 big arrays is in :mod:`backprop_tui.tui.render`.
 """
