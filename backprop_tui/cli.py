@@ -272,7 +272,9 @@ def train_cmd(
     interactive = sys.stdout.isatty()
     console.print(
         f"[bold]{sc.name}[/]: {sc.architecture}, {sc.param_count:,} parameters · "
-        f"{trainer.optimizer.describe()}, batch {tr.batch_size}, {tr.epochs} epochs, "
+        f"{trainer.optimizer.describe()}"
+        f"{f' (×{tr.lr_decay:g} per epoch)' if tr.lr_decay != 1 else ''}, "
+        f"batch {tr.batch_size}, {tr.epochs} epochs, "
         f"{tr.dtype}, seed {tr.seed} · {len(trainer.x_train):,} training / "
         f"{len(trainer.x_test):,} test samples → {trainer.out_dir}",
         highlight=False, soft_wrap=True,

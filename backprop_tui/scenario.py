@@ -172,6 +172,8 @@ class DataSpec:
 class TrainSpec:
     optimizer: str = "sgd"
     lr: float = 0.1
+    #: the learning rate is multiplied by this after every epoch: lr × lr_decay^(epoch − 1)
+    lr_decay: float = 1.0
     momentum: float = 0.9
     beta1: float = 0.9
     beta2: float = 0.999
@@ -293,6 +295,10 @@ class Scenario:
         layers = _build_layers(self, init_rng, drop_rng)
         return Network(layers, LOSSES[self.loss](), l2=self.l2, input_shape=self.input_shape,
                        dtype=np.dtype(dtype))
+
+    def epoch_lr(self, epoch: int) -> float:
+        """The learning rate of 1-based ``epoch``: ``lr · lr_decay^(epoch − 1)``."""
+        return self.train.lr * self.train.lr_decay ** (epoch - 1)
 
     def build_optimizer(self, lr: float | None = None, optimizer: str | None = None) -> Optimizer:
         kind = optimizer or self.train.optimizer
@@ -587,6 +593,8 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
     train = TrainSpec(
         optimizer=tr.get("optimizer", "str", defaults.optimizer, choices=tuple(OPTIMIZERS)),
         lr=tr.get("lr", "float", defaults.lr, check=_positive, expected="a positive number"),
+        lr_decay=tr.get("lr_decay", "float", defaults.lr_decay, check=lambda v: 0 < v <= 1,
+                        expected="a factor in (0, 1]"),
         momentum=tr.get("momentum", "float", defaults.momentum, check=lambda v: 0 <= v < 1,
                         expected="a number in [0, 1)"),
         beta1=tr.get("beta1", "float", defaults.beta1, check=lambda v: 0 <= v < 1,

@@ -248,6 +248,7 @@ class Trainer:
             if not self._in_epoch:
                 self._in_epoch = True
                 self._sums = _EpochSums()
+            opt.lr = self.scenario.epoch_lr(epoch)
             start_batch = batches.position if not batches.epoch_done else 0
             emit(EpochStart(epoch, self.epochs, n_batches, start_batch))
             sums = self._sums
@@ -494,8 +495,9 @@ class Trainer:
                     f"cannot change --{key.replace('_', '-')} when resuming",
                     value=value, expected=f"{saved[key]!r} as in the checkpoint, or no flag",
                     hint=f"The checkpoint {ckpt.path} was trained with {key} = {saved[key]!r}.")
-        fields = {k: saved[k] for k in ("optimizer", "lr", "momentum", "beta1", "beta2",
-                                        "batch_size", "epochs", "seed", "dtype") if k in saved}
+        fields = {k: saved[k] for k in ("optimizer", "lr", "lr_decay", "momentum", "beta1",
+                                        "beta2", "batch_size", "epochs", "seed", "dtype")
+                  if k in saved}
         sc = scenario.with_train(**fields).with_train(epochs=epochs, lr=lr)
         if out_dir is not None:
             out = Path(out_dir)
@@ -505,8 +507,7 @@ class Trainer:
             out = default_run_dir(scenario.name, ckpt.path.parent.parent)
         trainer = cls(sc, out_dir=out, data_dir=data_dir)
         trainer.load_state(ckpt)
-        if lr is not None:
-            trainer.optimizer.lr = float(lr)
+        trainer.optimizer.lr = sc.epoch_lr(trainer.epochs_done + 1)
         return trainer
 
 

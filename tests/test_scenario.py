@@ -813,3 +813,10 @@ def test_architecture_hash_ignores_initialisation(tmp_path) -> None:
     b = load_scenario(write(tmp_path, IRIS_TEMPLATE.replace('out = 3 }', 'out = 3, init = 0.01 }'),
                             "b.toml"))
     assert a.architecture_hash() == b.architecture_hash()
+
+
+def test_lr_decay_is_validated(tmp_path) -> None:
+    sc = load_scenario(write(tmp_path, replaced("lr = 0.1", "lr = 0.2\nlr_decay = 0.5"), "a.toml"))
+    assert sc.epoch_lr(1) == 0.2 and sc.epoch_lr(3) == 0.05
+    err = scenario_error(tmp_path, replaced("lr = 0.1", "lr = 0.1\nlr_decay = 1.5"))
+    assert_clear(err, "train.lr_decay", "1.5", "a factor in (0, 1]")

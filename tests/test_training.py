@@ -584,3 +584,21 @@ def test_long_histories_stay_small_in_checkpoints(tmp_path: Path) -> None:
     assert path.stat().st_size < 400_000
     again = Trainer.resume(load_scenario("xor"), path)
     assert again.history == trainer.history
+
+
+def test_lr_decay_lowers_the_rate_every_epoch_and_survives_resume(tmp_path: Path) -> None:
+    """lr_decay multiplies the rate after every epoch; the schedule follows the epoch, so a
+    resumed run uses the same rates as an uninterrupted one (and ends bit-identical)."""
+    sc = load_scenario("iris").with_train(epochs=6, lr_decay=0.5)
+    whole = Trainer(sc)
+    whole.run()
+    assert [m.lr for m in whole.history] == [sc.train.lr * 0.5**k for k in range(6)]
+
+    first = Trainer(sc, out_dir=tmp_path / "run")
+    first.run(max_iterations=3 * first.batches_per_epoch + 5)  # stop inside epoch 4
+    first.save(tmp_path / "run" / "checkpoint.npz")
+    resumed = Trainer.resume(load_scenario("iris"), tmp_path / "run")
+    assert resumed.scenario.train.lr_decay == 0.5
+    resumed.run()
+    assert _numbers(resumed.history) == _numbers(whole.history)
+    _same_arrays(resumed.net.state_dict(), whole.net.state_dict(), "parameters")
