@@ -256,3 +256,16 @@ def test_session_spec_builds_or_raises() -> None:
     assert s.n == 2 and s.seed == 1
     with pytest.raises(ScenarioError):
         SessionSpec("no-such-scenario").build()
+
+
+def test_a_cached_output_is_not_listed_twice() -> None:
+    """Sigmoid and Tanh keep their output y for backward; the pane lists it once, as y."""
+    from backprop_tui.scenario import load_scenario
+    from backprop_tui.tui.session import DebugSession
+
+    session = DebugSession(load_scenario("xor-sigmoid"))
+    session.stepper.finish_forward()
+    for i, layer in enumerate(session.net.layers):
+        names = [item.key for item in session.tensors(i)]
+        assert len(names) == len(set(names)), (layer.name, names)
+        assert "y" in names

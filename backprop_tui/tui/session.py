@@ -421,7 +421,10 @@ class DebugSession:
             if a is not None and fwd is not None and fwd.input is not None and _same_data(
                     a, fwd.input):
                 continue  # the input, kept for backward: shown as x
-            if a is None and k == "x":
+            if a is not None and fwd is not None and fwd.output is not None and _same_data(
+                    a, fwd.output):
+                continue  # the output, kept for backward (sigmoid, tanh): shown as y
+            if a is None and k in ("x", "y"):
                 continue
             role: TensorRole = "mask" if (a is not None and a.dtype == np.bool_) else "cache"
             items.append(TensorItem(k, f"{k} — {_cache_hint(k)} (kept by forward for backward)",
