@@ -96,7 +96,9 @@ class Terminal:
                 os.write(self.fd, ANSWER_SYNC)
                 self.answered = True
             self.buffer += chunk
-            if END_FRAME in chunk and predicate(self.buffer):
+            # the end-of-frame marker may be split across two reads: look just behind the chunk
+            tail = self.buffer[-(len(chunk) + len(END_FRAME)):]
+            if END_FRAME in tail and predicate(self.buffer):
                 return time.perf_counter()
 
     def text(self) -> str:

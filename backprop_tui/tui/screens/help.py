@@ -14,11 +14,14 @@ PANES = (
     ("Network", "the layers top to bottom, then the loss and the update. Output shapes are "
      "per batch (batch size first). ▶↓ / ▶↑ marks the step that runs next (forward / backward), "
      "● a breakpoint, ↓ ↑ the steps already done in this iteration."),
-    ("Tensor", "one tensor of the selected row: its input x, output y, cached tensors (masks as "
-     "bitmaps █ = True), parameters, gradients (dout, dW, db, dx). Colours: blue negative, "
-     "red positive, neutral 0, on a symmetric scale given by the legend; magenta !! marks NaN "
-     "or Inf. Big tensors are downsampled (block means) and the pane says how. The cursor shows "
-     "one entry's exact value. `i` draws image-shaped data as pictures."),
+    ("Tensor", "one tensor of the selected row: its input x, output y, cached tensors (masks: "
+     "True where the value is set, e.g. a ReLU mask is True where x ≤ 0 and no gradient "
+     "passes), parameters, gradients (dout, dW, db, dx). Small tensors print their numbers on "
+     "their colours (n = sample, j = unit); when they don't fit, `z` zooms the pane. Colours: "
+     "blue negative, red positive, grey 0, on a symmetric scale given by the legend; magenta "
+     "marks NaN or Inf. Big tensors are downsampled (block means) and the pane says how. The "
+     "cursor shows one entry's exact value. `[` `]` change the tensor, `,` `.` the sample, `i` "
+     "draws image-shaped data as pictures."),
     ("Gradient check", "analytic gradients (from backward) against centered differences "
      "(L(θ+h) − L(θ−h)) / 2h in float64. Relative error: > 1e-2 wrong, 1e-4…1e-2 suspicious, "
      "≤ 1e-7 good. A kink (ReLU mask or max-pool switch flipped by ±h) is reported, not failed."),
