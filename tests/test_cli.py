@@ -26,8 +26,9 @@ from backprop_tui.resources import assets_dir
 from backprop_tui.scenario import list_scenarios, load_scenario
 
 BUILTINS = (
-    "and", "iris", "mnist-cnn", "mnist-mlp", "mnist-twolayer", "nand", "not", "or",
-    "perceptron", "xor", "xor-sigmoid",
+    "and", "iris", "mnist-cnn", "mnist-cnn-book", "mnist-mlp", "mnist-mlp-book",
+    "mnist-twolayer", "mnist-twolayer-book", "nand", "not", "or", "perceptron", "xor",
+    "xor-sigmoid",
 )
 CHECKABLE = tuple(n for n in BUILTINS if n != "perceptron")
 CHECK_KEYS = {"layer", "tensor", "checked", "max_abs_error", "max_rel_error", "passed"}
