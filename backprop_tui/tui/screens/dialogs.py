@@ -36,10 +36,32 @@ class ErrorDialog(ModalScreen[None]):
         self.dismiss(None)
 
 
-class TrainDialog(ModalScreen[int | None]):
-    """Asks how many iterations to train fast (no records, as ``train`` would)."""
+class _FormDialog(ModalScreen):
+    """A dialog with inputs and OK / Cancel: Enter in an input or OK submits (``_submit``
+    validates and dismisses with the result), Cancel or escape dismisses with None."""
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def _submit(self) -> None:
+        raise NotImplementedError
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TrainDialog(_FormDialog):
+    """Asks how many iterations to train fast (no records, as ``train`` would)."""
 
     def __init__(self, default: int, seconds_per_iteration: float | None = None) -> None:
         super().__init__(classes="dialog-screen")
@@ -75,25 +97,10 @@ class TrainDialog(ModalScreen[int | None]):
             return
         self.dismiss(k)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
-class ConditionsDialog(ModalScreen[ConditionSettings | None]):
+class ConditionsDialog(_FormDialog):
     """Edits the conditions that `c` (continue) stops on, besides layer breakpoints."""
-
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
 
     def __init__(self, settings: ConditionSettings) -> None:
         super().__init__(classes="dialog-screen")
@@ -145,16 +152,3 @@ class ConditionsDialog(ModalScreen[ConditionSettings | None]):
             return
         self.dismiss(s)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
