@@ -35,6 +35,8 @@ class Loss:
     def labels(self, t: np.ndarray) -> np.ndarray:
         """Class per sample from the targets (integer labels or one-hot / binary targets)."""
         t = np.asarray(t)
+        if t.ndim == 1 and np.issubdtype(t.dtype, np.integer):
+            return t  # already class indices (the common case, once per training batch)
         if t.ndim == 2 and t.shape[1] > 1:
             return t.argmax(axis=1)
         return t.reshape(t.shape[0]).round().astype(np.int64)
