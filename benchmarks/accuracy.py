@@ -48,7 +48,10 @@ def run(name: str) -> dict:
     return {
         "scenario": name,
         "architecture": sc.architecture,
-        "optimizer": trainer.optimizer.describe(),
+        "optimizer": sc.train.optimizer,
+        "lr": sc.train.lr,
+        "lr_decay": sc.train.lr_decay,
+        "l2": sc.l2,
         "batch_size": sc.train.batch_size,
         "epochs": len(hist),
         "dtype": sc.train.dtype,
