@@ -249,8 +249,6 @@ def train_cmd(
     q stops and saves. Exit 0 done · 1 NaN/Inf appeared or --min-accuracy missed · 2 bad
     input · 130 interrupted (a checkpoint is saved first).
     """
-    import signal
-
     from .errors import UsageError
 
     if log_every is not None and log_every < 1:
@@ -263,9 +261,17 @@ def train_cmd(
     trainer = _make_trainer(scenario, epochs=epochs, batch_size=batch_size, lr=lr,
                             optimizer=optimizer, seed=seed, dtype=dtype, out=out,
                             resume=resume, data_dir=data_dir)
-    if not headless:
+    if headless:
+        _train_headless(trainer, scenario, min_accuracy, log_every, resumed=resume is not None)
+    else:
         _train_dashboard(trainer, scenario, min_accuracy)
-        return
+
+
+def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_every: int | None,
+                    resumed: bool) -> None:
+    """Progress on the terminal (or plain lines), Ctrl-C saves, exit codes as documented."""
+    import signal
+
     sc = trainer.scenario
     tr = sc.train
     console = _console()
@@ -279,7 +285,7 @@ def train_cmd(
         f"{len(trainer.x_test):,} test samples → {trainer.out_dir}",
         highlight=False, soft_wrap=True,
     )
-    if resume is not None:
+    if resumed:
         console.print(f"resuming after epoch {trainer.epochs_done}, iteration "
                       f"{trainer.iteration}", highlight=False)
     every = log_every or max(1, -(-tr.epochs // 20))
