@@ -61,3 +61,16 @@ def test_xor_mask_numbers_light_theme(snap_compare) -> None:
 def test_mnist_cnn_heatmap_light_theme(snap_compare) -> None:
     assert snap_compare(make_app("mnist-cnn", LIGHT), terminal_size=(120, 40),
                         run_before=keys("n"))
+
+
+def test_iris_numbers_window(snap_compare) -> None:
+    # after the forward pass, affine1's 10×20 output as numbers: all 10 rows, a window of the
+    # columns that followed the cursor to j=9
+    assert snap_compare(make_app("iris"), terminal_size=(120, 40),
+                        run_before=keys("f", "home", "tab", *["right"] * 9))
+
+
+def test_xor_numbers_window_80x24(snap_compare) -> None:
+    # affine1's 4×6 output at 80×24: a window of 4 columns, scrolled to the last one
+    assert snap_compare(make_app("xor", LIGHT), terminal_size=(80, 24),
+                        run_before=keys("n", "tab", *["right"] * 5))

@@ -1,4 +1,5 @@
-"""The tensor pane prints small tensors' numbers (``render.numbers``) and says when it cannot.
+"""The tensor pane prints small tensors' numbers (``render.numbers``), a window onto them
+when they do not all fit (``render.numbers_window``), and says when it shows colours only.
 
 Driven by Pilot on xor and iris; the expected values come from the stepper's records (what the
 engine computed), and the pane's text is parsed back into a grid, so a value in the wrong cell
@@ -56,6 +57,59 @@ def column_labels(plain: str, col: str = "j") -> list[str]:
         if line.strip().startswith(f"{col}=0"):
             return line.split()
     return []
+
+
+def printed_block(plain: str, row: str, col: str) -> dict[tuple[int, int], str]:
+    """{(i, j): printed text} of a numbers grid or window, located by its labels alone: the
+    column labels ``j=8 j=9 …`` above, the row labels ``i=0`` … on the left."""
+    cols: list[int] = []
+    cells: dict[tuple[int, int], str] = {}
+    for line in plain.split("\n"):
+        tokens = line.replace("[", " ").replace("]", " ").split()
+        if tokens and all(re.fullmatch(rf"{col}=\d+", t) for t in tokens):
+            cols = [int(t[len(col) + 1:]) for t in tokens]
+            continue
+        m = re.match(rf"^{row}=(\d+)$", tokens[0]) if tokens and cols else None
+        if m:
+            assert len(tokens) - 1 == len(cols), line
+            for j, text in zip(cols, tokens[1:], strict=True):
+                cells[(int(m.group(1)), j)] = text
+    return cells
+
+
+def printed_vector(plain: str, name: str) -> dict[int, str]:
+    """{j: printed text} of a vector wrapped into lines: ``j=10`` + column ``+2`` → 12."""
+    offsets: list[int] = []
+    cells: dict[int, str] = {}
+    for line in plain.split("\n"):
+        tokens = line.replace("[", " ").replace("]", " ").split()
+        if tokens and all(re.fullmatch(r"\+\d+", t) for t in tokens):
+            offsets = [int(t[1:]) for t in tokens]
+            continue
+        m = re.match(rf"^{name}=(\d+)$", tokens[0]) if tokens and offsets else None
+        if m:
+            for k, text in zip(offsets, tokens[1:], strict=False):
+                cells[int(m.group(1)) + k] = text
+    return cells
+
+
+def cursor_cell(plain: str, row: str, col: str) -> tuple[int, int] | None:
+    """The (i, j) of the bracketed cell, by the labels."""
+    cols: list[int] = []
+    for line in plain.split("\n"):
+        tokens = line.replace("[", " ").replace("]", " ").split()
+        if tokens and all(re.fullmatch(rf"{col}=\d+", t) for t in tokens):
+            cols = [int(t[len(col) + 1:]) for t in tokens]
+        elif cols and "[" in line and tokens and re.fullmatch(rf"{row}=\d+", tokens[0]):
+            k = len(line[:line.index("[")].split()) - 1
+            return int(tokens[0][len(row) + 1:]), cols[k]
+    return None
+
+
+def assert_block(cells: dict[tuple[int, int], str], expected: np.ndarray) -> None:
+    assert cells
+    for (i, j), text in cells.items():
+        assert text == render.fmt(expected[i, j]), (i, j, text, expected[i, j])
 
 
 async def show(app: BackpropApp, pilot, row: int, key: str) -> TensorPane:
@@ -125,30 +179,36 @@ def test_xor_mask_prints_true_false_where_numpy_would() -> None:
     run(body)
 
 
-def test_xor_at_80x24_says_when_the_numbers_do_not_fit_and_zoom_shows_them() -> None:
+def test_xor_at_80x24_shows_a_window_of_columns_and_zoom_shows_them_all() -> None:
     async def body(app, pilot):
         await press(app, pilot, "n")  # affine1 forward: y is 4×6, too wide for 80 columns
         pane = app.screen.query_one(TensorPane)
-        plain = pane.render().plain
-        assert not pane.shows_numbers
-        assert "colours only" in plain and "zoom" in plain
-        # the cursor line keeps the exact value
         y = app.session.stepper.records[-1].output
-        assert repr(float(y[0, 0])) in plain
-        await press(app, pilot, "tab", "z")
+        plain = pane.render().plain
+        assert pane.shows_numbers and pane.window is not None
+        cells = printed_block(plain, "n", "j")
+        shown = sorted({j for _, j in cells})
+        assert 3 <= len(shown) < 6 and shown == list(range(len(shown)))
+        assert f"columns j=0…{shown[-1]} of 6" in plain and "scroll" in plain
+        assert_block(cells, y)
+        # the cursor walks right: the window follows it to the last column
+        await press(app, pilot, "tab", *["right"] * 5)
+        assert pane.cursor == (0, 5)
+        plain = pane.render().plain
+        cells = printed_block(plain, "n", "j")
+        shown = sorted({j for _, j in cells})
+        assert shown[-1] == 5 and shown == list(range(shown[0], 6)) and shown[0] > 0
+        assert f"columns j={shown[0]}…5 of 6" in plain
+        assert_block(cells, y)
+        assert f"y[0, 5] = {render.fmt(y[0, 5])}" in plain and repr(float(y[0, 5])) in plain
+        # zoomed, every column fits
+        await press(app, pilot, "z")
         assert pane.is_maximized
         plain = pane.render().plain
-        assert pane.shows_numbers, plain
+        assert pane.shows_numbers and pane.window is None, plain
         assert printed_grid(plain) == [[render.fmt(v) for v in row] for row in y]
         await press(app, pilot, "escape")
-        assert not pane.is_maximized and not pane.shows_numbers
-        # the last layer's 4×2 output fits without zooming
-        await press(app, pilot, "f")
-        pane = await show(app, pilot, 2, "y")
-        plain = pane.render().plain
-        assert pane.shows_numbers
-        y = app.session.stepper.record_for("forward", 2).output
-        assert printed_grid(plain) == [[render.fmt(v) for v in row] for row in y]
+        assert not pane.is_maximized and pane.window is not None
 
     run(body, size=(80, 24))
 
@@ -172,48 +232,175 @@ def test_parameters_updated_in_place_are_redrawn() -> None:
     run(body)
 
 
-def test_iris_wide_tensors_stay_heatmaps_and_narrow_ones_print() -> None:
+def test_iris_wide_activations_print_a_window_and_narrow_ones_print_whole() -> None:
     async def body(app, pilot):
         await press(app, pilot, "f")
         st = app.session.stepper
-        # 10 samples × 4 features: numbers
+        # 10 samples × 4 features: every number
         pane = await show(app, pilot, 0, "x")
-        assert pane.shows_numbers
+        assert pane.shows_numbers and pane.window is None
         x = st.record_for("forward", 0).input
         assert printed_grid(pane.render().plain) == [[render.fmt(v) for v in r] for r in x]
-        # 10 × 20 hidden units: too wide for numbers, a heatmap that says so
+        # 10 × 20 hidden units: all 10 rows, a window of the columns
         pane = await show(app, pilot, 0, "y")
         plain = pane.render().plain
-        assert not pane.shows_numbers and "colours only" in plain
-        assert np.asarray(pane.view.data).shape == (10, 20)
-        # the scores of 3 classes: numbers, columns named k (classes)
+        y = st.record_for("forward", 0).output
+        assert pane.shows_numbers and pane.window is not None, plain
+        cells = printed_block(plain, "n", "j")
+        assert sorted({i for i, _ in cells}) == list(range(10))
+        assert_block(cells, y)
+        assert "columns j=0…" in plain and "of 20" in plain
+        # the scores of 3 classes: every number, columns named k (classes)
         pane = await show(app, pilot, len(app.session.net.layers) - 1, "y")
         plain = pane.render().plain
-        assert pane.shows_numbers
+        assert pane.shows_numbers and pane.window is None
         assert printed_grid(plain) == [[render.fmt(v) for v in r]
                                        for r in st.record_for("forward", 4).output]
 
     run(body, scenario="iris")
 
 
-def test_iris_zoom_hint_only_where_zooming_shows_the_numbers() -> None:
+def test_iris_affine1_W_window_follows_the_cursor_past_column_8() -> None:
+    async def body(app, pilot):
+        pane = await show(app, pilot, 0, "W")
+        W = app.session.net.layers[0].params["W"]  # 4 × 20: rows i fit, columns j do not
+        assert W.shape == (4, 20)
+        await press(app, pilot, "tab")
+        assert pane.has_focus
+        seen: set[int] = set()
+        for j in range(1, 20):
+            await press(app, pilot, "right")
+            assert pane.cursor == (0, j)
+            plain = pane.render().plain
+            cells = printed_block(plain, "i", "j")
+            shown = sorted({c for _, c in cells})
+            # a contiguous block of true column indices holding the cursor, all 4 rows
+            assert shown == list(range(shown[0], shown[-1] + 1)) and j in shown
+            assert sorted({r for r, _ in cells}) == [0, 1, 2, 3]
+            assert len(shown) < 20
+            assert f"columns j={shown[0]}…{shown[-1]} of 20" in plain
+            assert_block(cells, W)  # the engine's values, in the cells their labels name
+            assert cursor_cell(plain, "i", "j") == (0, j)
+            assert f"W[0, {j}] = {render.fmt(W[0, j])}" in plain
+            assert repr(float(W[0, j])) in plain
+            seen.update(shown)
+        assert seen == set(range(20)) and 8 < max(shown) == 19
+        # down and home: the window goes back to the first columns
+        await press(app, pilot, "down", "home")
+        assert pane.cursor == (0, 0)
+        cells = printed_block(pane.render().plain, "i", "j")
+        assert min(c for _, c in cells) == 0
+
+    run(body, scenario="iris")
+
+
+def test_iris_bias_wraps_into_lines_and_up_down_move_a_line() -> None:
+    async def body(app, pilot):
+        await press(app, pilot, "b")  # forward and backward: db is there
+        pane = await show(app, pilot, 2, "db")
+        db = app.session.stepper.record_for("backward", 2).grads["b"]
+        assert db.shape == (20,)
+        plain = pane.render().plain
+        win = pane.window
+        assert pane.shows_numbers and win is not None and win.per_line == 5 and win.whole
+        assert "all 20, 5 a line" in plain
+        cells = printed_vector(plain, "j")
+        assert sorted(cells) == list(range(20))
+        for j, text in cells.items():
+            assert text == render.fmt(db[j]), j
+        await press(app, pilot, "tab", "right", "right", "down", "down")
+        assert pane.cursor == (0, 12)
+        assert f"db[12] = {render.fmt(db[12])}" in pane.render().plain
+        await press(app, pilot, "down", "down")  # the last line: stays there
+        assert pane.cursor == (0, 17)
+        await press(app, pilot, "right", "right", "right")
+        assert pane.cursor == (0, 19)
+        await press(app, pilot, "up")
+        assert pane.cursor == (0, 14)
+
+    run(body, scenario="iris")
+
+
+def test_iris_tall_gradients_scroll_their_rows() -> None:
     async def body(app, pilot):
         await press(app, pilot, "b")  # the whole forward and backward pass
         st = app.session.stepper
-        # affine3's dW is 20×3: 20 rows do not fit at 120×40 (downsampled), a zoom does
+        # affine3's dW is 20×3: a window of rows, every column
         pane = await show(app, pilot, 4, "dW")
-        plain = pane.render().plain
-        assert not pane.shows_numbers and pane.view.downsampled
-        assert "numbers need 20 lines: tab, z zooms" in plain
-        await press(app, pilot, "tab", "z")
-        plain = pane.render().plain
-        assert pane.shows_numbers
         dW = st.record_for("backward", 4).grads["W"]
-        assert printed_grid(plain, "i") == [[render.fmt(v) for v in r] for r in dW]
-        await press(app, pilot, "escape")
-        # affine2's dW is 20×20: no zoom shows 20 numbers across, so numbers are not offered
+        plain = pane.render().plain
+        assert pane.shows_numbers and not pane.window.whole
+        cells = printed_block(plain, "i", "j")
+        rows = sorted({i for i, _ in cells})
+        assert rows == list(range(len(rows))) and 5 <= len(rows) < 20
+        assert sorted({j for _, j in cells}) == [0, 1, 2]
+        assert f"rows i=0…{rows[-1]} of 20" in plain
+        assert_block(cells, dW)
+        await press(app, pilot, "tab", "pagedown", "pagedown", "pagedown")
+        assert pane.cursor == (19, 0)
+        plain = pane.render().plain
+        cells = printed_block(plain, "i", "j")
+        rows = sorted({i for i, _ in cells})
+        assert rows[-1] == 19 and rows == list(range(rows[0], 20))
+        assert_block(cells, dW)
+        # affine2's dW is 20×20: a window both ways
+        await press(app, pilot, "shift+tab")
         pane = await show(app, pilot, 2, "dW")
         plain = pane.render().plain
-        assert pane.view.downsampled and "numbers" not in plain
+        dW = st.record_for("backward", 2).grads["W"]
+        assert pane.shows_numbers and "arrows scroll" in plain
+        assert_block(printed_block(plain, "i", "j"), dW)
 
     run(body, scenario="iris")
+
+
+def test_mnist_big_tensors_stay_heatmaps() -> None:
+    async def body(app, pilot):
+        await press(app, pilot, "f")
+        # affine1's output is 32 × 100: a window would show a few percent of it
+        pane = await show(app, pilot, 4, "y")
+        plain = pane.render().plain
+        assert pane.item.array.shape == (32, 100)
+        assert not pane.shows_numbers and pane.window is None
+        assert "numbers: tab, z zooms" in plain
+        await press(app, pilot, "tab", "z")
+        assert pane.shows_numbers and pane.window is not None
+        await press(app, pilot, "escape")
+        # its weights, 4320 × 100: never numbers, not even zoomed
+        pane = await show(app, pilot, 4, "W")
+        plain = pane.render().plain
+        assert not pane.shows_numbers and "zoom" not in plain and pane.view.downsampled
+        # affine2's 100 × 10 weights: a window (more than 5% of them at a time)
+        pane = await show(app, pilot, 6, "W")
+        assert pane.shows_numbers and pane.window is not None
+        assert_block(printed_block(pane.render().plain, "i", "j"),
+                     app.session.net.layers[6].params["W"])
+
+    run(body, scenario="mnist-cnn")
+
+
+def test_zooming_keeps_the_cursor_on_the_same_entry() -> None:
+    """At 80×24 iris's 20×20 W is a downsampled heatmap; zoomed, a numbers window. The
+    cursor stays on the entry it was on (the first of its block) both ways."""
+
+    async def body(app, pilot):
+        pane = await show(app, pilot, 2, "W")
+        W = app.session.net.layers[2].params["W"]
+        assert pane.view.downsampled and not pane.shows_numbers
+        await press(app, pilot, "tab", "right", "right", "right", "down", "down")
+        entry = pane.view.index_of(*pane.cursor)
+        assert entry != (0, 0)
+        await press(app, pilot, "z")
+        assert pane.shows_numbers and pane.window is not None
+        assert pane.cursor == entry
+        plain = pane.render().plain
+        assert cursor_cell(plain, "i", "j") == entry
+        assert f"W[{entry[0]}, {entry[1]}] = {render.fmt(W[entry])}" in plain
+        await press(app, pilot, "right")
+        entry = (entry[0], entry[1] + 1)
+        await press(app, pilot, "escape")
+        assert pane.view.downsampled
+        blk = pane.view.block_of(*pane.cursor)
+        assert all(s.start <= e < s.stop for s, e in zip(blk, entry, strict=True))
+
+    run(body, scenario="iris", size=(80, 24))

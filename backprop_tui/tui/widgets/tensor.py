@@ -3,9 +3,14 @@ statistics, a legend, how it was laid out, and a cell cursor showing one exact e
 
 Small tensors (xor's 4×6 activations, 2×6 W; iris's inputs and scores) print their numbers
 instead (``render.numbers``: ``fmt`` of every entry on its heatmap colour, index labels
-``n=0``/``j=0`` when they fit): whenever the full-size grid fits the pane at ≥ 8 characters a
-column (3 for integers and masks, which print ``True``/``False``). Otherwise the heatmap, and the
-header says "colours only", why, and when zooming the pane (``z``) would show the numbers.
+``n=0``/``j=0`` when they fit): all of them when the full-size grid fits the pane at ≥ 8
+characters a column (3 for integers and masks, which print ``True``/``False``). A 1-D or 2-D
+tensor that does not fit but is not big either (iris's 10×20 activations and 20×20 W, xor's
+4×6 at 80×24) prints a *window* (``render.numbers_window``): a block of whole rows and columns
+around the cursor, labelled with the true indices, that follows the cursor; the header says
+which part is shown ("columns j=8…13 of 20"). Long vectors wrap into lines. Big tensors (see
+:data:`WINDOW_MIN_SHARE`) stay heatmaps; the header says "colours only" and when zooming the
+pane (``z``) would show the numbers.
 
 It only lays out and draws what the engine produced (``TensorItem.array``); all drawing of
 big arrays is in :mod:`backprop_tui.tui.render`.
@@ -80,6 +85,12 @@ class TensorPane(CachedLines, can_focus=True):
         self._stats_cache: dict[int, tuple[np.ndarray, Any]] = {}
         self._draw_cache: tuple[tuple, Any] | None = None
         self.shows_numbers = False  #: the last grid drawn printed its values (render.numbers)
+        #: the numbers window drawn last (None: all numbers, or colours), where it started,
+        #: and a wrapped vector's values per line (the arrows move over lines)
+        self.window: render.NumbersWindow | None = None
+        self._win_start: tuple[int, int] = (0, 0)
+        self._per_line = 0
+        self._strings_cache: tuple[np.ndarray, list[list[str]]] | None = None
         self.border_title = "Tensor"
 
     # -- state --------------------------------------------------------------------------------
@@ -111,6 +122,7 @@ class TensorPane(CachedLines, can_focus=True):
         # update, `t`, `c` through an update): new items may hold new values in the same array,
         # so the caches only serve redraws of one state (cursor moves, resizes)
         self._stats_cache = {}
+        self._strings_cache = None
         self._draw_cache = None
         self._update_title()
         self.refresh()
@@ -162,7 +174,15 @@ class TensorPane(CachedLines, can_focus=True):
         if rows == 0 or cols == 0:
             return
         r, c = self.cursor
-        self.cursor = (min(max(r + dr, 0), rows - 1), min(max(c + dc, 0), cols - 1))
+        per = self._per_line
+        if per and rows == 1:  # a vector wrapped into lines: up/down move a line
+            if dr:
+                lines = -(-cols // per)
+                line = min(max(c // per + dr, 0), lines - 1)
+                c = min(line * per + c % per, cols - 1)
+            self.cursor = (0, min(max(c + dc, 0), cols - 1))
+        else:
+            self.cursor = (min(max(r + dr, 0), rows - 1), min(max(c + dc, 0), cols - 1))
         self.refresh()
 
     def action_cursor_home(self) -> None:
@@ -239,23 +259,48 @@ class TensorPane(CachedLines, can_focus=True):
         max_cols = max(1, (width - 1) // cell)
         sample = min(self.sample, a.shape[0] - 1) if a.ndim == 4 else 0
         key = (id(a), a.shape, rows, width, sample, self.cursor, it.key, self.is_maximized,
-               zoomed)
+               zoomed, self._win_start)
         if self._draw_cache is not None and self._draw_cache[0] == key:
             return self._draw_cache[1]
         kind = "weight" if a.ndim == 4 and it.role in ("param", "delta") or \
             (a.ndim == 4 and it.key == "dW") else "activation"
-        view = render.layout(a, max_rows=max(1, rows), max_cols=max_cols, sample=sample,
-                             kind=kind)
+        plan = self._numbers_plan(a, it, width, rows, zoomed)
+        win = None
+        if isinstance(plan, NumbersPlan | WindowPlan):  # numbers: the cursor moves over all
+            grid = a.reshape(1, -1).shape if a.ndim < 2 else a.shape
+            view = render.layout(a, max_rows=grid[0], max_cols=grid[1])
+        else:
+            view = render.layout(a, max_rows=max(1, rows), max_cols=max_cols, sample=sample,
+                                 kind=kind)
+        r, c = self._same_entry(view, a)
         self.view = view
         grid_rows, grid_cols = view.data.shape
         self._grid = (grid_rows, grid_cols)
-        r, c = self.cursor
         r, c = max(0, min(r, grid_rows - 1)), max(0, min(c, grid_cols - 1))
         self.cursor = (r, c)
-        plan = self._numbers_plan(view, it, width, rows, zoomed)
-        self.shows_numbers = isinstance(plan, NumbersPlan)
+        if isinstance(plan, WindowPlan):
+            win = render.numbers_window(a, max_width=width, max_lines=rows, cursor=(r, c),
+                                        start=self._win_start, names=plan.names,
+                                        width=plan.width, strings=self._strings(a))
+            if win is None:  # not even one column fits (the checks before are estimates)
+                plan = None
+                view = render.layout(a, max_rows=max(1, rows), max_cols=max_cols)
+                r, c = self._same_entry(view, a)
+                self.view = view
+                self._grid = view.data.shape
+                r, c = self.cursor = (min(r, self._grid[0] - 1), min(c, self._grid[1] - 1))
+        self.window = win
+        self._win_start = win.start if win is not None else (0, 0)
+        self._per_line = win.per_line if win is not None else 0
+        self.shows_numbers = isinstance(plan, NumbersPlan | WindowPlan)
         where = Text(no_wrap=True, overflow="ellipsis", end="")
-        if isinstance(plan, NumbersPlan):
+        if win is not None:
+            assert isinstance(plan, WindowPlan)
+            where.append("numbers", style="bold")
+            where.append_text(_window_words(win, plan, a))
+            where.append(" · ", style="dim")
+            where.append(plan.axes)
+        elif isinstance(plan, NumbersPlan):
             where.append("numbers", style="bold")
             if len(plan.axes) + 20 <= width:
                 where.append(f", {view.how}", style="dim")
@@ -271,7 +316,7 @@ class TensorPane(CachedLines, can_focus=True):
                 where.append("colours only", style="bold")
                 if width >= 60 or not plan:
                     where.append(f", {view.how}", style="dim")
-            if plan:  # the numbers do not fit: say why, and whether zooming shows them
+            if plan:  # numbers would show when zoomed: say so
                 where.append(f" · {plan}", style="dim")
             if view.row_label or view.col_label:
                 where.append(" · rows: ", style="dim")
@@ -280,9 +325,13 @@ class TensorPane(CachedLines, can_focus=True):
                 where.append(view.col_label or "–")
         if view.data.size == 0:
             out = [where, Text("(empty)", style="dim")]
-        elif isinstance(plan, NumbersPlan):
-            body = render.numbers(view, cursor=(r, c), width=plan.width,
-                                  row_labels=plan.row_labels, col_labels=plan.col_labels)
+        elif isinstance(plan, NumbersPlan | WindowPlan):
+            if win is not None:
+                body = win.text
+            else:
+                assert isinstance(plan, NumbersPlan)
+                body = render.numbers(view, cursor=(r, c), width=plan.width,
+                                      row_labels=plan.row_labels, col_labels=plan.col_labels)
             if view.data.dtype == np.bool_:
                 legend = Text(end="")
                 legend.append("mask: ", style="dim")
@@ -308,6 +357,30 @@ class TensorPane(CachedLines, can_focus=True):
         self._draw_cache = (key, out)
         return out
 
+    def _same_entry(self, view: Any, a: np.ndarray) -> tuple[int, int]:
+        """The cursor cell in ``view`` that stands for the entry the cursor was on, when the
+        grid of the same 1-D/2-D tensor changes between numbers (every entry a cell) and a
+        downsampled heatmap (zoom, resize); else the cursor as it is."""
+        old, (r, c) = self.view, self.cursor
+        if old is None or old.source is not a or a.ndim not in (1, 2) or \
+                old.data.shape == view.data.shape or old.tile is not None:
+            return r, c
+        try:
+            idx = old.index_of(r, c)
+        except IndexError:
+            return r, c
+        i, j = idx if a.ndim == 2 else (0, idx[0])
+        return i // view.row_step, j // view.col_step
+
+    def _strings(self, a: np.ndarray) -> list[list[str]]:
+        """``fmt`` of every entry of ``a`` (kept while only the cursor moves)."""
+        hit = self._strings_cache
+        if hit is not None and hit[0] is a:
+            return hit[1]
+        strings = render.number_strings(a)
+        self._strings_cache = (a, strings)
+        return strings
+
     def _legend(self, view: Any, it: TensorItem, width: int) -> Text:
         """``units: -0.53 ▕ramp▏ +0.53 …`` for the drawn values (numbers use the same colours)."""
         scale = render.auto_scale(view.data)
@@ -318,41 +391,44 @@ class TensorPane(CachedLines, can_focus=True):
                                          signed=signed))
         return legend
 
-    def _numbers_plan(self, view: Any, it: TensorItem, width: int, rows: int,
-                      zoomed: tuple[int, int]) -> NumbersPlan | str | None:
-        """How to print the tensor's numbers in ``width`` × ``rows`` (the most labels that
-        fit), or a short reason why they do not fit (and whether zooming the pane, to
-        ``zoomed`` = (width, rows), would make them fit); None for tensors drawn as tiles.
-        Only 0-, 1- and 2-D tensors, at full size."""
-        src = view.source
-        if view.tile is not None or src is None or src.ndim > 2 or src.size == 0 or \
-                not (src.dtype == np.bool_ or np.issubdtype(src.dtype, np.number)):
+    def _numbers_plan(self, a: np.ndarray, it: TensorItem, width: int, rows: int,
+                      zoomed: tuple[int, int]) -> NumbersPlan | WindowPlan | str | None:
+        """How to print the tensor's numbers in ``width`` × ``rows``: all of them (with the
+        most labels that fit), or a window onto them; else None, or a hint when zooming the
+        pane (to ``zoomed`` = (width, rows)) would show them. Only 0-, 1- and 2-D tensors."""
+        if a.ndim > 2 or a.size == 0 or \
+                not (a.dtype == np.bool_ or np.issubdtype(a.dtype, np.number)):
             return None
-        full = src.reshape(1, -1) if src.ndim < 2 else src
+        full = a.reshape(1, -1) if a.ndim < 2 else a
         n_rows, n_cols = full.shape
-        integral = src.dtype == np.bool_ or np.issubdtype(src.dtype, np.integer)
+        integral = a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer)
         min_w = 3 if integral else render.NUMBERS_MIN
-        zw, zr = (0, 0) if self.is_maximized else zoomed
-
-        def why(cols: int) -> str | None:
-            """Why not (for a full-size grid, or when zooming would show the numbers)."""
-            zoom = cols <= zw and n_rows <= zr
-            if view.downsampled and not zoom:
-                return None  # a big tensor: numbers were never in question
-            hint = ": tab, z zooms" if zoom else ""
-            if cols > width:
-                return f"numbers need {cols} cols{hint}"
-            return f"numbers need {n_rows} lines{hint}"
-
-        if n_cols * min_w > max(width, zw) or n_rows > max(rows, zr):
-            return why(n_cols * min_w)  # cheap tests first: no fmt() of big tensors
-        base = render.numbers_widths(full, width=min_w)
-        if view.downsampled or n_rows > rows or sum(base) > width:
-            return why(sum(base))
-        (rname, rwhat), (cname, cwhat) = _axes(it, self.items, view)
-        if src.ndim == 0:
+        (rname, rwhat), (cname, cwhat) = _axes(it, self.items, a.ndim)
+        if a.ndim == 0:
             rname = cname = ""
-        # the most labels that fit: n=0 … and j=0 …, then bare numbers, then fewer
+        idx = f"{rname}, {cname}" if rname else cname
+        axes = f"{it.key}[{idx}] · " + (f"rows: {rname} {rwhat} · " if rname else "") + \
+            f"cols: {cname} {cwhat}" if cname else f"{it.key}: scalar"
+        # all of them, when they fit (cheap tests first: no fmt() of tensors that cannot)
+        if n_cols * min_w <= width and n_rows <= rows:
+            base = _widths(self._strings(a), min_w)
+            if sum(base) <= width:
+                return self._full_plan(n_rows, n_cols, base, min_w, rname, cname, width,
+                                       rows, axes)
+        if a.ndim == 1:
+            axes = f"{it.key}[{cname}] · {cname}: {cwhat}"
+        if _window_pays(a, width, rows, rname, cname):
+            return WindowPlan(min_w, (rname, cname), axes)
+        zw, zr = (0, 0) if self.is_maximized else zoomed
+        if zw and _window_pays(a, zw, zr, rname, cname):
+            return "numbers: tab, z zooms"
+        return None
+
+    @staticmethod
+    def _full_plan(n_rows: int, n_cols: int, base: list[int], min_w: int, rname: str,
+                   cname: str, width: int, rows: int, axes: str) -> NumbersPlan:
+        """Every number, with the most labels that fit: n=0 … and j=0 …, then bare numbers,
+        then fewer."""
         rl = [f"{rname}={i}" for i in range(n_rows)] if rname else None
         cl = [f"{cname}={j}" for j in range(n_cols)] if cname else None
         bare = [str(j) for j in range(n_cols)] if cname else None
@@ -366,9 +442,6 @@ class TensorPane(CachedLines, can_focus=True):
                 break
         if n_rows + 1 > rows:
             col_labels = None
-        idx = f"{rname}, {cname}" if rname else cname
-        axes = f"{it.key}[{idx}] · " + (f"rows: {rname} {rwhat} · " if rname else "") + \
-            f"cols: {cname} {cwhat}" if cname else f"{it.key}: scalar"
         return NumbersPlan(min_w, row_labels, col_labels, axes)
 
     def _cursor_line(self, view: Any, r: int, c: int, name: str) -> Text:
@@ -438,6 +511,87 @@ class TensorPane(CachedLines, can_focus=True):
                                         factor=factor)]
 
 
+#: When a numbers *window* (a block of rows and columns around the cursor) beats the heatmap.
+#: A window is for reading entries; it pays while it shows a fair part of the tensor. Below
+#: ~5% a student pages through 20 and more windows and never sees the whole, while the heatmap
+#: shows the tensor's structure at a glance and its cursor line still prints any entry exactly.
+#: And never above 4096 entries (a 64×64 matrix; MNIST's activations and weights are far
+#: bigger): the window measures every column over all its rows, so that columns keep their
+#: widths while the rows scroll, and that is ``fmt`` of every entry once per step: 3 ms for
+#: 4096 entries (``render.number_strings`` of a 64×64 matrix on this 2-core box), a step's
+#: budget is 50 ms.
+WINDOW_MIN_SHARE = 0.05
+WINDOW_MAX_ENTRIES = 4096
+
+
+def _window_pays(a: np.ndarray, width: int, rows: int, rname: str, cname: str) -> bool:
+    """Whether a numbers window of ``width`` × ``rows`` would show at least
+    :data:`WINDOW_MIN_SHARE` of ``a``: an estimate from the shape alone at typical column
+    widths, so that deciding costs no ``fmt`` and does not flip while the cursor moves."""
+    if a.size > WINDOW_MAX_ENTRIES or rows < 2:  # one line for the column labels
+        return False
+    if a.dtype == np.bool_:
+        typical = 7  # "False" and a blank each side
+    elif np.issubdtype(a.dtype, np.integer):
+        typical = 5
+    else:
+        typical = 9  # "-0.1234"
+    if a.ndim == 2:
+        n_rows, n_cols = a.shape
+        lw = len(f"{rname}={n_rows - 1}") + 1
+        shown = min(n_rows, rows - 1) * min(n_cols, max(0, (width - lw) // typical))
+    else:
+        lw = len(f"{cname}={a.size - 1}") + 1
+        shown = min(a.size, (rows - 1) * max(0, (width - lw) // typical))
+    return shown >= max(1.0, WINDOW_MIN_SHARE * a.size)
+
+
+def _widths(strings: list[list[str]], least: int) -> list[int]:
+    """Characters per column that :func:`render.numbers` needs for these cell strings."""
+    return [max(least, 3, max(map(len, col)) + 2) for col in zip(*strings, strict=True)]
+
+
+def _window_words(win: render.NumbersWindow, plan: WindowPlan, a: np.ndarray) -> Text:
+    """`` · columns j=8…15 of 20 · ←→ scroll``: which part of the tensor the window shows,
+    with the true indices."""
+    rname, cname = plan.names
+
+    def lab(name: str, i: int) -> str:
+        return f"{name}={i}" if name else str(i)
+
+    t = Text(end="")
+    if win.per_line:
+        n, per = a.size, win.per_line
+        first, last = win.rows.start * per, min(n, win.rows.stop * per) - 1
+        if win.whole:
+            t.append(f" · all {n}, {per} a line", style="dim")
+        else:
+            t.append(f" · {lab(cname, first)}…{last} of {n}, {per} a line")
+            t.append(" · ↑↓ scroll", style="dim")
+        t.append(f" · {cname or 'index'} = line + column", style="dim")
+        return t
+    rows, cols = win.grid
+    parts = []
+    if len(win.rows) < rows:
+        parts.append(f"rows {lab(rname, win.rows.start)}…{win.rows.stop - 1} of {rows}")
+    if len(win.cols) < cols:
+        parts.append(f"columns {lab(cname, win.cols.start)}…{win.cols.stop - 1} of {cols}")
+    if parts:
+        t.append(" · " + " · ".join(parts))
+        keys = "arrows" if len(parts) == 2 else ("↑↓" if len(win.rows) < rows else "←→")
+        t.append(f" · {keys} scroll", style="dim")
+    return t
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """Print a window onto the tensor's numbers (see :func:`render.numbers_window`)."""
+
+    width: int  #: least characters per cell
+    names: tuple[str, str]  #: index names of the rows and columns (``n``, ``j``)
+    axes: str  #: the index names in words
+
+
 @dataclass(frozen=True)
 class NumbersPlan:
     """How the tensor pane prints a small tensor's numbers (see :func:`render.numbers`)."""
@@ -448,12 +602,11 @@ class NumbersPlan:
     axes: str  #: the index names in words: ``y[n, j] · rows: n sample · cols: j unit``
 
 
-def _axes(it: TensorItem, items: list[TensorItem], view: Any) -> tuple[tuple[str, str],
-                                                                         tuple[str, str]]:
+def _axes(it: TensorItem, items: list[TensorItem], ndim: int) -> tuple[tuple[str, str],
+                                                                       tuple[str, str]]:
     """Index names (and what they count) of a 1-D or 2-D tensor's rows and columns, as in the
     book's ``y[n, j] = Σᵢ x[n, i]·W[i, j] + b[j]``: n samples, i input units, j output units,
     k classes (the loss row)."""
-    ndim = it.array.ndim if it.array is not None else 2
     keys = {x.key for x in items}
     param_like = it.role in ("param", "delta") or (
         it.role == "gradient" and it.key not in ("dout", "dx", "dscores"))
