@@ -709,3 +709,73 @@ def test_a_too_small_terminal_shows_a_notice_and_training_goes_on(tmp_path) -> N
         assert screen.query_one("#dash-loss").display
 
     run(tr, body, size=(50, 15))
+
+
+# -- the debugger says where its weights come from ---------------------------------------------
+def test_the_debugger_from_the_dashboard_says_which_training_iteration_it_continues(
+        tmp_path) -> None:
+    """Its stepper counts its own iterations from 0; the network pane says the weights are
+    training's after iteration 30 (iris: 12 batches an epoch, so in epoch 3)."""
+    tr = trainer("iris", tmp_path / "run", epochs=10)
+    per_epoch = tr.batches_per_epoch
+
+    async def body(app, screen, pilot):
+        await until(pilot, lambda: screen.state == "paused")
+        assert tr.iteration == 30
+        await pilot.press("d")
+        await pilot.pause()
+        dbg = app.screen
+        assert isinstance(dbg, TrainingDebugger)
+        net = dbg.query_one(NetworkPane)
+        epoch = 30 // per_epoch + 1
+        line = f"from training: after iteration 30 (epoch {epoch})"
+        text = net.render().plain
+        assert line in text
+        assert "layer" in text.split("\n")[0]  # 120×40: a line of its own, headings kept
+        assert net.border_subtitle.startswith("iteration 0 ")  # the debugger's own count
+        await pilot.press("u")  # a whole iteration in the debugger: still from there
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        steps = app.screen.session.stepper.steps_per_iteration
+        assert net.border_subtitle.endswith(f"step {steps}/{steps}")
+        assert line in net.render().plain
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.screen is screen
+
+    run(tr, body, pause_at=30)
+
+
+def test_at_80x24_the_training_line_replaces_the_column_headings(tmp_path) -> None:
+    tr = trainer("iris", tmp_path / "run", epochs=10)
+
+    async def body(app, screen, pilot):
+        await until(pilot, lambda: screen.state == "paused")
+        await pilot.press("d")
+        await pilot.pause()
+        net = app.screen.query_one(NetworkPane)
+        lines = net.render().plain.split("\n")
+        assert net.content_size.width < len("from training: iteration 5, epoch 1")
+        assert lines[0] == "trained: iteration 5, epoch 1"  # the form that fits 80 columns
+        assert "affine1" in lines[1]
+        assert len(lines) == len(app.screen.session.rows()) + 3  # no line more than before
+
+    run(tr, body, size=(80, 24), pause_at=5)
+
+
+def test_debug_session_from_training_counts_epochs_from_1() -> None:
+    from backprop_tui.tui.screens.dashboard import trained_so_far
+    from backprop_tui.tui.session import DebugSession
+
+    tr = trainer("iris", None)
+    n = tr.batches_per_epoch
+    assert debug_session(tr).from_training == (0, 0)
+    tr.run(max_iterations=2 * n)  # two whole epochs: the last iteration was in epoch 2
+    assert debug_session(tr).from_training == (2 * n, 2)
+    tr.run(max_iterations=1)  # the first batch of epoch 3
+    assert debug_session(tr).from_training == (2 * n + 1, 3)
+    # a state at the start of an epoch (position 0): the last iteration was in the one before
+    assert trained_so_far(12_345, 6, 0) == (12_345, 6)
+    # a debugger opened on its own says nothing of the kind
+    s = DebugSession(load_scenario("iris"))
+    assert s.from_training is None and s.status()["from_training"] is None

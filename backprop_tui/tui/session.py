@@ -252,6 +252,10 @@ class DebugSession:
                                history_bytes=history_bytes)
         self.conditions = ConditionSettings()
         self.apply_conditions()
+        #: (iterations, epoch) of training when the training dashboard made this copy: the
+        #: network pane says "from training: after iteration 1,200 (epoch 2)", since the
+        #: stepper here counts its own iterations from 0
+        self.from_training: tuple[int, int] | None = None
 
     # -- building -----------------------------------------------------------------------------
     def _load_checkpoint(self, ref: str | Path) -> None:
@@ -365,6 +369,7 @@ class DebugSession:
             "batch": st.batch_index,
             "batches": len(self.batches),
             "n": self.n,
+            "from_training": self.from_training,
         }
 
     # -- tensors ------------------------------------------------------------------------------

@@ -292,8 +292,22 @@ def debug_session(trainer: Trainer, *, failed_batch: bool = False) -> DebugSessi
     if failed_batch and bstate["position"] > 0:
         bstate = dict(bstate, position=bstate["position"] - 1)
     batches.set_state(bstate)
-    return DebugSession(sc, seed=sc.train.seed, batch_size=trainer.batches.batch_size,
-                        net=net, optimizer=opt, batches=batches)
+    session = DebugSession(sc, seed=sc.train.seed, batch_size=trainer.batches.batch_size,
+                           net=net, optimizer=opt, batches=batches)
+    session.from_training = trained_so_far(trainer.iteration, bstate["epoch"],
+                                           bstate["position"])
+    return session
+
+
+def trained_so_far(iteration: int, epoch: int, position: int) -> tuple[int, int]:
+    """(iterations, epoch) of training so far, for the debugger's network pane (whose stepper
+    counts from 0): ``epoch`` (0-based) and ``position`` (batches taken in it) are the batch
+    state the copy continues from, so the last iteration was in epoch ``epoch + 1`` (counted
+    from 1, as the dashboard does), or in the one before when no batch of this epoch was taken
+    yet; epoch 0 when there was no iteration at all."""
+    if iteration == 0:
+        return 0, 0
+    return iteration, epoch + 1 if position > 0 else max(1, epoch)
 
 
 class TrainingDebugger(DebuggerScreen):

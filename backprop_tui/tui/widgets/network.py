@@ -102,6 +102,10 @@ class NetworkPane(CachedLines, can_focus=True):
             head.append(f"{'kind':<{kind_w}} ")
         head.append(f"{'output':>{shape_w}} {'params' if not compact_params else '#':>{param_w}}")
         head.append(" ↓↑")
+        trained = self.status.get("from_training")
+        roomy = self.app.size.height >= 30
+        if trained and not roomy:  # no spare line: it replaces the column headings
+            head = _from_training(trained, width)
         text.append_text(head)
         text.append("\n")
         for n, r in enumerate(self.rows):
@@ -148,10 +152,33 @@ class NetworkPane(CachedLines, can_focus=True):
         text.append("batch ", style="dim")
         text.append(f"{s['batch'] + 1}/{s['batches']}")
         text.append(f" of epoch {s['epoch'] + 1} · {s['n']} samples", style="dim")
-        if self.app.size.height >= 30:
+        if trained and roomy:
+            text.append("\n")
+            text.append_text(_from_training(trained, width))
+        if roomy:
             text.append("\n")
             text.append("▶ next step · ● breakpoint · ↓↑ done", style="dim")
         return text
+
+
+def _from_training(trained: tuple[int, int], width: int) -> Text:
+    """``from training: after iteration 1,200 (epoch 2)``, or a shorter form that fits
+    ``width``: where the weights of the dashboard's copy come from (this stepper counts its
+    own iterations from 0)."""
+    it, epoch = trained
+    if it == 0:
+        forms = [("from training: ", "the initial weights"), ("trained: ", "not yet")]
+    else:
+        forms = [("from training: ", f"after iteration {it:,} (epoch {epoch})"),
+                 ("from training: ", f"iteration {it:,}, epoch {epoch}"),
+                 ("trained: ", f"iteration {it:,}, epoch {epoch}"),
+                 ("trained: ", f"{it:,} iterations"),
+                 ("trained: ", f"{it:,}")]
+    label, what = next((f for f in forms if len(f[0]) + len(f[1]) <= width), forms[-1])
+    text = Text(end="")
+    text.append(label, style="dim")
+    text.append(what, style="bold")
+    return text
 
 
 def _compact(n: int) -> str:
