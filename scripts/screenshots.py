@@ -26,6 +26,8 @@ SHOTS = {
     "debugger-mnist-cnn-pictures.svg": ("mnist-cnn", (120, 40), DARK, ["f", "home", "i"]),
     "debugger-mnist-cnn-80x24.svg": ("mnist-cnn", (80, 24), DARK, ["b"]),
     "debugger-xor-light.svg": ("xor", (120, 40), LIGHT, ["f", "n", "n"]),
+    "debugger-iris-numbers.svg": ("iris", (120, 40), DARK,
+                                  ["f", "home", "tab", "right_square_bracket", *["right"] * 9]),
     "picker.svg": (None, (120, 30), DARK, []),
 }
 
