@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from rich.style import Style
@@ -531,6 +531,10 @@ def test_numbers_window_shows_the_true_entries_around_the_cursor(case, data) -> 
 @settings(max_examples=150, deadline=None)
 @given(window_cases(), st.lists(st.tuples(st.integers(-3, 3), st.integers(-9, 9)),
                                 min_size=1, max_size=25))
+# found by CI: after scrolling right and back left, a narrower column before the cursor is
+# taken in because room was left — the window stays full, the cursor is not its first column
+@example(case=(np.random.default_rng(0).standard_normal((8, 7)), ("n", "j"), 31, 1),
+         moves=[(0, 3), (0, -2)])
 def test_numbers_window_moves_only_when_the_cursor_leaves_it(case, moves) -> None:
     a, names, max_width, max_lines = case
     grid = a.reshape(1, -1).shape if a.ndim == 1 else a.shape
@@ -563,8 +567,12 @@ def test_numbers_window_moves_only_when_the_cursor_leaves_it(case, moves) -> Non
                                                                 new.rows.stop - 1)
             if not win.per_line:
                 assert cursor[1] in new.cols
-                if new.cols.start < win.cols.start:  # left: the cursor is the first column
-                    assert cursor[1] == new.cols.start
+                if new.cols.start < win.cols.start:  # left: the cursor is the first column…
+                    right_full = new.cols.stop == grid[1] or \
+                        lw + sum(widths[new.cols.start:new.cols.stop + 1]) > max_width
+                    # …unless room was left after filling to the right: then narrower columns
+                    # before the cursor are taken in too, so no room is wasted
+                    assert cursor[1] == new.cols.start or right_full
                 elif new.cols.start > win.cols.start:  # right: one column less to the left
                     # would not have held the cursor (columns have their own widths)
                     need = lw + sum(widths[new.cols.start - 1:cursor[1] + 1])
