@@ -539,6 +539,22 @@ def _usage_error_class() -> type[Exception]:
     return typer.BadParameter
 
 
+def _offending_value(e: Exception, argv: list[str]) -> str | None:
+    """The command-line text a rejected option was given (``--tol abc`` → ``'abc'``), so the
+    message can say what was wrong. Click's BadParameter names the option but not the value."""
+    param = getattr(e, "param", None)
+    opts = [o for o in getattr(param, "opts", []) or [] if o.startswith("-")]
+    if not opts:
+        return None
+    for i, arg in enumerate(argv):
+        for opt in opts:
+            if arg == opt and i + 1 < len(argv):
+                return argv[i + 1]
+            if opt.startswith("--") and arg.startswith(opt + "="):
+                return arg[len(opt) + 1:]
+    return None
+
+
 def main() -> None:
     """Console-script entry point: usage errors become one ``error:`` line and exit 2."""
     usage_error = _usage_error_class()
@@ -549,7 +565,10 @@ def main() -> None:
         if type(e).__name__ == "NoArgsIsHelpError":  # `backprop-tui gradcheck` alone: help
             print(ctx.get_help() if ctx else "")
             sys.exit(0)
-        message = e.format_message().rstrip()
+        message = e.format_message().rstrip().replace(": Value error, ", ": ")
+        value = _offending_value(e, sys.argv[1:])
+        if value is not None and repr(value) not in message:
+            message = message.rstrip(".") + f" (got {value!r})"
         if not message.endswith((".", "!", "?")):
             message += "."
         hint = f" Try '{ctx.command_path} --help'." if ctx else ""
