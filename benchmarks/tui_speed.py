@@ -165,9 +165,19 @@ def percentile(values: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def steps(n_steps: int, batch_size: int) -> tuple[list[float], float, float]:
-    """Step latencies (s) of ``n`` presses on mnist-cnn, the RSS (MB) after them, and the
-    RSS after start-up."""
+def steps(n_steps: int, batch_size: int, n_back: int = 0,
+          gap: float = 0.05) -> tuple[list[float], float, float, list[float]]:
+    """Step latencies (s) of ``n`` presses of ``n`` on mnist-cnn, the RSS (MB) after them, the
+    RSS after start-up, and the latencies of ``n_back`` presses of ``p`` (step back) after
+    them. A step back restores the iteration-start snapshot and replays up to the step before,
+    so its cost grows with the position in the iteration; the presses walk back from wherever
+    the forward steps ended, across iteration boundaries.
+
+    Each key is sent ``gap`` seconds after the frame that answered the one before, as a person
+    presses keys. With ``gap=0`` the next key lands while Textual's screen-update timer is
+    still in its 60-fps pacing sleep after the frame just drawn, and the repaint waits up to two
+    frame periods (17–33 ms) for it: that measures Textual's frame-rate cap under a held key,
+    not the step."""
     term = Terminal(app_command("mnist-cnn", "--batch-size", str(batch_size)))
     try:
         term.read_until(full_frame("conv1"), timeout=60)
@@ -179,12 +189,28 @@ def steps(n_steps: int, batch_size: int) -> tuple[list[float], float, float]:
             pos = (k - 1) % per_iter + 1
             it = (k - 1) // per_iter
             want = f"iteration {it} · step {pos}/{per_iter}".encode()
+            time.sleep(gap)
             t = term.send(b"n")
             done = term.read_until(lambda buf, want=want: want in ANSI.sub(b"", buf),
                                    timeout=30)
             lat.append(done - t)
         time.sleep(0.3)
-        return lat, term.rss_mb(), rss0
+        rss = term.rss_mb()
+        back = []
+        it, pos = (n_steps - 1) // per_iter, (n_steps - 1) % per_iter + 1  # where the steps ended
+        for _ in range(n_back):
+            if it == 0 and pos == 0:
+                break
+            # back from step 1 lands on step 0 (nothing of the iteration done yet); back from
+            # step 0 shows the end of the iteration before (its update as the last step)
+            it, pos = (it, pos - 1) if pos > 0 else (it - 1, per_iter)
+            want = f"iteration {it} · step {pos}/{per_iter}".encode()
+            time.sleep(gap)
+            t = term.send(b"p")
+            done = term.read_until(lambda buf, want=want: want in ANSI.sub(b"", buf),
+                                   timeout=30)
+            back.append(done - t)
+        return lat, rss, rss0, back
     finally:
         term.close()
 
@@ -194,6 +220,11 @@ def main() -> int:
     ap.add_argument("--starts", type=int, default=5, help="cold starts to time")
     ap.add_argument("--steps", type=int, default=200, help="steps on mnist-cnn")
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--back", type=int, default=32,
+                    help="step-back presses (p) after the steps, timed the same way")
+    ap.add_argument("--gap-ms", type=float, default=50.0,
+                    help="pause after each frame before the next key (0: back to back, which "
+                         "adds Textual's 60-fps frame pacing to every latency)")
     ap.add_argument("--by-step", action="store_true", help="latency per step of the iteration")
     args = ap.parse_args()
 
@@ -201,10 +232,10 @@ def main() -> int:
     print(f"cold start, backprop-tui debug xor → first full frame (120×40 pty), "
           f"{len(starts)} runs: median {percentile(starts, 0.5):.3f} s, "
           f"min {min(starts):.3f} s, max {max(starts):.3f} s   (target ≤ 1.0 s)")
-    lat, rss, rss0 = steps(args.steps, args.batch_size)
+    lat, rss, rss0, back = steps(args.steps, args.batch_size, args.back, args.gap_ms / 1000)
     ms = [1000 * v for v in lat]
     print(f"step latency, mnist-cnn batch {args.batch_size}, key 'n' → repainted frame, "
-          f"{len(ms)} steps: p50 {percentile(ms, 0.5):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, "
+          f"{len(ms)} steps {args.gap_ms:g} ms apart: p50 {percentile(ms, 0.5):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, "
           f"max {max(ms):.1f} ms   (target p95 ≤ 50 ms)")
     if args.by_step:
         per_iter = 16
@@ -212,6 +243,11 @@ def main() -> int:
             vals = ms[pos::per_iter]
             print(f"  step {pos + 1:2d}/{per_iter}: p50 {percentile(vals, 0.5):6.1f} ms, "
                   f"max {max(vals):6.1f} ms")
+    if back:
+        bm = [1000 * v for v in back]
+        print(f"step back, mnist-cnn batch {args.batch_size}, key 'p' → repainted frame, "
+              f"{len(bm)} presses {args.gap_ms:g} ms apart: p50 {percentile(bm, 0.5):.1f} ms, "
+              f"p95 {percentile(bm, 0.95):.1f} ms, max {max(bm):.1f} ms")
     print(f"memory, mnist-cnn after {len(ms)} steps: RSS {rss:.0f} MB "
           f"(after start-up {rss0:.0f} MB)   (target < 500 MB)")
     ok = percentile(starts, 0.5) <= 1.0 and percentile(ms, 0.95) <= 50 and rss < 500

@@ -623,3 +623,36 @@ def test_no_arguments_without_a_terminal_prints_help(monkeypatch) -> None:
     result = CliRunner().invoke(cli, [])
     assert result.exit_code == 0
     assert "debug" in result.output and "scenario picker" in result.output
+
+
+def test_gc_is_frozen_after_a_screen_opens_and_closed_screens_are_still_freed() -> None:
+    """The app freezes the collector after each new screen (full collections re-walking every
+    widget made the step latency's tail); a debugger popped back to the picker must still be
+    freed, not kept frozen forever."""
+    import gc
+    import weakref
+
+    refs = []
+
+    async def main() -> None:
+        app = BackpropApp("picker", theme=DARK)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            for _ in range(2):
+                session = DebugSession(load_scenario("xor"))
+                refs.append(weakref.ref(session))
+                app.open_debugger(session)
+                del session
+                await pilot.pause()
+                await pilot.pause()
+                assert gc.get_freeze_count() > 0
+                await pilot.press("n")
+                app.pop_screen()
+                await pilot.pause()
+            # the first session's screen was popped before the second one opened
+            assert refs[0]() is None
+
+    try:
+        asyncio.run(main())
+    finally:
+        gc.unfreeze()
