@@ -1152,3 +1152,32 @@ def test_heatmap_and_bitmap_fit_the_budget(case, cell) -> None:
     tc = R.bitmap(v, cursor=cur, cell=cell) if v.data.dtype == np.bool_ else R.heatmap(
         v, cursor=cur, cell=cell)
     assert len(tc.plain) == len(t.plain)
+
+
+@pytest.mark.parametrize("width", [20, 30, 40, 50, 60, 66, 80, 200])
+def test_format_stats_lines_fit_the_width_and_keep_every_part(width: int) -> None:
+    """The stats line once ran past a 68-column pane and cut off 'Inf 0': every line fits
+    (or is one indivisible part) and every part is there, whole."""
+    s = R.tensor_stats(np.array([[0.1257302, 0.0, 1.43], [0.2572, -0.4306, 0.0]]))
+    t = R.format_stats(s, width=width)
+    lines = t.plain.split("\n")
+    parts = [p for line in lines for p in line.split(" · ")]
+    one_line = R.format_stats(s).plain.split(" · ")
+    assert one_line[0] == "shape 2×3 float64" and one_line[1].startswith("min -0.4306 max 1.43 ")
+    assert one_line[2:] == ["33.3% zeros", "NaN 0", "Inf 0"]
+    assert sorted(parts) == sorted(one_line)  # the same parts, whole (the counts may move up)
+    assert lines[0].startswith("shape 2×3 float64")
+    for line in lines:
+        assert len(line) <= width or " · " not in line
+    if width >= len(t.plain):
+        assert len(lines) == 1
+    if width == 66:  # the xor relu1 pane at 120×40: two lines, not three
+        assert len(lines) == 2
+
+
+def test_format_stats_counts_join_the_shape_line_rather_than_take_a_third() -> None:
+    a = np.linspace(-3.7321, 3.6601, 32 * 30 * 24 * 24).reshape(32, 30, 24, 24)
+    t = R.format_stats(R.tensor_stats(a), width=66)
+    first, second = t.plain.split("\n")
+    assert first == "shape 32×30×24×24 float64 · NaN 0 · Inf 0"
+    assert second.startswith("min -3.732 max 3.660 ") and second.endswith(" zeros")

@@ -73,6 +73,7 @@ __all__ = [
     "halfblock",
     "heat_codes",
     "heatmap",
+    "join_parts",
     "image_grid",
     "layout",
     "legend",
@@ -315,7 +316,9 @@ def format_stats(s: Stats, *, width: int | None = None) -> Text:
     """``shape 32×200 float64 · min … max … mean … std … · 41.2% zeros · NaN 0 · Inf 0``.
 
     NaN/Inf counts above 0 are bold magenta (the heatmap's non-finite colour). If ``width`` is
-    given and one line would be longer, the text breaks into two lines before the min.
+    given, the parts (shape · min…std · zeros · NaN · Inf) are packed into as few lines of at
+    most ``width`` characters as they fit, breaking only between parts, so no count is cut off
+    at the pane's edge; min…std is one part and stays on one line.
     """
     head = f"shape {_dims(s.shape)} {s.dtype}"
     if s.size == 0:
@@ -323,14 +326,37 @@ def format_stats(s: Stats, *, width: int | None = None) -> Text:
     nums = f"min {fmt(s.min)} max {fmt(s.max)} mean {fmt(s.mean)} std {fmt(s.std)}"
     if s.finite == 0:
         nums = "no finite entries"
-    t = Text(head)
-    t.append("\n" if width is not None and len(head) + len(nums) + 40 > width else " · ")
-    t.append(nums)
-    t.append(f" · {_pct(s.zeros)} zeros · ")
     bad = Style(color=_rgb(NONFINITE), bold=True)
-    t.append(f"NaN {s.nan}", style=bad if s.nan else "")
-    t.append(" · ")
-    t.append(f"Inf {s.inf}", style=bad if s.inf else "")
+    nan = (f"NaN {s.nan}", bad if s.nan else "")
+    inf = (f"Inf {s.inf}", bad if s.inf else "")
+    zeros = (f"{_pct(s.zeros)} zeros", "")
+    order = [(head, ""), (nums, ""), zeros, nan, inf]
+    if width is None:
+        return join_parts(order, None)
+    # the counts may ride on the shape's line when that saves a line (a 68-column pane:
+    # "shape … float64 · NaN 0 · Inf 0" over "min … std … · 40.1% zeros")
+    packed = [join_parts(order, width),
+              join_parts([(head, ""), nan, inf, (nums, ""), zeros], width)]
+    return min(packed, key=lambda t: t.plain.count("\n"))
+
+
+def join_parts(parts: list[tuple[str, Style | str]], width: int | None, *,
+               sep: str = " · ", style: Style | str = "") -> Text:
+    """Join ``(text, style)`` parts with ``sep``, breaking lines between parts so each line
+    is at most ``width`` characters (a part longer than that gets a line of its own, which
+    the pane crops). ``style`` is the style of the whole text (the parts' own on top)."""
+    t = Text(style=style, end="")
+    used = 0
+    for i, (part, part_style) in enumerate(parts):
+        if i:
+            if width is not None and used + len(sep) + len(part) > width:
+                t.append("\n")
+                used = 0
+            else:
+                t.append(sep)
+                used += len(sep)
+        t.append(part, style=part_style)
+        used += len(part)
     return t
 
 

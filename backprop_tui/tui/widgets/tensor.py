@@ -485,28 +485,40 @@ class TensorPane(CachedLines, can_focus=True):
             c, h, w = tiles.shape
             what = "filters (input channel 0)"
         gap = 1
-        # full resolution (or half) while at least 8 pictures fit; else every picture,
-        # downsampled by the smallest factor that fits the pane
-        per_row, factor, k = 0, 0, 0
-        for f in (1, 2):
-            hh, ww = math.ceil(h / f), math.ceil(w / f)
-            cols = max(1, (width + gap) // (ww + gap))
-            tile_rows = max(0, (rows - 1 + gap) // (math.ceil(hh / 2) + gap))
-            if cols * tile_rows >= min(c, 8):
-                per_row, factor, k = cols, f, min(c, cols * tile_rows)
+        signed = bool(np.nanmin(tiles) < 0)
+        colours = "blue −, grey 0, red +" if signed else "black = min, white = max"
+
+        def plan(note_rows: int) -> tuple[int, int, int]:
+            """(pictures per row, downsampling factor, pictures shown) in what is left."""
+            left = max(1, rows - note_rows)
+            # full resolution (or half) while at least 8 pictures fit; else every picture,
+            # downsampled by the smallest factor that fits the pane
+            for f in (1, 2):
+                hh, ww = math.ceil(h / f), math.ceil(w / f)
+                cols = max(1, (width + gap) // (ww + gap))
+                tile_rows = max(0, (left + gap) // (math.ceil(hh / 2) + gap))
+                if cols * tile_rows >= min(c, 8):
+                    return cols, f, min(c, cols * tile_rows)
+            per_row, factor = render.fit_images(c, h, w, max_rows=left, max_cols=width,
+                                                gap=gap)
+            return per_row, factor, c
+
+        def words(factor: int, k: int) -> list[tuple[str, str]]:
+            out = [f"{what} 1–{k} of {c}", f"each {h}×{w} pixels"]
+            if factor > 1:
+                out.append(f"downsampled ×{factor} (mean of {factor}×{factor} pixels)")
+            return [(part, "") for part in [*out, colours]]
+
+        # the note takes as few lines as fit the pane's width (at most 3, fewer in a short
+        # pane); the pictures get what is left
+        for lines in range(1, 4 if rows >= 9 else 2):
+            per_row, factor, k = plan(lines)
+            note = render.join_parts(words(factor, k), width, style="dim")
+            if note.plain.count("\n") < lines:
                 break
-        else:
-            per_row, factor = render.fit_images(c, h, w, max_rows=max(1, rows - 1),
-                                                max_cols=width, gap=gap)
-            k = c
-        note.append(f"{what} 1–{k} of {c}, each {h}×{w} pixels")
-        if factor > 1:
-            note.append(f", downsampled ×{factor} (mean of {factor}×{factor} pixels)")
-        signed = bool(np.nanmin(tiles[:k]) < 0)
-        if signed:
-            note.append(" · blue −, grey 0, red +")
-        else:
-            note.append(" · black = min, white = max")
+        if note.plain.count("\n") >= lines:  # too narrow: one cropped line
+            note = render.join_parts(words(factor, k), None, style="dim")
+            note.no_wrap, note.overflow = True, "ellipsis"
         return [note, render.image_grid(tiles[:k], cols=per_row, gap=gap, diverging=signed,
                                         factor=factor)]
 
