@@ -320,6 +320,14 @@ def test_gradcheck_key() -> None:
         assert "dW" in out and "pass" in out
         for c in pane.result.report.checks:  # every tensor's errors, as the report has them
             assert f"{c.max_rel_error:.1e}" in out and f"{c.max_abs_error:.1e}" in out
+        # the header and the legend are whole in the pane, wrapped rather than cropped
+        from textual.geometry import Region
+
+        whole = Region(0, 0, pane.size.width, pane.size.height)
+        text = "\n".join(strip.text for strip in pane.render_lines(whole))
+        for words in ("loss evaluations", "pass: rel ≤", "a = analytic (backward), n = numeric"):
+            assert words in text, text
+        assert "…" not in text
         await press(app, pilot, "p")  # the state moved: the report says so
         assert pane.stale
 

@@ -345,7 +345,7 @@ def join_parts(parts: list[tuple[str, Style | str]], width: int | None, *,
     """Join ``(text, style)`` parts with ``sep``, breaking lines between parts so each line
     is at most ``width`` characters (a part longer than that gets a line of its own, which
     the pane crops). ``style`` is the style of the whole text (the parts' own on top)."""
-    t = Text(style=style, end="")
+    t = Text(style=style)
     used = 0
     for i, (part, part_style) in enumerate(parts):
         if i:

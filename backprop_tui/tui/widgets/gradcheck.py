@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from .. import render
 from ..session import GradcheckResult
 from .lines import CachedLines
 
@@ -82,23 +83,31 @@ class GradcheckPane(CachedLines, can_focus=True):
                 ))
             return Group(*parts)
         job, rep = res.job, res.report
-        head = Text(no_wrap=True, overflow="ellipsis")
-        head.append(f"{job.row_name}", style="bold")
-        head.append(f" · {rep.mode} · h={rep.h:g} · pass: rel ≤ {rep.tol:g} or "
-                    f"|a−n| ≤ {rep.atol:g} · {rep.evaluations} loss evaluations",
-                    style="dim")
+        width = self.content_size.width
+        # what was checked and how, then when and how to read the table: each wraps between
+        # its parts in a pane wide enough for the table, and is cropped in a narrow one
+        wrap = width if width >= 66 else None
+        head = render.join_parts(
+            [(job.row_name, "bold"), (rep.mode, "dim"), (f"h={rep.h:g}", "dim"),
+             (f"pass: rel ≤ {rep.tol:g} or |a−n| ≤ {rep.atol:g}", "dim"),
+             (f"{rep.evaluations} loss evaluations", "dim")], wrap)
         parts.append(head)
-        where = (f"checked at iteration {job.iteration}, step {job.position} in "
-                 f"{res.seconds:.2f} s; a = analytic (backward), n = numeric")
+        when = f"checked at iteration {job.iteration}, step {job.position} in {res.seconds:.2f} s"
         if job.after_update:
-            where += " (after the update: on the updated weights)"
-        if self.content_size.width < 66:
-            where = f"at iteration {job.iteration}, step {job.position}"
+            when += " (after the update: on the updated weights)"
+        if width < 66:
+            when = f"at iteration {job.iteration}, step {job.position}"
         if self.stale:
-            parts.append(Text(where + " — the state has changed since: press g to re-check",
+            parts.append(Text(when + " — the state has changed since: press g to re-check",
                               style="yellow"))
         else:
-            parts.append(Text(where, style="dim", no_wrap=True, overflow="ellipsis"))
+            where = render.join_parts([(when, ""), ("a = analytic (backward), n = numeric", "")],
+                                      wrap, sep="; ", style="dim")
+            if wrap is None:
+                where.no_wrap, where.overflow = True, "ellipsis"
+            parts.append(where)
+        if wrap is None:
+            head.no_wrap, head.overflow = True, "ellipsis"
         width = self.content_size.width
         one_layer = len({c.layer for c in rep.checks}) == 1
         if width < 66:  # narrow: one line per tensor instead of a table
