@@ -53,11 +53,15 @@ class GradcheckPane(CachedLines, can_focus=True):
             self.result = result
             self.stale = False
         self.message = message
+        # a fresh report gets a taller pane (app.tcss), so the header, the table and the
+        # largest differences show whole; a stale one gives the room back to the tensor pane
+        self.set_class(self.result is not None and not self.stale, "-report")
         self.refresh()
 
     def mark_stale(self) -> None:
         if self.result is not None and not self.stale:
             self.stale = True
+            self.remove_class("-report")
             self.refresh()
 
     def render(self) -> Group | Text:
