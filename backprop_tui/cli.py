@@ -93,7 +93,8 @@ def scenarios_cmd(as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps([sc.summary() for sc in items], indent=2))
         return
-    _console().print(scenarios_table(items))
+    console = _console()
+    console.print(scenarios_table(items, width=console.width))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich import box
+from rich.console import Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -15,8 +17,25 @@ VERDICT_STYLE = {"pass": "bold green", "FAIL": "bold red", "kink": "yellow"}
 LABEL_STYLE = {"good": "green", "fair": "green", "suspicious": "yellow", "wrong": "red"}
 
 
-def scenarios_table(items: Iterable[Scenario]) -> Table:
-    """Name (with its data below it), architecture, parameter count and description."""
+#: Below this console width the description column of the scenarios table is too narrow to
+#: read (a 100-line listing of 3-word lines at 80 columns): a list is printed instead.
+SCENARIOS_TABLE_MIN_WIDTH = 110
+
+
+def scenarios_table(items: Iterable[Scenario], width: int | None = None) -> Table | Group:
+    """Name (with its data below it), architecture, parameter count and description: a table,
+    or below :data:`SCENARIOS_TABLE_MIN_WIDTH` columns a list, one scenario per paragraph
+    (name · data · architecture · parameters, then the description indented)."""
+    if width is not None and width < SCENARIOS_TABLE_MIN_WIDTH:
+        blocks: list = [Text("built-in scenarios", style="italic"), Text("")]
+        for sc in items:
+            head = Text(sc.name, style="bold cyan")
+            head.append(f" · {sc.data_label} · ", style="dim")
+            head.append(sc.architecture)
+            head.append(f" · {sc.param_count:,} params", style="dim")
+            blocks.append(head)
+            blocks.append(Padding(Text(sc.description), (0, 0, 0, 4)))
+        return Group(*blocks)
     table = Table(title="built-in scenarios", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False)
     table.add_column("name / data", no_wrap=True, min_width=16)

@@ -95,11 +95,17 @@ def assert_schema(doc: dict) -> None:
 # ------------------------------------------------------------------------------------------
 # scenarios
 # ------------------------------------------------------------------------------------------
-def test_scenarios_table_lists_every_builtin_without_losing_text() -> None:
-    result = run("scenarios")
+@pytest.mark.parametrize("columns", [80, 140])
+def test_scenarios_table_lists_every_builtin_without_losing_text(columns: int) -> None:
+    result = run("scenarios", env={"COLUMNS": str(columns)})
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert max(len(line) for line in out.splitlines()) <= 80
+    assert max(len(line) for line in out.splitlines()) <= columns
+    if columns < 110:  # a list: the description gets the whole width, not a 16-column strip
+        assert "description" not in out and len(out.splitlines()) <= 3 * 15
+        assert "mnist-cnn · MNIST (60k/10k) · conv30@5×5-pool2-100-10 ReLU · 433,890 params" in out
+    else:
+        assert "description" in out.splitlines()[2]  # the table's header
     words = " ".join(out.split())
     for sc in list_scenarios():
         assert sc.name in out and sc.architecture in out and f"{sc.param_count:,}" in out
