@@ -30,8 +30,19 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _CliConsole(Console):
+    """``print(..., soft_wrap=True)`` means: one line per message where output is a log (a
+    pipe, a file, CI), and word-wrapped at the width in a terminal, where the terminal itself
+    would otherwise break a long line mid-word ("train accurac|y" at 80 columns)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if kwargs.get("soft_wrap") and self.is_terminal:
+            kwargs["soft_wrap"] = False
+        super().print(*objects, **kwargs)
+
+
 def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return _CliConsole(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 def user_errors(fn: F) -> F:
