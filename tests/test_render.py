@@ -1181,3 +1181,17 @@ def test_format_stats_counts_join_the_shape_line_rather_than_take_a_third() -> N
     first, second = t.plain.split("\n")
     assert first == "shape 32×30×24×24 float64 · NaN 0 · Inf 0"
     assert second.startswith("min -3.732 max 3.660 ") and second.endswith(" zeros")
+
+
+def test_format_stats_without_shape_fits_two_lines_of_a_narrow_pane() -> None:
+    """At 80×24 the tensor pane is ~40 columns and its title shows the shape: every statistic
+    is still there, in two lines, none cut off."""
+    a = np.array([[0.6404, 0.1049, -0.5357, 0.3616], [-0.7037, -1.265, -0.6233, 0.04133],
+                  [0.0, 0.0, 0.0, 0.0], [1.430, 0.8150, 0.0, 0.4029]])
+    t = R.format_stats(R.tensor_stats(a), width=40, shape=False)
+    lines = t.plain.split("\n")
+    assert len(lines) == 2 and all(len(line) <= 40 for line in lines)
+    assert lines[0].startswith("min -1.265 max 1.43") and lines[0].endswith("zeros")
+    assert lines[1].startswith("mean ") and lines[1].endswith("NaN 0 · Inf 0")
+    assert "shape" not in t.plain and "float64" not in t.plain
+    assert R.format_stats(R.tensor_stats(a), width=200, shape=False).plain.count("\n") == 0

@@ -312,13 +312,15 @@ def tensor_stats(a: np.ndarray) -> Stats:
                  n_nan, n_inf, norm)
 
 
-def format_stats(s: Stats, *, width: int | None = None) -> Text:
+def format_stats(s: Stats, *, width: int | None = None, shape: bool = True) -> Text:
     """``shape 32×200 float64 · min … max … mean … std … · 41.2% zeros · NaN 0 · Inf 0``.
 
     NaN/Inf counts above 0 are bold magenta (the heatmap's non-finite colour). If ``width`` is
     given, the parts (shape · min…std · zeros · NaN · Inf) are packed into as few lines of at
     most ``width`` characters as they fit, breaking only between parts, so no count is cut off
-    at the pane's edge; min…std is one part and stays on one line.
+    at the pane's edge; min…std is one part and stays on one line. ``shape=False`` leaves out
+    the shape and dtype (a pane whose title already shows them, at 80×24), and splits min…std
+    into min max and mean std if it is wider than ``width``.
     """
     head = f"shape {_dims(s.shape)} {s.dtype}"
     if s.size == 0:
@@ -330,6 +332,15 @@ def format_stats(s: Stats, *, width: int | None = None) -> Text:
     nan = (f"NaN {s.nan}", bad if s.nan else "")
     inf = (f"Inf {s.inf}", bad if s.inf else "")
     zeros = (f"{_pct(s.zeros)} zeros", "")
+    if not shape:
+        spread = [(f"min {fmt(s.min)} max {fmt(s.max)}", ""),
+                  (f"mean {fmt(s.mean)} std {fmt(s.std)}", "")]
+        if s.finite == 0 or (width is not None and len(nums) <= width):
+            spread = [(nums, "")]
+        if len(spread) == 1:
+            return join_parts([*spread, zeros, nan, inf], width)
+        # "min … max … · 25.0% zeros" over "mean … std … · NaN 0 · Inf 0": two lines of 40
+        return join_parts([spread[0], zeros, spread[1], nan, inf], width)
     order = [(head, ""), (nums, ""), zeros, nan, inf]
     if width is None:
         return join_parts(order, None)

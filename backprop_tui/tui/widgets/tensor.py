@@ -237,7 +237,8 @@ class TensorPane(CachedLines, can_focus=True):
         a = it.array
         if not compact:
             head.append(Text(it.source, style="dim", no_wrap=True, overflow="ellipsis"))
-        head.append(render.format_stats(self._stats(a), width=None if compact else width))
+        # at 80×24 the border title already says the shape: the stats wrap without it
+        head.append(render.format_stats(self._stats(a), width=width, shape=not compact))
         used = sum(1 + t.plain.count("\n") for t in head)
         budget_rows = max(1, height - used - 1 - FOOTER_LINES)
         kind = image_kind(it) if self.image_mode else None
