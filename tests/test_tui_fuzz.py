@@ -82,3 +82,45 @@ def test_random_keys_and_resizes_do_not_crash(scenario: str, seed: int, n_keys: 
     pressed = asyncio.run(fuzz(scenario, seed, n_keys=n_keys, seconds=90.0))
     print(f"{scenario}: {pressed} keys")
     assert pressed >= min(n_keys, 500)
+
+
+#: the dashboard's keys, and the debugger's once ``d`` has opened it on the current batch
+#: (``q`` there goes back; on the dashboard it would end the run, so it is left out)
+DASHBOARD_KEYS = ["space", "d", "s", "l", "question_mark", "escape", "n", "p", "f", "b", "u",
+                  "g", "tab", "up", "down", "left", "right", "z", "enter", "ctrl+p"]
+
+
+def test_random_keys_and_resizes_on_the_training_dashboard(tmp_path) -> None:
+    """Pause, resume, save, the debugger on the live weights and back, help, resizes — in any
+    order while training runs: no crash, and the run still ends with a checkpoint."""
+    from backprop_tui.checkpoint import load_checkpoint
+    from backprop_tui.training import Trainer
+    from backprop_tui.tui.screens.dashboard import DashboardScreen
+
+    rng = random.Random(7)
+    tr = Trainer(load_scenario("iris").with_train(epochs=100_000), out_dir=tmp_path / "run")
+    screen = DashboardScreen(tr)
+    app = BackpropApp("screen", screen=lambda: screen)
+    pressed = 0
+
+    async def main() -> None:
+        nonlocal pressed
+        async with app.run_test(size=(120, 40)) as pilot:
+            t0 = time.monotonic()
+            while pressed < 600 and time.monotonic() - t0 < 60:
+                if rng.random() < 0.05:
+                    await pilot.resize_terminal(rng.randint(40, 250), rng.randint(12, 80))
+                batch = rng.choices(DASHBOARD_KEYS, k=12)
+                send_keys(app, batch)
+                pressed += len(batch)
+                await pilot.pause()
+                seen.add(type(app.screen).__name__)
+            assert app.is_running
+
+    seen: set[str] = set()
+    asyncio.run(main())
+    outcome = screen.finish()
+    assert pressed >= 300
+    assert {"DashboardScreen", "TrainingDebugger"} <= seen, seen  # both were driven
+    assert outcome.status == "stopped" and outcome.saved is not None
+    assert load_checkpoint(outcome.saved).meta["iteration"] == tr.iteration
