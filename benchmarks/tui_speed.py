@@ -235,7 +235,8 @@ def main() -> int:
     lat, rss, rss0, back = steps(args.steps, args.batch_size, args.back, args.gap_ms / 1000)
     ms = [1000 * v for v in lat]
     print(f"step latency, mnist-cnn batch {args.batch_size}, key 'n' → repainted frame, "
-          f"{len(ms)} steps {args.gap_ms:g} ms apart: p50 {percentile(ms, 0.5):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, "
+          f"{len(ms)} steps {args.gap_ms:g} ms apart: p50 {percentile(ms, 0.5):.1f} ms, "
+          f"p95 {percentile(ms, 0.95):.1f} ms, "
           f"max {max(ms):.1f} ms   (target p95 ≤ 50 ms)")
     if args.by_step:
         per_iter = 16
