@@ -67,6 +67,44 @@ DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_STEPS = 100_000
 
 
+# -- when a layer's own code raises ------------------------------------------------------------
+class LayerError(RuntimeError):
+    """A layer's forward or backward (or the loss, or the optimizer) raised while stepping.
+
+    The debugger runs code a user wrote (their own :class:`~backprop_tui.engine.layers.Layer`
+    subclasses); a shape mistake there must become a message that names the layer, the step
+    and the line — not a crash. The stepper's position is unchanged: the step did not happen
+    (an optimizer that raised halfway may have updated some parameters).
+    ``where`` is the innermost frame outside numpy (``mylayers.py:12 in backward``).
+    """
+
+    def __init__(self, what: str, error: BaseException) -> None:
+        self.what = what
+        self.error = error
+        self.where = _where(error)
+        super().__init__(f"{what} raised {describe_error(error)}")
+
+
+def describe_error(error: BaseException) -> str:
+    """``ValueError at mylayers.py:12 in backward: shapes (8,4) and (5,3) not aligned``."""
+    where = _where(error)
+    return f"{type(error).__name__}{' at ' + where if where else ''}: {error}"
+
+
+def _where(error: BaseException) -> str:
+    """``file.py:LINE in function`` of the innermost traceback frame that is not numpy's."""
+    import os
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    numpy_dir = os.path.dirname(np.__file__)
+    mine = [f for f in frames if not f.filename.startswith(numpy_dir)]
+    if not mine:
+        return ""
+    f = mine[-1]
+    return f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}"
+
+
 # -- what a step produces ----------------------------------------------------------------------
 @dataclass(eq=False)
 class StepRecord:
@@ -589,6 +627,18 @@ class Stepper:
 
     # -- one step -----------------------------------------------------------------------------
     def _execute(self, pos: int, *, record: bool) -> StepRecord | None:
+        try:
+            return self._execute_step(pos, record=record)
+        except Exception as e:
+            phase, i = self.steps[pos]
+            if i is not None:
+                layer = self.net.layers[i]
+                what = f"the {phase} step of layer {layer.name!r} ({layer.kind})"
+            else:
+                what = {"loss": "the loss step", "update": "the update step"}.get(phase, phase)
+            raise LayerError(what, e) from e
+
+    def _execute_step(self, pos: int, *, record: bool) -> StepRecord | None:
         net = self.net
         phase, i = self.steps[pos]
         rec: StepRecord | None = None
