@@ -9,26 +9,108 @@ The public Python API::
     loss = net.loss(x_train, y_train)            # forward through every layer + loss (+ L2)
     dx = net.backward()                          # fills every layer.grads
     report = bt.gradcheck(net, x_train, y_train) # per layer / tensor, analytic vs numeric
+
+Your own layers: subclass :class:`Layer`, build a :class:`Network` from them and the built-in
+layers and losses, check it with :func:`gradcheck` and step through it with :func:`debug`.
 """
 
 from __future__ import annotations
 
-from .engine import Batches, Network, Stepper, gradcheck
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .engine import (
+    SGD,
+    AdaGrad,
+    Adam,
+    Affine,
+    Batches,
+    BatchNorm,
+    Conv2D,
+    Dropout,
+    Flatten,
+    Layer,
+    LayerError,
+    MaxPool2D,
+    MeanSquaredError,
+    Momentum,
+    Network,
+    ReLU,
+    Sigmoid,
+    SigmoidBCE,
+    SoftmaxCrossEntropy,
+    Stepper,
+    Tanh,
+    gradcheck,
+)
 from .errors import CheckpointError, DataError, ScenarioError, UserError
 from .scenario import Scenario, list_scenarios, load_scenario
 
+if TYPE_CHECKING:
+    from .engine.optim import Optimizer
+
 __version__ = "0.1.0"
 
+
+def debug(
+    net: Network,
+    x: np.ndarray,
+    t: np.ndarray,
+    *,
+    optimizer: Optimizer | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    name: str = "your network",
+    theme: str = "dark",
+) -> None:
+    """Open the step-through debugger on ``net`` with the data ``x`` (one sample per row) and
+    targets ``t``; returns when you quit (``q``).
+
+    For a network of your own layers: every pane works as on a built-in scenario — the
+    values your forward cached, your gradients, and the gradient check of each layer (``g``)
+    against centered differences. If your layer raises, the debugger says which layer, which
+    step and which line, and keeps running. Batches of ``batch_size`` (default: all of
+    ``x``, at most 32) are drawn with ``seed``; ``optimizer`` defaults to ``SGD(lr=0.1)``.
+    Needs a terminal (run it from a script, not from inside a notebook cell).
+    """
+    from .tui.app import DARK, LIGHT, run_debugger
+    from .tui.session import DebugSession
+
+    session = DebugSession.for_network(net, x, t, optimizer=optimizer, batch_size=batch_size,
+                                       seed=seed, name=name)
+    run_debugger(session, theme=LIGHT if theme == "light" else DARK)
+
+
 __all__ = [
+    "SGD",
+    "AdaGrad",
+    "Adam",
+    "Affine",
+    "BatchNorm",
     "Batches",
-    "Stepper",
     "CheckpointError",
+    "Conv2D",
     "DataError",
+    "Dropout",
+    "Flatten",
+    "Layer",
+    "LayerError",
+    "MaxPool2D",
+    "MeanSquaredError",
+    "Momentum",
     "Network",
+    "ReLU",
     "Scenario",
     "ScenarioError",
+    "Sigmoid",
+    "SigmoidBCE",
+    "SoftmaxCrossEntropy",
+    "Stepper",
+    "Tanh",
     "UserError",
     "__version__",
+    "debug",
     "gradcheck",
     "list_scenarios",
     "load_scenario",

@@ -29,7 +29,7 @@ import numpy as np
 from ..engine.batches import Batches
 from ..engine.conv import Conv2D, MaxPool2D
 from ..engine.gradcheck import GradcheckReport, gradcheck
-from ..engine.layers import Affine, BatchNorm, Dropout, Flatten, Layer
+from ..engine.layers import Affine, BatchNorm, Dropout, Flatten, Layer, ReLU, Sigmoid, Step, Tanh
 from ..engine.network import Network
 from ..engine.optim import Optimizer
 from ..engine.stepper import (
@@ -208,6 +208,40 @@ class RowBatches(Batches):
         return self._load(rows), t
 
 
+def _probe_shapes(net: Network, x: np.ndarray) -> None:
+    """Run one forward pass (evaluation mode: no dropout draw, no running-statistics update)
+    and take every layer's per-sample output shape from what it really returned.
+
+    A layer written by a user may not override ``output_shape`` (the base class says "same as
+    the input"); the network pane shows the shapes that forward produces. A layer that raises
+    here is reported as a :class:`~backprop_tui.engine.stepper.LayerError`, naming it."""
+    from ..engine.stepper import LayerError
+
+    h = np.asarray(x, dtype=np.float64)
+    shapes: list[tuple[int, ...]] = []
+    net.train(False)
+    try:
+        with np.errstate(all="ignore"):
+            for layer in net.layers:
+                try:
+                    h = layer.forward(h)
+                except Exception as e:
+                    raise LayerError(f"the forward of layer {layer.name!r} ({layer.kind}), "
+                                     f"on input of shape {h.shape},", e) from e
+                if not isinstance(h, np.ndarray) or h.ndim < 1 or len(h) != len(x):
+                    got = f"shape {h.shape}" if isinstance(h, np.ndarray) else type(h).__name__
+                    raise LayerError(f"the forward of layer {layer.name!r} ({layer.kind})",
+                                     ValueError(f"returned {got}; expected an array with one "
+                                                f"row per sample ({len(x)})"))
+                shapes.append(tuple(int(d) for d in h.shape[1:]))
+    finally:
+        net.train(True)
+        for layer in net.layers:
+            layer.cache.clear()
+    net.input_shape = tuple(int(d) for d in x.shape[1:])
+    net.shapes = shapes
+
+
 class DebugSession:
     """A scenario ready to be stepped: network (float64), optimizer, batches and stepper.
 
@@ -236,6 +270,12 @@ class DebugSession:
         if batch_size is not None and batch_size < 1:
             raise UsageError("must be a positive integer", key="--batch-size", value=batch_size)
         self.scenario = scenario
+        #: what the title bar and the first message call this network
+        self.name = scenario.name
+        self.architecture = scenario.architecture
+        self.has_step = scenario.has_step
+        #: flat 784-vectors are MNIST digits (a picture); a user's own data may be anything
+        self.flat_images = scenario.data.source == "mnist"
         self.seed = scenario.train.seed if seed is None else int(seed)
         self.data_dir = data_dir
         self.checkpoint_path: Path | None = None
@@ -248,6 +288,9 @@ class DebugSession:
             self._load_checkpoint(checkpoint)
         self.batch_size = int(batch_size or scenario.debug_batch_size)
         self.batches = batches if batches is not None else self._make_batches(data_dir)
+        self._start(history_bytes)
+
+    def _start(self, history_bytes: int) -> None:
         self.stepper = Stepper(self.net, self.optimizer, self.batches,
                                history_bytes=history_bytes)
         self.conditions = ConditionSettings()
@@ -256,6 +299,66 @@ class DebugSession:
         #: network pane says "from training: after iteration 1,200 (epoch 2)", since the
         #: stepper here counts its own iterations from 0
         self.from_training: tuple[int, int] | None = None
+
+    @classmethod
+    def for_network(
+        cls,
+        net: Network,
+        x: np.ndarray,
+        t: np.ndarray,
+        *,
+        optimizer: Optimizer | None = None,
+        batch_size: int | None = None,
+        seed: int = 0,
+        name: str = "your network",
+        history_bytes: int = DEFAULT_HISTORY_BYTES,
+    ) -> DebugSession:
+        """A session on a network built in Python (your own layers, your data) instead of a
+        scenario file: :func:`backprop_tui.debug` opens the debugger on it.
+
+        ``x``/``t`` are the whole data set (rows are samples); batches of ``batch_size``
+        (default: all of it, at most 32) are drawn from it with ``seed``. ``optimizer``
+        defaults to SGD with lr 0.1. The network is stepped in float64 (converted here if
+        it was built in another dtype)."""
+        from ..engine.optim import SGD
+
+        if seed < 0:
+            raise UsageError("must be an integer ≥ 0", key="seed", value=seed)
+        x = np.asarray(x)
+        t = np.asarray(t)
+        if x.ndim < 2 or len(x) == 0:
+            raise UsageError("must be a batch of samples, one per row (N, features) or "
+                             "(N, C, H, W)", key="x", value=f"an array of shape {x.shape}")
+        if len(t) != len(x):
+            raise UsageError(f"must have one target per sample of x ({len(x)})", key="t",
+                             value=f"{len(t)} targets")
+        n = len(x)
+        if batch_size is None:
+            batch_size = min(n, 32)
+        if batch_size < 1:
+            raise UsageError("must be a positive integer", key="batch_size", value=batch_size)
+        self = cls.__new__(cls)
+        self.scenario = None
+        self.name = name
+        self.has_step = any(layer.kind == "Step" for layer in net.layers)
+        self.flat_images = x.ndim == 2 and x.shape[1] == 784
+        self.seed = int(seed)
+        self.data_dir = None
+        self.checkpoint_path = None
+        self.checkpoint_meta = {}
+        if net.dtype != np.float64:
+            for layer in net.layers:
+                layer.cast(np.float64)
+            net.dtype = np.dtype(np.float64)
+        self.net = net
+        self.optimizer = optimizer if optimizer is not None else SGD(lr=0.1)
+        self.batch_size = int(batch_size)
+        rng = np.random.default_rng(seed)
+        self.batches = Batches(x.astype(np.float64, copy=False), t, self.batch_size, rng)
+        _probe_shapes(net, x[: self.batch_size])
+        self.architecture = f"{'×'.join(map(str, net.input_shape or ()))} → {net.describe()}"
+        self._start(history_bytes)
+        return self
 
     # -- building -----------------------------------------------------------------------------
     def _load_checkpoint(self, ref: str | Path) -> None:
@@ -391,7 +494,7 @@ class DebugSession:
         if shape is None or len(shape) != 1:
             return None
         side = math.isqrt(shape[0])
-        if side * side == shape[0] and side >= 8 and self.scenario.data.source == "mnist":
+        if side * side == shape[0] and side >= 8 and self.flat_images:
             return (side, side)
         return None
 
@@ -510,6 +613,16 @@ class DebugSession:
         layer = self.net.layers[i]
         in_shape = (n, *(self.net.input_shape if i == 0 else self.net.shapes[i - 1]))
         out_shape = (n, *self.net.shapes[i])
+        if not layer.forward_equations and not layer.backward_equations:
+            # a layer of the user's own that states no equations: its shapes, at least
+            note = f"(set forward_equations / backward_equations on {layer.kind} to show its math)"
+            out = [Formula(f"y = {layer.kind}.forward(x)", f"{dims(in_shape)} → "
+                           f"{dims(out_shape)}", "forward"),
+                   Formula(f"dx = {layer.kind}.backward(dout)", f"{dims(out_shape)} → "
+                           f"{dims(in_shape)}", "backward")]
+            out += [Formula(f"d{k} = ∂L/∂{k}", dims(p.shape), "backward")
+                    for k, p in layer.params.items()]
+            return [*out, Formula(note, "", "backward")]
         fw = [Formula(eq, "", "forward") for eq in layer.forward_equations]
         bw = [Formula(eq, "", "backward") for eq in layer.backward_equations]
         shapes = _layer_shapes(layer, in_shape, out_shape)
@@ -519,11 +632,10 @@ class DebugSession:
                                                              strict=False)]
             bw = [Formula(eq, s, "backward") for eq, s in zip(layer.backward_equations, bshapes,
                                                               strict=False)]
-        else:
-            fw = [Formula(eq, f"{dims(in_shape)} → {dims(out_shape)}", "forward")
-                  for eq in layer.forward_equations]
-            bw = [Formula(eq, f"{dims(out_shape)} → {dims(in_shape)}", "backward")
-                  for eq in layer.backward_equations]
+        else:  # a layer of the user's own: its equations as written, the shapes once
+            fw.append(Formula("x → y", f"{dims(in_shape)} → {dims(out_shape)}", "forward"))
+            bw.append(Formula("dout → dx", f"{dims(out_shape)} → {dims(in_shape)}", "backward"))
+            bw += [Formula(f"d{k}", dims(p.shape), "backward") for k, p in layer.params.items()]
         if self.net.l2 and layer.trainable and layer.decay:
             bw.append(Formula("dW += λ·W", f"L2 weight decay, λ = {self.net.l2:g}", "backward"))
         return fw + bw
@@ -689,11 +801,12 @@ def _layer_shapes(layer: Layer, xs: tuple[int, ...], ys: tuple[int, ...]
             [f"mask {dims(xs)} (bool), p = {layer.p:g}", f"{dims(xs)} elementwise"],
             [f"{dims(ys)} elementwise"],
         )
-    # elementwise activations
-    return (
-        [f"{dims(xs)} elementwise"] * len(layer.forward_equations),
-        [f"{dims(ys)} elementwise"] * len(layer.backward_equations),
-    )
+    if isinstance(layer, ReLU | Sigmoid | Tanh | Step):  # elementwise activations
+        return (
+            [f"{dims(xs)} elementwise"] * len(layer.forward_equations),
+            [f"{dims(ys)} elementwise"] * len(layer.backward_equations),
+        )
+    return None  # a layer of the user's own: in → out shapes only
 
 
 @dataclass

@@ -25,14 +25,14 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from ...engine.gradcheck import GradcheckCancelled
-from ...engine.stepper import StopReason
+from ...engine.stepper import LayerError, StopReason, describe_error
 from ..session import DebugSession, GradcheckResult
 from ..widgets.formula import FormulaPane
 from ..widgets.gradcheck import GradcheckPane
 from ..widgets.lossline import LossLine
 from ..widgets.network import NetworkPane
 from ..widgets.tensor import TensorPane
-from .dialogs import ConditionsDialog, TrainDialog
+from .dialogs import ConditionsDialog, ErrorDialog, TrainDialog
 from .help import HelpScreen
 
 #: the smallest terminal the layout is drawn in; below it a notice replaces the layout
@@ -140,8 +140,8 @@ class DebuggerScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        sc = self.session.scenario
-        self.sub_title = f"{sc.name} · {sc.architecture}"
+        s = self.session
+        self.sub_title = f"{s.name} · {s.architecture}"
         self.title = "backprop-tui"
         self._check_size(self.app.size.width, self.app.size.height)
         self.query_one(Footer).compact = self.app.size.width < 110
@@ -149,7 +149,7 @@ class DebuggerScreen(Screen[None]):
         self.query_one(NetworkPane).focus()
         ck = self.session.checkpoint_path
         self.set_message(
-            f"{sc.name}: {sc.architecture}, {self.session.net.param_count():,} parameters, "
+            f"{s.name}: {s.architecture}, {self.session.net.param_count():,} parameters, "
             f"batch of {self.session.n}, seed {self.session.seed}"
             + (f", weights from {ck}" if ck else "") + " · press n to step, ? for help")
 
@@ -269,10 +269,24 @@ class DebuggerScreen(Screen[None]):
         return True
 
     # -- single steps -------------------------------------------------------------------------
+    def _layer_error(self, e: LayerError) -> None:
+        """A layer's own code raised (a user's layer, usually a shape mistake): say which,
+        where and why, in a dialog; nothing moved, so the user can look around and retry."""
+        self.set_message(f"{e.what} failed: {type(e.error).__name__} — nothing was stepped")
+        self.app.push_screen(ErrorDialog(
+            "a layer raised an error",
+            f"{e}\n\nThe step did not happen: the panes show the state before it. Fix the "
+            "layer's code and start the debugger again; here you can still look around, step "
+            "back (p) or reset (r)."))
+
     def action_step(self) -> None:
         if not self._idle():
             return
-        rec = self.session.step()
+        try:
+            rec = self.session.step()
+        except LayerError as e:
+            self._layer_error(e)
+            return
         what = self.session.stepper.describe_step(rec.position)
         msg = f"{what} done"
         if rec.loss is not None:
@@ -341,17 +355,22 @@ class DebuggerScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="run")
     def _run(self, label: str, fn: Callable[[Callable[[], bool]], str]) -> None:
         worker = get_current_worker()
+        error: LayerError | None = None
         try:
             msg = fn(lambda: worker.is_cancelled)
+        except LayerError as e:  # a layer's own code raised: stop there and say where
+            msg, error = str(e), e
         except Exception as e:  # a bug must not leave the UI locked: report it
-            msg = f"{label} failed: {type(e).__name__}: {e}"
-        self.app.call_from_thread(self._finished, msg)
+            msg = f"{label} failed: {describe_error(e)}"
+        self.app.call_from_thread(self._finished, msg, error)
 
-    def _finished(self, message: str) -> None:
+    def _finished(self, message: str, error: LayerError | None = None) -> None:
         self.busy = None
         last = self.session.stepper.last_record
         self.set_message(message)
         self._changed((last.phase, last.layer_index) if last else ("forward", 0))
+        if error is not None and self._alive():
+            self._layer_error(error)
 
     def _stop_text(self, stop: StopReason) -> str:
         text = {
@@ -429,7 +448,7 @@ class DebuggerScreen(Screen[None]):
         s = self.session
         row = self.network.selected
         pane = self.query_one(GradcheckPane)
-        if s.scenario.has_step:
+        if s.has_step:
             pane.finish(None, "This network has step layers: their derivative is 0 wherever it "
                         "exists, so there is no gradient to check.")
             return
@@ -458,7 +477,7 @@ class DebuggerScreen(Screen[None]):
         except GradcheckCancelled:
             result, message = None, "gradient check cancelled"
         except Exception as e:  # report, don't crash the UI
-            result, message = None, f"gradient check failed: {type(e).__name__}: {e}"
+            result, message = None, f"gradient check failed: {describe_error(e)}"
         if not worker.is_cancelled or result is None:
             self.app.call_from_thread(self._gradcheck_done, result, message)
 

@@ -89,8 +89,10 @@ class GradcheckPane(CachedLines, can_focus=True):
         job, rep = res.job, res.report
         width = self.content_size.width
         # what was checked and how, then when and how to read the table: each wraps between
-        # its parts in a pane wide enough for the table, and is cropped in a narrow one
-        wrap = width if width >= 66 else None
+        # its parts where the pane is wide enough for the table or tall enough for the lines,
+        # and is cropped in a small one (80×24)
+        roomy = self.content_size.height >= len(rep.checks) + 5
+        wrap = width if width >= 66 or roomy else None
         head = render.join_parts(
             [(job.row_name, "bold"), (rep.mode, "dim"), (f"h={rep.h:g}", "dim"),
              (f"pass: rel ≤ {rep.tol:g} or |a−n| ≤ {rep.atol:g}", "dim"),
@@ -99,7 +101,7 @@ class GradcheckPane(CachedLines, can_focus=True):
         when = f"checked at iteration {job.iteration}, step {job.position} in {res.seconds:.2f} s"
         if job.after_update:
             when += " (after the update: on the updated weights)"
-        if width < 66:
+        if width < 66 and not roomy:
             when = f"at iteration {job.iteration}, step {job.position}"
         if self.stale:
             parts.append(Text(when + " — the state has changed since: press g to re-check",
