@@ -265,3 +265,36 @@ def test_formula_pane_for_layers_of_your_own() -> None:
     assert got == [("y = x·W + b", ""), ("x → y", "8×4 → 8×3"), ("dx = dout·Wᵀ", ""),
                    ("dW = xᵀ·dout", ""), ("dout → dx", "8×3 → 8×4"), ("dW", "4×3"),
                    ("db", "3")]
+
+
+def test_a_cache_of_plain_values_shows_what_is_numeric() -> None:
+    """Book-style code keeps shapes and scalars next to tensors; strings and None are not
+    tensors. The step records the numeric ones as arrays and the panes draw them."""
+
+    class Odd(bt.Layer):
+        kind = "Odd"
+
+        def forward(self, x):
+            self.cache.update(shape=x.shape, scale=2.0, mask=x > 0, note="hello", none=None)
+            return x * 2.0
+
+        def backward(self, dout, need_dx=True):
+            return dout * 2.0
+
+    x, t = data(40)
+    net = bt.Network([Odd(name="odd"), bt.Affine(np.ones((4, 2)), np.zeros(2))],
+                     bt.SoftmaxCrossEntropy())
+    s = DebugSession.for_network(net, x, t, batch_size=8)
+    rec = s.step()
+    assert set(rec.cache) == {"shape", "scale", "mask"}
+    np.testing.assert_array_equal(rec.cache["shape"], [8, 4])
+    assert rec.cache["mask"].dtype == bool and rec.nonfinite == ()
+    shown = {it.key: it for it in s.tensors(0)}
+    assert {"shape", "scale", "mask"} <= set(shown)
+    assert shown["shape"].array is not None
+
+    async def body(app, pilot):
+        await press(app, pilot, "n", "home", *["right_square_bracket"] * 8, "i", "z", "z")
+        assert isinstance(app.screen, DebuggerScreen)
+
+    run_app(s, body)

@@ -658,7 +658,7 @@ class Stepper:
             if rec is not None:
                 layer = net.layers[i]
                 rec.input, rec.output = h, out
-                rec.cache = dict(layer.cache)
+                rec.cache = _arrays(layer.cache)
                 rec.params = {k: p.copy() for k, p in layer.params.items()}
                 rec.buffers = {k: b.copy() for k, b in layer.buffers.items()}
         elif phase == "loss":
@@ -671,7 +671,7 @@ class Stepper:
             self.loss_history.append(LossPoint(self.iteration, float(loss), acc))
             if rec is not None:
                 rec.input, rec.output, rec.target = scores, dscores, self._t
-                rec.cache = dict(lossl.cache)
+                rec.cache = _arrays(lossl.cache)
                 rec.loss, rec.accuracy = float(loss), acc
                 rec.data_loss, rec.l2_loss = net.data_loss, net.l2_loss
         elif phase == "backward":
@@ -681,7 +681,7 @@ class Stepper:
             if rec is not None:
                 layer = net.layers[i]
                 rec.input, rec.output = dout, dx
-                rec.cache = dict(layer.cache)
+                rec.cache = _arrays(layer.cache)
                 rec.params = {k: p.copy() for k, p in layer.params.items()}
                 rec.grads = {k: g.copy() for k, g in layer.grads.items()}
                 rec.buffers = {k: b.copy() for k, b in layer.buffers.items()}
@@ -990,6 +990,24 @@ class Stepper:
             f"<Stepper iteration={self.iteration} position={self.position}/{len(self.steps)} "
             f"next={self.next_step!r}>"
         )
+
+
+def _arrays(cache: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The cached tensors of a step, as arrays: a layer of a user's own may also cache plain
+    numbers or shapes (``self.cache["shape"] = x.shape``), shown as small arrays; anything that
+    is not numeric (a string, None, an object) is not a tensor and is left out."""
+    out: dict[str, np.ndarray] = {}
+    for k, v in cache.items():
+        if isinstance(v, np.ndarray):
+            out[k] = v
+            continue
+        try:
+            a = np.asarray(v)
+        except Exception:  # noqa: BLE001 - e.g. ragged nested lists: not a tensor
+            continue
+        if a.dtype.kind in "biuf" and a.size:
+            out[k] = a
+    return out
 
 
 def _nonfinite(rec: StepRecord) -> tuple[str, ...]:
