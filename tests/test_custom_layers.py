@@ -298,3 +298,50 @@ def test_a_cache_of_plain_values_shows_what_is_numeric() -> None:
         assert isinstance(app.screen, DebuggerScreen)
 
     run_app(s, body)
+
+
+class NoReturn(MyAffine):
+    kind = "NoReturn"
+
+    def backward(self, dout, need_dx=True):
+        super().backward(dout)  # computes everything, returns nothing
+
+
+class NoBias(MyAffine):
+    kind = "NoBias"
+
+    def backward(self, dout, need_dx=True):
+        dx = super().backward(dout)
+        del self.grads["b"]
+        return dx
+
+
+class Flat(MyAffine):
+    kind = "Flat"
+
+    def forward(self, x):
+        return super().forward(x).ravel()  # loses the batch axis
+
+
+@pytest.mark.parametrize(("layer_cls", "phase", "words"), [
+    (NoReturn, "backward", "backward returned NoneType; it must return dx, the gradient for "
+                           "its input"),
+    (NoBias, "backward", "backward set no grads['b']"),
+    (Flat, "forward", "forward returned an array of shape (48,) for 8 samples"),
+])
+def test_common_mistakes_are_blamed_on_the_layer_that_made_them(layer_cls, phase,
+                                                                words) -> None:
+    """A missing return, a missing gradient, a lost batch axis: each would surface later, in
+    the next layer or the optimizer, as a puzzle. The stepper names the layer that did it."""
+    rng = np.random.default_rng(0)
+    x, t = data(8)
+    mine = layer_cls(rng.normal(size=(4, 6)), np.zeros(6), name="mine")
+    net = bt.Network([bt.Affine(np.eye(4), np.zeros(4), name="first"), mine, bt.ReLU(),
+                      bt.Affine(rng.normal(size=(6, 2)), np.zeros(2), name="last")],
+                     bt.SoftmaxCrossEntropy())
+    st = bt.Stepper(net, bt.SGD(lr=0.1), bt.Batches(x, t, 8, np.random.default_rng(0)))
+    with pytest.raises(bt.LayerError) as e:
+        for _ in range(len(st.steps)):
+            st.step()
+    assert e.value.what == f"the {phase} step of layer 'mine' ({layer_cls.kind})"
+    assert words in str(e.value)

@@ -654,6 +654,7 @@ class Stepper:
         if phase == "forward":
             h = self._x if i == 0 else self._h
             out = net.forward_layer(i, h)
+            _check_returned(out, h, "forward", "y, its output")
             self._h = out
             if rec is not None:
                 layer = net.layers[i]
@@ -677,6 +678,8 @@ class Stepper:
         elif phase == "backward":
             dout = self._dout
             dx = net.backward_layer(i, dout, need_dx=True)
+            _check_returned(dx, dout, "backward", "dx, the gradient for its input")
+            _check_grads(net.layers[i])
             self._dout = dx
             if rec is not None:
                 layer = net.layers[i]
@@ -990,6 +993,32 @@ class Stepper:
             f"<Stepper iteration={self.iteration} position={self.position}/{len(self.steps)} "
             f"next={self.next_step!r}>"
         )
+
+
+def _check_returned(a: Any, given: np.ndarray, method: str, what: str) -> None:
+    """A layer's forward/backward must return an array with one row per sample: a missing
+    ``return`` would otherwise surface as a puzzling error in the *next* layer."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{method} returned {type(a).__name__}; it must return {what} "
+                        f"(an array with one row per sample)")
+    if a.ndim == 0 or len(a) != len(given):
+        raise ValueError(f"{method} returned an array of shape {a.shape} for {len(given)} "
+                         f"samples; it must return {what} with one row per sample")
+
+
+def _check_grads(layer: Any) -> None:
+    """After backward, ``grads`` has every key of ``params`` with the same shape (else the
+    update would fail later with a bare KeyError, far from the cause)."""
+    if not layer.trainable:
+        return
+    for k, p in layer.params.items():
+        g = layer.grads.get(k)
+        if g is None:
+            raise ValueError(f"backward set no grads[{k!r}]: every key of params needs its "
+                           f"gradient in grads, of the same shape {p.shape}")
+        if np.shape(g) != p.shape:
+            raise ValueError(f"grads[{k!r}] has shape {np.shape(g)} but params[{k!r}] has "
+                             f"shape {p.shape}")
 
 
 def _arrays(cache: dict[str, Any]) -> dict[str, np.ndarray]:
