@@ -42,6 +42,7 @@ from .engine import (
     SoftmaxCrossEntropy,
     Stepper,
     Tanh,
+    from_book,
     gradcheck,
 )
 from .errors import CheckpointError, DataError, ScenarioError, UserError
@@ -111,6 +112,7 @@ __all__ = [
     "UserError",
     "__version__",
     "debug",
+    "from_book",
     "gradcheck",
     "list_scenarios",
     "load_scenario",

@@ -4,6 +4,7 @@ Imports numpy only — never rich, textual or typer.
 """
 
 from .batches import Batches
+from .book import BookLayer, BookLoss, from_book
 from .conv import Conv2D, MaxPool2D, col2im, im2col
 from .gradcheck import GradcheckReport, TensorCheck, gradcheck
 from .layers import (
@@ -41,6 +42,8 @@ __all__ = [
     "Adam",
     "Affine",
     "Batches",
+    "BookLayer",
+    "BookLoss",
     "Condition",
     "DeadReLU",
     "GradNorm",
@@ -71,6 +74,7 @@ __all__ = [
     "Tanh",
     "TensorCheck",
     "col2im",
+    "from_book",
     "gradcheck",
     "im2col",
 ]

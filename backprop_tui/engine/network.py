@@ -38,7 +38,8 @@ class Network:
         self.shapes: list[Shape] = []
         names = [layer.name for layer in self.layers]
         if len(set(names)) != len(names):
-            raise ValueError(f"layer names must be unique, got {names}")
+            raise ValueError(f"layer names must be unique, got {names}: give the layers "
+                             "name=... (Affine(W, b, name='affine2'))")
         for layer in self.layers:
             layer.cast(self.dtype)
         if self.input_shape is not None:

@@ -1,0 +1,134 @@
+"""Layers written the book's way, used as they are.
+
+*Deep Learning from Scratch* (and the notebooks built on it) writes a layer as a class with
+``forward(x)`` and ``backward(dout)``, its parameters as attributes (``self.W``, ``self.b``) and
+their gradients next to them (``self.dW``, ``self.db``); a loss as ``forward(x, t)`` returning
+the loss and ``backward(dout=1)`` returning dx. :func:`from_book` wraps such an object so that
+a :class:`~backprop_tui.engine.network.Network`, the gradient check and the debugger use it
+unchanged — the student's own code runs, nothing is re-implemented:
+
+* ``params`` are the object's own arrays (``W``, ``b``, ``gamma``, ``beta``; the same array
+  objects, so an update or a gradient-check perturbation in place is seen by its forward);
+* ``grads`` are read after ``backward`` from ``d`` + the name (``dW``, ``db``…);
+* ``cache`` shows every other array the object holds after a call (``mask``, ``out``, ``x``,
+  ``col``, ``arg_max``…): what its backward will use;
+* a ``forward`` that takes ``train_flg`` (Dropout, BatchNormalization) gets the network's mode.
+
+The book's Dropout draws a new mask on every forward; a gradient check needs the same function
+for every evaluation, so check such a network with ``dropout_ratio = 0``.
+
+This module imports numpy only.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from .layers import Layer
+from .losses import Loss
+
+#: attribute names that hold trainable parameters in the book's layers
+PARAM_NAMES = ("W", "b", "gamma", "beta")
+
+
+def from_book(obj: Any, name: str | None = None) -> Layer | Loss:
+    """A :class:`Layer` (or a :class:`Loss`, for an object whose ``forward`` takes ``x, t``)
+    that runs ``obj``'s own ``forward``/``backward``."""
+    for method in ("forward", "backward"):
+        if not callable(getattr(obj, method, None)):
+            raise TypeError(f"{type(obj).__name__} has no {method}() method: a book-style "
+                            "layer has forward(x) and backward(dout)")
+    if _positional(obj.forward) >= 2 and "train_flg" not in _params(obj.forward):
+        return BookLoss(obj)
+    return BookLayer(obj, name)
+
+
+def _params(fn: Any) -> dict[str, inspect.Parameter]:
+    try:
+        return dict(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return {}
+
+
+def _positional(fn: Any) -> int:
+    """How many positional parameters without defaults ``fn`` takes."""
+    return sum(1 for p in _params(fn).values()
+               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               and p.default is p.empty)
+
+
+def _arrays_of(obj: Any, skip: set[str]) -> dict[str, np.ndarray]:
+    return {k: v for k, v in vars(obj).items()
+            if isinstance(v, np.ndarray) and k not in skip and not k.startswith("_")}
+
+
+class BookLayer(Layer):
+    """A book-style layer object behind the :class:`Layer` contract."""
+
+    def __init__(self, obj: Any, name: str | None = None) -> None:
+        self.kind = type(obj).__name__  # type: ignore[misc] - per instance: the user's class
+        super().__init__(name)
+        self.obj = obj
+        self.params = {k: v for k in PARAM_NAMES
+                       if isinstance(v := getattr(obj, k, None), np.ndarray)}
+        self._train_flg = "train_flg" in _params(obj.forward)
+        self._skip = set(self.params) | {"d" + k for k in self.params}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if self._train_flg:
+            y = self.obj.forward(x, train_flg=self.training)
+        else:
+            y = self.obj.forward(x)
+        self._refresh_cache()
+        return y
+
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        dx = self.obj.backward(dout)
+        for k in self.params:
+            g = getattr(self.obj, "d" + k, None)
+            if g is not None:
+                self.grads[k] = np.asarray(g)
+        self._refresh_cache()
+        return dx
+
+    def _refresh_cache(self) -> None:
+        self.cache.clear()
+        self.cache.update(_arrays_of(self.obj, self._skip))
+
+    def cast(self, dtype: np.dtype) -> None:
+        # the object's own attributes must stay the arrays its code uses
+        for k, v in list(self.params.items()):
+            if v.dtype != dtype:
+                setattr(self.obj, k, v.astype(dtype))
+                self.params[k] = getattr(self.obj, k)
+
+    def describe(self) -> str:
+        shapes = " ".join(f"{k} {'×'.join(map(str, p.shape))}" for k, p in self.params.items())
+        return f"{self.kind} ({shapes})" if shapes else self.kind
+
+
+class BookLoss(Loss):
+    """A book-style loss (``forward(x, t) -> loss``, ``backward(dout=1) -> dx``)."""
+
+    def __init__(self, obj: Any) -> None:
+        self.kind = type(obj).__name__  # type: ignore[misc]
+        super().__init__()
+        self.obj = obj
+
+    def forward(self, x: np.ndarray, t: np.ndarray) -> float:
+        value = float(self.obj.forward(x, t))
+        self.cache.clear()
+        self.cache.update(_arrays_of(self.obj, set()))
+        self.value = value
+        return value
+
+    def backward(self, dout: float = 1.0) -> np.ndarray:
+        return self.obj.backward(dout)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim == 2 and x.shape[1] > 1:
+            return x.argmax(axis=1)
+        return (x.reshape(len(x)) > 0).astype(np.int64)
