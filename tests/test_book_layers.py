@@ -113,7 +113,7 @@ def test_from_book_wraps_layers_and_the_loss() -> None:
     assert isinstance(a1, BookLayer) and isinstance(net.loss_layer, BookLoss)
     assert a1.kind == "Affine" and a1.name == "Affine1"
     assert a1.params["W"] is a1.obj.W and a1.params["b"] is a1.obj.b  # the object's own arrays
-    assert a1.describe() == "Affine (W 4×6 b 6)"
+    assert a1.describe() == "Affine 4→6"
     assert net.layers[1].params == {}
     with pytest.raises(TypeError, match=r"object has no forward\(\) method"):
         bt.from_book(object())

@@ -106,8 +106,13 @@ class BookLayer(Layer):
                 self.params[k] = getattr(self.obj, k)
 
     def describe(self) -> str:
-        shapes = " ".join(f"{k} {'×'.join(map(str, p.shape))}" for k, p in self.params.items())
-        return f"{self.kind} ({shapes})" if shapes else self.kind
+        """``Affine 784→50`` for a 2-D W, ``Convolution 30@5×5`` for a 4-D one."""
+        W = self.params.get("W")
+        if W is not None and W.ndim == 2:
+            return f"{self.kind} {W.shape[0]}→{W.shape[1]}"
+        if W is not None and W.ndim == 4:
+            return f"{self.kind} {W.shape[0]}@{W.shape[2]}×{W.shape[3]}"
+        return self.kind
 
 
 class BookLoss(Loss):
