@@ -201,3 +201,16 @@ def test_the_debugger_on_book_layers() -> None:
             assert {"x", "y", "W", "b", "dW", "db", "dx"} <= set(keys)
 
     asyncio.run(main())
+
+
+def test_a_kink_of_the_books_relu_is_reported_as_a_kink() -> None:
+    """An input within h of 0 makes Relu's mask flip under the ±h perturbation: the check says
+    "kink" instead of failing, as for the engine's own ReLU."""
+    relu = bt.from_book(Relu(), "Relu1")
+    net = bt.Network([relu, bt.from_book(Affine(np.eye(3), np.zeros(3)), "Affine1")],
+                     bt.from_book(SoftmaxWithLoss()))
+    x = np.array([[1e-6, 0.5, -0.3], [0.2, -1e-6, 0.7]])
+    t = np.array([0, 2])
+    report = bt.gradcheck(net, x, t, mode="full")
+    (check,) = [c for c in report.checks if (c.layer, c.tensor) == ("Relu1", "x")]
+    assert check.kinks == 2 and check.passed

@@ -98,6 +98,14 @@ class BookLayer(Layer):
         self.cache.clear()
         self.cache.update(_arrays_of(self.obj, self._skip))
 
+    def kink_signature(self) -> np.ndarray | None:
+        """The book's piecewise layers keep their discrete choice: Relu's boolean ``mask``,
+        Pooling's ``arg_max``. A gradient-check step that changes it crossed a kink."""
+        mask = self.cache.get("mask")
+        if mask is not None and mask.dtype == np.bool_:
+            return mask
+        return self.cache.get("arg_max")
+
     def cast(self, dtype: np.dtype) -> None:
         # the object's own attributes must stay the arrays its code uses
         for k, v in list(self.params.items()):
