@@ -11,6 +11,7 @@ import pytest
 
 import backprop_tui as bt
 from backprop_tui.engine.book import BookLayer, BookLoss
+from backprop_tui.engine.conv import col2im, im2col
 from backprop_tui.tui.session import DebugSession
 
 
@@ -89,6 +90,58 @@ class SoftmaxWithLoss:
         dx = self.y.copy()
         dx[np.arange(n), self.t] -= 1
         return dx / n
+
+
+class Convolution:
+    """The book's Convolution, with im2col/col2im in the book's layout (the engine's)."""
+
+    def __init__(self, W, b, stride=1, pad=0):
+        self.W, self.b, self.stride, self.pad = W, b, stride, pad
+        self.x = self.col = self.col_W = self.dW = self.db = None
+
+    def forward(self, x):
+        FN, C, FH, FW = self.W.shape
+        N, C, H, W = x.shape
+        out_h = 1 + int((H + 2 * self.pad - FH) / self.stride)
+        out_w = 1 + int((W + 2 * self.pad - FW) / self.stride)
+        col = im2col(x, FH, FW, self.stride, self.pad)
+        col_W = self.W.reshape(FN, -1).T
+        out = np.dot(col, col_W) + self.b
+        out = out.reshape(N, out_h, out_w, -1).transpose(0, 3, 1, 2)
+        self.x, self.col, self.col_W = x, col, col_W
+        return out
+
+    def backward(self, dout):
+        FN, C, FH, FW = self.W.shape
+        dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)
+        self.db = np.sum(dout, axis=0)
+        self.dW = np.dot(self.col.T, dout).transpose(1, 0).reshape(FN, C, FH, FW)
+        dcol = np.dot(dout, self.col_W.T)
+        return col2im(dcol, self.x.shape, FH, FW, self.stride, self.pad)
+
+
+class Pooling:
+    def __init__(self, pool_h, pool_w, stride=1, pad=0):
+        self.pool_h, self.pool_w, self.stride, self.pad = pool_h, pool_w, stride, pad
+        self.x = self.arg_max = None
+
+    def forward(self, x):
+        N, C, H, W = x.shape
+        out_h = int(1 + (H - self.pool_h) / self.stride)
+        out_w = int(1 + (W - self.pool_w) / self.stride)
+        col = im2col(x, self.pool_h, self.pool_w, self.stride, self.pad)
+        col = col.reshape(-1, self.pool_h * self.pool_w)
+        self.x, self.arg_max = x, np.argmax(col, axis=1)
+        return np.max(col, axis=1).reshape(N, out_h, out_w, C).transpose(0, 3, 1, 2)
+
+    def backward(self, dout):
+        dout = dout.transpose(0, 2, 3, 1)
+        pool_size = self.pool_h * self.pool_w
+        dmax = np.zeros((dout.size, pool_size))
+        dmax[np.arange(self.arg_max.size), self.arg_max.flatten()] = dout.flatten()
+        dmax = dmax.reshape(dout.shape + (pool_size,))
+        dcol = dmax.reshape(dmax.shape[0] * dmax.shape[1] * dmax.shape[2], -1)
+        return col2im(dcol, self.x.shape, self.pool_h, self.pool_w, self.stride, self.pad)
 
 
 def data(n: int = 64, seed: int = 0):
@@ -214,3 +267,34 @@ def test_a_kink_of_the_books_relu_is_reported_as_a_kink() -> None:
     report = bt.gradcheck(net, x, t, mode="full")
     (check,) = [c for c in report.checks if (c.layer, c.tensor) == ("Relu1", "x")]
     assert check.kinks == 2 and check.passed
+
+
+def test_the_books_convolution_and_pooling_check_out_and_step() -> None:
+    """A book-style SimpleConvNet slice — Convolution, Relu, Pooling, Affine (which flattens
+    like the book's) — passes the check; its cache shows col and arg_max."""
+
+    class FlatAffine(Affine):
+        def forward(self, x):
+            self.original_x_shape = x.shape
+            return super().forward(x.reshape(x.shape[0], -1))
+
+        def backward(self, dout):
+            return super().backward(dout).reshape(*self.original_x_shape)
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(4, 1, 8, 8))
+    t = rng.integers(0, 3, 4)
+    net = bt.Network([
+        bt.from_book(Convolution(rng.normal(size=(2, 1, 3, 3)) * 0.3, np.zeros(2)), "Conv1"),
+        bt.from_book(Relu(), "Relu1"),
+        bt.from_book(Pooling(2, 2, stride=2), "Pool1"),
+        bt.from_book(FlatAffine(rng.normal(size=(18, 3)) * 0.3, np.zeros(3)), "Affine1"),
+    ], bt.from_book(SoftmaxWithLoss()))
+    report = bt.gradcheck(net, x, t)
+    assert report.passed, [(c.layer, c.tensor, c.max_rel_error) for c in report.checks]
+    assert net.layers[0].describe() == "Convolution 2@3×3"
+    s = DebugSession.for_network(net, x, t)
+    assert s.net.shapes == [(2, 6, 6), (2, 6, 6), (2, 3, 3), (3,)]
+    recs = [s.step() for _ in range(3)]
+    assert {"col", "col_W", "x"} <= set(recs[0].cache)
+    assert "arg_max" in recs[2].cache
