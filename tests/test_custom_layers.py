@@ -345,3 +345,29 @@ def test_common_mistakes_are_blamed_on_the_layer_that_made_them(layer_cls, phase
             st.step()
     assert e.value.what == f"the {phase} step of layer 'mine' ({layer_cls.kind})"
     assert words in str(e.value)
+
+
+def test_print_report_is_a_readable_table() -> None:
+    x, t = data(8)
+    report = bt.gradcheck(my_net(bug=True), x, t)
+    text = str(report)
+    lines = text.splitlines()
+    assert lines[0].startswith("gradient check FAILED (2 of 9 tensors) · local scope")
+    assert lines[1].split() == ["layer", "gradient", "shape", "checked", "kinks", "max", "|a−n|",
+                                "max", "rel", "verdict"]
+    (w,) = [line for line in lines if line.startswith("hidden   dW")]
+    (c,) = [c for c in report.checks if (c.layer, c.tensor) == ("hidden", "W")]
+    assert w.split()[2:7] == ["4×6", "24", "0", f"{c.max_abs_error:.1e}",
+                              f"{c.max_rel_error:.1e}"] and w.endswith("FAIL (wrong)")
+    assert "≤ 1e-06" in lines[-1]
+
+    class Printer:  # what IPython hands to _repr_pretty_
+        def __init__(self) -> None:
+            self.out = ""
+
+        def text(self, s: str) -> None:
+            self.out += s
+
+    p = Printer()
+    report._repr_pretty_(p, False)
+    assert p.out == text

@@ -166,6 +166,37 @@ class GradcheckReport:
     def for_layer(self, name: str) -> list[TensorCheck]:
         return [c for c in self.checks if c.layer == name]
 
+    def __str__(self) -> str:
+        """A plain-text table, for ``print(report)`` in a script or a notebook (the CLI draws
+        the same numbers with rich)."""
+        failed = sum(not c.passed for c in self.checks)
+        head = (f"gradient check {'passed' if self.passed else 'FAILED'}"
+                + (f" ({failed} of {len(self.checks)} tensors)" if failed else
+                   f" ({len(self.checks)} tensors)")
+                + f" · {self.scope} scope, mode {self.mode}, h={self.h:g}, "
+                  f"{self.evaluations:,} loss evaluations")
+        rows = [("layer", "gradient", "shape", "checked", "kinks", "max |a−n|", "max rel",
+                 "verdict")]
+        for c in self.checks:
+            grad = "all" if c.layer == "network" else (f"d{c.tensor}" if c.kind == "param"
+                                                       else "dx")
+            rows.append((c.layer, grad, "×".join(map(str, c.shape)) or "–", f"{c.checked:,}",
+                         str(c.kinks), f"{c.max_abs_error:.1e}", f"{c.max_rel_error:.1e}",
+                         f"{c.verdict} ({c.label})"))
+        widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+        right = {3, 4, 5, 6}
+        lines = [head]
+        for r in rows:
+            lines.append("  ".join(v.rjust(w) if j in right else v.ljust(w)
+                                   for j, (v, w) in enumerate(zip(r, widths, strict=True)))
+                         .rstrip())
+        lines.append(f"an entry passes if |a−n|/max(|a|,|n|) ≤ {self.tol:g} or |a−n| ≤ "
+                     f"{self.atol:g} (a: analytic, from backward; n: numeric)")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p: object, cycle: bool) -> None:  # IPython / Jupyter display
+        p.text(str(self))  # type: ignore[attr-defined]
+
 
 class _Counter:
     """Counts loss evaluations for progress, and lets a caller cancel between them."""
