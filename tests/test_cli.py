@@ -508,3 +508,12 @@ def test_long_messages_wrap_at_words_in_a_terminal_and_stay_one_line_in_a_log() 
     log = io.StringIO()
     _CliConsole(file=log, force_terminal=False, width=40).print(message, soft_wrap=True)
     assert log.getvalue() == message + "\n"
+
+
+def test_debug_without_a_terminal_is_one_clear_error(tmp_path) -> None:
+    """stderr is a pipe here (captured): the TUI has nowhere to draw. Bad input is still
+    reported first."""
+    proc = sub(["debug", "xor"], tmp_path, module=True)
+    assert_one_error_line(proc, "the debugger needs a terminal", "train --headless")
+    proc = sub(["debug", "xorr"], tmp_path, module=True)
+    assert_one_error_line(proc, "unknown scenario 'xorr'")

@@ -371,3 +371,15 @@ def test_print_report_is_a_readable_table() -> None:
     p = Printer()
     report._repr_pretty_(p, False)
     assert p.out == text
+
+
+def test_bt_debug_without_a_terminal_says_so(monkeypatch) -> None:
+    """In a notebook cell or a pipe there is no keyboard for the TUI: a clear error instead of
+    a hang or escape codes in the output."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    x, t = data(8)
+    with pytest.raises(UsageError, match="the debugger needs a terminal") as e:
+        bt.debug(my_net(bug=False), x, t)
+    assert "bt.gradcheck" in str(e.value)

@@ -15,6 +15,7 @@ whatever is showing; popping it returns there.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Literal
@@ -26,6 +27,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, Input
 
+from ..errors import UsageError
 from .blas import limit_blas_threads
 from .screens.debugger import KEYS, DebuggerScreen
 from .screens.picker import PickerScreen
@@ -144,11 +146,23 @@ class BackpropApp(App[None]):
                                     partial(screen.run_action, k.action))
 
 
+def need_terminal() -> None:
+    """Textual reads keys from stdin and draws on stderr: both must be a terminal."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(
+            "the debugger needs a terminal (keyboard in, screen out); stdin or stderr is not "
+            "one here",
+            hint="Run it from a terminal — `python your_script.py` — not from a pipe, CI or a "
+                 "notebook cell; there, use gradcheck (bt.gradcheck) or train --headless.")
+
+
 def run_debugger(session: DebugSession, theme: str = DARK) -> None:
     """Open the debugger on ``session`` in this terminal; returns when the user quits.
 
     BLAS is limited to one thread for the process: steps are small, and a second BLAS thread
-    only competes with the UI for the cores (see :mod:`backprop_tui.tui.blas`)."""
+    only competes with the UI for the cores (see :mod:`backprop_tui.tui.blas`). Without a
+    terminal (a pipe, CI, a Jupyter cell) it raises a UsageError that says so."""
+    need_terminal()
     limit_blas_threads(1)
     BackpropApp("debug", session=session, theme=theme).run()
 
