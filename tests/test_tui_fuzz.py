@@ -124,3 +124,51 @@ def test_random_keys_and_resizes_on_the_training_dashboard(tmp_path) -> None:
     assert {"DashboardScreen", "TrainingDebugger"} <= seen, seen  # both were driven
     assert outcome.status == "stopped" and outcome.saved is not None
     assert load_checkpoint(outcome.saved).meta["iteration"] == tr.iteration
+
+
+def test_random_keys_on_a_network_whose_layer_raises() -> None:
+    """A user's layer that raises in backward: error dialogs come and go under random keys,
+    workers (f, b, u, c, t, g) stop on the error, and nothing crashes."""
+    import numpy as np
+
+    import backprop_tui as bt
+
+    class Misshapen(bt.Layer):
+        kind = "Misshapen"
+
+        def forward(self, x):
+            return 2.0 * x
+
+        def backward(self, dout, need_dx=True):
+            return dout @ np.ones((dout.shape[1] + 1, 3))
+
+    rng = random.Random(3)
+    gen = np.random.default_rng(0)
+    x = gen.normal(size=(40, 4))
+    t = (x[:, 0] > 0).astype(int)
+    net = bt.Network([bt.Affine(gen.normal(size=(4, 4)), np.zeros(4), name="a1"),
+                      Misshapen(name="bad"), bt.ReLU(),
+                      bt.Affine(gen.normal(size=(4, 2)), np.zeros(2), name="a2")],
+                     bt.SoftmaxCrossEntropy())
+    session = DebugSession.for_network(net, x, t, batch_size=8)
+    app = BackpropApp("debug", session=session)
+    weights = [WEIGHTS.get(k, 1) for k in KEYS]
+    pressed = 0
+    dialogs = 0
+
+    async def main() -> None:
+        nonlocal pressed, dialogs
+        async with app.run_test(size=(120, 40)) as pilot:
+            t0 = time.monotonic()
+            while pressed < 1200 and time.monotonic() - t0 < 60:
+                if rng.random() < 0.03:
+                    await pilot.resize_terminal(rng.randint(40, 250), rng.randint(12, 80))
+                send_keys(app, rng.choices(KEYS, weights, k=24))
+                pressed += 24
+                await pilot.pause()
+                dialogs += type(app.screen).__name__ == "ErrorDialog"
+            await app.workers.wait_for_complete()
+            assert app.is_running
+
+    asyncio.run(main())
+    assert pressed >= 500 and dialogs > 0
