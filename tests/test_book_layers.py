@@ -298,3 +298,26 @@ def test_the_books_convolution_and_pooling_check_out_and_step() -> None:
     recs = [s.step() for _ in range(3)]
     assert {"col", "col_W", "x"} <= set(recs[0].cache)
     assert "arg_max" in recs[2].cache
+
+
+def test_step_back_replays_the_books_dropout_masks_exactly() -> None:
+    """The book's Dropout draws from numpy's global generator; the stepper's snapshot holds
+    its state, so a step back and forward again reproduces the same mask (and numbers)."""
+    x, t = data(64)
+    s = DebugSession.for_network(book_net(dropout=0.5), x, t, batch_size=16)
+    st = s.stepper
+    for _ in range(3):  # Affine1, Relu1, Dropout1
+        rec = s.step()
+    mask = rec.cache["mask"].copy()
+    s.step()
+    s.step()  # Affine2, loss
+    loss = st.loss_history[-1].loss
+    s.back()
+    s.back()
+    s.back()  # back before the dropout step
+    assert st.position == 2
+    rec = s.step()
+    np.testing.assert_array_equal(rec.cache["mask"], mask)
+    s.step()
+    s.step()
+    assert st.loss_history[-1].loss == loss

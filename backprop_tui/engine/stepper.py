@@ -387,8 +387,8 @@ class _Snapshot:
     """Everything needed to redo one iteration from its start. Never modified once taken."""
 
     __slots__ = (
-        "iteration", "params", "buffers", "opt_state", "rng_states", "batches_state",
-        "x", "t", "batch_epoch", "batch_index", "history_len", "nbytes",
+        "iteration", "params", "buffers", "opt_state", "rng_states", "global_rng",
+        "batches_state", "x", "t", "batch_epoch", "batch_index", "history_len", "nbytes",
     )
 
     def __init__(self, stepper: Stepper, reuse: _Snapshot | None = None) -> None:
@@ -412,6 +412,9 @@ class _Snapshot:
         else:
             self.opt_state = opt.state_dict()
         self.rng_states = [copy.deepcopy(g.bit_generator.state) for g in stepper._generators]
+        # numpy's global generator too: layers written the book's way draw their Dropout masks
+        # from np.random, and step back must replay the same masks
+        self.global_rng = np.random.get_state()  # noqa: NPY002 - that is the point
         self.batches_state = stepper.batches.state()
         self.x, self.t = stepper._x, stepper._t
         self.batch_epoch, self.batch_index = stepper.batch_epoch, stepper.batch_index
@@ -593,6 +596,7 @@ class Stepper:
         self.optimizer.load_state_dict(snap.opt_state)
         for g, state in zip(self._generators, snap.rng_states, strict=True):
             g.bit_generator.state = state
+        np.random.set_state(snap.global_rng)  # noqa: NPY002
         self.batches.set_state(snap.batches_state)
         self._x, self._t = snap.x, snap.t
         self.batch_epoch, self.batch_index = snap.batch_epoch, snap.batch_index
