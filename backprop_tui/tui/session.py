@@ -217,8 +217,8 @@ def _probe_shapes(net: Network, x: np.ndarray) -> None:
     here is reported as a :class:`~backprop_tui.engine.stepper.LayerError`, naming it."""
     from ..engine.stepper import LayerError
 
-    h = np.asarray(x, dtype=np.float64)
-    shapes: list[tuple[int, ...]] = []
+    h = np.array(x, dtype=np.float64)  # a copy: a layer that writes into its input must not
+    shapes: list[tuple[int, ...]] = []  # change the user's data set
     net.train(False)
     try:
         with np.errstate(all="ignore"):
@@ -352,7 +352,7 @@ class DebugSession:
             net.dtype = np.dtype(np.float64)
         self.net = net
         self.optimizer = optimizer if optimizer is not None else SGD(lr=0.1)
-        self.batch_size = int(batch_size)
+        self.batch_size = min(int(batch_size), n)
         rng = np.random.default_rng(seed)
         self.batches = Batches(x.astype(np.float64, copy=False), t, self.batch_size, rng)
         _probe_shapes(net, x[: self.batch_size])
