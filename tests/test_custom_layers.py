@@ -383,3 +383,33 @@ def test_bt_debug_without_a_terminal_says_so(monkeypatch) -> None:
     with pytest.raises(UsageError, match="the debugger needs a terminal") as e:
         bt.debug(my_net(bug=False), x, t)
     assert "bt.gradcheck" in str(e.value)
+
+
+def test_train_k_names_the_layer_that_raises_and_stops_before_it() -> None:
+    """`t` (train K iterations) runs whole-network methods; when a layer raises there, the
+    iteration is replayed step by step to name it, and the stepper stops just before it,
+    with no half-counted loss."""
+
+    class LateFailure(MyAffine):
+        kind = "LateFailure"
+        calls = 0
+
+        def backward(self, dout, need_dx=True):
+            LateFailure.calls += 1
+            if LateFailure.calls > 3:
+                raise FloatingPointError("went wrong on the 4th call")
+            return super().backward(dout)
+
+    rng = np.random.default_rng(0)
+    x, t = data(40)
+    net = bt.Network([LateFailure(rng.normal(size=(4, 6)), np.zeros(6), name="late"),
+                      bt.ReLU(), MyAffine(rng.normal(size=(6, 2)), np.zeros(2), name="out")],
+                     bt.SoftmaxCrossEntropy())
+    s = DebugSession.for_network(net, x, t, batch_size=8)
+    st = s.stepper
+    with pytest.raises(bt.LayerError) as e:
+        st.train(10)
+    assert e.value.what == "the backward step of layer 'late' (LateFailure)"
+    assert isinstance(e.value.error, FloatingPointError)
+    assert st.iteration == 3 and st.position == st.steps.index(("backward", 0))
+    assert [p.iteration for p in st.loss_history] == [0, 1, 2, 3]  # the 4th loss: computed

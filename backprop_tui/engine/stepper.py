@@ -945,7 +945,28 @@ class Stepper:
         counts as the first of the ``k`` and is finished. ``cancelled()`` is checked and
         ``progress(done, k)`` called between iterations. Ends in state "iteration complete",
         with the snapshot of the last iteration taken so that :meth:`back` works from there
-        (older history is dropped when more than one iteration ran)."""
+        (older history is dropped when more than one iteration ran).
+
+        If a layer raises, the iteration is replayed step by step from its snapshot, which
+        raises a :class:`LayerError` naming the layer (the fast path runs whole-network
+        methods and cannot say which), and leaves the stepper just before that step."""
+        try:
+            return self._train(k, progress, cancelled, stop_on_nonfinite)
+        except LayerError:
+            raise
+        except Exception:
+            if self._ring and self._ring[-1].iteration == self.iteration:
+                self._records = []
+                self._goto(len(self.steps))  # deterministic: raises again, at the layer
+            raise
+
+    def _train(
+        self,
+        k: int,
+        progress: Callable[[int, int], None] | None,
+        cancelled: Callable[[], bool] | None,
+        stop_on_nonfinite: bool,
+    ) -> TrainResult:
         L = len(self.steps)
         done = 0
         last: float | None = None
