@@ -69,6 +69,12 @@ ScenarioArg = Annotated[
     str, typer.Argument(help="A built-in scenario name (see `backprop-tui scenarios`) or a path "
                              "to a scenario .toml file.", show_default=False)
 ]
+NetworkArg = Annotated[
+    str, typer.Argument(help="A built-in scenario name (see `backprop-tui scenarios`), a path "
+                             "to a scenario .toml file, or a Python .py file that builds your "
+                             "own network (it calls bt.debug(net, x, t) or defines net, x, t).",
+                        show_default=False)
+]
 DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Folder with your own MNIST IDX files (gz or raw); "
@@ -124,7 +130,7 @@ class ScopeChoice(StrEnum):
 @app.command("gradcheck")
 @user_errors
 def gradcheck_cmd(
-    scenario: ScenarioArg,
+    scenario: NetworkArg,
     mode: Annotated[ModeChoice, typer.Option(
         help="full: every entry · sampled: K entries per tensor (half the largest gradients, "
              "half random) · directional: one random direction per tensor, O(1) evaluations · "
@@ -156,9 +162,12 @@ def gradcheck_cmd(
 
     Exit code 0 if every tensor passes, 1 if any fails, 2 for bad input.
     """
+    import numpy as np
+
     from .engine.gradcheck import gradcheck
     from .errors import UsageError
     from .formatting import gradcheck_summary, gradcheck_table
+    from .netfile import is_network_file, load_network_file
     from .scenario import load_scenario
 
     for name, value in (("--tol", tol), ("--atol", atol), ("--h", h)):
@@ -169,26 +178,40 @@ def gradcheck_cmd(
             raise UsageError("must be a positive integer", key=name, value=value)
     if seed < 0:  # numpy seeds must be non-negative
         raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
-    sc = load_scenario(scenario)
-    names = [spec.name for spec in sc.layers] + ["loss"]
+    if is_network_file(scenario):  # a network of the user's own, built by a Python file
+        nf = load_network_file(scenario)
+        nf.net.cast(np.float64)
+        title, net = nf.name, nf.net
+        names = [lyr.name for lyr in net.layers] + ["loss"]
+        has_step = any(lyr.kind == "Step" for lyr in net.layers)
+    else:
+        sc = load_scenario(scenario)
+        title, net = sc.name, None
+        names = [spec.name for spec in sc.layers] + ["loss"]
+        has_step = sc.has_step
     for name in layer or []:
         if name not in names:
             raise UsageError("no such layer", key="--layer", value=name,
                              expected=f"one of {', '.join(names)}")
-    if sc.has_step:
+    if has_step:
         reason = (
-            f"{sc.name}: nothing to check. Its step layers have derivative 0 wherever it exists "
+            f"{title}: nothing to check. Its step layers have derivative 0 wherever it exists "
             "(and none at the jump), so backprop sends exactly 0 to every weight before them: "
             "there is no gradient to compare. These weights are wired by hand, not learned."
         )
         if as_json:
-            print(json.dumps({"scenario": sc.name, "mode": mode.value, "passed": True,
+            print(json.dumps({"scenario": title, "mode": mode.value, "passed": True,
                               "skipped": reason, "checks": []}, indent=2))
         else:
             _console().print(reason)
         return
-    net = sc.build_network(seed=seed, dtype="float64")
-    x, t = sc.load_batch(batch_size or sc.gradcheck_batch_size, seed, data_dir, "float64")
+    if net is None:
+        net = sc.build_network(seed=seed, dtype="float64")
+        x, t = sc.load_batch(batch_size or sc.gradcheck_batch_size, seed, data_dir, "float64")
+    else:  # a seeded sample of the file's data, 8 rows unless told
+        n = min(batch_size or 8, len(nf.x))
+        rows = np.sort(np.random.default_rng(seed).choice(len(nf.x), size=n, replace=False))
+        x, t = nf.x[rows].astype(np.float64), nf.t[rows]
     n = len(x)
     t0 = time.perf_counter()
     report = gradcheck(net, x, t, mode=mode.value, scope=scope.value, h=h,
@@ -197,7 +220,7 @@ def gradcheck_cmd(
     seconds = time.perf_counter() - t0
     if as_json:
         doc = {
-            "scenario": sc.name, "mode": mode.value, "scope": scope.value,
+            "scenario": title, "mode": mode.value, "scope": scope.value,
             "passed": report.passed, "tol": tol, "atol": atol, "h": h, "batch_size": n,
             "seed": seed, "loss": report.loss, "evaluations": report.evaluations,
             "seconds": round(seconds, 3), "checks": [c.as_dict() for c in report.checks],
@@ -205,8 +228,8 @@ def gradcheck_cmd(
         print(json.dumps(doc, indent=2))
     else:
         console = _console()
-        console.print(gradcheck_table(report, title=f"gradient check · {sc.name}"))
-        console.print(gradcheck_summary(report, sc.name, n, seed, seconds))
+        console.print(gradcheck_table(report, title=f"gradient check · {title}"))
+        console.print(gradcheck_summary(report, title, n, seed, seconds))
     if not report.passed:
         raise typer.Exit(1)
 
@@ -464,7 +487,7 @@ class ThemeChoice(StrEnum):
 @app.command("debug")
 @user_errors
 def debug_cmd(
-    scenario: ScenarioArg,
+    scenario: NetworkArg,
     checkpoint: Annotated[Path | None, typer.Option(
         help="Step through a trained network: a checkpoint file, or a run folder (its "
              "checkpoint.npz). Its weights are converted to float64.", show_default=False)] = None,
@@ -484,13 +507,26 @@ def debug_cmd(
 
     Press ? in the debugger for the keys. Exit 2 for bad input (before the screen opens).
     """
+    from .errors import UsageError
+    from .netfile import is_network_file, load_network_file
     from .scenario import load_scenario
     from .tui.app import DARK, LIGHT, run_debugger
     from .tui.session import DebugSession
 
-    sc = load_scenario(scenario)
-    session = DebugSession(sc, seed=seed, batch_size=batch_size, checkpoint=checkpoint,
-                           data_dir=data_dir)
+    if is_network_file(scenario):  # a network of the user's own, built by a Python file
+        if checkpoint is not None:
+            raise UsageError("is for scenarios; a .py network starts from the weights the file "
+                             "gives it", key="--checkpoint", value=str(checkpoint))
+        nf = load_network_file(scenario)
+        opts = nf.options
+        session = DebugSession.for_network(
+            nf.net, nf.x, nf.t, optimizer=opts.get("optimizer"),
+            batch_size=batch_size or opts.get("batch_size"),
+            seed=seed if seed is not None else int(opts.get("seed", 0)), name=nf.name)
+    else:
+        sc = load_scenario(scenario)
+        session = DebugSession(sc, seed=seed, batch_size=batch_size, checkpoint=checkpoint,
+                               data_dir=data_dir)
     run_debugger(session, theme=LIGHT if theme == ThemeChoice.light else DARK)
 
 

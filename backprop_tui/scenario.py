@@ -670,6 +670,11 @@ def load_scenario(ref: str | Path) -> Scenario:
     """Load a scenario by built-in name (``"xor"``) or by path to a ``.toml`` file."""
     ref_s = str(ref)
     builtin = False
+    if ref_s.endswith(".py"):
+        raise ScenarioError(
+            "is a Python network file, not a scenario", file=ref_s,
+            hint="gradcheck and debug take one (backprop-tui debug my_net.py); train and eval "
+                 "need a scenario: a built-in name or a .toml file")
     if isinstance(ref, Path) or _looks_like_path(ref_s):
         path = Path(ref_s).expanduser()
         if path.is_dir():

@@ -68,6 +68,15 @@ class Network:
     def __len__(self) -> int:
         return len(self.layers)
 
+    def cast(self, dtype: np.dtype | str) -> None:
+        """Convert every layer's parameters and buffers to ``dtype`` (the debugger and the
+        gradient check work in float64, whatever a user built the network in)."""
+        dtype = np.dtype(dtype)
+        if dtype != self.dtype:
+            for layer in self.layers:
+                layer.cast(dtype)
+            self.dtype = dtype
+
     def index(self, name: str) -> int:
         for i, layer in enumerate(self.layers):
             if layer.name == name:

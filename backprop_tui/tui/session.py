@@ -346,10 +346,7 @@ class DebugSession:
         self.data_dir = None
         self.checkpoint_path = None
         self.checkpoint_meta = {}
-        if net.dtype != np.float64:
-            for layer in net.layers:
-                layer.cast(np.float64)
-            net.dtype = np.dtype(np.float64)
+        net.cast(np.float64)
         self.net = net
         self.optimizer = optimizer if optimizer is not None else SGD(lr=0.1)
         self.batch_size = min(int(batch_size), n)

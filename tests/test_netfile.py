@@ -1,0 +1,139 @@
+"""A network of your own in a Python file, on the command line: ``backprop-tui gradcheck
+my_net.py`` (a CI audit of your layers: exit 0 / 1 / 2) and ``backprop-tui debug my_net.py``.
+The file may be the README's example as it is (it calls ``bt.debug``) or define net, x, t."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import backprop_tui as bt
+from backprop_tui.cli import app
+from backprop_tui.errors import ScenarioError
+from backprop_tui.netfile import load_network_file
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {"COLUMNS": "100", "NO_COLOR": "1"}
+
+
+def run(*args: str):
+    result = CliRunner().invoke(app, list(args), env=ENV)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def readme_example() -> str:
+    readme = (ROOT / "README.md").read_text()
+    return readme.split("<!-- test: own layer -->", 1)[1].split("```python", 1)[1] \
+        .split("```", 1)[0]
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    code = readme_example()
+    (tmp_path / "example.py").write_text(code)
+    (tmp_path / "fixed.py").write_text(code.replace("x.T @ dout / len(x)", "x.T @ dout"))
+    # a layer module next to the file, imported by it; net, x, t at module level
+    (tmp_path / "mylayers.py").write_text(textwrap.dedent('''
+        import backprop_tui as bt
+
+        class Double(bt.Layer):
+            kind = "Double"
+
+            def forward(self, x):
+                return 2.0 * x
+
+            def backward(self, dout, need_dx=True):
+                return 2.0 * dout
+    '''))
+    (tmp_path / "module_level.py").write_text(textwrap.dedent('''
+        import numpy as np
+        import backprop_tui as bt
+        from mylayers import Double
+
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(30, 3)).astype(np.float32)
+        t = rng.integers(0, 2, 30)
+        net = bt.Network([Double(name="double"),
+                          bt.Affine(rng.normal(size=(3, 2)), np.zeros(2))],
+                         bt.SoftmaxCrossEntropy(), dtype="float32")
+        print("this line must not reach the command's output")
+
+        if __name__ == "__main__":
+            raise SystemExit("not run by backprop-tui")
+    '''))
+    return tmp_path
+
+
+def test_gradcheck_of_the_readme_example_fails_on_its_layer(files, monkeypatch) -> None:
+    monkeypatch.chdir(files)
+    result = run("gradcheck", "example.py", "--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)  # the file's own prints did not get in the way
+    assert doc["scenario"] == "example.py" and not doc["passed"]
+    assert {(c["layer"], c["tensor"]) for c in doc["checks"] if not c["passed"]} == {
+        ("mine", "W"), ("network", "all parameters")}
+    assert run("gradcheck", "fixed.py").exit_code == 0
+    assert bt.debug.__module__ == "backprop_tui"  # the capture during the run was undone
+
+
+def test_module_level_net_with_its_own_layer_module(files) -> None:
+    result = run("gradcheck", str(files / "module_level.py"))
+    assert result.exit_code == 0, result.output
+    assert "double" in result.stdout and "module_level.py" in result.stdout
+    assert "must not reach" not in result.output
+    nf = load_network_file(files / "module_level.py")
+    assert nf.name == "module_level.py" and nf.options == {} and len(nf.x) == 30
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ("import numpy as np\nnet = undefined_name\n",
+     ["bad.py: running it raised NameError at bad.py:2 in <module>"]),
+    ("a = 1\n", ["bad.py: defines no network", "bt.debug(net, x, t)"]),
+    ("net = 3\nx = [[1.0]]\nt = [0]\n", ["net: is not a backprop_tui Network (got 'int')"]),
+    ("import backprop_tui as bt\nnet = bt.Network([], bt.SoftmaxCrossEntropy())\n",
+     ["x, t not given (module level)"]),
+    ("import sys\nsys.exit(3)\n", ["the file exited (SystemExit 3)"]),
+])
+def test_a_file_that_gives_no_usable_network_is_one_clear_error(tmp_path, code, words) -> None:
+    (tmp_path / "bad.py").write_text(code)
+    for command in ("gradcheck", "debug"):
+        result = run(command, str(tmp_path / "bad.py"))
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        for w in words:
+            assert w in result.stderr, result.stderr
+
+
+def test_no_such_file_and_the_commands_that_need_a_scenario(files) -> None:
+    result = run("gradcheck", str(files / "nope.py"))
+    assert result.exit_code == 2 and "no such Python file" in result.stderr
+    for args in (["train", str(files / "example.py"), "--headless"],
+                 ["eval", str(files / "example.py"), "--checkpoint", "x.npz"]):
+        result = run(*args)
+        assert result.exit_code == 2
+        assert "is a Python network file, not a scenario" in result.stderr
+    with pytest.raises(ScenarioError, match="no such Python file"):
+        load_network_file(files / "missing.py")
+
+
+def test_debug_opens_the_files_network_with_its_options(files, monkeypatch) -> None:
+    import backprop_tui.tui.app as tui_app
+
+    opened = []
+    monkeypatch.setattr(tui_app, "run_debugger", lambda session, theme: opened.append(session))
+    assert run("debug", str(files / "example.py")).exit_code == 0
+    s = opened[-1]
+    assert s.name == "example.py" and s.batch_size == 16  # from the file's bt.debug call
+    assert [layer.name for layer in s.net.layers] == ["mine", "relu", "affine"]
+    assert run("debug", str(files / "example.py"), "--batch-size", "4",
+               "--seed", "2").exit_code == 0
+    assert (opened[-1].batch_size, opened[-1].seed) == (4, 2)
+    assert run("debug", str(files / "module_level.py")).exit_code == 0
+    assert opened[-1].net.dtype == "float64"  # built in float32, stepped in float64
+    result = run("debug", str(files / "example.py"), "--checkpoint", "run")
+    assert result.exit_code == 2 and "--checkpoint" in result.stderr
