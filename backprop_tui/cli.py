@@ -158,7 +158,8 @@ def gradcheck_cmd(
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Audit every layer's gradients against centered finite differences (float64).
+    """Audit every layer's gradients against centered finite differences (float64): of a
+    scenario, or of your own network in a .py file (a check of your layers for CI).
 
     Exit code 0 if every tensor passes, 1 if any fails, 2 for bad input.
     """
@@ -500,7 +501,7 @@ def debug_cmd(
     theme: Annotated[ThemeChoice, typer.Option(help="Colour theme.")] = ThemeChoice.dark,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Open the step-through debugger on a scenario (the TUI).
+    """Open the step-through debugger on a scenario, or on your own network in a .py file.
 
     Walk one training iteration step by step (forward, loss, backward, update), inspect every
     tensor, gradient-check any layer.
