@@ -130,17 +130,9 @@ def test_random_keys_on_a_network_whose_layer_raises() -> None:
     """A user's layer that raises in backward: error dialogs come and go under random keys,
     workers (f, b, u, c, t, g) stop on the error, and nothing crashes."""
     import numpy as np
+    from test_custom_layers import Misshapen  # its backward multiplies mismatched shapes
 
     import backprop_tui as bt
-
-    class Misshapen(bt.Layer):
-        kind = "Misshapen"
-
-        def forward(self, x):
-            return 2.0 * x
-
-        def backward(self, dout, need_dx=True):
-            return dout @ np.ones((dout.shape[1] + 1, 3))
 
     rng = random.Random(3)
     gen = np.random.default_rng(0)

@@ -82,12 +82,13 @@ class LayerError(RuntimeError):
         self.what = what
         self.error = error
         self.where = _where(error)
-        super().__init__(f"{what} raised {describe_error(error)}")
+        super().__init__(f"{what} raised {describe_error(error, self.where)}")
 
 
-def describe_error(error: BaseException) -> str:
-    """``ValueError at mylayers.py:12 in backward: shapes (8,4) and (5,3) not aligned``."""
-    where = _where(error)
+def describe_error(error: BaseException, where: str | None = None) -> str:
+    """``ValueError at mylayers.py:12 in backward: shapes (8,4) and (5,3) not aligned``
+    (``where`` when the caller has already found it)."""
+    where = _where(error) if where is None else where
     return f"{type(error).__name__}{' at ' + where if where else ''}: {error}"
 
 
@@ -658,7 +659,7 @@ class Stepper:
         if phase == "forward":
             h = self._x if i == 0 else self._h
             out = net.forward_layer(i, h)
-            _check_returned(out, h, "forward", "y, its output")
+            check_returned(out, h, "forward", "y, its output")
             self._h = out
             if rec is not None:
                 layer = net.layers[i]
@@ -682,7 +683,7 @@ class Stepper:
         elif phase == "backward":
             dout = self._dout
             dx = net.backward_layer(i, dout, need_dx=True)
-            _check_returned(dx, dout, "backward", "dx, the gradient for its input")
+            check_returned(dx, dout, "backward", "dx, the gradient for its input")
             _check_grads(net.layers[i])
             self._dout = dx
             if rec is not None:
@@ -1020,7 +1021,7 @@ class Stepper:
         )
 
 
-def _check_returned(a: Any, given: np.ndarray, method: str, what: str) -> None:
+def check_returned(a: Any, given: np.ndarray, method: str, what: str) -> None:
     """A layer's forward/backward must return an array with one row per sample: a missing
     ``return`` would otherwise surface as a puzzling error in the *next* layer."""
     if not isinstance(a, np.ndarray):
@@ -1040,7 +1041,7 @@ def _check_grads(layer: Any) -> None:
         g = layer.grads.get(k)
         if g is None:
             raise ValueError(f"backward set no grads[{k!r}]: every key of params needs its "
-                           f"gradient in grads, of the same shape {p.shape}")
+                             f"gradient in grads, of the same shape {p.shape}")
         if np.shape(g) != p.shape:
             raise ValueError(f"grads[{k!r}] has shape {np.shape(g)} but params[{k!r}] has "
                              f"shape {p.shape}")

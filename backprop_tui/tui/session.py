@@ -215,7 +215,7 @@ def _probe_shapes(net: Network, x: np.ndarray) -> None:
     A layer written by a user may not override ``output_shape`` (the base class says "same as
     the input"); the network pane shows the shapes that forward produces. A layer that raises
     here is reported as a :class:`~backprop_tui.engine.stepper.LayerError`, naming it."""
-    from ..engine.stepper import LayerError
+    from ..engine.stepper import LayerError, check_returned
 
     h = np.array(x, dtype=np.float64)  # a copy: a layer that writes into its input must not
     shapes: list[tuple[int, ...]] = []  # change the user's data set
@@ -223,16 +223,13 @@ def _probe_shapes(net: Network, x: np.ndarray) -> None:
     try:
         with np.errstate(all="ignore"):
             for layer in net.layers:
+                given = h
                 try:
-                    h = layer.forward(h)
+                    h = layer.forward(given)
+                    check_returned(h, given, "forward", "y, its output")
                 except Exception as e:
                     raise LayerError(f"the forward of layer {layer.name!r} ({layer.kind}), "
-                                     f"on input of shape {h.shape},", e) from e
-                if not isinstance(h, np.ndarray) or h.ndim < 1 or len(h) != len(x):
-                    got = f"shape {h.shape}" if isinstance(h, np.ndarray) else type(h).__name__
-                    raise LayerError(f"the forward of layer {layer.name!r} ({layer.kind})",
-                                     ValueError(f"returned {got}; expected an array with one "
-                                                f"row per sample ({len(x)})"))
+                                     f"on input of shape {given.shape},", e) from e
                 shapes.append(tuple(int(d) for d in h.shape[1:]))
     finally:
         net.train(True)
