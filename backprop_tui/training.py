@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tomli_w import dumps as toml_dumps
 
 from . import __version__
 from .checkpoint import Checkpoint, check_compatible, load_checkpoint, save_checkpoint
@@ -34,7 +35,6 @@ from .engine.network import Network
 from .engine.optim import Optimizer
 from .errors import CheckpointError, UsageError
 from .scenario import Scenario
-from .tomlwrite import dumps as toml_dumps
 
 
 # ---------------------------------------------------------------------------------------------
