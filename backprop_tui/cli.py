@@ -7,7 +7,7 @@ import functools
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,7 +15,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from .engine.gradcheck import MODES, SCOPES
+from .engine.optim import OPTIMIZERS
 from .errors import UserError
+from .scenario import DTYPES
 
 app = typer.Typer(
     name="backprop-tui",
@@ -115,16 +118,14 @@ def scenarios_cmd(as_json: JsonOpt = False) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-class ModeChoice(StrEnum):
-    auto = "auto"
-    full = "full"
-    sampled = "sampled"
-    directional = "directional"
+def _choices(name: str, values: Iterable[str]) -> type[StrEnum]:
+    """An option's choices, made from the library's own list of values: a new optimizer,
+    dtype or gradcheck mode needs no edit here."""
+    return StrEnum(name, {v: v for v in values})
 
 
-class ScopeChoice(StrEnum):
-    local = "local"
-    global_ = "global"
+ModeChoice = _choices("ModeChoice", MODES)
+ScopeChoice = _choices("ScopeChoice", SCOPES)
 
 
 @app.command("gradcheck")
@@ -236,16 +237,8 @@ def gradcheck_cmd(
 
 
 # ---------------------------------------------------------------------------------------------
-class OptimizerChoice(StrEnum):
-    sgd = "sgd"
-    momentum = "momentum"
-    adagrad = "adagrad"
-    adam = "adam"
-
-
-class DtypeChoice(StrEnum):
-    float32 = "float32"
-    float64 = "float64"
+OptimizerChoice = _choices("OptimizerChoice", OPTIMIZERS)
+DtypeChoice = _choices("DtypeChoice", DTYPES)
 
 
 @app.command("train")

@@ -50,6 +50,7 @@ from .network import Network
 
 Mode = Literal["auto", "full", "sampled", "directional"]
 MODES: tuple[str, ...] = ("auto", "full", "sampled", "directional")
+SCOPES: tuple[str, ...] = ("local", "global")
 
 DEFAULT_H = 1e-5
 DEFAULT_TOL = 1e-6
@@ -365,8 +366,9 @@ def gradcheck(
     """
     if mode not in MODES:
         raise ValueError(f"unknown gradcheck mode {mode!r}; expected one of {', '.join(MODES)}")
-    if scope not in ("local", "global"):
-        raise ValueError(f"unknown gradcheck scope {scope!r}; expected 'local' or 'global'")
+    if scope not in SCOPES:
+        raise ValueError(f"unknown gradcheck scope {scope!r}; expected "
+                         + " or ".join(repr(s) for s in SCOPES))
     if net.dtype != np.float64:
         raise ValueError(f"gradient checks need a float64 network, this one is {net.dtype}")
     if not inplace:
