@@ -18,9 +18,13 @@ DEFAULT_H = 1e-4
 
 
 def eval_numerical_gradient_array(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dout: np.ndarray, h: float = DEFAULT_H
+    f: Callable[[np.ndarray], np.ndarray | float],
+    x: np.ndarray,
+    dout: np.ndarray | float = 1.0,
+    h: float = DEFAULT_H,
 ) -> np.ndarray:
-    """Numerical gradient of ``Σ f(x) · dout`` w.r.t. ``x``, entry by entry.
+    """Numerical gradient of ``Σ f(x) · dout`` w.r.t. ``x``, entry by entry; with the default
+    ``dout = 1`` and a scalar ``f`` (a loss), the gradient of ``f`` itself.
 
     ``x`` is perturbed in place (and restored). As in cs231n, the outputs are combined *before*
     the sum, so the rounding error is that of the output entries, not of the total. Unlike
@@ -42,25 +46,6 @@ def eval_numerical_gradient_array(
         # differences of nearby values first (exact or nearly so), weights after
         combined = 8.0 * (out[1] - out[-1]) - (out[2] - out[-2])
         grad[ix] = np.sum(combined * dout) / (12.0 * h)
-        it.iternext()
-    return grad
-
-
-def eval_numerical_gradient(
-    f: Callable[[np.ndarray], float], x: np.ndarray, h: float = DEFAULT_H
-) -> np.ndarray:
-    """Numerical gradient of a scalar function ``f`` w.r.t. ``x`` (perturbed in place)."""
-    grad = np.zeros_like(x, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        value = {}
-        for k in (2, 1, -1, -2):
-            x[ix] = old + k * h
-            value[k] = float(f(x))
-        x[ix] = old
-        grad[ix] = (8.0 * (value[1] - value[-1]) - (value[2] - value[-2])) / (12.0 * h)
         it.iternext()
     return grad
 
@@ -100,14 +85,13 @@ def noise_floor(
 
 @pytest.fixture(scope="session")
 def numgrad() -> SimpleNamespace:
-    """The independent numerical-gradient helpers: ``array``, ``scalar``, ``rel_error`` and
-    ``noise_floor``.
+    """The independent numerical-gradient helpers: ``array`` (also for scalar functions),
+    ``rel_error`` and ``noise_floor``.
 
     Session-scoped so that hypothesis tests may use it.
     """
     return SimpleNamespace(
         array=eval_numerical_gradient_array,
-        scalar=eval_numerical_gradient,
         rel_error=rel_error,
         noise_floor=noise_floor,
     )

@@ -29,7 +29,7 @@ def check_loss_gradient(loss, x, t, numgrad, max_errors, label):
     assert isinstance(value, float) and np.isfinite(value)
     dx = loss.backward()
     assert dx.shape == x.shape
-    num = numgrad.scalar(lambda z: loss.forward(z, t), x)
+    num = numgrad.array(lambda z: loss.forward(z, t), x)
     # the rounding noise of a finite difference of L is ~ε·|L|/h: scale the floor with |L|
     floor = 1e-3 * max(1.0, abs(value))
     err = max_errors.record(f"{label} dx", numgrad.rel_error(dx, num, floor=floor))

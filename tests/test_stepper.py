@@ -653,7 +653,7 @@ def numeric_check(numgrad: SimpleNamespace) -> Callable[[Stepper, StepRecord], b
         x, t = stepper.batch
         layer = net.layers[record.layer_index]
         for k, g in record.grads.items():
-            num = numgrad.scalar(lambda _p: net.loss(x, t), layer.params[k])
+            num = numgrad.array(lambda _p: net.loss(x, t), layer.params[k])
             if numgrad.rel_error(g, num) > 1e-6:
                 return False
         return True
