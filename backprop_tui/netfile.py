@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .engine.contract import describe_error
 from .engine.network import Network
-from .engine.stepper import describe_error
 from .errors import ScenarioError
 
 RUN_NAME = "__backprop_tui__"

@@ -12,162 +12,33 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import math
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .engine import layers as L
-from .engine.conv import Conv2D, MaxPool2D
+from .data.spec import LAYOUTS, N_CLASSES, NORMALIZE, SOURCES, DataSpec
+from .engine.batches import Batches
 from .engine.layers import ShapeError
 from .engine.losses import LOSSES
 from .engine.network import Network
 from .engine.optim import OPTIMIZERS, Optimizer
+from .engine.registry import LAYER_TYPES as _REGISTRY
+from .engine.registry import Build
 from .errors import ScenarioError
+from .layerspec import LayerSpec, architecture, build_layers, parse_layers, read_init
 from .resources import scenarios_dir
+from .tomlcheck import TableReader, positive
 
-GATES = ("and", "or", "nand", "not", "xor")
-SOURCES = (*GATES, "iris", "mnist")
 DTYPES = ("float32", "float64")
-NORMALIZE = ("none", "standard", "scale")
-LAYOUTS = ("flat", "image")
-
-_REQUIRED = object()
-
-
-# --------------------------------------------------------------------------------------------
-# small validation toolkit: every error names the file and the dotted key
-# --------------------------------------------------------------------------------------------
-class _Reader:
-    """Reads one TOML table, checking types and refusing keys it was not asked about."""
-
-    def __init__(self, table: dict, file: Path, prefix: str) -> None:
-        if not isinstance(table, dict):
-            raise ScenarioError(
-                "must be a table", file=file, key=prefix or None, value=table,
-                expected="a TOML table ([section] or { key = value })",
-            )
-        self.table = table
-        self.file = file
-        self.prefix = prefix
-        self.seen: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def error(self, name: str, problem: str, value: object, expected: str) -> ScenarioError:
-        return ScenarioError(problem, file=self.file, key=self.key(name), value=value,
-                             expected=expected)
-
-    def get(
-        self,
-        name: str,
-        kind: str,
-        default: Any = _REQUIRED,
-        *,
-        choices: tuple[str, ...] | None = None,
-        check: Callable[[Any], bool] | None = None,
-        expected: str | None = None,
-    ) -> Any:
-        self.seen.add(name)
-        if name not in self.table:
-            if default is _REQUIRED:
-                # a misspelt required key (`outt = 6`) is missing *and* unknown: say both
-                typo = difflib.get_close_matches(
-                    name, [k for k in self.table if k not in self.seen], n=1, cutoff=0.75)
-                raise ScenarioError(
-                    "missing required key", file=self.file, key=self.key(name),
-                    expected=expected or _describe(kind, choices),
-                    hint=f"Found {typo[0]!r}: did you mean {name!r}?" if typo else None,
-                )
-            return default
-        value = self.table[name]
-        want = expected or _describe(kind, choices)
-        ok = {
-            "int": isinstance(value, int) and not isinstance(value, bool),
-            "float": isinstance(value, int | float) and not isinstance(value, bool),
-            "str": isinstance(value, str),
-            "bool": isinstance(value, bool),
-            "table": isinstance(value, dict),
-            "list": isinstance(value, list),
-            "any": True,
-        }[kind]
-        if not ok:
-            raise self.error(name, f"wrong type, {_toml_type(value)}", value, want)
-        if kind == "float":
-            value = float(value)
-            if not math.isfinite(value):
-                raise self.error(name, "must be a finite number", value, want)
-        if choices is not None:
-            if value not in choices:
-                hint = _closest(value, choices)
-                raise ScenarioError(
-                    "unknown value", file=self.file, key=self.key(name), value=value,
-                    expected=f"one of {', '.join(choices)}", hint=hint,
-                )
-        if check is not None and not check(value):
-            raise self.error(name, "value out of range", value, want)
-        return value
-
-    def done(self) -> None:
-        """Refuse keys nobody asked about (typos), suggesting the closest known key."""
-        for name in self.table:
-            if name not in self.seen:
-                raise ScenarioError(
-                    "unknown key", file=self.file, key=self.key(name),
-                    expected=f"one of {', '.join(sorted(self.seen))}",
-                    hint=_closest(name, sorted(self.seen)),
-                )
-
-
-def _describe(kind: str, choices: tuple[str, ...] | None) -> str:
-    if choices:
-        return f"one of {', '.join(choices)}"
-    return {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
-            "table": "a table", "list": "an array", "any": "a value"}[kind]
-
-
-def _toml_type(value: object) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a float", str: "a string",
-            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
-
-
-def _closest(word: object, options) -> str | None:
-    if not isinstance(word, str):
-        return None
-    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"Did you mean {match[0]!r}?" if match else None
-
-
-def _positive(v: float) -> bool:
-    return v > 0
-
+#: the layer types a scenario file may use (``type = "affine"`` …), from the layer registry
+LAYER_TYPES = tuple(_REGISTRY)
 
 # --------------------------------------------------------------------------------------------
 # the validated scenario
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LayerSpec:
-    type: str
-    name: str
-    options: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    source: str
-    normalize: str = "none"
-    layout: str = "flat"
-    test_fraction: float = 0.2
-    split_seed: int = 0
-    train_size: int | None = None
-    test_size: int | None = None
-
-
 @dataclass(frozen=True)
 class TrainSpec:
     optimizer: str = "sgd"
@@ -206,28 +77,11 @@ class Scenario:
     @property
     def architecture(self) -> str:
         """Compact, e.g. ``2-6-2 ReLU`` or ``conv30@5×5-pool2-100-10 ReLU``."""
-        parts = [] if len(self.input_shape) > 1 else [str(self.input_shape[0])]
-        acts: list[str] = []
-        names = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh", "step": "step"}
-        for spec in self.layers:
-            o = spec.options
-            if spec.type == "affine":
-                parts.append(str(o["out"]))
-            elif spec.type == "conv":
-                parts.append(f"conv{o['filters']}@{o['size']}×{o['size']}")
-            elif spec.type == "maxpool":
-                parts.append(f"pool{o['size']}")
-            elif spec.type in ("dropout", "batchnorm"):
-                parts.append({"dropout": "drop", "batchnorm": "bn"}[spec.type])
-            elif spec.type in names and names[spec.type] not in acts:
-                acts.append(names[spec.type])
-        return "-".join(parts) + (" " + "/".join(acts) if acts else "")
+        return architecture(self.layers, self.input_shape)
 
     @property
     def data_label(self) -> str:
-        if self.data.source in GATES:
-            return f"{self.data.source.upper()} truth table"
-        return {"iris": "iris (150)", "mnist": "MNIST (60k/10k)"}[self.data.source]
+        return self.data.label
 
     @property
     def trainable(self) -> bool:
@@ -238,11 +92,7 @@ class Scenario:
         return any(s.type == "step" for s in self.layers)
 
     def class_names(self) -> tuple[str, ...]:
-        if self.data.source == "iris":
-            return ("Iris-setosa", "Iris-versicolor", "Iris-virginica")
-        if self.data.source == "mnist":
-            return tuple(str(d) for d in range(10))
-        return ("0", "1")
+        return self.data.class_names()
 
     def config(self) -> dict[str, Any]:
         """The resolved scenario as plain data (every default filled in)."""
@@ -290,9 +140,8 @@ class Scenario:
 
     def build_network(self, seed: int | None = None, dtype: str | np.dtype = "float64") -> Network:
         """A fresh network with seeded initial weights (drawn in float64, then cast)."""
-        init_rng = self.rng(seed, "init")
-        drop_rng = self.rng(seed, "dropout")
-        layers = _build_layers(self, init_rng, drop_rng)
+        build = Build(self.rng(seed, "init"), self.rng(seed, "dropout"))
+        layers = build_layers(self.layers, self.input_shape, self.shapes, build)
         return Network(layers, LOSSES[self.loss](), l2=self.l2, input_shape=self.input_shape,
                        dtype=np.dtype(dtype))
 
@@ -335,6 +184,31 @@ class Scenario:
                                         train_rows=rows)
         return x, t
 
+    def batches(self, batch_size: int, seed: int | None = None,
+                data_dir: str | Path | None = None) -> Batches:
+        """The training set's seeded mini-batches in float64, as the debugger steps them.
+
+        MNIST's 60 000 training images in float64 take 376 MB, and the debugger shows one batch
+        at a time: unless standardised (which needs the whole set in float), the batches keep
+        the decoded uint8 images and convert only each batch's rows as it is drawn — the same
+        batches as from the converted set."""
+        from .data.loaders import load_scenario_data, train_size
+        from .data.mnist import load_mnist
+        from .engine.batches import RowBatches
+
+        rng = self.rng(seed, "shuffle")
+        if self.data.source == "mnist" and self.data.normalize != "standard":
+            n = train_size(self.data, data_dir)
+            labels = np.asarray(load_mnist(data_dir)[1][:n], dtype=np.int64)
+
+            def load(rows: np.ndarray) -> np.ndarray:
+                return load_scenario_data(self.data, self.input_shape, data_dir,
+                                          np.dtype(np.float64), train_rows=rows)[0]
+
+            return RowBatches(n, labels, load, batch_size, rng)
+        x, t, _, _ = self.load_data(data_dir=data_dir, dtype="float64")
+        return Batches(x, t, batch_size, rng)
+
     def summary(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -354,183 +228,9 @@ def _plain(v: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# layers
-# --------------------------------------------------------------------------------------------
-LAYER_TYPES = ("affine", "conv", "maxpool", "relu", "sigmoid", "tanh", "step", "dropout",
-               "batchnorm", "flatten")
-
-
-def _init_std(init: str | float, fan_in: int) -> float:
-    if isinstance(init, float):
-        return init
-    if init == "he":
-        return math.sqrt(2.0 / fan_in)
-    return math.sqrt(1.0 / fan_in)  # xavier (the book's form, 1/√n)
-
-
-def _init_value(r: _Reader, default: str | float) -> str | float:
-    v = r.get("init", "any", default, expected='"he", "xavier" or a positive number (the std)')
-    if isinstance(v, str):
-        if v not in ("he", "xavier"):
-            raise ScenarioError("unknown value", file=r.file, key=r.key("init"), value=v,
-                                expected='"he", "xavier" or a positive number (the std)',
-                                hint=_closest(v, ("he", "xavier")))
-        return v
-    if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
-        raise r.error("init", "wrong value", v, '"he", "xavier" or a positive number (the std)')
-    return float(v)
-
-
-def _matrix(r: _Reader, name: str, shape: tuple[int, ...]) -> np.ndarray | None:
-    """An explicit weight array from the file (the perceptron's hand-wired weights)."""
-    v = r.get(name, "any", None)
-    if v is None:
-        return None
-    try:
-        arr = np.asarray(v, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise r.error(name, "not a numeric array", v, f"numbers with shape {shape}") from None
-    if arr.shape != shape:
-        raise r.error(name, f"shape {arr.shape} does not fit", v, f"shape {shape}")
-    return arr
-
-
-def _parse_layers(raw: list, file: Path, input_shape: tuple[int, ...], default_init):
-    """Validate the layer list and compute per-layer output shapes (no weights yet)."""
-    specs: list[LayerSpec] = []
-    shapes: list[tuple[int, ...]] = []
-    counts: dict[str, int] = {}
-    shape = input_shape
-    names: set[str] = set()
-    n_params = 0
-    for i, table in enumerate(raw):
-        prefix = f"network.layers[{i}]"
-        r = _Reader(table, file, prefix)
-        kind = r.get("type", "str", choices=LAYER_TYPES)
-        counts[kind] = counts.get(kind, 0) + 1
-        name = r.get("name", "str", f"{kind}{counts[kind]}")
-        if name in names or name in ("loss", "network"):
-            raise r.error("name", "layer names must be unique and not 'loss'/'network'", name,
-                          "a new name")
-        names.add(name)
-        opts: dict[str, Any] = {}
-        positive_int = {"check": lambda v: v > 0, "expected": "a positive integer"}
-        if kind == "affine":
-            opts["out"] = r.get("out", "int", **positive_int)
-            n_in = int(np.prod(shape))
-            opts["init"] = _init_value(r, default_init)
-            opts["trainable"] = r.get("trainable", "bool", True)
-            for pname, pshape in (("W", (n_in, opts["out"])), ("b", (opts["out"],))):
-                arr = _matrix(r, pname, pshape)
-                if arr is not None:
-                    opts[pname] = arr
-            n_params += n_in * opts["out"] + opts["out"]
-        elif kind == "conv":
-            opts["filters"] = r.get("filters", "int", **positive_int)
-            opts["size"] = r.get("size", "int", **positive_int)
-            opts["stride"] = r.get("stride", "int", 1, **positive_int)
-            opts["pad"] = r.get("pad", "int", 0, check=lambda v: v >= 0,
-                                expected="an integer ≥ 0")
-            opts["init"] = _init_value(r, default_init)
-            c = shape[0] if len(shape) == 3 else 0
-            n_params += opts["filters"] * (c * opts["size"] ** 2 + 1)
-        elif kind == "maxpool":
-            opts["size"] = r.get("size", "int", **positive_int)
-            opts["stride"] = r.get("stride", "int", opts["size"], **positive_int)
-            opts["pad"] = r.get("pad", "int", 0, check=lambda v: v >= 0,
-                                expected="an integer ≥ 0")
-        elif kind == "dropout":
-            opts["p"] = r.get("p", "float", 0.5, check=lambda v: 0 <= v < 1,
-                              expected="a probability in [0, 1)")
-        elif kind == "batchnorm":
-            opts["momentum"] = r.get("momentum", "float", 0.9, check=lambda v: 0 <= v < 1,
-                                     expected="a number in [0, 1)")
-            opts["eps"] = r.get("eps", "float", 1e-5, check=_positive,
-                                expected="a positive number")
-            n_params += 2 * (shape[0] if len(shape) == 1 else 0)
-        r.done()
-        spec = LayerSpec(kind, name, opts)
-        try:
-            shape = _dry_layer(spec, shape).output_shape(shape)
-        except ShapeError as e:
-            raise ScenarioError(
-                str(e), file=file, key=prefix,
-                hint="Check the sizes of this layer and the one before it.",
-            ) from None
-        specs.append(spec)
-        shapes.append(shape)
-    return tuple(specs), tuple(shapes), n_params
-
-
-def _dry_layer(spec: LayerSpec, in_shape: tuple[int, ...]) -> L.Layer:
-    """A layer with placeholder weights, only to ask it about shapes."""
-    o = spec.options
-    if spec.type == "affine":
-        n_in = int(np.prod(in_shape))
-        return L.Affine(np.zeros((n_in, o["out"])), np.zeros(o["out"]), name=spec.name)
-    if spec.type == "conv":
-        c = in_shape[0] if len(in_shape) == 3 else 1
-        w = np.zeros((o["filters"], c, o["size"], o["size"]))
-        return Conv2D(w, np.zeros(o["filters"]), o["stride"], o["pad"], name=spec.name)
-    return _make_layer(spec, in_shape, None, None)
-
-
-def _make_layer(spec: LayerSpec, in_shape, init_rng, drop_rng) -> L.Layer:
-    o = spec.options
-    t = spec.type
-    if t == "affine":
-        n_in = int(np.prod(in_shape))
-        W = o.get("W")
-        if W is None:
-            W = init_rng.standard_normal((n_in, o["out"])) * _init_std(o["init"], n_in)
-        b = o.get("b")
-        b = np.zeros(o["out"]) if b is None else b
-        layer = L.Affine(np.array(W, dtype=np.float64), np.array(b, dtype=np.float64),
-                         name=spec.name)
-        layer.trainable = o["trainable"]
-        return layer
-    if t == "conv":
-        c = in_shape[0]
-        fan_in = c * o["size"] ** 2
-        W = init_rng.standard_normal((o["filters"], c, o["size"], o["size"]))
-        W *= _init_std(o["init"], fan_in)
-        return Conv2D(W, np.zeros(o["filters"]), o["stride"], o["pad"], name=spec.name)
-    if t == "maxpool":
-        return MaxPool2D(o["size"], o["stride"], o["pad"], name=spec.name)
-    if t == "dropout":
-        return L.Dropout(o["p"], drop_rng if drop_rng is not None else np.random.default_rng(0),
-                         name=spec.name)
-    if t == "batchnorm":
-        return L.BatchNorm(int(in_shape[0]) if len(in_shape) == 1 else 0, o["momentum"],
-                           o["eps"], name=spec.name)
-    simple = {"relu": L.ReLU, "sigmoid": L.Sigmoid, "tanh": L.Tanh, "step": L.Step,
-              "flatten": L.Flatten}
-    return simple[t](name=spec.name)
-
-
-def _build_layers(sc: Scenario, init_rng, drop_rng) -> list[L.Layer]:
-    layers = []
-    shape = sc.input_shape
-    for spec, out_shape in zip(sc.layers, sc.shapes, strict=True):
-        layers.append(_make_layer(spec, shape, init_rng, drop_rng))
-        shape = out_shape
-    return layers
-
-
-# --------------------------------------------------------------------------------------------
 # loading
 # --------------------------------------------------------------------------------------------
-def _input_shape(data: DataSpec) -> tuple[int, ...]:
-    if data.source == "not":
-        return (1,)
-    if data.source in GATES:
-        return (2,)
-    if data.source == "iris":
-        return (4,)
-    return (784,) if data.layout == "flat" else (1, 28, 28)
-
-
-def _check_data(data: DataSpec, r: _Reader) -> None:
+def _check_data(data: DataSpec, r: TableReader) -> None:
     """Refuse settings that would be silently ignored or leave a split empty."""
     if data.source != "mnist":
         for key, value, default in (("layout", data.layout, "flat"),
@@ -548,11 +248,11 @@ def _check_data(data: DataSpec, r: _Reader) -> None:
 
 
 def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
-    top = _Reader(doc, file, "")
+    top = TableReader(doc, file, "")
     name = top.get("name", "str", default_name)
     description = top.get("description", "str", "")
 
-    d = _Reader(top.get("data", "table"), file, "data")
+    d = TableReader(top.get("data", "table"), file, "data")
     source = d.get("source", "str", choices=SOURCES)
     data = DataSpec(
         source=source,
@@ -563,25 +263,25 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
                             expected="a fraction between 0 and 1"),
         split_seed=d.get("split_seed", "int", 0, check=lambda v: v >= 0,
                          expected="an integer ≥ 0"),
-        train_size=d.get("train_size", "int", None, check=_positive,
+        train_size=d.get("train_size", "int", None, check=positive,
                          expected="a positive integer"),
-        test_size=d.get("test_size", "int", None, check=_positive,
+        test_size=d.get("test_size", "int", None, check=positive,
                         expected="a positive integer"),
     )
     d.done()
     _check_data(data, d)
-    input_shape = _input_shape(data)
+    input_shape = data.input_shape
 
-    n = _Reader(top.get("network", "table"), file, "network")
+    n = TableReader(top.get("network", "table"), file, "network")
     loss = n.get("loss", "str", choices=tuple(LOSSES))
     l2 = n.get("l2", "float", 0.0, check=lambda v: v >= 0, expected="a number ≥ 0")
-    init = _init_value(n, "he")
+    init = read_init(n, "he")
     raw_layers = n.get("layers", "list", expected="an array of layer tables ([[network.layers]])")
     if not raw_layers:
         raise ScenarioError("a network needs at least one layer", file=file,
                             key="network.layers")
     n.done()
-    specs, shapes, n_params = _parse_layers(raw_layers, file, input_shape, init)
+    specs, shapes, n_params = parse_layers(raw_layers, file, input_shape, init)
     try:
         LOSSES[loss]().check_output(shapes[-1])
     except ShapeError as e:
@@ -589,10 +289,10 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
     _check_output_fits_data(loss, shapes[-1], source, file)
 
     defaults = TrainSpec()
-    tr = _Reader(top.get("train", "table", {}), file, "train")
+    tr = TableReader(top.get("train", "table", {}), file, "train")
     train = TrainSpec(
         optimizer=tr.get("optimizer", "str", defaults.optimizer, choices=tuple(OPTIMIZERS)),
-        lr=tr.get("lr", "float", defaults.lr, check=_positive, expected="a positive number"),
+        lr=tr.get("lr", "float", defaults.lr, check=positive, expected="a positive number"),
         lr_decay=tr.get("lr_decay", "float", defaults.lr_decay, check=lambda v: 0 < v <= 1,
                         expected="a factor in (0, 1]"),
         momentum=tr.get("momentum", "float", defaults.momentum, check=lambda v: 0 <= v < 1,
@@ -601,7 +301,7 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
                      expected="a number in [0, 1)"),
         beta2=tr.get("beta2", "float", defaults.beta2, check=lambda v: 0 <= v < 1,
                      expected="a number in [0, 1)"),
-        batch_size=tr.get("batch_size", "int", defaults.batch_size, check=_positive,
+        batch_size=tr.get("batch_size", "int", defaults.batch_size, check=positive,
                           expected="a positive integer"),
         epochs=tr.get("epochs", "int", defaults.epochs, check=lambda v: v >= 0,
                       expected="an integer ≥ 0"),
@@ -612,12 +312,12 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
     )
     tr.done()
 
-    db = _Reader(top.get("debug", "table", {}), file, "debug")
-    debug_bs = db.get("batch_size", "int", min(train.batch_size, 32), check=_positive,
+    db = TableReader(top.get("debug", "table", {}), file, "debug")
+    debug_bs = db.get("batch_size", "int", min(train.batch_size, 32), check=positive,
                       expected="a positive integer")
     db.done()
-    gc = _Reader(top.get("gradcheck", "table", {}), file, "gradcheck")
-    gc_bs = gc.get("batch_size", "int", min(train.batch_size, 8), check=_positive,
+    gc = TableReader(top.get("gradcheck", "table", {}), file, "gradcheck")
+    gc_bs = gc.get("batch_size", "int", min(train.batch_size, 8), check=positive,
                    expected="a positive integer")
     gc.done()
     top.done()
@@ -626,10 +326,6 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
         l2=l2, init=init, train=train, debug_batch_size=debug_bs, gradcheck_batch_size=gc_bs,
         input_shape=input_shape, shapes=shapes, param_count=n_params,
     )
-
-
-#: classes per data source (the labels are class indices 0…k−1)
-N_CLASSES = {**dict.fromkeys(GATES, 2), "iris": 3, "mnist": 10}
 
 
 def _check_output_fits_data(loss: str, out: tuple[int, ...], source: str, file: Path) -> None:

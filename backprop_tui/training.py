@@ -33,6 +33,8 @@ from .engine.batches import Batches
 from .engine.layers import Dropout
 from .engine.network import Network
 from .engine.optim import Optimizer
+from .engine.records import count_nonfinite
+from .engine.walk import Walk
 from .errors import CheckpointError, UsageError
 from .scenario import Scenario
 
@@ -365,34 +367,33 @@ class Trainer:
         return self._result("nonfinite", event)
 
     def _replay_for_nonfinite(self, xb, tb):
+        """Walk the iteration unit by unit (no update) and return the first non-finite tensor
+        as ``(phase, layer, tensor, count, kind)``, or None."""
         net = self.net
-        found = None
-        with net.frozen():
-            h = net._as_input(xb)
-            found = _first_bad("forward", None, "x (the batch)", h)
-            for i, layer in enumerate(net.layers):
+        walk = Walk(net)
+        walk.start(net._as_input(xb), tb)
+        found = _first_bad("forward", None, "x (the batch)", walk.x)
+        with net.frozen(), np.errstate(all="ignore"):
+            for pos, (phase, i) in enumerate(walk.steps[:-1]):
                 if found:
                     break
-                for name, p in layer.params.items():
-                    found = found or _first_bad("forward", layer.name, name, p)
-                h = net.forward_layer(i, h)
-                found = found or _first_bad("forward", layer.name, "output", h)
-            if not found:
-                loss = net.compute_loss(h, tb)
-                if not np.isfinite(loss):
-                    found = ("loss", None, "loss", 1, "NaN" if np.isnan(loss) else "Inf")
-            if not found:
-                dout = net.backward_loss()
-                found = _first_bad("backward", "loss", "dx", dout)
-                for i in range(len(net.layers) - 1, -1, -1):
-                    if found:
-                        break
-                    layer = net.layers[i]
-                    dout = net.backward_layer(i, dout, need_dx=i > 0)
+                layer = net.layers[i] if i is not None else None
+                if phase == "forward":
+                    for name, p in layer.params.items():
+                        found = found or _first_bad("forward", layer.name, name, p)
+                unit = walk.run(pos, need_dx=i != 0)
+                if phase == "forward":
+                    found = found or _first_bad("forward", layer.name, "output", unit.output)
+                elif phase == "loss":
+                    if not np.isfinite(unit.loss):
+                        found = ("loss", None, "loss", 1, "NaN" if np.isnan(unit.loss) else "Inf")
+                    else:
+                        found = _first_bad("backward", "loss", "dx", unit.output)
+                else:
                     for name, g in layer.grads.items():
                         found = found or _first_bad("backward", layer.name, f"d{name}", g)
-                    if dout is not None:
-                        found = found or _first_bad("backward", layer.name, "dx", dout)
+                    if unit.output is not None:
+                        found = found or _first_bad("backward", layer.name, "dx", unit.output)
         return found
 
     # -- persistence --------------------------------------------------------------------------
@@ -540,17 +541,8 @@ def _csv_value(v: Any) -> Any:
 
 
 def _first_bad(phase: str, layer: str | None, tensor: str, a: np.ndarray):
-    a = np.asarray(a)
-    if not np.issubdtype(a.dtype, np.floating):
-        return None
-    bad = ~np.isfinite(a)
-    count = int(bad.sum())
-    if not count:
-        return None
-    nan = bool(np.isnan(a).any())
-    inf = bool(np.isinf(a).any())
-    kind = "NaN/Inf" if nan and inf else ("NaN" if nan else "Inf")
-    return (phase, layer, tensor, count, kind)
+    bad = count_nonfinite(a)
+    return None if bad is None else (phase, layer, tensor, *bad)
 
 
 __all__ = [

@@ -30,16 +30,16 @@ from backprop_tui.engine import (
     SoftmaxCrossEntropy,
 )
 from backprop_tui.engine.batches import Batches
-from backprop_tui.engine.stepper import (
+from backprop_tui.engine.conditions import (
     DeadReLU,
     GradcheckFails,
     GradNorm,
     NonFinite,
     Predicate,
-    Stepper,
-    StepRecord,
     dead_fraction,
 )
+from backprop_tui.engine.records import StepRecord
+from backprop_tui.engine.stepper import Stepper
 
 KINDS = ("xor", "bn_dropout", "conv")
 

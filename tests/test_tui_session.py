@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from backprop_tui.checkpoint import save_checkpoint
-from backprop_tui.engine.batches import Batches
+from backprop_tui.engine.batches import Batches, RowBatches
+from backprop_tui.engine.conditions import DeadReLU, GradNorm, NonFinite
 from backprop_tui.engine.gradcheck import GradcheckCancelled
-from backprop_tui.engine.stepper import DeadReLU, GradNorm, NonFinite
 from backprop_tui.errors import CheckpointError, ScenarioError, UsageError
 from backprop_tui.scenario import load_scenario
-from backprop_tui.tui.session import DebugSession, RowBatches, SessionSpec, dims
+from backprop_tui.tui.session import DebugSession, SessionSpec, dims
 
 
 @pytest.fixture

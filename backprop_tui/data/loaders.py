@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .gates import gate_data
 from .iris import load_iris
 from .mnist import load_mnist
+from .spec import DataSpec
 from .splits import scale_pixels, standardize, stratified_split
-
-if TYPE_CHECKING:
-    from ..scenario import DataSpec
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 

@@ -1,10 +1,13 @@
 """The numpy engine: layers, losses, network, optimizers, gradient checks, the stepper.
 
-Imports numpy only — never rich, textual or typer.
+Imports numpy only — never rich, textual or typer. Importing it registers every built-in layer
+type (``engine/registry.py``): a new layer module is imported here.
 """
 
 from .batches import Batches
 from .book import BookLayer, BookLoss, from_book
+from .conditions import Condition, DeadReLU, GradcheckFails, GradNorm, NonFinite
+from .contract import LayerError
 from .conv import Conv2D, MaxPool2D, col2im, im2col
 from .gradcheck import GradcheckReport, TensorCheck, gradcheck
 from .layers import (
@@ -22,19 +25,12 @@ from .layers import (
 from .losses import LOSSES, Loss, MeanSquaredError, SigmoidBCE, SoftmaxCrossEntropy
 from .network import Network
 from .optim import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Optimizer
-from .stepper import (
-    Condition,
-    DeadReLU,
-    GradcheckFails,
-    GradNorm,
-    LayerError,
-    NonFinite,
-    Stepper,
-    StepRecord,
-    StopReason,
-)
+from .records import StepRecord, StopReason
+from .registry import LAYER_TYPES, Option, register
+from .stepper import Stepper
 
 __all__ = [
+    "LAYER_TYPES",
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
@@ -65,6 +61,7 @@ __all__ = [
     "Momentum",
     "Network",
     "Optimizer",
+    "Option",
     "ReLU",
     "ShapeError",
     "SigmoidBCE",
@@ -77,4 +74,5 @@ __all__ = [
     "from_book",
     "gradcheck",
     "im2col",
+    "register",
 ]

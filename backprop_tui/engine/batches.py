@@ -24,7 +24,7 @@ Choices (documented because the trainer and the checkpoints depend on them):
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -167,3 +167,22 @@ class Batches:
             f"<Batches n={self.n} batch_size={self.batch_size} shuffle={self.shuffle} "
             f"epoch={self.epoch} position={self.position}/{self.batches_per_epoch}>"
         )
+
+
+class RowBatches(Batches):
+    """:class:`Batches` over ``n`` samples that converts only the rows of each batch.
+
+    ``load(rows)`` returns the inputs of those training rows: a data set kept compact (MNIST's
+    uint8 images) is converted one batch at a time. The batches are exactly those of
+    ``Batches(x_all, t_all, batch_size, seed)``: the permutation is drawn from the same
+    generator over the same number of samples.
+    """
+
+    def __init__(self, n: int, t: np.ndarray, load: Callable[[np.ndarray], np.ndarray],
+                 batch_size: int, seed: np.random.Generator | int) -> None:
+        super().__init__(np.arange(n), t, batch_size, seed)
+        self._load = load
+
+    def next(self) -> tuple[np.ndarray, np.ndarray]:
+        rows, t = super().next()
+        return self._load(rows), t

@@ -17,10 +17,16 @@ order, kept in ``_colT``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from .layers import Layer, Shape, ShapeError
+from .layers import Layer, Shape, ShapeError, dims
+from .registry import Build, Option, init_std, positive, register
+
+_POSITIVE_INT = {"check": positive, "expected": "a positive integer"}
+_PAD = Option("pad", "int", 0, check=lambda v: v >= 0, expected="an integer ≥ 0")
 
 
 def conv_output_size(size: int, kernel: int, stride: int, pad: int) -> int | None:
@@ -132,6 +138,7 @@ def _col2imT(
     return img
 
 
+@register("conv")
 class Conv2D(Layer):
     """2-D convolution (cross-correlation, as in every framework) with stride and zero padding."""
 
@@ -147,6 +154,26 @@ class Conv2D(Layer):
         "dx = col2im(doutᵣ·Wᵣ)",
     )
     decay = ("W",)
+    options = (
+        Option("filters", "int", **_POSITIVE_INT),
+        Option("size", "int", **_POSITIVE_INT),
+        Option("stride", "int", 1, **_POSITIVE_INT),
+        _PAD,
+        Option("init", "init"),
+    )
+    cache_hints = {"col": "im2col: one receptive field per row"}
+
+    @classmethod
+    def from_options(cls, name: str, opts: dict[str, Any], in_shape: Shape, build: Build
+                     ) -> Conv2D:
+        c = in_shape[0] if len(in_shape) == 3 else 1  # output_shape refuses the rest
+        k = opts["size"]
+        W = build.normal((opts["filters"], c, k, k), init_std(opts["init"], c * k * k))
+        return cls(W, np.zeros(opts["filters"]), opts["stride"], opts["pad"], name=name)
+
+    @classmethod
+    def arch_part(cls, opts: dict[str, Any]) -> str | None:
+        return f"conv{opts['filters']}@{opts['size']}×{opts['size']}"
 
     def __init__(
         self, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0, name: str | None = None
@@ -236,7 +263,21 @@ class Conv2D(Layer):
             extra += f" pad {self.pad}"
         return f"Conv2D {c}→{fn} {fh}×{fw}{extra}"
 
+    def equation_shapes(self, xs: Shape, ys: Shape) -> tuple[list[str], list[str]]:
+        n = xs[0]
+        fn, c, fh, fw = self.params["W"].shape
+        _, _, oh, ow = ys
+        rows, k = n * oh * ow, c * fh * fw
+        return (
+            [f"x {dims(xs)} → col {rows}×{k}   ({n}·{oh}·{ow} windows × {c}·{fh}·{fw} values)",
+             f"({rows}×{k})·({k}×{fn}) + ({fn}) → {rows}×{fn}, reshaped to {dims(ys)}"],
+            [f"({fn}×{rows})·({rows}×{k}) → {fn}×{k} → {fn}×{c}×{fh}×{fw}",
+             f"dout {dims(ys)} → {fn}",
+             f"({rows}×{fn})·({fn}×{k}) → {rows}×{k} → col2im → {dims(xs)}"],
+        )
 
+
+@register("maxpool")
 class MaxPool2D(Layer):
     """Max pooling. ``cache['switches']`` marks, in the input's shape, the one entry per window
     that won (first maximum on ties); backward routes each gradient through its switch.
@@ -252,6 +293,22 @@ class MaxPool2D(Layer):
     forward_equations = ("y = max over each window of x", "switches = where x was that max")
     backward_equations = ("dx = dout routed to the switch of each window, 0 elsewhere",)
     has_kinks = True
+    options = (
+        Option("size", "int", **_POSITIVE_INT),
+        Option("stride", "int", lambda o: o["size"], **_POSITIVE_INT),
+        _PAD,
+    )
+    cache_hints = {"switches": "True where x was the max of its window",
+                   "argmax": "index of the max inside each window"}
+
+    @classmethod
+    def from_options(cls, name: str, opts: dict[str, Any], in_shape: Shape, build: Build
+                     ) -> MaxPool2D:
+        return cls(opts["size"], opts["stride"], opts["pad"], name=name)
+
+    @classmethod
+    def arch_part(cls, opts: dict[str, Any]) -> str | None:
+        return f"pool{opts['size']}"
 
     def __init__(self, size: int, stride: int | None = None, pad: int = 0, name: str | None = None):
         super().__init__(name)
@@ -376,3 +433,10 @@ class MaxPool2D(Layer):
         if self.pad:
             extra += f" pad {self.pad}"
         return f"MaxPool2D {self.size}×{self.size}{extra}"
+
+    def equation_shapes(self, xs: Shape, ys: Shape) -> tuple[list[str], list[str]]:
+        win = f"{self.size}×{self.size} windows, stride {self.stride}"
+        return (
+            [f"{dims(xs)} → {dims(ys)}   ({win})", f"{dims(xs)} (bool)"],
+            [f"dout {dims(ys)} → dx {dims(xs)}"],
+        )

@@ -15,11 +15,33 @@ This module imports numpy only.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .registry import Build, Option, init_std, positive, register
+
 Shape = tuple[int, ...]
+
+
+def dims(shape: tuple[int, ...]) -> str:
+    """``(4, 6)`` → ``4×6``; a scalar shape → ``scalar``."""
+    return "×".join(str(d) for d in shape) if shape else "scalar"
+
+
+#: what the cached tensors of a layer of the user's own usually are, by the names the book and
+#: cs231n use; the built-in layers say it for themselves (``Layer.cache_hints``)
+COMMON_CACHE_HINTS = {
+    "mask": "True where x ≤ 0: those units pass no gradient",
+    "col": "im2col: one receptive field per row",
+    "switches": "True where x was the max of its window",
+    "argmax": "index of the max inside each window",
+    "fired": "True where the unit fired (x > 0)",
+    "y": "the output, reused by backward",
+    "xc": "x − μ",
+    "xn": "normalised x",
+    "std": "√(σ² + ε) per feature",
+}
 
 
 class ShapeError(ValueError):
@@ -39,6 +61,29 @@ class Layer:
     #: forward returns a new array that nothing else refers to (not its input, not its cache),
     #: so that in lean mode the next layer may overwrite it (see ``input_is_fresh``)
     fresh_output: ClassVar[bool] = False
+
+    # -- as a scenario file's layer type (see engine/registry.py) ------------------------------
+    #: ``type`` in scenario files; set by ``@register``, None for unregistered classes
+    type_name: ClassVar[str | None] = None
+    #: the keys a scenario's layer table may hold besides ``type`` and ``name``
+    options: ClassVar[tuple[Option, ...]] = ()
+    #: the name of an activation in the architecture string (``2-6-2 ReLU``)
+    arch_activation: ClassVar[str | None] = None
+    #: what each cached tensor is, for the tensor pane
+    cache_hints: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def from_options(cls, name: str, opts: dict[str, Any], in_shape: Shape, build: Build
+                     ) -> Layer:
+        """The layer a scenario file describes: ``opts`` are the checked :attr:`options`,
+        ``in_shape`` the per-sample input shape. ``build`` holds the random streams (or none,
+        for a dry build that only asks about shapes)."""
+        return cls(name=name)
+
+    @classmethod
+    def arch_part(cls, opts: dict[str, Any]) -> str | None:
+        """This layer's part of the compact architecture string (``conv30@5×5``), if any."""
+        return None
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name or self.kind.lower()
@@ -86,6 +131,16 @@ class Layer:
         """A short human description, e.g. ``Affine 784→200``."""
         return self.kind
 
+    def cache_hint(self, key: str) -> str:
+        """What the cached tensor ``key`` holds, in a few words."""
+        return self.cache_hints.get(key) or COMMON_CACHE_HINTS.get(key, "used by backward")
+
+    def equation_shapes(self, xs: Shape, ys: Shape) -> tuple[list[str], list[str]] | None:
+        """The shapes each forward and backward equation works on, for input ``xs`` and output
+        ``ys`` (batch axis first): ``(2×4)·(4×6) + (6) → 2×6``. None when they say no more than
+        ``input → output`` (the formula pane then shows that)."""
+        return None
+
     def param_count(self) -> int:
         return int(sum(p.size for p in self.params.values()))
 
@@ -106,6 +161,14 @@ def _check_ndim(layer: Layer, in_shape: Shape, ndims: tuple[int, ...], what: str
         )
 
 
+class _Elementwise(Layer):
+    """An activation applied entry by entry: every equation works on the whole tensor."""
+
+    def equation_shapes(self, xs: Shape, ys: Shape) -> tuple[list[str], list[str]]:
+        return ([f"{dims(xs)} elementwise"] * len(self.forward_equations),
+                [f"{dims(ys)} elementwise"] * len(self.backward_equations))
+
+
 def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b``, computed as ``(bᵀ·aᵀ)ᵀ`` when the product is wider than tall.
 
@@ -119,6 +182,10 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a @ b
 
 
+_POSITIVE_INT = {"check": positive, "expected": "a positive integer"}
+
+
+@register("affine")
 class Affine(Layer):
     """Fully connected layer ``y = x·W + b``; inputs with more axes are flattened per sample."""
 
@@ -127,6 +194,31 @@ class Affine(Layer):
     forward_equations = ("y = x·W + b",)
     backward_equations = ("dx = dout·Wᵀ", "dW = xᵀ·dout", "db = Σₙ dout")
     decay = ("W",)
+    options = (
+        Option("out", "int", **_POSITIVE_INT),
+        Option("init", "init"),
+        Option("trainable", "bool", True),
+        # hand-wired weights (the perceptron's), instead of random ones
+        Option("W", "array", None, shape=lambda o, s: (int(np.prod(s)), o["out"])),
+        Option("b", "array", None, shape=lambda o, s: (o["out"],)),
+    )
+
+    @classmethod
+    def from_options(cls, name: str, opts: dict[str, Any], in_shape: Shape, build: Build
+                     ) -> Affine:
+        n_in = int(np.prod(in_shape))
+        W = opts.get("W")
+        if W is None:
+            W = build.normal((n_in, opts["out"]), init_std(opts["init"], n_in))
+        b = opts.get("b")
+        b = np.zeros(opts["out"]) if b is None else b
+        layer = cls(np.array(W, dtype=np.float64), np.array(b, dtype=np.float64), name=name)
+        layer.trainable = opts["trainable"]
+        return layer
+
+    @classmethod
+    def arch_part(cls, opts: dict[str, Any]) -> str | None:
+        return str(opts["out"])
 
     def __init__(self, W: np.ndarray, b: np.ndarray, name: str | None = None) -> None:
         super().__init__(name)
@@ -170,6 +262,19 @@ class Affine(Layer):
 
     def describe(self) -> str:
         return f"Affine {self.n_in}→{self.n_out}"
+
+    def equation_shapes(self, xs: Shape, ys: Shape) -> tuple[list[str], list[str]]:
+        n, d_in, d_out = xs[0], self.n_in, self.n_out
+        flat = f" (x flattened from {dims(xs)})" if len(xs) > 2 else ""
+        back_x = f"({n}×{d_out})·({d_out}×{d_in}) → {n}×{d_in}"
+        if len(xs) > 2:
+            back_x += f", reshaped to {dims(xs)}"
+        return (
+            [f"({n}×{d_in})·({d_in}×{d_out}) + ({d_out}) → {n}×{d_out}{flat}"],
+            [back_x,
+             f"({d_in}×{n})·({n}×{d_out}) → {d_in}×{d_out}",
+             f"sum over {n} rows of ({n}×{d_out}) → {d_out}"],
+        )
 
 
 def _memory_order(a: np.ndarray) -> tuple[int, ...] | None:
@@ -221,8 +326,11 @@ def _zero_where(dout: np.ndarray, keep: np.ndarray, inplace: bool = False) -> np
     return dx
 
 
-class ReLU(Layer):
+@register("relu")
+class ReLU(_Elementwise):
     kind = "ReLU"
+    arch_activation = "ReLU"
+    cache_hints = {"mask": "True where x ≤ 0: those units pass no gradient"}
     forward_equations = ("mask = (x ≤ 0)", "y = 0 where mask, else x")
     backward_equations = ("dx = 0 where mask, else dout",)
     has_kinks = True
@@ -250,8 +358,11 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
 
-class Sigmoid(Layer):
+@register("sigmoid")
+class Sigmoid(_Elementwise):
     kind = "Sigmoid"
+    arch_activation = "sigmoid"
+    cache_hints = {"y": "the output, reused by backward"}
     forward_equations = ("y = 1 / (1 + exp(−x))",)
     backward_equations = ("dx = dout · y · (1 − y)",)
 
@@ -267,8 +378,11 @@ class Sigmoid(Layer):
         return dout * y * (1.0 - y)
 
 
-class Tanh(Layer):
+@register("tanh")
+class Tanh(_Elementwise):
     kind = "Tanh"
+    arch_activation = "tanh"
+    cache_hints = {"y": "the output, reused by backward"}
     forward_equations = ("y = tanh(x)",)
     backward_equations = ("dx = dout · (1 − y²)",)
 
@@ -284,7 +398,8 @@ class Tanh(Layer):
         return dout * (1.0 - y * y)
 
 
-class Step(Layer):
+@register("step")
+class Step(_Elementwise):
     """The perceptron's activation. Its derivative is 0 wherever it exists (undefined at 0),
     so no gradient flows through it: gradient descent cannot train what lies before it."""
 
@@ -292,6 +407,8 @@ class Step(Layer):
     forward_equations = ("y = 1 if x > 0 else 0",)
     backward_equations = ("dx = 0   (step′(x) = 0 for x ≠ 0; undefined at x = 0)",)
     has_kinks = True
+    arch_activation = "step"
+    cache_hints = {"fired": "True where the unit fired (x > 0)"}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         fired = x > 0
@@ -307,6 +424,7 @@ class Step(Layer):
         return self.cache.get("fired")
 
 
+@register("dropout")
 class Dropout(Layer):
     """Inverted dropout (cs231n): keep each unit with probability 1 − p and scale by 1/(1 − p)
     while training, so that evaluation is the identity."""
@@ -314,6 +432,25 @@ class Dropout(Layer):
     kind = "Dropout"
     forward_equations = ("mask ~ Bernoulli(1 − p)   (training only)", "y = x · mask / (1 − p)")
     backward_equations = ("dx = dout · mask / (1 − p)",)
+    options = (Option("p", "float", 0.5, check=lambda v: 0 <= v < 1,
+                      expected="a probability in [0, 1)"),)
+    cache_hints = {"mask": "True where the unit is kept (and scaled by 1/(1 − p))"}
+
+    @classmethod
+    def from_options(cls, name: str, opts: dict[str, Any], in_shape: Shape, build: Build
+                     ) -> Dropout:
+        rng = build.dropout_rng if build.dropout_rng is not None else np.random.default_rng(0)
+        return cls(opts["p"], rng, name=name)
+
+    @classmethod
+    def arch_part(cls, opts: dict[str, Any]) -> str | None:
+        return "drop"
+
+    def equation_shapes(self, xs: Shape, ys: Shape) -> tuple[list[str], list[str]]:
+        return (
+            [f"mask {dims(xs)} (bool), p = {self.p:g}", f"{dims(xs)} elementwise"],
+            [f"{dims(ys)} elementwise"],
+        )
 
     def __init__(self, p: float, rng: np.random.Generator, name: str | None = None) -> None:
         super().__init__(name)
@@ -344,6 +481,7 @@ class Dropout(Layer):
         return f"Dropout p={self.p:g}"
 
 
+@register("batchnorm")
 class BatchNorm(Layer):
     """Batch normalisation over the batch axis of ``(N, D)`` inputs (Ioffe & Szegedy 2015)."""
 
@@ -359,6 +497,29 @@ class BatchNorm(Layer):
         "dxn = γ · dout",
         "dx = (dxn − mean(dxn) − xn · mean(dxn · xn)) / std",
     )
+    options = (
+        Option("momentum", "float", 0.9, check=lambda v: 0 <= v < 1,
+               expected="a number in [0, 1)"),
+        Option("eps", "float", 1e-5, check=positive, expected="a positive number"),
+    )
+    cache_hints = {"xc": "x − μ", "xn": "normalised x", "std": "√(σ² + ε) per feature"}
+
+    @classmethod
+    def from_options(cls, name: str, opts: dict[str, Any], in_shape: Shape, build: Build
+                     ) -> BatchNorm:
+        dim = int(in_shape[0]) if len(in_shape) == 1 else 0  # output_shape refuses the rest
+        return cls(dim, opts["momentum"], opts["eps"], name=name)
+
+    @classmethod
+    def arch_part(cls, opts: dict[str, Any]) -> str | None:
+        return "bn"
+
+    def equation_shapes(self, xs: Shape, ys: Shape) -> tuple[list[str], list[str]]:
+        n, d = xs[0], self.dim
+        return (
+            [f"over {n} samples → μ, σ² of shape {d}", f"{dims(xs)}", f"γ, β: {d} → {dims(ys)}"],
+            [f"dγ, dβ: {d}", f"{dims(ys)}", f"{dims(ys)} → {dims(xs)}"],
+        )
 
     def __init__(
         self, dim: int, momentum: float = 0.9, eps: float = 1e-5, name: str | None = None
@@ -418,6 +579,7 @@ class BatchNorm(Layer):
         return f"BatchNorm {self.dim}"
 
 
+@register("flatten")
 class Flatten(Layer):
     kind = "Flatten"
     forward_equations = ("y = reshape(x, (N, C·H·W))",)
@@ -433,6 +595,9 @@ class Flatten(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x_shape = x.shape
         return x.reshape(x.shape[0], -1)
+
+    def equation_shapes(self, xs: Shape, ys: Shape) -> tuple[list[str], list[str]]:
+        return ([f"{dims(xs)} → {dims(ys)}"], [f"{dims(ys)} → {dims(xs)}"])
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         if not need_dx:

@@ -48,339 +48,27 @@ import copy
 import math
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Literal
 
 import numpy as np
 
 from .batches import Batches
-from .layers import ReLU
+from .conditions import Condition, ConditionFn, Predicate
+from .contract import LayerError, cached_arrays
 from .network import Network
 from .optim import Optimizer
-
-Phase = Literal["forward", "loss", "backward", "update"]
-Step = tuple[str, int | None]
-#: a plain callable condition: ``(stepper, record) -> bool | str | None`` (a str is the message)
-ConditionFn = Callable[["Stepper", "StepRecord"], Any]
+from .records import (
+    BackResult,
+    LossPoint,
+    StepRecord,
+    StopReason,
+    TrainStepsResult,
+    nonfinite_names,
+)
+from .walk import Step, Walk, batch_accuracy
 
 DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_STEPS = 100_000
-
-
-# -- when a layer's own code raises ------------------------------------------------------------
-class LayerError(RuntimeError):
-    """A layer's forward or backward (or the loss, or the optimizer) raised while stepping.
-
-    The debugger runs code a user wrote (their own :class:`~backprop_tui.engine.layers.Layer`
-    subclasses); a shape mistake there must become a message that names the layer, the step
-    and the line — not a crash. The stepper's position is unchanged: the step did not happen
-    (an optimizer that raised halfway may have updated some parameters).
-    ``where`` is the innermost frame outside numpy (``mylayers.py:12 in backward``).
-    """
-
-    def __init__(self, what: str, error: BaseException) -> None:
-        self.what = what
-        self.error = error
-        self.where = _where(error)
-        super().__init__(f"{what} raised {describe_error(error, self.where)}")
-
-
-def describe_error(error: BaseException, where: str | None = None) -> str:
-    """``ValueError at mylayers.py:12 in backward: shapes (8,4) and (5,3) not aligned``
-    (``where`` when the caller has already found it)."""
-    where = _where(error) if where is None else where
-    return f"{type(error).__name__}{' at ' + where if where else ''}: {error}"
-
-
-def _where(error: BaseException) -> str:
-    """``file.py:LINE in function`` of the innermost traceback frame that is not numpy's."""
-    import os
-    import traceback
-
-    frames = traceback.extract_tb(error.__traceback__)
-    numpy_dir = os.path.dirname(np.__file__)
-    mine = [f for f in frames if not f.filename.startswith(numpy_dir)]
-    if not mine:
-        return ""
-    f = mine[-1]
-    return f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}"
-
-
-# -- what a step produces ----------------------------------------------------------------------
-@dataclass(eq=False)
-class StepRecord:
-    """What one step consumed and produced.
-
-    ``input``/``output`` by phase:
-
-    * ``forward``  — the layer's input ``x`` and output ``y``;
-    * ``loss``     — the network's output (scores) and ``dL/dscores``, the gradient that enters
-      the backward pass; ``target`` is the batch's ``t``;
-    * ``backward`` — the incoming ``dout`` and the layer's input gradient ``dx``;
-    * ``update``   — None and None.
-
-    ``params`` and ``grads`` are copies (the optimizer updates parameters in place); ``input``,
-    ``output`` and ``cache`` are the engine's own arrays, which every later forward or backward
-    pass replaces rather than modifies. For layer steps ``params``/``grads``/``buffers`` are keyed
-    by the parameter's name (``W``, ``b``); for the update step by ``layer.param``, with
-    ``params`` the values after the update, ``grads`` the gradients used and ``deltas`` the change
-    (after − before). ``grads`` is empty for forward steps (the layer has no gradient yet).
-    """
-
-    index: int  #: global step index: ``iteration · steps_per_iteration + position``
-    iteration: int
-    position: int  #: position of this step in the iteration (0-based)
-    phase: Phase
-    layer_index: int | None
-    layer_name: str | None
-    input: np.ndarray | None = None
-    output: np.ndarray | None = None
-    cache: dict[str, np.ndarray] = field(default_factory=dict)
-    params: dict[str, np.ndarray] = field(default_factory=dict)
-    grads: dict[str, np.ndarray] = field(default_factory=dict)
-    buffers: dict[str, np.ndarray] = field(default_factory=dict)
-    deltas: dict[str, np.ndarray] = field(default_factory=dict)
-    target: np.ndarray | None = None
-    loss: float | None = None
-    data_loss: float | None = None
-    l2_loss: float | None = None
-    accuracy: float | None = None
-    #: names of the tensors above that hold NaN or Inf: ``input``, ``output``, ``cache.mask``,
-    #: ``params.W``, ``grads.W``, ``buffers.running_var``, ``deltas.affine1.W``, ``loss`` …
-    nonfinite: tuple[str, ...] = ()
-
-    def tensors(self) -> dict[str, np.ndarray]:
-        """Every tensor of the record under the names used in :attr:`nonfinite`."""
-        out: dict[str, np.ndarray] = {}
-        if self.input is not None:
-            out["input"] = self.input
-        if self.output is not None:
-            out["output"] = self.output
-        if self.target is not None:
-            out["target"] = self.target
-        for prefix, store in (
-            ("cache", self.cache),
-            ("params", self.params),
-            ("grads", self.grads),
-            ("buffers", self.buffers),
-            ("deltas", self.deltas),
-        ):
-            for k, v in store.items():
-                out[f"{prefix}.{k}"] = v
-        return out
-
-
-class LossPoint(NamedTuple):
-    """One completed loss step: the iteration, its loss (data + L2) and the batch accuracy."""
-
-    iteration: int
-    loss: float
-    accuracy: float
-
-
-@dataclass(frozen=True)
-class StopReason:
-    """Why a run stopped.
-
-    ``kind`` is ``"breakpoint"`` (the next step has a breakpoint), ``"condition"`` (a condition
-    fired on the last step: ``name`` says which, ``message`` what it saw), ``"max_steps"``,
-    ``"cancelled"``, ``"done"`` (the requested position was reached) or ``"nothing"`` (there was
-    nothing to do, e.g. finishing a forward pass that is already finished).
-    """
-
-    kind: Literal["breakpoint", "condition", "max_steps", "cancelled", "done", "nothing"]
-    message: str
-    steps: int
-    name: str | None = None
-    record: StepRecord | None = None
-
-    def __str__(self) -> str:
-        return self.message
-
-
-@dataclass(frozen=True)
-class BackResult:
-    """Outcome of :meth:`Stepper.back`; false (with a ``reason``) when it could not go back."""
-
-    ok: bool
-    reason: str = ""
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """Outcome of :meth:`Stepper.train`: iterations completed, the last loss, and why it stopped
-    (``"done"``, ``"cancelled"`` or ``"nonfinite"`` — the loss became NaN or Inf)."""
-
-    iterations: int
-    loss: float | None
-    reason: Literal["done", "cancelled", "nonfinite"]
-
-
-# -- conditions --------------------------------------------------------------------------------
-class Condition:
-    """Something to watch while running: :meth:`check` looks at the record of the step just
-    taken and returns a message when the condition fires, else None."""
-
-    name: str = "condition"
-
-    def __init__(self) -> None:
-        self.enabled = True
-
-    def check(self, stepper: Stepper, record: StepRecord) -> str | None:
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r}>"
-
-
-def _layer_filter(layers: Iterable[int | str] | None) -> frozenset[int | str] | None:
-    return None if layers is None else frozenset(layers)
-
-
-def _selected(record: StepRecord, layers: frozenset[int | str] | None) -> bool:
-    if record.layer_index is None:
-        return False
-    return layers is None or record.layer_index in layers or record.layer_name in layers
-
-
-class NonFinite(Condition):
-    """Fires when a step produces NaN or Inf in any of its tensors (or its loss)."""
-
-    name = "nan/inf"
-
-    def check(self, stepper: Stepper, record: StepRecord) -> str | None:
-        if not record.nonfinite:
-            return None
-        return (
-            f"NaN/Inf at {stepper.describe_step(record.position)}: "
-            + ", ".join(record.nonfinite)
-        )
-
-
-class GradcheckFails(Condition):
-    """Fires when a gradient check of a layer fails, right after that layer's backward step.
-
-    ``check(stepper, record)`` runs the check (for example the engine's ``gradcheck`` on
-    ``stepper.net`` and ``stepper.batch``, restricted to ``record.layer_name``) and returns a
-    bool (True = passed) or an object with a ``passed`` attribute, such as a gradcheck report.
-    It must leave the network as it found it (``gradcheck`` works on a copy by default);
-    otherwise call :meth:`Stepper.resync` in it. ``layers`` (names or indices) limits the check.
-    """
-
-    name = "gradcheck"
-
-    def __init__(
-        self,
-        check: Callable[[Stepper, StepRecord], Any],
-        layers: Iterable[int | str] | None = None,
-    ) -> None:
-        super().__init__()
-        self.fn = check
-        self.layers = _layer_filter(layers)
-        self.last_result: Any = None
-
-    def check(self, stepper: Stepper, record: StepRecord) -> str | None:
-        if record.phase != "backward" or not _selected(record, self.layers):
-            return None
-        result = self.fn(stepper, record)
-        self.last_result = result
-        if isinstance(result, bool | np.bool_):
-            passed = bool(result)
-        else:
-            passed = getattr(result, "passed", result)
-        if passed:
-            return None
-        return f"gradient check failed at {stepper.describe_step(record.position)}"
-
-
-def dead_fraction(mask: np.ndarray) -> float:
-    """Fraction of units whose ReLU mask (``x ≤ 0``) is set for every sample of the batch:
-    units that passed no signal, and so pass no gradient, on this batch."""
-    mask = np.asarray(mask, dtype=bool)
-    if mask.ndim == 0 or mask.shape[0] == 0:
-        return 0.0
-    return float(mask.all(axis=0).mean())
-
-
-class DeadReLU(Condition):
-    """Fires after the forward step of a ReLU layer whose :func:`dead_fraction` exceeds
-    ``threshold`` (a fraction in [0, 1])."""
-
-    name = "dead relu"
-
-    def __init__(self, threshold: float = 0.5, layers: Iterable[int | str] | None = None) -> None:
-        super().__init__()
-        self.threshold = float(threshold)
-        self.layers = _layer_filter(layers)
-
-    def check(self, stepper: Stepper, record: StepRecord) -> str | None:
-        if record.phase != "forward" or not _selected(record, self.layers):
-            return None
-        if not isinstance(stepper.net.layers[record.layer_index], ReLU):
-            return None
-        mask = record.cache.get("mask")
-        if mask is None:
-            return None
-        frac = dead_fraction(mask)
-        if frac <= self.threshold:
-            return None
-        return (
-            f"{frac:.0%} of the units of {record.layer_name} are dead on this batch "
-            f"(threshold {self.threshold:.0%})"
-        )
-
-
-class GradNorm(Condition):
-    """Fires after a backward step in which the L2 norm of a parameter gradient (and, with
-    ``include_input``, of the input gradient ``dx``) exceeds ``threshold``. A NaN norm counts
-    as exceeding it: the gradient has certainly exploded."""
-
-    name = "grad norm"
-
-    def __init__(
-        self,
-        threshold: float,
-        layers: Iterable[int | str] | None = None,
-        *,
-        include_input: bool = False,
-    ) -> None:
-        super().__init__()
-        self.threshold = float(threshold)
-        self.layers = _layer_filter(layers)
-        self.include_input = include_input
-
-    def check(self, stepper: Stepper, record: StepRecord) -> str | None:
-        if record.phase != "backward" or not _selected(record, self.layers):
-            return None
-        tensors = {f"d{k}": g for k, g in record.grads.items()}
-        if self.include_input and record.output is not None:
-            tensors["dx"] = record.output
-        for name, g in tensors.items():
-            norm = float(np.linalg.norm(g.astype(np.float64, copy=False).ravel()))
-            if not norm <= self.threshold:
-                return (
-                    f"‖{name}‖ = {norm:.3g} > {self.threshold:g} at "
-                    f"{stepper.describe_step(record.position)}"
-                )
-        return None
-
-
-class Predicate(Condition):
-    """Wraps a callable ``(stepper, record) -> bool | str | None`` as a condition."""
-
-    def __init__(self, fn: Callable[[Stepper, StepRecord], Any], name: str = "predicate") -> None:
-        super().__init__()
-        self.fn = fn
-        self.name = name
-
-    def check(self, stepper: Stepper, record: StepRecord) -> str | None:
-        result = self.fn(stepper, record)
-        if not result:
-            return None
-        return result if isinstance(result, str) else f"{self.name} at {record.phase}"
 
 
 # -- snapshots ---------------------------------------------------------------------------------
@@ -417,7 +105,7 @@ class _Snapshot:
         # from np.random, and step back must replay the same masks
         self.global_rng = np.random.get_state()  # noqa: NPY002 - that is the point
         self.batches_state = stepper.batches.state()
-        self.x, self.t = stepper._x, stepper._t
+        self.x, self.t = stepper.walk.x, stepper.walk.t
         self.batch_epoch, self.batch_index = stepper.batch_epoch, stepper.batch_index
         self.history_len = len(stepper.loss_history)
         arrays = [*self.params.values(), *self.buffers.values(), *self.opt_state.values()]
@@ -461,14 +149,10 @@ class Stepper:
         self.batches = batches
         self.history_bytes = int(history_bytes)
         net.train(True)
-        n = len(net.layers)
+        #: walks the units of the current batch (and holds it: ``walk.x``, ``walk.t``)
+        self.walk = Walk(net, optimizer)
         #: the planned sequence of one iteration: ``(phase, layer_index)``
-        self.steps: list[Step] = (
-            [("forward", i) for i in range(n)]
-            + [("loss", None)]
-            + [("backward", i) for i in range(n - 1, -1, -1)]
-            + [("update", None)]
-        )
+        self.steps: list[Step] = self.walk.steps
         gens: dict[int, np.random.Generator] = {}
         for layer in net.layers:
             rng = getattr(layer, "rng", None)
@@ -487,10 +171,6 @@ class Stepper:
         self.position = 0
         self.batch_epoch = 0
         self.batch_index = 0
-        self._x: np.ndarray = np.empty(0)
-        self._t: np.ndarray = np.empty(0)
-        self._h: np.ndarray | None = None  # output of the last forward step
-        self._dout: np.ndarray | None = None  # gradient entering the next backward step
         self._begin_iteration(0)
         self._initial = self._ring[-1]
 
@@ -535,7 +215,7 @@ class Stepper:
     @property
     def batch(self) -> tuple[np.ndarray, np.ndarray]:
         """The current batch ``(x, t)``, ``x`` in the network's dtype."""
-        return self._x, self._t
+        return self.walk.x, self.walk.t
 
     @property
     def records(self) -> list[StepRecord]:
@@ -599,24 +279,21 @@ class Stepper:
             g.bit_generator.state = state
         np.random.set_state(snap.global_rng)  # noqa: NPY002
         self.batches.set_state(snap.batches_state)
-        self._x, self._t = snap.x, snap.t
+        self.walk.start(snap.x, snap.t)
         self.batch_epoch, self.batch_index = snap.batch_epoch, snap.batch_index
         self.iteration = snap.iteration
         del self.loss_history[snap.history_len :]
         self.position = 0
-        self._h = self._dout = None
 
     def _begin_iteration(self, iteration: int, *, push: bool = True) -> None:
         """Draw the next batch and start ``iteration`` at position 0 (snapshot unless told)."""
         x, t = self.batches.next()
         self.batch_epoch = self.batches.epoch
         self.batch_index = self.batches.position - 1
-        self._x = np.asarray(x, dtype=self.net.dtype)
-        self._t = t
+        self.walk.start(np.asarray(x, dtype=self.net.dtype), t)
         self.iteration = iteration
         self.position = 0
         self._records = []
-        self._h = self._dout = None
         if push:
             self._push(_Snapshot(self))
 
@@ -632,89 +309,56 @@ class Stepper:
 
     # -- one step -----------------------------------------------------------------------------
     def _execute(self, pos: int, *, record: bool) -> StepRecord | None:
-        try:
-            return self._execute_step(pos, record=record)
-        except Exception as e:
-            phase, i = self.steps[pos]
-            if i is not None:
-                layer = self.net.layers[i]
-                what = f"the {phase} step of layer {layer.name!r} ({layer.kind})"
-            else:
-                what = {"loss": "the loss step", "update": "the update step"}.get(phase, phase)
-            raise LayerError(what, e) from e
-
-    def _execute_step(self, pos: int, *, record: bool) -> StepRecord | None:
-        net = self.net
+        """Run unit ``pos`` of the walk; with ``record``, keep what it consumed and produced."""
         phase, i = self.steps[pos]
-        rec: StepRecord | None = None
-        if record:
-            rec = StepRecord(
-                index=self.iteration * len(self.steps) + pos,
-                iteration=self.iteration,
-                position=pos,
-                phase=phase,  # type: ignore[arg-type]
-                layer_index=i,
-                layer_name=None if i is None else net.layers[i].name,
-            )
-        if phase == "forward":
-            h = self._x if i == 0 else self._h
-            out = net.forward_layer(i, h)
-            check_returned(out, h, "forward", "y, its output")
-            self._h = out
-            if rec is not None:
-                layer = net.layers[i]
-                rec.input, rec.output = h, out
-                rec.cache = _arrays(layer.cache)
-                rec.params = {k: p.copy() for k, p in layer.params.items()}
-                rec.buffers = {k: b.copy() for k, b in layer.buffers.items()}
-        elif phase == "loss":
-            scores = self._h
-            loss = net.compute_loss(scores, self._t)
-            dscores = net.backward_loss()
-            self._dout = dscores
-            lossl = net.loss_layer
-            acc = float(np.mean(lossl.predict(scores) == lossl.labels(self._t)))
-            self.loss_history.append(LossPoint(self.iteration, float(loss), acc))
-            if rec is not None:
-                rec.input, rec.output, rec.target = scores, dscores, self._t
-                rec.cache = _arrays(lossl.cache)
-                rec.loss, rec.accuracy = float(loss), acc
-                rec.data_loss, rec.l2_loss = net.data_loss, net.l2_loss
-        elif phase == "backward":
-            dout = self._dout
-            dx = net.backward_layer(i, dout, need_dx=True)
-            check_returned(dx, dout, "backward", "dx, the gradient for its input")
-            _check_grads(net.layers[i])
-            self._dout = dx
-            if rec is not None:
-                layer = net.layers[i]
-                rec.input, rec.output = dout, dx
-                rec.cache = _arrays(layer.cache)
-                rec.params = {k: p.copy() for k, p in layer.params.items()}
-                rec.grads = {k: g.copy() for k, g in layer.grads.items()}
-                rec.buffers = {k: b.copy() for k, b in layer.buffers.items()}
-        else:  # update
-            before: dict[str, np.ndarray] = {}
-            if rec is not None:
-                for layer in net.layers:
-                    if layer.trainable:
-                        for k, p in layer.params.items():
-                            if k in layer.grads:
-                                before[f"{layer.name}.{k}"] = p.copy()
-            self.optimizer.step(net)
-            if rec is not None:
-                for layer in net.layers:
-                    for k, p in layer.params.items():
-                        key = f"{layer.name}.{k}"
-                        if key in before:
-                            rec.params[key] = p.copy()
-                            rec.grads[key] = layer.grads[k].copy()
-                            rec.deltas[key] = rec.params[key] - before[key]
+        before = self._trained_params() if record and phase == "update" else {}
+        unit = self.walk.run(pos)
+        if phase == "loss":
+            self.loss_history.append(LossPoint(self.iteration, unit.loss, unit.accuracy))
         self.position = pos + 1
-        if rec is not None:
-            rec.nonfinite = _nonfinite(rec)
-            self._records.append(rec)
+        if not record:
+            return None
+        rec = StepRecord(
+            index=self.iteration * len(self.steps) + pos,
+            iteration=self.iteration,
+            position=pos,
+            phase=phase,  # type: ignore[arg-type]
+            layer_index=i,
+            layer_name=None if i is None else self.net.layers[i].name,
+            input=unit.input,
+            output=unit.output,
+        )
+        if phase == "loss":
+            net = self.net
+            rec.target = self.walk.t
+            rec.cache = cached_arrays(net.loss_layer.cache)
+            rec.loss, rec.accuracy = unit.loss, unit.accuracy
+            rec.data_loss, rec.l2_loss = net.data_loss, net.l2_loss
+        elif phase == "update":
+            for layer in self.net.layers:
+                for k, p in layer.params.items():
+                    key = f"{layer.name}.{k}"
+                    if key in before:
+                        rec.params[key] = p.copy()
+                        rec.grads[key] = layer.grads[k].copy()
+                        rec.deltas[key] = rec.params[key] - before[key]
+        else:  # a layer's forward or backward: its state after the step
+            layer = self.net.layers[i]
+            rec.cache = cached_arrays(layer.cache)
+            rec.params = {k: p.copy() for k, p in layer.params.items()}
+            if phase == "backward":
+                rec.grads = {k: g.copy() for k, g in layer.grads.items()}
+            rec.buffers = {k: b.copy() for k, b in layer.buffers.items()}
+        rec.nonfinite = nonfinite_names(rec)
+        self._records.append(rec)
         return rec
+
+    def _trained_params(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters the update will change, keyed ``layer.param``: those of
+        trainable layers that have a gradient."""
+        return {f"{layer.name}.{k}": p.copy()
+                for layer in self.net.layers if layer.trainable
+                for k, p in layer.params.items() if k in layer.grads}
 
     def step(self) -> StepRecord:
         """Run the next step and return its record. When the iteration is complete, this first
@@ -941,7 +585,7 @@ class Stepper:
         cancelled: Callable[[], bool] | None = None,
         *,
         stop_on_nonfinite: bool = True,
-    ) -> TrainResult:
+    ) -> TrainStepsResult:
         """Run ``k`` iterations fast: no records, no per-step copies. A partly done iteration
         counts as the first of the ``k`` and is finished. ``cancelled()`` is checked and
         ``progress(done, k)`` called between iterations. Ends in state "iteration complete",
@@ -967,7 +611,7 @@ class Stepper:
         progress: Callable[[int, int], None] | None,
         cancelled: Callable[[], bool] | None,
         stop_on_nonfinite: bool,
-    ) -> TrainResult:
+    ) -> TrainStepsResult:
         L = len(self.steps)
         done = 0
         last: float | None = None
@@ -1000,16 +644,16 @@ class Stepper:
                 self._ring.clear()
                 self._floor_cause = "train() keeps a snapshot of its last iteration only"
                 self._push(fresh)
-        return TrainResult(done, last, reason)
+        return TrainStepsResult(done, last, reason)
 
     def _fast_iteration(self) -> None:
         """One whole iteration with the network's batch methods (same arithmetic as stepping)."""
         net = self.net
-        scores = net.forward_from(0, self._x)
-        loss = net.compute_loss(scores, self._t)
-        lossl = net.loss_layer
-        acc = float(np.mean(lossl.predict(scores) == lossl.labels(self._t)))
-        self.loss_history.append(LossPoint(self.iteration, float(loss), acc))
+        x, t = self.walk.x, self.walk.t
+        scores = net.forward_from(0, x)
+        loss = net.compute_loss(scores, t)
+        self.loss_history.append(LossPoint(self.iteration, float(loss),
+                                           batch_accuracy(net, scores, t)))
         net.backward(need_input_grad=False)
         self.optimizer.step(net)
         self.position = len(self.steps)
@@ -1019,58 +663,3 @@ class Stepper:
             f"<Stepper iteration={self.iteration} position={self.position}/{len(self.steps)} "
             f"next={self.next_step!r}>"
         )
-
-
-def check_returned(a: Any, given: np.ndarray, method: str, what: str) -> None:
-    """A layer's forward/backward must return an array with one row per sample: a missing
-    ``return`` would otherwise surface as a puzzling error in the *next* layer."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{method} returned {type(a).__name__}; it must return {what} "
-                        f"(an array with one row per sample)")
-    if a.ndim == 0 or len(a) != len(given):
-        raise ValueError(f"{method} returned an array of shape {a.shape} for {len(given)} "
-                         f"samples; it must return {what} with one row per sample")
-
-
-def _check_grads(layer: Any) -> None:
-    """After backward, ``grads`` has every key of ``params`` with the same shape (else the
-    update would fail later with a bare KeyError, far from the cause)."""
-    if not layer.trainable:
-        return
-    for k, p in layer.params.items():
-        g = layer.grads.get(k)
-        if g is None:
-            raise ValueError(f"backward set no grads[{k!r}]: every key of params needs its "
-                             f"gradient in grads, of the same shape {p.shape}")
-        if np.shape(g) != p.shape:
-            raise ValueError(f"grads[{k!r}] has shape {np.shape(g)} but params[{k!r}] has "
-                             f"shape {p.shape}")
-
-
-def _arrays(cache: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The cached tensors of a step, as arrays: a layer of a user's own may also cache plain
-    numbers or shapes (``self.cache["shape"] = x.shape``), shown as small arrays; anything that
-    is not numeric (a string, None, an object) is not a tensor and is left out."""
-    out: dict[str, np.ndarray] = {}
-    for k, v in cache.items():
-        if isinstance(v, np.ndarray):
-            out[k] = v
-            continue
-        try:
-            a = np.asarray(v)
-        except Exception:  # noqa: BLE001 - e.g. ragged nested lists: not a tensor
-            continue
-        if a.dtype.kind in "biuf" and a.size:
-            out[k] = a
-    return out
-
-
-def _nonfinite(rec: StepRecord) -> tuple[str, ...]:
-    names = [
-        name
-        for name, a in rec.tensors().items()
-        if a.dtype.kind in "fc" and not np.isfinite(a).all()
-    ]
-    if rec.loss is not None and not math.isfinite(rec.loss):
-        names.append("loss")
-    return tuple(names)

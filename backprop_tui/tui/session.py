@@ -9,7 +9,7 @@ questions the panes ask:
 * :meth:`DebugSession.tensors` — the tensor pane: the named tensors of a row, taken from the
   latest :class:`~backprop_tui.engine.stepper.StepRecord` of this iteration (never recomputed);
 * :meth:`DebugSession.formulas` — the formula pane: the layer's equations with this network's
-  shapes substituted (``dW = xᵀ·dout   (2×4)·(4×6) → 2×6``);
+  shapes substituted (``dW = xᵀ·dout   (2×4)·(4×6) → 2×6``; :mod:`backprop_tui.tui.formulas`);
 * :attr:`DebugSession.loss_history`, :meth:`DebugSession.status` — the loss line and status bar.
 
 It imports numpy and the engine only (no textual), so it is tested without a terminal.
@@ -27,24 +27,18 @@ from typing import Any, Literal
 import numpy as np
 
 from ..engine.batches import Batches
-from ..engine.conv import Conv2D, MaxPool2D
+from ..engine.conditions import DeadReLU, GradcheckFails, GradNorm, NonFinite
+from ..engine.contract import LayerError
 from ..engine.gradcheck import GradcheckReport, gradcheck
-from ..engine.layers import Affine, BatchNorm, Dropout, Flatten, Layer, ReLU, Sigmoid, Step, Tanh
+from ..engine.layers import Layer, dims  # noqa: F401 - dims: the panes format shapes with it
 from ..engine.network import Network
 from ..engine.optim import Optimizer
-from ..engine.stepper import (
-    DEFAULT_HISTORY_BYTES,
-    DeadReLU,
-    GradcheckFails,
-    GradNorm,
-    LossPoint,
-    NonFinite,
-    Stepper,
-    StepRecord,
-    StopReason,
-)
+from ..engine.records import LossPoint, StepRecord, StopReason
+from ..engine.stepper import DEFAULT_HISTORY_BYTES, Stepper
+from ..engine.walk import Walk
 from ..errors import CheckpointError, UsageError
 from ..scenario import Scenario
+from .formulas import Formula, layer_formulas, loss_formulas, update_formulas
 
 RowKind = Literal["layer", "loss", "update"]
 TensorRole = Literal["activation", "gradient", "param", "mask", "cache", "target", "delta"]
@@ -56,11 +50,6 @@ PHASE_LABEL = {
     "update": "update",
     "complete": "iteration complete",
 }
-
-
-def dims(shape: tuple[int, ...]) -> str:
-    """``(4, 6)`` → ``4×6``; a scalar shape → ``scalar``."""
-    return "×".join(str(d) for d in shape) if shape else "scalar"
 
 
 # -- rows of the network pane ------------------------------------------------------------------
@@ -125,15 +114,6 @@ class TensorItem:
         }.get(self.role, "values")
 
 
-@dataclass(frozen=True)
-class Formula:
-    """One equation and the shapes it works on in this network (empty when not known)."""
-
-    equation: str
-    shapes: str = ""
-    direction: Literal["forward", "backward", "update"] = "forward"
-
-
 # -- gradient check ----------------------------------------------------------------------------
 @dataclass
 class GradcheckJob:
@@ -171,66 +151,28 @@ class ConditionSettings:
     grad_norm_threshold: float = 10.0
 
 
-def _row_loader(scenario: Scenario, data_dir: str | Path | None
-                ) -> tuple[int, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-    """Number of training samples, their labels, and a function converting chosen rows."""
-    from ..data.loaders import load_scenario_data, train_size
-    from ..data.mnist import load_mnist
-
-    n = train_size(scenario.data, data_dir)
-    labels = np.asarray(load_mnist(data_dir)[1][:n], dtype=np.int64)
-
-    def load(rows: np.ndarray) -> np.ndarray:
-        x, _, _, _ = load_scenario_data(scenario.data, scenario.input_shape, data_dir,
-                                        np.dtype(np.float64), train_rows=rows)
-        return x
-
-    return n, labels, load
-
-
-class RowBatches(Batches):
-    """:class:`Batches` that converts only the rows of each batch.
-
-    MNIST's 60 000 training images in float64 take 376 MB; the debugger shows one batch at a
-    time, so it keeps the decoded uint8 images (shared with the data package's cache) and
-    converts the rows of each batch as it is drawn. The batches are exactly those of
-    ``Batches(x_all, t_all, batch_size, seed)``: the permutation is drawn from the same
-    generator over the same number of samples.
-    """
-
-    def __init__(self, n: int, t: np.ndarray, load: Callable[[np.ndarray], np.ndarray],
-                 batch_size: int, seed: np.random.Generator | int) -> None:
-        super().__init__(np.arange(n), t, batch_size, seed)
-        self._load = load
-
-    def next(self) -> tuple[np.ndarray, np.ndarray]:
-        rows, t = super().next()
-        return self._load(rows), t
-
-
 def _probe_shapes(net: Network, x: np.ndarray) -> None:
     """Run one forward pass (evaluation mode: no dropout draw, no running-statistics update)
     and take every layer's per-sample output shape from what it really returned.
 
     A layer written by a user may not override ``output_shape`` (the base class says "same as
     the input"); the network pane shows the shapes that forward produces. A layer that raises
-    here is reported as a :class:`~backprop_tui.engine.stepper.LayerError`, naming it."""
-    from ..engine.stepper import LayerError, check_returned
-
-    h = np.array(x, dtype=np.float64)  # a copy: a layer that writes into its input must not
-    shapes: list[tuple[int, ...]] = []  # change the user's data set
+    here is reported as a :class:`~backprop_tui.engine.contract.LayerError`, naming it."""
+    walk = Walk(net)
+    # a copy: a layer that writes into its input must not change the user's data set
+    walk.start(np.array(x, dtype=np.float64), np.empty(0))
+    shapes: list[tuple[int, ...]] = []
     net.train(False)
     try:
         with np.errstate(all="ignore"):
-            for layer in net.layers:
-                given = h
+            for pos, layer in enumerate(net.layers):
+                given = walk.x if pos == 0 else walk.h
                 try:
-                    h = layer.forward(given)
-                    check_returned(h, given, "forward", "y, its output")
-                except Exception as e:
-                    raise LayerError(f"the forward of layer {layer.name!r} ({layer.kind}), "
-                                     f"on input of shape {given.shape},", e) from e
-                shapes.append(tuple(int(d) for d in h.shape[1:]))
+                    y = walk.run(pos).output
+                except LayerError as e:  # say what it was given: the shapes are what is probed
+                    raise LayerError(f"the forward of layer {layer.name!r} ({layer.kind}), on "
+                                     f"input of shape {given.shape},", e.error) from e.error
+                shapes.append(tuple(int(d) for d in y.shape[1:]))
     finally:
         net.train(True)
         for layer in net.layers:
@@ -373,13 +315,7 @@ class DebugSession:
         self.checkpoint_meta = ckpt.meta
 
     def _make_batches(self, data_dir: str | Path | None) -> Batches:
-        sc = self.scenario
-        rng = sc.rng(self.seed, "shuffle")
-        if sc.data.source == "mnist" and sc.data.normalize != "standard":
-            n, t, load = _row_loader(sc, data_dir)
-            return RowBatches(n, t, load, self.batch_size, rng)
-        x, t, _, _ = sc.load_data(data_dir=data_dir, dtype="float64")
-        return Batches(x, t, self.batch_size, rng)
+        return self.scenario.batches(self.batch_size, self.seed, data_dir)
 
     # -- structure ----------------------------------------------------------------------------
     @property
@@ -529,8 +465,8 @@ class DebugSession:
             if a is None and k in ("x", "y"):
                 continue
             role: TensorRole = "mask" if (a is not None and a.dtype == np.bool_) else "cache"
-            items.append(TensorItem(k, f"{k} — {_cache_hint(k)} (kept by forward for backward)",
-                                    role, a, fsrc if fwd else fpend))
+            title = f"{k} — {layer.cache_hint(k)} (kept by forward for backward)"
+            items.append(TensorItem(k, title, role, a, fsrc if fwd else fpend))
         for k, p in layer.params.items():
             items.append(TensorItem(k, f"{k} — parameter of {layer.name}, current value",
                                     "param", p, "the live parameter (changes at the update)"))
@@ -597,53 +533,11 @@ class DebugSession:
     def formulas(self, row: int) -> list[Formula]:
         """Equations of ``row`` with this network's shapes (batch size ``N`` = the current
         batch) substituted."""
-        n = self.n
         if row == self.loss_row:
-            return self._loss_formulas(n)
+            return loss_formulas(self.net, self.n)
         if row == self.update_row:
-            return [Formula(eq, f"for every parameter · {self.optimizer.describe()}", "update")
-                    for eq in self.optimizer.equations]
-        i = row
-        layer = self.net.layers[i]
-        in_shape = (n, *(self.net.input_shape if i == 0 else self.net.shapes[i - 1]))
-        out_shape = (n, *self.net.shapes[i])
-        if not layer.forward_equations and not layer.backward_equations:
-            # a layer of the user's own that states no equations: its shapes, at least
-            note = f"(set forward_equations / backward_equations on {layer.kind} to show its math)"
-            out = [Formula(f"y = {layer.kind}.forward(x)", f"{dims(in_shape)} → "
-                           f"{dims(out_shape)}", "forward"),
-                   Formula(f"dx = {layer.kind}.backward(dout)", f"{dims(out_shape)} → "
-                           f"{dims(in_shape)}", "backward")]
-            out += [Formula(f"d{k} = ∂L/∂{k}", dims(p.shape), "backward")
-                    for k, p in layer.params.items()]
-            return [*out, Formula(note, "", "backward")]
-        fw = [Formula(eq, "", "forward") for eq in layer.forward_equations]
-        bw = [Formula(eq, "", "backward") for eq in layer.backward_equations]
-        shapes = _layer_shapes(layer, in_shape, out_shape)
-        if shapes is not None:
-            fshapes, bshapes = shapes
-            fw = [Formula(eq, s, "forward") for eq, s in zip(layer.forward_equations, fshapes,
-                                                             strict=False)]
-            bw = [Formula(eq, s, "backward") for eq, s in zip(layer.backward_equations, bshapes,
-                                                              strict=False)]
-        else:  # a layer of the user's own: its equations as written, the shapes once
-            fw.append(Formula("x → y", f"{dims(in_shape)} → {dims(out_shape)}", "forward"))
-            bw.append(Formula("dout → dx", f"{dims(out_shape)} → {dims(in_shape)}", "backward"))
-            bw += [Formula(f"d{k}", dims(p.shape), "backward") for k, p in layer.params.items()]
-        if self.net.l2 and layer.trainable and layer.decay:
-            bw.append(Formula("dW += λ·W", f"L2 weight decay, λ = {self.net.l2:g}", "backward"))
-        return fw + bw
-
-    def _loss_formulas(self, n: int) -> list[Formula]:
-        lossl = self.net.loss_layer
-        k = self.net.shapes[-1]
-        s = dims((n, *k))
-        out = [Formula(eq, f"scores {s} → scalar", "forward") for eq in lossl.forward_equations]
-        if self.net.l2:
-            out.append(Formula("L += ½·λ·Σ‖W‖²", f"λ = {self.net.l2:g}, over every weight matrix",
-                               "forward"))
-        out += [Formula(eq, f"{s} → {s}", "backward") for eq in lossl.backward_equations]
-        return out
+            return update_formulas(self.optimizer)
+        return layer_formulas(self.net, row, self.n)
 
     # -- stepping (thin wrappers that say what happened) --------------------------------------
     def step(self) -> StepRecord:
@@ -732,75 +626,6 @@ class DebugSession:
 def _same_data(a: np.ndarray, b: np.ndarray) -> bool:
     """True when ``a`` is ``b`` or a reshaped view of it (Affine keeps its input flattened)."""
     return a is b or (a.size == b.size and np.shares_memory(a, b))
-
-
-def _cache_hint(key: str) -> str:
-    return {
-        "mask": "True where x ≤ 0: those units pass no gradient",
-        "col": "im2col: one receptive field per row",
-        "switches": "True where x was the max of its window",
-        "argmax": "index of the max inside each window",
-        "fired": "True where the unit fired (x > 0)",
-        "y": "the output, reused by backward",
-        "xc": "x − μ",
-        "xn": "normalised x",
-        "std": "√(σ² + ε) per feature",
-    }.get(key, "used by backward")
-
-
-def _layer_shapes(layer: Layer, xs: tuple[int, ...], ys: tuple[int, ...]
-                  ) -> tuple[list[str], list[str]] | None:
-    """Shape annotations for the forward and backward equations of the layers whose shapes say
-    more than ``input → output``."""
-    n = xs[0]
-    if isinstance(layer, Affine):
-        d_in, d_out = layer.n_in, layer.n_out
-        flat = f" (x flattened from {dims(xs)})" if len(xs) > 2 else ""
-        back_x = f"({n}×{d_out})·({d_out}×{d_in}) → {n}×{d_in}"
-        if len(xs) > 2:
-            back_x += f", reshaped to {dims(xs)}"
-        return (
-            [f"({n}×{d_in})·({d_in}×{d_out}) + ({d_out}) → {n}×{d_out}{flat}"],
-            [back_x,
-             f"({d_in}×{n})·({n}×{d_out}) → {d_in}×{d_out}",
-             f"sum over {n} rows of ({n}×{d_out}) → {d_out}"],
-        )
-    if isinstance(layer, Conv2D):
-        fn, c, fh, fw = layer.params["W"].shape
-        _, _, oh, ow = ys
-        rows, k = n * oh * ow, c * fh * fw
-        return (
-            [f"x {dims(xs)} → col {rows}×{k}   ({n}·{oh}·{ow} windows × {c}·{fh}·{fw} values)",
-             f"({rows}×{k})·({k}×{fn}) + ({fn}) → {rows}×{fn}, reshaped to {dims(ys)}"],
-            [f"({fn}×{rows})·({rows}×{k}) → {fn}×{k} → {fn}×{c}×{fh}×{fw}",
-             f"dout {dims(ys)} → {fn}",
-             f"({rows}×{fn})·({fn}×{k}) → {rows}×{k} → col2im → {dims(xs)}"],
-        )
-    if isinstance(layer, MaxPool2D):
-        win = f"{layer.size}×{layer.size} windows, stride {layer.stride}"
-        return (
-            [f"{dims(xs)} → {dims(ys)}   ({win})", f"{dims(xs)} (bool)"],
-            [f"dout {dims(ys)} → dx {dims(xs)}"],
-        )
-    if isinstance(layer, Flatten):
-        return ([f"{dims(xs)} → {dims(ys)}"], [f"{dims(ys)} → {dims(xs)}"])
-    if isinstance(layer, BatchNorm):
-        d = layer.dim
-        return (
-            [f"over {n} samples → μ, σ² of shape {d}", f"{dims(xs)}", f"γ, β: {d} → {dims(ys)}"],
-            [f"dγ, dβ: {d}", f"{dims(ys)}", f"{dims(ys)} → {dims(xs)}"],
-        )
-    if isinstance(layer, Dropout):
-        return (
-            [f"mask {dims(xs)} (bool), p = {layer.p:g}", f"{dims(xs)} elementwise"],
-            [f"{dims(ys)} elementwise"],
-        )
-    if isinstance(layer, ReLU | Sigmoid | Tanh | Step):  # elementwise activations
-        return (
-            [f"{dims(xs)} elementwise"] * len(layer.forward_equations),
-            [f"{dims(ys)} elementwise"] * len(layer.backward_equations),
-        )
-    return None  # a layer of the user's own: in → out shapes only
 
 
 @dataclass

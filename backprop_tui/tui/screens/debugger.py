@@ -24,8 +24,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from ...engine.contract import LayerError, describe_error
 from ...engine.gradcheck import GradcheckCancelled
-from ...engine.stepper import LayerError, StopReason, describe_error
+from ...engine.records import StopReason
 from ..session import DebugSession, GradcheckResult
 from ..widgets.formula import FormulaPane
 from ..widgets.gradcheck import GradcheckPane

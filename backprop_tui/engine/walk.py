@@ -1,0 +1,137 @@
+"""The one walk through the step sequence of one batch — every consumer's way of calling layers.
+
+::
+
+    forward L1 → … → forward Ln → loss → backward Ln → … → backward L1 → update
+
+:class:`Walk` performs one unit of that sequence at a time through the network's own
+``forward_layer`` / ``compute_loss`` + ``backward_loss`` / ``backward_layer`` and the optimizer's
+``step``, carrying the activation and the gradient from one unit to the next. It is also where the
+engine holds a layer's code to the contract (:mod:`backprop_tui.engine.contract`): a unit that
+raises becomes a :class:`~backprop_tui.engine.contract.LayerError` naming the step, and a forward
+or backward that returns no array, loses the batch axis or leaves a gradient out is blamed on the
+layer that did it. Three consumers walk it:
+
+* the :class:`~backprop_tui.engine.stepper.Stepper` (the debugger), one unit per key press, with
+  a record of each;
+* the trainer's NaN/Inf localisation, which replays a failing iteration unit by unit to name the
+  first layer and tensor where NaN or Inf appeared;
+* the debugger's shape probe for a network of the user's own, forward units only.
+
+Whole training iterations run the network's batch methods instead (``Network.forward_from``,
+``Network.backward``): the same arithmetic, without the per-unit checks.
+
+This module imports numpy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .contract import LayerError, check_grads, check_returned
+from .network import Network
+from .optim import Optimizer
+
+#: one unit of the sequence: ``(phase, layer index)``; the index is None for loss and update
+Step = tuple[str, int | None]
+
+
+def step_sequence(n_layers: int) -> list[Step]:
+    """The units of one iteration through ``n_layers`` layers, in order."""
+    return (
+        [("forward", i) for i in range(n_layers)]
+        + [("loss", None)]
+        + [("backward", i) for i in range(n_layers - 1, -1, -1)]
+        + [("update", None)]
+    )
+
+
+def batch_accuracy(net: Network, scores: np.ndarray, t: np.ndarray) -> float:
+    """The fraction of samples whose predicted class is the target's."""
+    lossl = net.loss_layer
+    return float(np.mean(lossl.predict(scores) == lossl.labels(t)))
+
+
+@dataclass(eq=False)
+class Unit:
+    """What one unit consumed and produced: for ``forward`` the layer's input ``x`` and output
+    ``y``; for ``loss`` the scores and ``dL/dscores`` (and the loss and batch accuracy); for
+    ``backward`` the incoming ``dout`` and ``dx`` (None when not asked for); for ``update``
+    nothing."""
+
+    phase: str
+    index: int | None
+    input: np.ndarray | None = None
+    output: np.ndarray | None = None
+    loss: float | None = None
+    accuracy: float | None = None
+
+
+class Walk:
+    """Walks ``net`` through the units of one batch; :meth:`start` begins a batch.
+
+    ``x`` and ``t`` are the batch; ``h`` the output of the last forward unit, ``dout`` the
+    gradient entering the next backward unit. Units must run in order from 0 (the caller keeps
+    the position); the update needs an ``optimizer``.
+    """
+
+    def __init__(self, net: Network, optimizer: Optimizer | None = None) -> None:
+        self.net = net
+        self.optimizer = optimizer
+        self.steps: list[Step] = step_sequence(len(net.layers))
+        self.x: np.ndarray = np.empty(0)
+        self.t: np.ndarray = np.empty(0)
+        self.h: np.ndarray | None = None
+        self.dout: np.ndarray | None = None
+
+    def start(self, x: np.ndarray, t: np.ndarray) -> None:
+        """Begin the batch ``(x, t)`` at unit 0."""
+        self.x, self.t = x, t
+        self.h = self.dout = None
+
+    def what(self, pos: int) -> str:
+        """``the backward step of layer 'affine1' (Affine)``, ``the loss step``."""
+        phase, i = self.steps[pos]
+        if i is not None:
+            layer = self.net.layers[i]
+            return f"the {phase} step of layer {layer.name!r} ({layer.kind})"
+        return {"loss": "the loss step", "update": "the update step"}.get(phase, phase)
+
+    def run(self, pos: int, *, need_dx: bool = True) -> Unit:
+        """Run unit ``pos``. ``need_dx=False`` lets a backward unit skip its input gradient.
+        Raises :class:`LayerError` (naming the unit) if the code it runs raises or breaks the
+        layer contract."""
+        try:
+            return self._run(pos, need_dx)
+        except Exception as e:
+            raise LayerError(self.what(pos), e) from e
+
+    def _run(self, pos: int, need_dx: bool) -> Unit:
+        net = self.net
+        phase, i = self.steps[pos]
+        if phase == "forward":
+            h = self.x if i == 0 else self.h
+            out = net.forward_layer(i, h)
+            check_returned(out, h, "forward", "y, its output")
+            self.h = out
+            return Unit(phase, i, h, out)
+        if phase == "loss":
+            scores = self.h
+            loss = float(net.compute_loss(scores, self.t))
+            dscores = net.backward_loss()
+            self.dout = dscores
+            return Unit(phase, i, scores, dscores, loss, batch_accuracy(net, scores, self.t))
+        if phase == "backward":
+            dout = self.dout
+            dx = net.backward_layer(i, dout, need_dx=need_dx)
+            if need_dx:
+                check_returned(dx, dout, "backward", "dx, the gradient for its input")
+            check_grads(net.layers[i])
+            self.dout = dx
+            return Unit(phase, i, dout, dx)
+        if self.optimizer is None:
+            raise ValueError("this walk has no optimizer: it cannot run the update")
+        self.optimizer.step(net)
+        return Unit(phase, i)
