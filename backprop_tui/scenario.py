@@ -25,7 +25,6 @@ from .engine.layers import ShapeError
 from .engine.losses import LOSSES
 from .engine.network import Network
 from .engine.optim import OPTIMIZERS, Optimizer
-from .engine.registry import LAYER_TYPES as _REGISTRY
 from .engine.registry import Build
 from .errors import ScenarioError
 from .layerspec import LayerSpec, architecture, build_layers, parse_layers, read_init
@@ -33,8 +32,6 @@ from .resources import scenarios_dir
 from .tomlcheck import TableReader, positive
 
 DTYPES = ("float32", "float64")
-#: the layer types a scenario file may use (``type = "affine"`` …), from the layer registry
-LAYER_TYPES = tuple(_REGISTRY)
 
 # --------------------------------------------------------------------------------------------
 # the validated scenario

@@ -25,8 +25,9 @@ from tomli_w import dumps as toml_dumps
 
 import backprop_tui as bt
 from backprop_tui.data import load_iris
+from backprop_tui.engine.registry import LAYER_TYPES
 from backprop_tui.errors import ScenarioError, UserError
-from backprop_tui.scenario import LAYER_TYPES, Scenario, list_scenarios, load_scenario
+from backprop_tui.scenario import Scenario, list_scenarios, load_scenario
 
 # The built-ins issue 2 asks for, and their architectures as layer sizes (for MLPs) — the
 # parameter counts below are computed from these, not copied from the code.
