@@ -8,14 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from backprop_tui.tui.widgets.chart import (
-    BRAILLE_BASE,
-    COLORS,
-    Series,
-    SeriesBuffer,
-    nice_bounds,
-    plot,
-)
+from backprop_tui.tui.render.colors import COLORS
+from backprop_tui.tui.render.plot import BRAILLE_BASE, nice_bounds, plot
+from backprop_tui.tui.render.series import Series, SeriesBuffer
 
 #: braille dot bits, [dot row][dot column]
 BITS = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]]

@@ -9,17 +9,17 @@ tensor that does not fit but is not big either (iris's 10×20 activations and 20
 4×6 at 80×24) prints a *window* (``render.numbers_window``): a block of whole rows and columns
 around the cursor, labelled with the true indices, that follows the cursor; the header says
 which part is shown ("columns j=8…13 of 20"). Long vectors wrap into lines. Big tensors (see
-:data:`WINDOW_MIN_SHARE`) stay heatmaps; the header says "colours only" and when zooming the
-pane (``z``) would show the numbers.
+``render.numbers_plan.WINDOW_MIN_SHARE``) stay heatmaps; the header says "colours only" and
+when zooming the pane (``z``) would show the numbers.
 
 It only lays out and draws what the engine produced (``TensorItem.array``); all drawing of
-big arrays is in :mod:`backprop_tui.tui.render`.
+arrays, and the choice between numbers, a window and colours (``render.numbers_plan``), is in
+:mod:`backprop_tui.tui.render`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,23 +29,13 @@ from textual.message import Message
 from textual.reactive import reactive
 
 from .. import render
+from ..render.numbers_plan import NumbersPlan, WindowPlan, numbers_plan, window_words
+from ..render.numtext import all_digits, fold
+from ..render.pictures import image_kind
 from ..session import TensorItem, dims
 from .lines import CachedLines
 
 FOOTER_LINES = 2  # legend, cursor
-
-
-def image_kind(item: TensorItem) -> str | None:
-    """How ``item`` can be drawn as pictures: ``maps`` (N, C, H, W), ``filters`` (FN, C, FH,
-    FW), ``flat`` (N, H·W with a known picture shape), or None."""
-    a = item.array
-    if a is None or a.dtype == np.bool_:
-        return None
-    if a.ndim == 4 and a.shape[2] >= 3 and a.shape[3] >= 3:
-        return "filters" if item.role in ("param", "delta") or item.key in ("dW",) else "maps"
-    if a.ndim == 2 and item.image_shape is not None and a.shape[1] == math.prod(item.image_shape):
-        return "flat"
-    return None
 
 
 class TensorPane(CachedLines, can_focus=True):
@@ -265,7 +255,8 @@ class TensorPane(CachedLines, can_focus=True):
             return self._draw_cache[1]
         kind = "weight" if a.ndim == 4 and it.role in ("param", "delta") or \
             (a.ndim == 4 and it.key == "dW") else "activation"
-        plan = self._numbers_plan(a, it, width, rows, zoomed)
+        plan = numbers_plan(a, it, self.items, width, rows,
+                            (0, 0) if self.is_maximized else zoomed, self._strings)
         win = None
         if isinstance(plan, NumbersPlan | WindowPlan):  # numbers: the cursor moves over all
             grid = a.reshape(1, -1).shape if a.ndim < 2 else a.shape
@@ -298,7 +289,7 @@ class TensorPane(CachedLines, can_focus=True):
         if win is not None:
             assert isinstance(plan, WindowPlan)
             where.append("numbers", style="bold")
-            where.append_text(_window_words(win, plan, a))
+            where.append_text(window_words(win, plan, a))
             where.append(" · ", style="dim")
             where.append(plan.axes)
         elif isinstance(plan, NumbersPlan):
@@ -354,7 +345,7 @@ class TensorPane(CachedLines, can_focus=True):
                    self._cursor_line(view, r, c, it.key)]
         if len(where.plain) > width and len(out) > 1 and \
                 out[1].plain.count("\n") + 1 < rows:  # a spare line: fold rather than cut
-            out[0] = _fold(where, width)
+            out[0] = fold(where, width)
         self._draw_cache = (key, out)
         return out
 
@@ -392,59 +383,6 @@ class TensorPane(CachedLines, can_focus=True):
                                          signed=signed))
         return legend
 
-    def _numbers_plan(self, a: np.ndarray, it: TensorItem, width: int, rows: int,
-                      zoomed: tuple[int, int]) -> NumbersPlan | WindowPlan | str | None:
-        """How to print the tensor's numbers in ``width`` × ``rows``: all of them (with the
-        most labels that fit), or a window onto them; else None, or a hint when zooming the
-        pane (to ``zoomed`` = (width, rows)) would show them. Only 0-, 1- and 2-D tensors."""
-        if a.ndim > 2 or a.size == 0 or \
-                not (a.dtype == np.bool_ or np.issubdtype(a.dtype, np.number)):
-            return None
-        full = a.reshape(1, -1) if a.ndim < 2 else a
-        n_rows, n_cols = full.shape
-        integral = a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer)
-        min_w = 3 if integral else render.NUMBERS_MIN
-        (rname, rwhat), (cname, cwhat) = _axes(it, self.items, a.ndim)
-        if a.ndim == 0:
-            rname = cname = ""
-        idx = f"{rname}, {cname}" if rname else cname
-        axes = f"{it.key}[{idx}] · " + (f"rows: {rname} {rwhat} · " if rname else "") + \
-            f"cols: {cname} {cwhat}" if cname else f"{it.key}: scalar"
-        # all of them, when they fit (cheap tests first: no fmt() of tensors that cannot)
-        if n_cols * min_w <= width and n_rows <= rows:
-            base = _widths(self._strings(a), min_w)
-            if sum(base) <= width:
-                return self._full_plan(n_rows, n_cols, base, min_w, rname, cname, width,
-                                       rows, axes)
-        if a.ndim == 1:
-            axes = f"{it.key}[{cname}] · {cname}: {cwhat}"
-        if _window_pays(a, width, rows, rname, cname):
-            return WindowPlan(min_w, (rname, cname), axes)
-        zw, zr = (0, 0) if self.is_maximized else zoomed
-        if zw and _window_pays(a, zw, zr, rname, cname):
-            return "numbers: tab, z zooms"
-        return None
-
-    @staticmethod
-    def _full_plan(n_rows: int, n_cols: int, base: list[int], min_w: int, rname: str,
-                   cname: str, width: int, rows: int, axes: str) -> NumbersPlan:
-        """Every number, with the most labels that fit: n=0 … and j=0 …, then bare numbers,
-        then fewer."""
-        rl = [f"{rname}={i}" for i in range(n_rows)] if rname else None
-        cl = [f"{cname}={j}" for j in range(n_cols)] if cname else None
-        bare = [str(j) for j in range(n_cols)] if cname else None
-        short = [str(i) for i in range(n_rows)] if rname else None
-        for row_labels, col_labels in ((rl, cl), (rl, bare), (short, cl), (short, bare),
-                                       (None, cl), (None, bare), (None, None)):
-            widths = base if col_labels is None else [
-                max(w, len(lab) + 2) for w, lab in zip(base, col_labels, strict=True)]
-            lw = max(map(len, row_labels)) + 1 if row_labels else 0
-            if lw + sum(widths) <= width:
-                break
-        if n_rows + 1 > rows:
-            col_labels = None
-        return NumbersPlan(min_w, row_labels, col_labels, axes)
-
     def _cursor_line(self, view: Any, r: int, c: int, name: str) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append("cursor ", style="dim")
@@ -461,7 +399,7 @@ class TensorPane(CachedLines, can_focus=True):
                 text.append("   exact: " if view.downsampled else "   exact ", style="dim")
                 if view.downsampled:
                     text.append(f"{name}[{', '.join(map(str, idx))}] = ", style="dim")
-                text.append(_exact(view.source[idx]))
+                text.append(all_digits(view.source[idx]))
         except (IndexError, ValueError):
             pass
         return text
@@ -524,144 +462,8 @@ class TensorPane(CachedLines, can_focus=True):
                                         factor=factor)]
 
 
-#: When a numbers *window* (a block of rows and columns around the cursor) beats the heatmap.
-#: A window is for reading entries; it pays while it shows a fair part of the tensor. Below
-#: ~5% a student pages through 20 and more windows and never sees the whole, while the heatmap
-#: shows the tensor's structure at a glance and its cursor line still prints any entry exactly.
-#: And never above 4096 entries (a 64×64 matrix; MNIST's activations and weights are far
-#: bigger): the window measures every column over all its rows, so that columns keep their
-#: widths while the rows scroll, and that is ``fmt`` of every entry once per step: 3 ms for
-#: 4096 entries (``render.number_strings`` of a 64×64 matrix on this 2-core box), a step's
-#: budget is 50 ms.
-WINDOW_MIN_SHARE = 0.05
-WINDOW_MAX_ENTRIES = 4096
-
-
-def _window_pays(a: np.ndarray, width: int, rows: int, rname: str, cname: str) -> bool:
-    """Whether a numbers window of ``width`` × ``rows`` would show at least
-    :data:`WINDOW_MIN_SHARE` of ``a``: an estimate from the shape alone at typical column
-    widths, so that deciding costs no ``fmt`` and does not flip while the cursor moves."""
-    if a.size > WINDOW_MAX_ENTRIES or rows < 2:  # one line for the column labels
-        return False
-    if a.dtype == np.bool_:
-        typical = 7  # "False" and a blank each side
-    elif np.issubdtype(a.dtype, np.integer):
-        typical = 5
-    else:
-        typical = 9  # "-0.1234"
-    if a.ndim == 2:
-        n_rows, n_cols = a.shape
-        lw = len(f"{rname}={n_rows - 1}") + 1
-        shown = min(n_rows, rows - 1) * min(n_cols, max(0, (width - lw) // typical))
-    else:
-        lw = len(f"{cname}={a.size - 1}") + 1
-        shown = min(a.size, (rows - 1) * max(0, (width - lw) // typical))
-    return shown >= max(1.0, WINDOW_MIN_SHARE * a.size)
-
-
-def _widths(strings: list[list[str]], least: int) -> list[int]:
-    """Characters per column that :func:`render.numbers` needs for these cell strings."""
-    return [max(least, 3, max(map(len, col)) + 2) for col in zip(*strings, strict=True)]
-
-
-def _window_words(win: render.NumbersWindow, plan: WindowPlan, a: np.ndarray) -> Text:
-    """`` · columns j=8…15 of 20 · ←→ scroll``: which part of the tensor the window shows,
-    with the true indices."""
-    rname, cname = plan.names
-
-    def lab(name: str, i: int) -> str:
-        return f"{name}={i}" if name else str(i)
-
-    t = Text(end="")
-    if win.per_line:
-        n, per = a.size, win.per_line
-        first, last = win.rows.start * per, min(n, win.rows.stop * per) - 1
-        if win.whole:
-            t.append(f" · all {n}, {per} a line", style="dim")
-        else:
-            t.append(f" · {lab(cname, first)}…{last} of {n}, {per} a line")
-            t.append(" · ↑↓ scroll", style="dim")
-        t.append(f" · {cname or 'index'} = line + column", style="dim")
-        return t
-    rows, cols = win.grid
-    parts = []
-    if len(win.rows) < rows:
-        parts.append(f"rows {lab(rname, win.rows.start)}…{win.rows.stop - 1} of {rows}")
-    if len(win.cols) < cols:
-        parts.append(f"columns {lab(cname, win.cols.start)}…{win.cols.stop - 1} of {cols}")
-    if parts:
-        t.append(" · " + " · ".join(parts))
-        keys = "arrows" if len(parts) == 2 else ("↑↓" if len(win.rows) < rows else "←→")
-        t.append(f" · {keys} scroll", style="dim")
-    return t
-
-
-@dataclass(frozen=True)
-class WindowPlan:
-    """Print a window onto the tensor's numbers (see :func:`render.numbers_window`)."""
-
-    width: int  #: least characters per cell
-    names: tuple[str, str]  #: index names of the rows and columns (``n``, ``j``)
-    axes: str  #: the index names in words
-
-
-@dataclass(frozen=True)
-class NumbersPlan:
-    """How the tensor pane prints a small tensor's numbers (see :func:`render.numbers`)."""
-
-    width: int  #: least characters per cell (a column is as wide as its values need)
-    row_labels: list[str] | None
-    col_labels: list[str] | None
-    axes: str  #: the index names in words: ``y[n, j] · rows: n sample · cols: j unit``
-
-
-def _axes(it: TensorItem, items: list[TensorItem], ndim: int) -> tuple[tuple[str, str],
-                                                                       tuple[str, str]]:
-    """Index names (and what they count) of a 1-D or 2-D tensor's rows and columns, as in the
-    book's ``y[n, j] = Σᵢ x[n, i]·W[i, j] + b[j]``: n samples, i input units, j output units,
-    k classes (the loss row)."""
-    keys = {x.key for x in items}
-    param_like = it.role in ("param", "delta") or (
-        it.role == "gradient" and it.key not in ("dout", "dx", "dscores"))
-    if "dscores" in keys:  # the loss row: samples × classes; targets per sample
-        if ndim == 1:
-            return ("", ""), ("n", "sample")
-        return ("n", "sample"), ("k", "class")
-    if param_like:
-        if ndim == 1:
-            return ("", ""), ("j", "output unit")
-        return ("i", "input unit"), ("j", "output unit")
-    if ndim == 1:
-        return ("", ""), ("j", "unit")
-    if it.key in ("x", "dx"):
-        return ("n", "sample"), ("i", "input unit")
-    return ("n", "sample"), ("j", "unit")
-
-
-def _fold(text: Text, width: int) -> Text:
-    """``text`` on two lines, broken at the last `` · `` that keeps the first line within
-    ``width`` (unchanged if there is none)."""
-    plain = text.plain
-    cut = plain.rfind(" · ", 0, width + 1)
-    if cut <= 0:
-        return text
-    head, _, tail = text.divide([cut, cut + 3])
-    out = Text(no_wrap=True, overflow="ellipsis", end="")
-    out.append_text(head)
-    out.append("\n")
-    out.append_text(tail)
-    return out
-
 
 def _group(role: str) -> str:
     return {"activation": "a", "mask": "a", "cache": "a", "target": "a", "param": "p",
             "gradient": "g", "delta": "g"}.get(role, role)
 
-
-def _exact(v: Any) -> str:
-    """Every digit of a float (repr), booleans and integers as they are."""
-    if isinstance(v, np.bool_ | bool):
-        return str(bool(v))
-    if isinstance(v, np.integer | int):
-        return str(int(v))
-    return repr(float(v))
