@@ -519,8 +519,8 @@ def debug_cmd(
             seed=seed if seed is not None else int(opts.get("seed", 0)), name=nf.name)
     else:
         sc = load_scenario(scenario)
-        session = DebugSession(sc, seed=seed, batch_size=batch_size, checkpoint=checkpoint,
-                               data_dir=data_dir)
+        session = DebugSession.from_scenario(sc, seed=seed, batch_size=batch_size,
+                                             checkpoint=checkpoint, data_dir=data_dir)
     run_debugger(session, theme=LIGHT if theme == ThemeChoice.light else DARK)
 
 

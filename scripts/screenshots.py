@@ -37,7 +37,8 @@ async def shoot(name: str, scenario: str | None, size: tuple[int, int], theme: s
     if scenario is None:
         app = BackpropApp("picker", theme=theme)
     else:
-        app = BackpropApp("debug", session=DebugSession(load_scenario(scenario)), theme=theme)
+        session = DebugSession.from_scenario(load_scenario(scenario))
+        app = BackpropApp("debug", session=session, theme=theme)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         for key in keys:

@@ -106,7 +106,7 @@ def test_its_options_are_checked_with_the_files_key_names(scale_type, tmp_path: 
 
 def test_the_debugger_and_the_check_need_nothing_more(scale_type, tmp_path: Path) -> None:
     sc = _scenario(tmp_path)
-    s = DebugSession(sc, batch_size=8)
+    s = DebugSession.from_scenario(sc, batch_size=8)
     for _ in range(2 * len(s.net.layers) + 2):  # a whole iteration, update included
         s.step()
     formulas = [(f.equation, f.shapes) for f in s.formulas(1)]

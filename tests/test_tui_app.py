@@ -34,7 +34,7 @@ Body = Callable[[BackpropApp, object], Awaitable[None]]
 def run(body: Body, scenario: str = "xor", size: tuple[int, int] = (120, 40),
         **session_kw) -> BackpropApp:
     """Run ``body(app, pilot)`` in a test app on a fresh session of ``scenario``."""
-    session = DebugSession(load_scenario(scenario), **session_kw)
+    session = DebugSession.from_scenario(load_scenario(scenario), **session_kw)
     app = BackpropApp("debug", session=session, theme=DARK)
 
     async def main() -> None:
@@ -647,7 +647,7 @@ def test_gc_is_frozen_after_a_screen_opens_and_closed_screens_are_still_freed() 
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             for _ in range(2):
-                session = DebugSession(load_scenario("xor"))
+                session = DebugSession.from_scenario(load_scenario("xor"))
                 refs.append(weakref.ref(session))
                 app.open_debugger(session)
                 del session

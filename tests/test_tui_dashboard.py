@@ -777,5 +777,5 @@ def test_debug_session_from_training_counts_epochs_from_1() -> None:
     # a state at the start of an epoch (position 0): the last iteration was in the one before
     assert trained_so_far(12_345, 6, 0) == (12_345, 6)
     # a debugger opened on its own says nothing of the kind
-    s = DebugSession(load_scenario("iris"))
+    s = DebugSession.from_scenario(load_scenario("iris"))
     assert s.from_training is None and s.status()["from_training"] is None

@@ -48,7 +48,7 @@ def send_keys(app: BackpropApp, keys: list[str]) -> None:
 
 async def fuzz(scenario: str, seed: int, n_keys: int, seconds: float) -> int:
     rng = random.Random(seed)
-    session = DebugSession(load_scenario(scenario), seed=seed)
+    session = DebugSession.from_scenario(load_scenario(scenario), seed=seed)
     app = BackpropApp("debug", session=session)
     weights = [WEIGHTS.get(k, 1) for k in KEYS]
     pressed = 0

@@ -16,7 +16,7 @@ from backprop_tui.tui.session import DebugSession, SessionSpec, dims
 
 @pytest.fixture
 def xor() -> DebugSession:
-    return DebugSession(load_scenario("xor"))
+    return DebugSession.from_scenario(load_scenario("xor"))
 
 
 def test_builds_float64_network_with_scenario_batch_size(xor: DebugSession) -> None:
@@ -27,9 +27,9 @@ def test_builds_float64_network_with_scenario_batch_size(xor: DebugSession) -> N
 
 
 def test_same_seed_same_weights_and_batches() -> None:
-    a = DebugSession(load_scenario("iris"), seed=3)
-    b = DebugSession(load_scenario("iris"), seed=3)
-    c = DebugSession(load_scenario("iris"), seed=4)
+    a = DebugSession.from_scenario(load_scenario("iris"), seed=3)
+    b = DebugSession.from_scenario(load_scenario("iris"), seed=3)
+    c = DebugSession.from_scenario(load_scenario("iris"), seed=4)
     for la, lb, lc in zip(a.net.layers, b.net.layers, c.net.layers, strict=True):
         for k in la.params:
             np.testing.assert_array_equal(la.params[k], lb.params[k])
@@ -39,11 +39,11 @@ def test_same_seed_same_weights_and_batches() -> None:
 
 def test_batch_size_and_seed_are_validated() -> None:
     sc = load_scenario("iris")
-    assert DebugSession(sc, batch_size=7).n == 7
+    assert DebugSession.from_scenario(sc, batch_size=7).n == 7
     with pytest.raises(UsageError):
-        DebugSession(sc, batch_size=0)
+        DebugSession.from_scenario(sc, batch_size=0)
     with pytest.raises(UsageError):
-        DebugSession(sc, seed=-1)
+        DebugSession.from_scenario(sc, seed=-1)
 
 
 def test_rows_show_layers_shapes_params_and_next_step(xor: DebugSession) -> None:
@@ -137,7 +137,7 @@ def test_formulas_substitute_this_networks_shapes(xor: DebugSession) -> None:
 
 
 def test_conv_formulas() -> None:
-    s = DebugSession(load_scenario("mnist-cnn"))
+    s = DebugSession.from_scenario(load_scenario("mnist-cnn"))
     text = " ".join(f.shapes for f in s.formulas(0))
     assert "32×1×28×28" in text and "18432×25" in text and "30×1×5×5" in text
 
@@ -163,7 +163,7 @@ def test_row_batches_equal_array_batches() -> None:
 def test_mnist_session_converts_only_its_batch() -> None:
     from backprop_tui.data.mnist import load_mnist
 
-    s = DebugSession(load_scenario("mnist-cnn"))
+    s = DebugSession.from_scenario(load_scenario("mnist-cnn"))
     assert isinstance(s.batches, RowBatches)
     x, t = s.stepper.batch
     assert x.shape == (32, 1, 28, 28) and x.dtype == np.float64
@@ -184,7 +184,7 @@ def test_checkpoint_loads_weights_as_float64(tmp_path) -> None:
     sc = load_scenario("xor")
     trained = sc.build_network(seed=42, dtype="float32")
     path = _save(tmp_path, sc, trained)
-    s = DebugSession(sc, checkpoint=path)
+    s = DebugSession.from_scenario(sc, checkpoint=path)
     assert s.net.dtype == np.float64 and s.checkpoint_path == path
     for a, b in zip(s.net.layers, trained.layers, strict=True):
         for k in a.params:
@@ -196,9 +196,9 @@ def test_checkpoint_of_another_scenario_is_refused(tmp_path) -> None:
     other = load_scenario("iris")
     path = _save(tmp_path, other, other.build_network())
     with pytest.raises(CheckpointError):
-        DebugSession(load_scenario("xor"), checkpoint=path)
+        DebugSession.from_scenario(load_scenario("xor"), checkpoint=path)
     with pytest.raises(CheckpointError):
-        DebugSession(load_scenario("xor"), checkpoint=tmp_path / "missing.npz")
+        DebugSession.from_scenario(load_scenario("xor"), checkpoint=tmp_path / "missing.npz")
 
 
 def test_gradcheck_runs_on_a_copy(xor: DebugSession) -> None:
@@ -263,7 +263,7 @@ def test_a_cached_output_is_not_listed_twice() -> None:
     from backprop_tui.scenario import load_scenario
     from backprop_tui.tui.session import DebugSession
 
-    session = DebugSession(load_scenario("xor-sigmoid"))
+    session = DebugSession.from_scenario(load_scenario("xor-sigmoid"))
     session.stepper.finish_forward()
     for i, layer in enumerate(session.net.layers):
         names = [item.key for item in session.tensors(i)]

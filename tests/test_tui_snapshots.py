@@ -17,7 +17,8 @@ SIZES = [(120, 40), (80, 24)]
 
 
 def make_app(scenario: str, theme: str = DARK) -> BackpropApp:
-    return BackpropApp("debug", session=DebugSession(load_scenario(scenario)), theme=theme)
+    session = DebugSession.from_scenario(load_scenario(scenario))
+    return BackpropApp("debug", session=session, theme=theme)
 
 
 def keys(*presses: str):

@@ -22,7 +22,8 @@ from backprop_tui.tui.widgets.tensor import TensorPane
 
 
 def run(body, scenario: str = "xor", size: tuple[int, int] = (120, 40)) -> None:
-    app = BackpropApp("debug", session=DebugSession(load_scenario(scenario)), theme=DARK)
+    session = DebugSession.from_scenario(load_scenario(scenario))
+    app = BackpropApp("debug", session=session, theme=DARK)
 
     async def main() -> None:
         async with app.run_test(size=size) as pilot:

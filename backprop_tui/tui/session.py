@@ -151,6 +151,26 @@ class ConditionSettings:
     grad_norm_threshold: float = 10.0
 
 
+def _load_checkpoint(scenario: Scenario, net: Network, optimizer: Optimizer, ref: str | Path
+                     ) -> tuple[Path, dict[str, Any]]:
+    """Load a checkpoint of ``scenario`` into ``net`` (float64) and, when the optimizer kind
+    matches, ``optimizer``; returns its path and metadata."""
+    from ..checkpoint import check_compatible, load_checkpoint
+
+    ckpt = load_checkpoint(ref)
+    check_compatible(ckpt, scenario.name, scenario.architecture_hash())
+    try:
+        net.load_state_dict(ckpt.params)  # copies into the float64 arrays
+    except (KeyError, ValueError) as e:
+        raise CheckpointError(f"cannot load these weights: {e}", file=ckpt.path) from None
+    kind = ckpt.meta.get("optimizer", {}).get("kind")
+    if kind == optimizer.kind and ckpt.optimizer:
+        state = {k: (np.asarray(v, dtype=np.float64) if k != "__t__" else v)
+                 for k, v in ckpt.optimizer.items()}
+        optimizer.load_state_dict(state)
+    return ckpt.path, ckpt.meta
+
+
 def _probe_shapes(net: Network, x: np.ndarray) -> None:
     """Run one forward pass (evaluation mode: no dropout draw, no running-statistics update)
     and take every layer's per-sample output shape from what it really returned.
@@ -182,17 +202,58 @@ def _probe_shapes(net: Network, x: np.ndarray) -> None:
 
 
 class DebugSession:
-    """A scenario ready to be stepped: network (float64), optimizer, batches and stepper.
+    """A network ready to be stepped: network (float64), optimizer, batches and stepper.
 
-    ``batch_size`` defaults to the scenario's ``[debug] batch_size``; ``seed`` to its training
-    seed (the same seed gives the same weights and batches as ``train``). ``checkpoint`` loads
-    trained weights (and the optimizer state, when the optimizer matches) and converts them to
-    float64. ``net``/``optimizer``/``batches`` may be given ready-made (the training dashboard
-    hands over a float64 copy of its network and its current batch).
+    Made from a scenario file (:meth:`from_scenario`) or from a network built in Python
+    (:meth:`for_network`); both hand the parts to ``__init__``. ``name`` and ``architecture``
+    are what the title bar shows; ``flat_images`` says that flat 784-vectors are pictures
+    (MNIST digits); ``scenario`` is None for a network of the user's own.
     """
 
     def __init__(
         self,
+        net: Network,
+        optimizer: Optimizer,
+        batches: Batches,
+        *,
+        name: str,
+        architecture: str,
+        seed: int,
+        flat_images: bool = False,
+        scenario: Scenario | None = None,
+        data_dir: str | Path | None = None,
+        checkpoint_path: Path | None = None,
+        checkpoint_meta: dict[str, Any] | None = None,
+        history_bytes: int = DEFAULT_HISTORY_BYTES,
+    ) -> None:
+        if net.dtype != np.float64:
+            raise ValueError("the debugger steps a float64 network")
+        self.scenario = scenario
+        #: what the title bar and the first message call this network
+        self.name = name
+        self.architecture = architecture
+        self.has_step = any(layer.kind == "Step" for layer in net.layers)
+        #: flat 784-vectors are MNIST digits (a picture); a user's own data may be anything
+        self.flat_images = flat_images
+        self.seed = seed
+        self.data_dir = data_dir
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_meta: dict[str, Any] = checkpoint_meta or {}
+        self.net = net
+        self.optimizer = optimizer
+        self.batches = batches
+        self.batch_size = batches.batch_size
+        self.stepper = Stepper(net, optimizer, batches, history_bytes=history_bytes)
+        self.conditions = ConditionSettings()
+        self.apply_conditions()
+        #: (iterations, epoch) of training when the training dashboard made this copy: the
+        #: network pane says "from training: after iteration 1,200 (epoch 2)", since the
+        #: stepper here counts its own iterations from 0
+        self.from_training: tuple[int, int] | None = None
+
+    @classmethod
+    def from_scenario(
+        cls,
         scenario: Scenario,
         *,
         seed: int | None = None,
@@ -203,41 +264,30 @@ class DebugSession:
         net: Network | None = None,
         optimizer: Optimizer | None = None,
         batches: Batches | None = None,
-    ) -> None:
+    ) -> DebugSession:
+        """A session on a scenario. ``batch_size`` defaults to the scenario's ``[debug]
+        batch_size``; ``seed`` to its training seed (the same seed gives the same weights and
+        batches as ``train``). ``checkpoint`` loads trained weights (and the optimizer state,
+        when the optimizer matches) and converts them to float64. ``net``/``optimizer``/
+        ``batches`` may be given ready-made (the training dashboard hands over a float64 copy
+        of its network and its current batch)."""
         if seed is not None and seed < 0:
             raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
         if batch_size is not None and batch_size < 1:
             raise UsageError("must be a positive integer", key="--batch-size", value=batch_size)
-        self.scenario = scenario
-        #: what the title bar and the first message call this network
-        self.name = scenario.name
-        self.architecture = scenario.architecture
-        self.has_step = scenario.has_step
-        #: flat 784-vectors are MNIST digits (a picture); a user's own data may be anything
-        self.flat_images = scenario.data.source == "mnist"
-        self.seed = scenario.train.seed if seed is None else int(seed)
-        self.data_dir = data_dir
-        self.checkpoint_path: Path | None = None
-        self.checkpoint_meta: dict[str, Any] = {}
-        self.net = net if net is not None else scenario.build_network(self.seed, "float64")
-        if self.net.dtype != np.float64:
-            raise ValueError("the debugger steps a float64 network")
-        self.optimizer = optimizer if optimizer is not None else scenario.build_optimizer()
-        if checkpoint is not None:
-            self._load_checkpoint(checkpoint)
-        self.batch_size = int(batch_size or scenario.debug_batch_size)
-        self.batches = batches if batches is not None else self._make_batches(data_dir)
-        self._start(history_bytes)
-
-    def _start(self, history_bytes: int) -> None:
-        self.stepper = Stepper(self.net, self.optimizer, self.batches,
-                               history_bytes=history_bytes)
-        self.conditions = ConditionSettings()
-        self.apply_conditions()
-        #: (iterations, epoch) of training when the training dashboard made this copy: the
-        #: network pane says "from training: after iteration 1,200 (epoch 2)", since the
-        #: stepper here counts its own iterations from 0
-        self.from_training: tuple[int, int] | None = None
+        seed = scenario.train.seed if seed is None else int(seed)
+        net = net if net is not None else scenario.build_network(seed, "float64")
+        optimizer = optimizer if optimizer is not None else scenario.build_optimizer()
+        ckpt_path, ckpt_meta = (None, None) if checkpoint is None else \
+            _load_checkpoint(scenario, net, optimizer, checkpoint)
+        if batches is None:
+            batches = scenario.batches(int(batch_size or scenario.debug_batch_size), seed,
+                                       data_dir)
+        return cls(net, optimizer, batches, name=scenario.name,
+                   architecture=scenario.architecture, seed=seed,
+                   flat_images=scenario.data.source == "mnist", scenario=scenario,
+                   data_dir=data_dir, checkpoint_path=ckpt_path, checkpoint_meta=ckpt_meta,
+                   history_bytes=history_bytes)
 
     @classmethod
     def for_network(
@@ -276,46 +326,15 @@ class DebugSession:
             batch_size = min(n, 32)
         if batch_size < 1:
             raise UsageError("must be a positive integer", key="batch_size", value=batch_size)
-        self = cls.__new__(cls)
-        self.scenario = None
-        self.name = name
-        self.has_step = any(layer.kind == "Step" for layer in net.layers)
-        self.flat_images = x.ndim == 2 and x.shape[1] == 784
-        self.seed = int(seed)
-        self.data_dir = None
-        self.checkpoint_path = None
-        self.checkpoint_meta = {}
+        batch_size = min(int(batch_size), n)
         net.cast(np.float64)
-        self.net = net
-        self.optimizer = optimizer if optimizer is not None else SGD(lr=0.1)
-        self.batch_size = min(int(batch_size), n)
-        rng = np.random.default_rng(seed)
-        self.batches = Batches(x.astype(np.float64, copy=False), t, self.batch_size, rng)
-        _probe_shapes(net, x[: self.batch_size])
-        self.architecture = f"{'×'.join(map(str, net.input_shape or ()))} → {net.describe()}"
-        self._start(history_bytes)
-        return self
-
-    # -- building -----------------------------------------------------------------------------
-    def _load_checkpoint(self, ref: str | Path) -> None:
-        from ..checkpoint import check_compatible, load_checkpoint
-
-        ckpt = load_checkpoint(ref)
-        check_compatible(ckpt, self.scenario.name, self.scenario.architecture_hash())
-        try:
-            self.net.load_state_dict(ckpt.params)  # copies into the float64 arrays
-        except (KeyError, ValueError) as e:
-            raise CheckpointError(f"cannot load these weights: {e}", file=ckpt.path) from None
-        kind = ckpt.meta.get("optimizer", {}).get("kind")
-        if kind == self.optimizer.kind and ckpt.optimizer:
-            state = {k: (np.asarray(v, dtype=np.float64) if k != "__t__" else v)
-                     for k, v in ckpt.optimizer.items()}
-            self.optimizer.load_state_dict(state)
-        self.checkpoint_path = ckpt.path
-        self.checkpoint_meta = ckpt.meta
-
-    def _make_batches(self, data_dir: str | Path | None) -> Batches:
-        return self.scenario.batches(self.batch_size, self.seed, data_dir)
+        batches = Batches(x.astype(np.float64, copy=False), t, batch_size,
+                          np.random.default_rng(seed))
+        _probe_shapes(net, x[:batch_size])
+        architecture = f"{'×'.join(map(str, net.input_shape or ()))} → {net.describe()}"
+        return cls(net, optimizer if optimizer is not None else SGD(lr=0.1), batches,
+                   name=name, architecture=architecture, seed=int(seed),
+                   flat_images=x.ndim == 2 and x.shape[1] == 784, history_bytes=history_bytes)
 
     # -- structure ----------------------------------------------------------------------------
     @property
@@ -644,5 +663,6 @@ class SessionSpec:
         from ..scenario import load_scenario
 
         sc = load_scenario(self.scenario)
-        return DebugSession(sc, seed=self.seed, batch_size=self.batch_size,
-                            checkpoint=self.checkpoint, data_dir=self.data_dir, **self.extra)
+        return DebugSession.from_scenario(sc, seed=self.seed, batch_size=self.batch_size,
+                                          checkpoint=self.checkpoint, data_dir=self.data_dir,
+                                          **self.extra)

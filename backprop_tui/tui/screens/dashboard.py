@@ -41,6 +41,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from ...engine.batches import RowBatches
 from ...engine.layers import Dropout
 from ...training import (
     BatchEnd,
@@ -54,7 +55,7 @@ from ...training import (
     TrainResult,
 )
 from .. import render
-from ..session import DebugSession, RowBatches
+from ..session import DebugSession
 from ..widgets.chart import COLORS, LineChart, Series, SeriesBuffer
 from .debugger import KEYS as DEBUGGER_KEYS
 from .debugger import DebuggerScreen
@@ -292,8 +293,8 @@ def debug_session(trainer: Trainer, *, failed_batch: bool = False) -> DebugSessi
     if failed_batch and bstate["position"] > 0:
         bstate = dict(bstate, position=bstate["position"] - 1)
     batches.set_state(bstate)
-    session = DebugSession(sc, seed=sc.train.seed, batch_size=trainer.batches.batch_size,
-                           net=net, optimizer=opt, batches=batches)
+    session = DebugSession.from_scenario(sc, seed=sc.train.seed, net=net, optimizer=opt,
+                                         batches=batches)
     session.from_training = trained_so_far(trainer.iteration, bstate["epoch"],
                                            bstate["position"])
     return session
