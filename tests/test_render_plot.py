@@ -1,5 +1,5 @@
-"""The braille line chart (widgets/chart.py): where the dots land, the axes, the legend, and
-the bounded series buffer — read back from the drawn text, not from the drawing code."""
+"""Series as text (``render.plot``): the braille line chart — where the dots land, the axes,
+the legend — and the sparkline, read back from the drawn text, not from the drawing code."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import math
 
 import numpy as np
 import pytest
+from test_render_colors import fg
 
+from backprop_tui.tui import render as R
 from backprop_tui.tui.render.colors import COLORS
 from backprop_tui.tui.render.plot import BRAILLE_BASE, nice_bounds, plot
-from backprop_tui.tui.render.series import Series, SeriesBuffer
+from backprop_tui.tui.render.series import Series
 
 #: braille dot bits, [dot row][dot column]
 BITS = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]]
@@ -169,43 +171,28 @@ def test_nice_bounds_cover_the_data_in_round_steps(lo: float, hi: float) -> None
     assert round(m, 6) in (1.0, 2.0, 2.5, 5.0)
 
 
-# -- SeriesBuffer ------------------------------------------------------------------------------
-@pytest.mark.parametrize("total", [0, 1, 7, 64, 65, 1000, 12_345])
-def test_series_buffer_keeps_exact_group_means(total: int) -> None:
-    rng = np.random.default_rng(total)
-    x = np.arange(1, total + 1, dtype=float)
-    y = rng.normal(size=total)
-    buf = SeriesBuffer(max_points=64)
-    i = 0
-    while i < total:  # appended in chunks of random sizes, as the dashboard drains them
-        k = int(rng.integers(1, 40))
-        buf.extend(x[i : i + k], y[i : i + k])
-        i += k
-    bx, by = buf.arrays()
-    s = buf.stride
-    assert buf.count == total and len(bx) == len(by) == len(buf) <= 65
-    full = total // s
-    np.testing.assert_allclose(by[:full], y[: full * s].reshape(full, s).mean(axis=1),
-                               rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(bx[:full], x[s - 1 : full * s : s])
-    if total % s:  # the open group: the mean of what came since the last full group
-        assert by[-1] == pytest.approx(y[full * s :].mean())
-        assert bx[-1] == x[-1]
-    if total <= 64:
-        assert s == 1 and np.array_equal(by, y)
+# -- sparkline ------------------------------------------------------------------------------------
 
 
-def test_series_buffer_append_matches_extend() -> None:
-    a, b = SeriesBuffer(16), SeriesBuffer(16)
-    for i in range(100):
-        a.append(i, i * i)
-    b.extend(np.arange(100), np.arange(100) ** 2)
-    for u, v in zip(a.arrays(), b.arrays(), strict=True):
-        np.testing.assert_array_equal(u, v)
+def test_sparkline_ends() -> None:
+    t = R.sparkline([5.0, 1.0, 3.0, 9.0], 10)
+    # levels round((v - 1) / 8 · 7): 3.5 → 4, 0, 1.75 → 2, 7
+    assert t.plain == "▅▁▃█"
 
 
-def test_series_buffer_rejects_odd_sizes_and_mismatched_lengths() -> None:
-    with pytest.raises(ValueError):
-        SeriesBuffer(7)
-    with pytest.raises(ValueError):
-        SeriesBuffer(8).extend([1, 2], [1])
+def test_sparkline_constant_nan_empty() -> None:
+    assert R.sparkline([2.0] * 5, 10).plain == "▄▄▄▄▄"
+    t = R.sparkline([1.0, np.nan, 2.0], 10)
+    assert t.plain == "▁!█"
+    assert fg(t, 1) == R.NONFINITE
+    assert R.sparkline([], 10).plain == ""
+    assert R.sparkline([1.0], 0).plain == ""
+    assert R.sparkline([np.inf, np.nan], 5).plain == "!!"
+
+
+def test_sparkline_bucket_and_last() -> None:
+    v = list(range(100))
+    t = R.sparkline(v, 10)
+    assert len(t.plain) == 10 and t.plain[0] == "▁" and t.plain[-1] == "█"
+    t = R.sparkline([9.0] * 50 + [0.0, 1.0], 2, mode="last")
+    assert t.plain == "▁█"
