@@ -17,10 +17,11 @@ import pytest
 
 from backprop_tui.scenario import load_scenario
 from backprop_tui.tui.app import DARK, LIGHT, BackpropApp
-from backprop_tui.tui.screens.debugger import KEYS, MIN_HEIGHT, MIN_WIDTH, DebuggerScreen
+from backprop_tui.tui.screens.debugger import DEBUGGER_KEYS, DebuggerScreen
 from backprop_tui.tui.screens.dialogs import ConditionsDialog, ErrorDialog, TrainDialog
 from backprop_tui.tui.screens.help import HelpScreen
 from backprop_tui.tui.screens.picker import PickerScreen
+from backprop_tui.tui.screens.size import MIN_HEIGHT, MIN_WIDTH
 from backprop_tui.tui.session import DebugSession
 from backprop_tui.tui.widgets.formula import FormulaPane
 from backprop_tui.tui.widgets.gradcheck import GradcheckPane
@@ -456,7 +457,7 @@ def test_zoom_help_and_quit() -> None:
 
 
 def test_help_lists_every_key() -> None:
-    keys = [k.shown or k.keys for k in KEYS]
+    keys = [k.shown or k.keys for k in DEBUGGER_KEYS]
     assert {"n / space", "p / backspace", "f", "b", "u", "c", "B", "C", "g", "t", "x", "r",
             "[", "]", "i", "?", "q", "escape"} <= set(keys)
 
@@ -465,7 +466,7 @@ def test_command_palette_lists_every_action() -> None:
     async def body(app, pilot):
         cmds = list(app.get_system_commands(app.screen))
         titles = " ".join(c.title for c in cmds)
-        for k in KEYS:
+        for k in DEBUGGER_KEYS:
             if k.action != "cancel":
                 assert k.title in titles, k.title
         assert "Light / dark theme" in titles

@@ -35,18 +35,9 @@ from backprop_tui.training import (
     Trainer,
 )
 from backprop_tui.tui.app import DARK, BackpropApp
-from backprop_tui.tui.screens.dashboard import (
-    KEYS,
-    TICK,
-    DashboardHelp,
-    DashboardScreen,
-    RunMonitor,
-    TrainingDebugger,
-    debug_session,
-    fmt_duration,
-    fmt_short_duration,
-    progress_bar,
-)
+from backprop_tui.tui.monitor import RunMonitor, fmt_duration, fmt_short_duration, progress_bar
+from backprop_tui.tui.screens.dashboard import DASHBOARD_KEYS, TICK, DashboardScreen
+from backprop_tui.tui.screens.handoff import TrainingDebugger, debug_session
 from backprop_tui.tui.screens.help import HelpScreen
 from backprop_tui.tui.widgets.chart import LineChart
 from backprop_tui.tui.widgets.network import NetworkPane
@@ -339,9 +330,9 @@ def test_help_and_log_toggle_and_every_binding_is_listed(tmp_path) -> None:
         await until(pilot, lambda: screen.state == "paused")
         await pilot.press("question_mark")
         await pilot.pause()
-        assert isinstance(app.screen, DashboardHelp)
+        assert isinstance(app.screen, HelpScreen)
         text = " ".join(rendered(s.content) for s in app.screen.query("Static"))
-        for k in KEYS:
+        for k in DASHBOARD_KEYS:
             assert k.help in " ".join(text.split()), k.help
         await pilot.press("escape")
         await pilot.pause()
@@ -764,7 +755,7 @@ def test_at_80x24_the_training_line_replaces_the_column_headings(tmp_path) -> No
 
 
 def test_debug_session_from_training_counts_epochs_from_1() -> None:
-    from backprop_tui.tui.screens.dashboard import trained_so_far
+    from backprop_tui.tui.screens.handoff import trained_so_far
     from backprop_tui.tui.session import DebugSession
 
     tr = trainer("iris", None)

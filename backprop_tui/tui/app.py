@@ -29,7 +29,7 @@ from textual.widgets import Button, Input
 
 from ..errors import UsageError
 from .blas import limit_blas_threads
-from .screens.debugger import KEYS, DebuggerScreen
+from .screens.debugger import DEBUGGER_KEYS, DebuggerScreen
 from .screens.picker import PickerScreen
 from .session import DebugSession
 
@@ -138,7 +138,7 @@ class BackpropApp(App[None]):
         yield SystemCommand("Light / dark theme", "Switch between the light and the dark theme",
                             self.action_toggle_theme)
         if isinstance(screen, DebuggerScreen):
-            for k in KEYS:
+            for k in DEBUGGER_KEYS:
                 if k.action in ("cancel",):
                     continue
                 keys = k.shown or k.keys

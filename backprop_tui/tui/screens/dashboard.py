@@ -12,56 +12,38 @@ Pausing asks the worker to stop between two batches (``should_stop``); resuming 
 bit-identical to an uninterrupted one. Everything that needs the trainer at rest — the debugger,
 saving a checkpoint, quitting — first pauses it, then acts.
 
-``d`` opens the debugger on a float64 *copy* of the network with the trainer's current weights,
-optimizer state and Dropout generators, on the batch the trainer takes next (after a NaN/Inf
-stop: the batch that failed, with the weights from before its update — stepping through it shows
-where the NaN appears). Leaving the debugger (``q``/``escape``) returns here; the trainer is
-untouched.
+What the panes show is folded from the events by :class:`~backprop_tui.tui.monitor.RunMonitor`
+(no textual); ``d`` hands a copy of the trainer's state to the debugger
+(:mod:`~backprop_tui.tui.screens.handoff`) and comes back here, the trainer untouched.
 """
 
 from __future__ import annotations
 
-import copy
-import math
 import threading
 import time
-from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from ...engine.batches import RowBatches
-from ...engine.layers import Dropout
-from ...training import (
-    BatchEnd,
-    CheckpointSaved,
-    EpochEnd,
-    EpochMetrics,
-    EpochStart,
-    Event,
-    NonFinite,
-    Trainer,
-    TrainResult,
-)
+from ...training import Event, Trainer, TrainResult
 from .. import render
-from ..session import DebugSession
-from ..widgets.chart import COLORS, LineChart, Series, SeriesBuffer
-from .debugger import KEYS as DEBUGGER_KEYS
-from .debugger import DebuggerScreen
+from ..monitor import Notice, RunMonitor, fmt_duration, fmt_short_duration, progress_bar
+from ..render.colors import COLORS
+from ..render.series import Series
+from ..widgets.chart import LineChart
+from .handoff import TrainingDebugger, debug_session
+from .help import HelpScreen
+from .keys import KeyCommand, bindings, help_rows
+from .size import too_small, too_small_notice
 
-#: the smallest terminal the layout is drawn in; below it a notice replaces the layout
-MIN_WIDTH, MIN_HEIGHT = 60, 20
 #: how often the UI folds the worker's events into the panes (seconds)
 TICK = 0.1
 #: with fewer batches per epoch, the progress bar shows the whole run instead of the epoch
@@ -72,319 +54,26 @@ EPOCH_PANES_EVERY = 0.3
 
 
 # ---------------------------------------------------------------------------------------------
-# what the panes show, folded from the trainer's events (no textual: testable alone)
+# keys and help
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Notice:
-    text: str
-    style: str = ""
-
-
-class Notices(deque):
-    """The last notices, and how many were ever added (the events pane redraws on change)."""
-
-    def __init__(self, maxlen: int) -> None:
-        super().__init__(maxlen=maxlen)
-        self.added = 0
-
-    def append(self, notice: Notice) -> None:
-        self.added += 1
-        super().append(notice)
-
-
-class RunMonitor:
-    """The dashboard's picture of a run, built from :class:`Trainer` events.
-
-    Call :meth:`feed` with events in the order they were emitted (on one thread), and
-    :meth:`mark` with a clock reading to measure the throughput. Bounded memory: the loss per
-    batch is kept in a :class:`SeriesBuffer`, the epoch table in the last 64 epochs.
-    """
-
-    def __init__(self, trainer: Trainer) -> None:
-        self.epochs = trainer.epochs
-        self.batches = trainer.batches_per_epoch
-        self.batch_size = trainer.batches.batch_size
-        self.n_train = len(trainer.x_train)
-        self.iteration = trainer.iteration
-        self.epochs_done = trainer.epochs_done
-        self.epoch = min(trainer.epochs_done + 1, max(self.epochs, 1))
-        in_epoch = not trainer.batches.epoch_done and trainer.batches.position > 0
-        self.batch = trainer.batches.position if in_epoch else 0
-        self.loss = SeriesBuffer(4096)  #: loss per batch, x = iteration
-        self.test_loss = SeriesBuffer(2048)  #: x = iteration at the end of the epoch
-        self.train_acc = SeriesBuffer(2048)  #: %, x = epoch
-        self.test_acc = SeriesBuffer(2048)
-        self.recent: deque[tuple[EpochMetrics, bool]] = deque(maxlen=64)
-        self.best: EpochMetrics | None = None
-        self.last_loss: float | None = None
-        self.running_loss: float | None = None
-        self.notices = Notices(100)
-        self.nonfinite: NonFinite | None = None
-        self.samples = 0  #: samples trained while this monitor watched
-        self.eval_seconds: deque[float] = deque(maxlen=5)
-        self._marks: deque[tuple[float, int]] = deque()
-        for m in trainer.history:
-            best = self.best is None or m.test_accuracy > self.best.test_accuracy
-            self.recent.append((m, best))
-            if best:
-                self.best = m
-            self.epochs_done = m.epoch
-        self._epoch_series(list(trainer.history))
-
-    @property
-    def total_iterations(self) -> int:
-        return self.epochs * self.batches
-
-    def feed(self, events: Iterable[Event]) -> bool:
-        """Fold ``events`` in; True if anything changed. The series grow once per call (xor
-        sends ~20 000 events a second: the loop stays lean)."""
-        xs: list[float] = []
-        ys: list[float] = []
-        ends: list[EpochMetrics] = []
-        changed = False
-        started = False  # an EpochStart came after the last BatchEnd
-        bs, n_train = self.batch_size, self.n_train
-        for e in events:
-            changed = True
-            kind = type(e)
-            if kind is BatchEnd:
-                xs.append(e.iteration)
-                ys.append(e.loss)
-                self.samples += min(bs, n_train - (e.batch - 1) * bs)
-                last = e
-                started = False
-            elif kind is EpochStart:
-                self.epoch, self.batches, self.batch = e.epoch, e.batches, e.start_batch
-                self.epochs = e.epochs
-                started = True
-            elif kind is EpochEnd:
-                m = e.metrics
-                ends.append(m)
-                self.recent.append((m, e.best))
-                self.epochs_done = m.epoch
-                self.eval_seconds.append(m.eval_seconds)
-                if e.best:
-                    if self.best is not None:
-                        self.notices.append(Notice(
-                            f"epoch {m.epoch}: best test accuracy so far, "
-                            f"{100 * m.test_accuracy:.2f}%", "green"))
-                    self.best = m
-            elif kind is CheckpointSaved:
-                self.notices.append(Notice(f"saved {e.path.name} (epoch {e.epoch})"))
-            elif kind is NonFinite:
-                self.nonfinite = e
-                self.notices.append(Notice(f"stopped: {e.message()}", "bold red"))
-        if xs:
-            self.loss.extend(xs, ys)
-            self.iteration = last.iteration
-            self.last_loss, self.running_loss = last.loss, last.running_loss
-            if not started:
-                self.epoch, self.batch, self.batches = last.epoch, last.batch, last.batches
-        if ends:
-            self._epoch_series(ends)
-        return changed
-
-    def _epoch_series(self, ends: list[EpochMetrics]) -> None:
-        self.test_loss.extend([m.iterations for m in ends], [m.test_loss for m in ends])
-        self.train_acc.extend([m.epoch for m in ends], [100 * m.train_accuracy for m in ends])
-        self.test_acc.extend([m.epoch for m in ends], [100 * m.test_accuracy for m in ends])
-
-    # -- throughput ---------------------------------------------------------------------------
-    def mark(self, now: float, window: float = 3.0) -> None:
-        """Record (time, samples so far) for :meth:`rate`; keeps ``window`` seconds."""
-        self._marks.append((now, self.samples))
-        while len(self._marks) > 2 and now - self._marks[0][0] > window:
-            self._marks.popleft()
-
-    def reset_rate(self) -> None:
-        """Forget the marks (after a pause: the time paused is no training time)."""
-        self._marks.clear()
-
-    def rate(self) -> float | None:
-        """Samples per second over the marked window (wall clock, all overheads included)."""
-        if len(self._marks) < 2:
-            return None
-        (t0, s0), (t1, s1) = self._marks[0], self._marks[-1]
-        if t1 - t0 < 0.2 or s1 == s0:
-            return None
-        return (s1 - s0) / (t1 - t0)
-
-    def eta(self) -> float | None:
-        """Seconds left: the remaining samples at the current rate, plus the remaining test
-        evaluations at their recent mean time."""
-        rate = self.rate()
-        if rate is None:
-            return None
-        left = max(0, self.total_iterations - self.iteration)
-        samples_left = left * self.n_train / max(self.batches, 1)
-        evals = max(0, self.epochs - self.epochs_done)
-        mean_eval = sum(self.eval_seconds) / len(self.eval_seconds) if self.eval_seconds else 0.0
-        return samples_left / rate + evals * mean_eval
-
-
-def fmt_duration(seconds: float) -> str:
-    """``42s``, ``3m05s``, ``1h02m``."""
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-
-
-def fmt_short_duration(seconds: float) -> str:
-    """At most 5 characters: ``59µs``, ``12ms``, ``1.14s``, ``65.2s``, ``3m05s``."""
-    if not math.isfinite(seconds):
-        return "–"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f}µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.0f}ms"
-    if seconds < 100:
-        return f"{seconds:.3g}s"
-    return fmt_duration(seconds)
-
-
-def progress_bar(fraction: float, width: int) -> Text:
-    """``▕██████▍    ▏``: eighths of a cell, ``width`` cells between the two ticks."""
-    width = max(1, width)
-    f = min(1.0, max(0.0, fraction if math.isfinite(fraction) else 0.0))
-    eighths = int(round(f * width * 8))
-    full, part = divmod(eighths, 8)
-    bar = "█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")
-    t = Text("▕", style="dim", end="")
-    t.append(bar, style="bold #3b8eea")
-    t.append(" " * (width - len(bar)))
-    t.append("▏", style="dim")
-    return t
-
-
-# ---------------------------------------------------------------------------------------------
-# the debugger on a copy of the trainer's state
-# ---------------------------------------------------------------------------------------------
-def debug_session(trainer: Trainer, *, failed_batch: bool = False) -> DebugSession:
-    """A :class:`DebugSession` on a float64 copy of the trainer's network, optimizer state and
-    Dropout generators, on the batch the trainer takes next — or, with ``failed_batch=True``
-    (after a NaN/Inf stop), on the batch that failed, which the trainer has already drawn.
-
-    Nothing is shared with the trainer: the weights and the optimizer state are copied (and
-    converted to float64), the batches are drawn by an own iterator restored from the trainer's
-    batch state, and the samples are converted row by row from the trainer's (read-only)
-    training arrays. Whatever the debugger does, the trainer is unchanged."""
-    sc = trainer.scenario
-    net = sc.build_network(sc.train.seed, "float64")
-    net.load_state_dict(trainer.net.state_dict())  # copies, converted to float64
-    for mine, theirs in zip(net.layers, trainer.net.layers, strict=True):
-        if isinstance(mine, Dropout) and isinstance(theirs, Dropout):
-            mine.rng.bit_generator.state = copy.deepcopy(theirs.rng.bit_generator.state)
-    opt = sc.build_optimizer()
-    opt.lr = trainer.optimizer.lr
-    state = {k: (v if k == "__t__" else np.asarray(v, dtype=np.float64))
-             for k, v in trainer.optimizer.state_dict().items()}
-    opt.load_state_dict(state)
-    x_train = trainer.x_train
-
-    def load(rows: np.ndarray) -> np.ndarray:
-        return np.asarray(x_train[rows], dtype=np.float64)
-
-    bstate = trainer.batches.state()
-    batches = RowBatches(len(x_train), trainer.t_train, load, trainer.batches.batch_size,
-                         sc.rng(sc.train.seed, "shuffle"))
-    if failed_batch and bstate["position"] > 0:
-        bstate = dict(bstate, position=bstate["position"] - 1)
-    batches.set_state(bstate)
-    session = DebugSession.from_scenario(sc, seed=sc.train.seed, net=net, optimizer=opt,
-                                         batches=batches)
-    session.from_training = trained_so_far(trainer.iteration, bstate["epoch"],
-                                           bstate["position"])
-    return session
-
-
-def trained_so_far(iteration: int, epoch: int, position: int) -> tuple[int, int]:
-    """(iterations, epoch) of training so far, for the debugger's network pane (whose stepper
-    counts from 0): ``epoch`` (0-based) and ``position`` (batches taken in it) are the batch
-    state the copy continues from, so the last iteration was in epoch ``epoch + 1`` (counted
-    from 1, as the dashboard does), or in the one before when no batch of this epoch was taken
-    yet; epoch 0 when there was no iteration at all."""
-    if iteration == 0:
-        return 0, 0
-    return iteration, epoch + 1 if position > 0 else max(1, epoch)
-
-
-class TrainingDebugger(DebuggerScreen):
-    """The debugger pushed from the dashboard: ``q`` and ``escape`` return to the dashboard
-    instead of leaving the app."""
-
-    BINDINGS = [
-        Binding("q", "quit", "back to training"),
-    ]
-
-    def __init__(self, session: DebugSession, origin: str) -> None:
-        super().__init__(session)
-        self.origin = origin
-
-    def on_mount(self) -> None:
-        # Textual runs DebuggerScreen.on_mount too (handlers along the MRO), after this one:
-        # say where the copy comes from once the base screen has written its greeting
-        self.call_after_refresh(self.set_message, f"{self.origin} · q: back to training")
-
-    def _leave(self) -> None:
-        running = [w for w in self.workers if not w.is_finished]
-        if running:  # their results must not arrive at a screen that is gone
-            for w in running:
-                w.cancel()
-            self.set_message("cancelling the running job — press q again to go back")
-            return
-        self.dismiss(None)
-
-    def action_quit(self) -> None:
-        self._leave()
-
-    def action_cancel(self) -> None:
-        busy = any(not w.is_finished for w in self.workers)
-        if busy or self.maximized is not None:
-            super().action_cancel()
-        else:
-            self._leave()
-
-    def action_help(self) -> None:
-        from .help import HelpScreen
-
-        keys = []
-        for k in DEBUGGER_KEYS:
-            if k.action == "quit":
-                keys.append(("q / escape", "Back to the training dashboard (the debugger "
-                             "works on a copy: the trainer's weights are untouched)"))
-            else:
-                keys.append((k.shown or k.keys, k.help))
-        self.app.push_screen(HelpScreen(keys))
-
-
-# ---------------------------------------------------------------------------------------------
-# help
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Key:
-    keys: str
-    action: str
-    label: str
-    help: str
-    shown: str = ""
-
-
-KEYS: tuple[Key, ...] = (
-    Key("space", "toggle_pause", "pause", "Pause training between two batches, or "
-        "resume it (the resumed run equals an uninterrupted one, bit for bit)", "space"),
-    Key("d", "debug", "debug", "Pause and open the step-through debugger on the batch the "
-        "trainer takes next, with its current weights (a float64 copy; q comes back)"),
-    Key("s", "save", "save", "Save checkpoint.npz in the run folder now (between two batches)"),
-    Key("l", "toggle_log", "log y", "Loss chart: log or linear y axis"),
-    Key("question_mark", "help", "help", "Keys and what each pane shows", "?"),
-    Key("q", "quit", "quit", "Stop, save a checkpoint and leave (resume later with "
-        "--resume RUN_FOLDER)"),
+DASHBOARD_KEYS: tuple[KeyCommand, ...] = (
+    KeyCommand("space", "toggle_pause", "pause", "Pause training between two batches, or "
+               "resume it (the resumed run equals an uninterrupted one, bit for bit)", "space"),
+    KeyCommand("d", "debug", "debug", "Pause and open the step-through debugger on the batch "
+               "the trainer takes next, with its current weights (a float64 copy; q comes back)"),
+    KeyCommand("s", "save", "save", "Save checkpoint.npz in the run folder now (between two "
+               "batches)"),
+    KeyCommand("l", "toggle_log", "log y", "Loss chart: log or linear y axis"),
+    KeyCommand("question_mark", "help", "help", "Keys and what each pane shows", "?"),
+    KeyCommand("q", "quit", "quit", "Stop, save a checkpoint and leave (resume later with "
+               "--resume RUN_FOLDER)"),
 )
 
-PANES = (
+#: help rows for keys that are not commands of the screen
+DASHBOARD_HELP_EXTRA = (("ctrl+p", "Command palette (light/dark theme, …)"),)
+
+#: what the help screen says about each pane
+DASHBOARD_PANES = (
     ("Run", "scenario, architecture, parameter count, optimizer, batch size, dtype, seed; the "
      "run folder; the progress bar of this epoch's batches (of the whole run when an epoch "
      "has fewer than 20 batches), iterations of the whole run, "
@@ -401,37 +90,12 @@ PANES = (
 )
 
 
-class DashboardHelp(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "close", "close help")]
-
-    def compose(self) -> ComposeResult:
-        keys = Table(box=None, show_header=False, pad_edge=False)
-        keys.add_column(style="bold cyan", no_wrap=True)
-        keys.add_column()
-        for k in KEYS:
-            keys.add_row(k.shown or k.keys, k.help)
-        keys.add_row("ctrl+p", "Command palette (light/dark theme, …)")
-        panes = Table(box=None, show_header=False, pad_edge=False)
-        panes.add_column(style="bold", no_wrap=True)
-        panes.add_column()
-        for name, what in PANES:
-            panes.add_row(name, what)
-        with VerticalScroll(classes="dialog help-dialog", id="dashboard-help"):
-            yield Static(Text("training dashboard · keys", style="bold"),
-                         classes="dialog-title")
-            yield Static(Text("The trainer is the headless command's: same numbers, same "
-                              "checkpoints. The screen repaints at most 10 times a second.",
-                              style="italic"))
-            yield Static(keys)
-            yield Static(Text("panes", style="bold"), classes="dialog-title")
-            yield Static(panes)
-            yield Static(Text("escape closes this help", style="dim"))
-
-    def on_mount(self) -> None:
-        self.add_class("dialog-screen")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+def dashboard_help() -> HelpScreen:
+    """The dashboard's help screen: its keys, the command palette, its panes."""
+    return HelpScreen(help_rows(DASHBOARD_KEYS) + list(DASHBOARD_HELP_EXTRA), DASHBOARD_PANES,
+                      heading="training dashboard · keys",
+                      intro="The trainer is the headless command's: same numbers, same "
+                            "checkpoints. The screen repaints at most 10 times a second.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,9 +118,7 @@ class DashboardScreen(Screen[None]):
     reaches that iteration (tests and screenshots use it for a deterministic frame);
     ``autostart=False`` opens paused."""
 
-    BINDINGS = [
-        Binding(k.keys, k.action, k.label, key_display=k.shown or None) for k in KEYS
-    ]
+    BINDINGS = bindings(DASHBOARD_KEYS)
 
     def __init__(self, trainer: Trainer, *, autostart: bool = True,
                  pause_at: int | None = None) -> None:
@@ -525,15 +187,14 @@ class DashboardScreen(Screen[None]):
         self._check_size(event.size.width, event.size.height)
 
     def _check_size(self, width: int, height: int) -> None:
-        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        small = too_small(width, height)
         self.set_class(small, "too-small")
         self.set_class(width < 110, "narrow")
         self.set_class(height < 32, "short")
         if small:
-            self.query_one("#dash-too-small", Static).update(
-                f"The terminal is {width}×{height}; the dashboard needs at least "
-                f"{MIN_WIDTH}×{MIN_HEIGHT} (80×24 is usable, 120×40 comfortable).\n\n"
-                "Training goes on. Enlarge the window, or press q to stop and save.")
+            self.query_one("#dash-too-small", Static).update(too_small_notice(
+                width, height, "the dashboard",
+                "Training goes on. Enlarge the window, or press q to stop and save."))
         self._dirty = True
 
     @property
@@ -909,7 +570,7 @@ class DashboardScreen(Screen[None]):
         self.set_message(f"loss chart: {'log' if chart.log_y else 'linear'} scale")
 
     def action_help(self) -> None:
-        self.app.push_screen(DashboardHelp())
+        self.app.push_screen(dashboard_help())
 
     def action_quit(self) -> None:
         if self.state == "quitting":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -35,80 +34,97 @@ from ..widgets.network import NetworkPane
 from ..widgets.tensor import TensorPane
 from .dialogs import ConditionsDialog, ErrorDialog, TrainDialog
 from .help import HelpScreen
+from .keys import KeyCommand, bindings, help_rows
+from .size import too_small, too_small_notice
 
-#: the smallest terminal the layout is drawn in; below it a notice replaces the layout
-MIN_WIDTH, MIN_HEIGHT = 60, 20
-
-
-@dataclass(frozen=True)
-class Key:
-    """One debugger command: its keys, action, footer label (empty: not in the footer), and
-    the description used by the help screen and the command palette."""
-
-    keys: str
-    action: str
-    label: str
-    title: str
-    help: str
-    shown: str = ""  # how the help screen writes the keys
-
-
-KEYS: tuple[Key, ...] = (
-    Key("n,space", "step", "step", "Step", "Run the next step (one layer forward or backward, "
-        "the loss, or the update)", "n / space"),
-    Key("p,backspace", "back", "back", "Step back", "Undo the last step exactly (restore the "
-        "iteration's snapshot and replay)", "p / backspace"),
-    Key("f", "finish_forward", "fwd", "Finish forward", "Run the rest of the forward pass"),
-    Key("b", "finish_backward", "bwd", "Finish backward", "Run the loss and the rest of the "
-        "backward pass, up to the update"),
-    Key("u", "update", "upd", "Apply the update", "Run to the end of the iteration: the "
-        "optimizer updates every parameter"),
-    Key("c", "continue", "cont", "Continue", "Run until the next breakpoint or stop "
-        "condition (escape cancels)"),
-    Key("B", "toggle_breakpoint", "", "Toggle breakpoint", "Set or clear a breakpoint on "
-        "the selected layer (before its forward and backward steps)"),
-    Key("C", "conditions", "", "Stop conditions", "Choose conditions that stop continue: NaN/"
-        "Inf, gradient check fails, dead ReLU fraction, gradient norm"),
-    Key("g", "gradcheck", "check", "Gradient check", "Check the selected layer's gradients "
-        "against numeric ones (in the background; escape cancels)"),
-    Key("t", "train", "train", "Train K iterations", "Train K whole iterations fast, with "
-        "progress (escape cancels)"),
-    Key("x", "next_batch", "", "Next batch", "Abandon this iteration and take the next batch "
-        "(parameters untouched)"),
-    Key("r", "reset", "", "Reset", "Back to the initial weights, optimizer state and first "
-        "batch"),
-    Key("left_square_bracket", "tensor(-1)", "", "Previous tensor", "Show the previous tensor "
-        "of the selected row", "["),
-    Key("right_square_bracket", "tensor(1)", "", "Next tensor", "Show the next tensor of the "
-        "selected row", "]"),
-    Key("i", "toggle_image", "", "Picture / heatmap", "Draw image-shaped tensors (MNIST "
-        "inputs, feature maps, conv filters) as pictures, or as a heatmap"),
-    Key("comma", "sample(-1)", "", "Previous sample", "Show the previous sample of the batch "
-        "(4-D tensors and pictures)", ","),
-    Key("full_stop", "sample(1)", "", "Next sample", "Show the next sample of the batch", "."),
-    Key("z", "zoom", "", "Zoom pane", "Maximize the focused pane (escape restores)"),
-    Key("escape", "cancel", "", "Cancel", "Cancel a running check or run; restore a zoomed pane",
-        "escape"),
-    Key("question_mark", "help", "help", "Help", "Keys and what each pane shows", "?"),
-    Key("q", "quit", "quit", "Quit", "Leave backprop-tui"),
+DEBUGGER_KEYS: tuple[KeyCommand, ...] = (
+    KeyCommand("n,space", "step", "step", "Run the next step (one layer forward or backward, "
+               "the loss, or the update)", "n / space", title="Step"),
+    KeyCommand("p,backspace", "back", "back", "Undo the last step exactly (restore the "
+               "iteration's snapshot and replay)", "p / backspace", title="Step back"),
+    KeyCommand("f", "finish_forward", "fwd", "Run the rest of the forward pass",
+               title="Finish forward"),
+    KeyCommand("b", "finish_backward", "bwd", "Run the loss and the rest of the backward pass, "
+               "up to the update", title="Finish backward"),
+    KeyCommand("u", "update", "upd", "Run to the end of the iteration: the optimizer updates "
+               "every parameter", title="Apply the update"),
+    KeyCommand("c", "continue", "cont", "Run until the next breakpoint or stop condition "
+               "(escape cancels)", title="Continue"),
+    KeyCommand("B", "toggle_breakpoint", "", "Set or clear a breakpoint on the selected layer "
+               "(before its forward and backward steps)", title="Toggle breakpoint"),
+    KeyCommand("C", "conditions", "", "Choose conditions that stop continue: NaN/Inf, gradient "
+               "check fails, dead ReLU fraction, gradient norm", title="Stop conditions"),
+    KeyCommand("g", "gradcheck", "check", "Check the selected layer's gradients against "
+               "numeric ones (in the background; escape cancels)", title="Gradient check"),
+    KeyCommand("t", "train", "train", "Train K whole iterations fast, with progress (escape "
+               "cancels)", title="Train K iterations"),
+    KeyCommand("x", "next_batch", "", "Abandon this iteration and take the next batch "
+               "(parameters untouched)", title="Next batch"),
+    KeyCommand("r", "reset", "", "Back to the initial weights, optimizer state and first batch",
+               title="Reset"),
+    KeyCommand("left_square_bracket", "tensor(-1)", "", "Show the previous tensor of the "
+               "selected row", "[", title="Previous tensor"),
+    KeyCommand("right_square_bracket", "tensor(1)", "", "Show the next tensor of the selected "
+               "row", "]", title="Next tensor"),
+    KeyCommand("i", "toggle_image", "", "Draw image-shaped tensors (MNIST inputs, feature maps, "
+               "conv filters) as pictures, or as a heatmap", title="Picture / heatmap"),
+    KeyCommand("comma", "sample(-1)", "", "Show the previous sample of the batch (4-D tensors "
+               "and pictures)", ",", title="Previous sample"),
+    KeyCommand("full_stop", "sample(1)", "", "Show the next sample of the batch", ".",
+               title="Next sample"),
+    KeyCommand("z", "zoom", "", "Maximize the focused pane (escape restores)", title="Zoom pane"),
+    KeyCommand("escape", "cancel", "", "Cancel a running check or run; restore a zoomed pane",
+               "escape", title="Cancel"),
+    KeyCommand("question_mark", "help", "help", "Keys and what each pane shows", "?",
+               title="Help"),
+    KeyCommand("q", "quit", "quit", "Leave backprop-tui", title="Quit"),
 )
 
-HELP_EXTRA = (
+#: help rows for keys that are not commands of their own
+DEBUGGER_HELP_EXTRA = (
     ("tab / shift+tab", "Move focus between the panes"),
     ("↑ ↓ (network pane)", "Select a layer, the loss or the update"),
     ("arrows (tensor pane)", "Move the cell cursor"),
     ("ctrl+p", "Command palette: every action, and the light/dark theme"),
 )
 
+#: what the help screen says about each pane
+DEBUGGER_PANES = (
+    ("Network", "the layers top to bottom, then the loss and the update. Output shapes are "
+     "per batch (batch size first). ▶↓ / ▶↑ marks the step that runs next (forward / backward), "
+     "● a breakpoint, ↓ ↑ the steps already done in this iteration."),
+    ("Tensor", "one tensor of the selected row: its input x, output y, cached tensors (masks: "
+     "True where the value is set, e.g. a ReLU mask is True where x ≤ 0 and no gradient "
+     "passes), parameters, gradients (dout, dW, db, dx). Small tensors print their numbers on "
+     "their colours (n = sample, i / j = input / output unit); a tensor too wide or too tall "
+     "shows a window of its numbers around the cursor, which the arrows scroll (vectors wrap "
+     "into lines); `z` zooms the pane. Colours: "
+     "blue negative, red positive, grey 0, on a symmetric scale given by the legend; magenta "
+     "marks NaN or Inf. Big tensors are downsampled (block means) and the pane says how. The "
+     "cursor shows one entry's exact value. `[` `]` change the tensor, `,` `.` the sample, `i` "
+     "draws image-shaped data as pictures."),
+    ("Gradient check", "analytic gradients (from backward) against centered differences "
+     "(L(θ+h) − L(θ−h)) / 2h in float64. Relative error: > 1e-2 wrong, 1e-4…1e-2 suspicious, "
+     "≤ 1e-7 good. A kink (ReLU mask or max-pool switch flipped by ±h) is reported, not failed."),
+    ("Formula", "the row's equations with this network's shapes, e.g. dW = xᵀ·dout  "
+     "(2×4)·(4×6) → 2×6; N is the batch size."),
+    ("Loss line", "the loss (data loss + L2, in nats for cross-entropy) and the batch accuracy of "
+     "every iteration whose loss step ran."),
+)
+
+
+def debugger_help(keys: list[tuple[str, str]]) -> HelpScreen:
+    """The debugger's help screen listing ``keys`` (also the picker's, which leads to it)."""
+    return HelpScreen(keys, DEBUGGER_PANES, heading="backprop-tui · keys",
+                      intro="One iteration is: forward L1 … Ln → loss → backward Ln … L1 → "
+                            "update. Each key press runs one step (or more) and every pane "
+                            "shows what it produced.")
+
 
 class DebuggerScreen(Screen[None]):
     """The step-through debugger on one :class:`DebugSession`."""
 
-    BINDINGS = [
-        Binding(k.keys, k.action, k.label, show=bool(k.label),
-                key_display=k.shown.split(" / ")[0] if k.shown else None)
-        for k in KEYS
-    ] + [
+    BINDINGS = bindings(DEBUGGER_KEYS) + [
         Binding("tab", "cycle_focus(1)", "next pane", show=False),
         Binding("shift+tab", "cycle_focus(-1)", "previous pane", show=False),
     ]
@@ -165,13 +181,11 @@ class DebuggerScreen(Screen[None]):
         self.query_one(Footer).compact = event.size.width < 110
 
     def _check_size(self, width: int, height: int) -> None:
-        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        small = too_small(width, height)
         self.set_class(small, "too-small")
         if small:
-            self.query_one("#too-small", Static).update(
-                f"The terminal is {width}×{height}; backprop-tui needs at least "
-                f"{MIN_WIDTH}×{MIN_HEIGHT} (80×24 is usable, 120×40 comfortable).\n\n"
-                "Enlarge the window, or press q to quit.")
+            self.query_one("#too-small", Static).update(too_small_notice(
+                width, height, "backprop-tui", "Enlarge the window, or press q to quit."))
 
     # -- refreshing ---------------------------------------------------------------------------
     @property
@@ -540,8 +554,8 @@ class DebuggerScreen(Screen[None]):
             self.minimize()
 
     def action_help(self) -> None:
-        keys = [(k.shown or k.keys, k.help) for k in KEYS] + list(HELP_EXTRA)
-        self.app.push_screen(HelpScreen(keys))
+        keys = help_rows(DEBUGGER_KEYS) + list(DEBUGGER_HELP_EXTRA)
+        self.app.push_screen(debugger_help(keys))
 
     def action_quit(self) -> None:
         for w in self.workers:

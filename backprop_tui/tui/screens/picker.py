@@ -117,8 +117,8 @@ class PickerScreen(Screen[None]):
         self.open_session(session)
 
     def action_help(self) -> None:
-        from .help import HelpScreen
+        from .debugger import debugger_help
 
-        self.app.push_screen(HelpScreen([("↑ ↓", "choose a scenario"),
-                                         ("enter", "open it in the debugger"),
-                                         ("q", "quit")]))
+        self.app.push_screen(debugger_help([("↑ ↓", "choose a scenario"),
+                                            ("enter", "open it in the debugger"),
+                                            ("q", "quit")]))
