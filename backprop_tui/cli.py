@@ -410,7 +410,7 @@ def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None
     from .tui.blas import limit_blas_threads
     from .tui.screens.dashboard import DashboardScreen
 
-    # One OpenBLAS thread, as in the debugger: the UI thread needs a core of the two, and a
+    # One BLAS thread, as in the debugger: the UI thread needs a core of the two, and a
     # second BLAS thread spinning against it (or against any other busy process) cost far more
     # than it gained (benchmarks/dashboard_speed.py: mnist-mlp 81k vs 10k samples/s under load)
     limit_blas_threads(1)

@@ -81,9 +81,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--size", default="120x40")
     ap.add_argument("--headless-blas", type=int, default=None,
-                    help="OpenBLAS threads during the headless runs (default: numpy's)")
+                    help="BLAS threads during the headless runs (default: numpy's)")
     ap.add_argument("--dashboard-blas", type=int, default=1,
-                    help="OpenBLAS threads during the dashboard runs (the CLI sets 1, as the "
+                    help="BLAS threads during the dashboard runs (the CLI sets 1, as the "
                          "debugger does); the headless runs keep numpy's default")
     ap.add_argument("--switch", type=float, default=None,
                     help="sys.setswitchinterval for both runs (Python's default: 0.005 s)")
@@ -104,7 +104,7 @@ def main() -> None:
         limit_blas_threads(args.dashboard_blas)
         runs["dashboard"].append(dashboard(args.scenario, args.iterations, size))  # type: ignore[arg-type]
     print(f"{args.scenario}, {args.iterations} iterations, median of {args.repeat} "
-          f"(alternating runs), dashboard at {args.size}; OpenBLAS threads: headless "
+          f"(alternating runs), dashboard at {args.size}; BLAS threads: headless "
           f"{default_blas}, dashboard {args.dashboard_blas}")
     for name, rs in runs.items():
         keys = rs[0].keys()
