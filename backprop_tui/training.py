@@ -2,7 +2,7 @@
 
 :class:`Trainer` runs iterations as fast as numpy allows and reports what happens as events
 (:class:`EpochStart`, :class:`BatchEnd`, :class:`EpochEnd`, :class:`CheckpointSaved`,
-:class:`NonFinite`). It knows nothing about how they are shown: the headless command prints
+:class:`NonFiniteFound`). It knows nothing about how they are shown: the headless command prints
 rich progress bars or plain lines, the TUI draws charts.
 
 Every iteration is exactly the engine's step sequence (``net.loss`` → ``net.backward`` →
@@ -90,7 +90,7 @@ class CheckpointSaved:
 
 
 @dataclass(frozen=True)
-class NonFinite:
+class NonFiniteFound:
     """NaN or Inf appeared: where first, in the engine's step sequence."""
 
     iteration: int
@@ -109,7 +109,7 @@ class NonFinite:
                 f"{self.batch}): first in {where}, tensor {self.tensor} ({self.count} entries)")
 
 
-Event = EpochStart | BatchEnd | EpochEnd | CheckpointSaved | NonFinite
+Event = EpochStart | BatchEnd | EpochEnd | CheckpointSaved | NonFiniteFound
 
 
 @dataclass
@@ -118,7 +118,7 @@ class TrainResult:
     epochs_done: int
     iterations: int
     history: list[EpochMetrics]
-    nonfinite: NonFinite | None = None
+    nonfinite: NonFiniteFound | None = None
     checkpoint: Path | None = None
 
 
@@ -337,7 +337,7 @@ class Trainer:
                 emit(CheckpointSaved(self.save(self.out_dir / "checkpoint.npz"), epoch,
                                      "checkpoint"))
 
-    def _result(self, status: str, nonfinite: NonFinite | None = None) -> TrainResult:
+    def _result(self, status: str, nonfinite: NonFiniteFound | None = None) -> TrainResult:
         return TrainResult(status, self.epochs_done, self.iteration, list(self.history),
                            nonfinite)
 
@@ -362,7 +362,7 @@ class Trainer:
         if not found:  # a sum overflowed although every entry is finite
             found = ("backward", None, "gradient sum", 0, "Inf")
         phase, layer, tensor, count, kind = found
-        event = NonFinite(iteration, epoch, batch, phase, layer, tensor, count, kind)
+        event = NonFiniteFound(iteration, epoch, batch, phase, layer, tensor, count, kind)
         emit(event)
         return self._result("nonfinite", event)
 
@@ -547,5 +547,5 @@ def _first_bad(phase: str, layer: str | None, tensor: str, a: np.ndarray):
 
 __all__ = [
     "BatchEnd", "CheckpointSaved", "EpochEnd", "EpochMetrics", "EpochStart", "Event",
-    "NonFinite", "TrainResult", "Trainer", "default_run_dir", "evaluate",
+    "NonFiniteFound", "TrainResult", "Trainer", "default_run_dir", "evaluate",
 ]

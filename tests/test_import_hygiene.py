@@ -56,9 +56,12 @@ def _engine_modules() -> list[str]:
 ROOMS: dict[str, tuple[str, ...]] = {
     **{m: UI for m in _engine_modules()},
     f"{PACKAGE}.tui.session": UI,
+    f"{PACKAGE}.tui.formulas": UI,
     f"{PACKAGE}.tui.render": ("textual", "typer"),  # its job is rich Text
+    f"{PACKAGE}.tui.monitor": ("textual", "typer"),  # the dashboard's numbers, as rich Text
     f"{PACKAGE}.training": UI,
     f"{PACKAGE}.scenario": UI,
+    f"{PACKAGE}.layerspec": UI,
 }
 
 # Imports the room and prints, for each forbidden library it loaded, the package's own frames

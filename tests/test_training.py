@@ -22,7 +22,7 @@ from backprop_tui.training import (
     CheckpointSaved,
     EpochEnd,
     EpochStart,
-    NonFinite,
+    NonFiniteFound,
     Trainer,
     evaluate,
 )
@@ -332,12 +332,12 @@ def small(tmp_path: Path) -> Scenario:
     return load_scenario(path)
 
 
-def _fail(trainer: Trainer) -> NonFinite:
+def _fail(trainer: Trainer) -> NonFiniteFound:
     before = trainer.net.state_dict()
     events: list = []
     result = trainer.run(events.append)
     assert result.status == "nonfinite"
-    bad = [e for e in events if isinstance(e, NonFinite)]
+    bad = [e for e in events if isinstance(e, NonFiniteFound)]
     assert bad == [result.nonfinite]
     nf = bad[0]
     # stopped before that iteration's update, and the message says where

@@ -31,7 +31,7 @@ from backprop_tui.training import (
     EpochEnd,
     EpochMetrics,
     EpochStart,
-    NonFinite,
+    NonFiniteFound,
     Trainer,
 )
 from backprop_tui.tui.app import DARK, BackpropApp
@@ -375,7 +375,7 @@ def test_a_nan_run_shows_the_layer_and_d_replays_the_failing_batch(tmp_path) -> 
     async def body(app, screen, pilot):
         await until(pilot, lambda: screen.state == "nonfinite")
         nf = screen.monitor.nonfinite
-        assert isinstance(nf, NonFinite) and nf.layer
+        assert isinstance(nf, NonFiniteFound) and nf.layer
         alert = plain(screen, "#dash-alert")
         assert nf.message() in alert and repr(nf.layer) in alert
         assert screen.query_one("#dash-alert").display

@@ -22,7 +22,7 @@ from ..training import (
     EpochMetrics,
     EpochStart,
     Event,
-    NonFinite,
+    NonFiniteFound,
     Trainer,
 )
 from .render.series import SeriesBuffer
@@ -73,7 +73,7 @@ class RunMonitor:
         self.last_loss: float | None = None
         self.running_loss: float | None = None
         self.notices = Notices(100)
-        self.nonfinite: NonFinite | None = None
+        self.nonfinite: NonFiniteFound | None = None
         self.samples = 0  #: samples trained while this monitor watched
         self.eval_seconds: deque[float] = deque(maxlen=5)
         self._marks: deque[tuple[float, int]] = deque()
@@ -125,7 +125,7 @@ class RunMonitor:
                     self.best = m
             elif kind is CheckpointSaved:
                 self.notices.append(Notice(f"saved {e.path.name} (epoch {e.epoch})"))
-            elif kind is NonFinite:
+            elif kind is NonFiniteFound:
                 self.nonfinite = e
                 self.notices.append(Notice(f"stopped: {e.message()}", "bold red"))
         if xs:

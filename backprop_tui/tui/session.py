@@ -30,7 +30,7 @@ from ..engine.batches import Batches
 from ..engine.conditions import DeadReLU, GradcheckFails, GradNorm, NonFinite
 from ..engine.contract import LayerError
 from ..engine.gradcheck import GradcheckReport, gradcheck
-from ..engine.layers import Layer, dims  # noqa: F401 - dims: the panes format shapes with it
+from ..engine.layers import Layer
 from ..engine.network import Network
 from ..engine.optim import Optimizer
 from ..engine.records import LossPoint, StepRecord, StopReason

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...engine.layers import dims
 from .blocks import _block_reduce, _ceil_div, _how_blocks, _pick, _plan_tiles
-from .numtext import _dims, fmt
+from .numtext import fmt
 
 
 # -- layout --------------------------------------------------------------------------------------
@@ -216,9 +217,9 @@ def layout(a: np.ndarray, *, max_rows: int, max_cols: int, sample: int = 0,
         data = np.zeros((0, 0), dtype=a.dtype)
 
         def none(r: int, c: int) -> tuple[int, ...]:
-            raise IndexError(f"empty tensor of shape {_dims(a.shape)} has no cells")
+            raise IndexError(f"empty tensor of shape {dims(a.shape)} has no cells")
 
-        return View(data, none, "", "", f"empty ({_dims(a.shape)}, 0 entries)", source=a)
+        return View(data, none, "", "", f"empty ({dims(a.shape)}, 0 entries)", source=a)
     if a.ndim == 0:
         return View(a.reshape(1, 1), lambda r, c: (_check_cell(a.reshape(1, 1), r, c), ())[1],
                     "", "", "scalar", block_of=lambda r, c: (), source=a)

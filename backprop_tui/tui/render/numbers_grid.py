@@ -20,7 +20,6 @@ from .numtext import fmt
 
 # -- numbers grid --------------------------------------------------------------------------------
 NUMBERS_MIN = 8  #: default (minimum) characters per cell of :func:`numbers`
-_N_TRUE, _N_FALSE = 1, 0  # codes of a bool grid
 
 
 def _cell_strings(data: np.ndarray) -> list[list[str]]:

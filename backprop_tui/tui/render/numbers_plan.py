@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from rich.text import Text
 
-from .numbers_grid import NUMBERS_MIN
+from .numbers_grid import NUMBERS_MIN, _column_widths
 from .numbers_window import NumbersWindow
 
 if TYPE_CHECKING:
@@ -54,11 +54,6 @@ def window_pays(a: np.ndarray, width: int, rows: int, rname: str, cname: str) ->
         lw = len(f"{cname}={a.size - 1}") + 1
         shown = min(a.size, (rows - 1) * max(0, (width - lw) // typical))
     return shown >= max(1.0, WINDOW_MIN_SHARE * a.size)
-
-
-def _widths(strings: list[list[str]], least: int) -> list[int]:
-    """Characters per column that :func:`.numbers_grid.numbers` needs for these cell strings."""
-    return [max(least, 3, max(map(len, col)) + 2) for col in zip(*strings, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -127,7 +122,7 @@ def numbers_plan(a: np.ndarray, it: TensorItem, items: list[TensorItem], width: 
         f"cols: {cname} {cwhat}" if cname else f"{it.key}: scalar"
     # all of them, when they fit (cheap tests first: no fmt() of tensors that cannot)
     if n_cols * min_w <= width and n_rows <= rows:
-        base = _widths(strings(a), min_w)
+        base = _column_widths(strings(a), min_w, None)
         if sum(base) <= width:
             return _full_plan(n_rows, n_cols, base, min_w, rname, cname, width, rows, axes)
     if a.ndim == 1:

@@ -16,6 +16,7 @@ import numpy as np
 from rich.style import Style
 from rich.text import Text
 
+from ...engine.layers import dims
 from .colors import NONFINITE, _rgb
 
 
@@ -63,10 +64,6 @@ def _pct(frac: float) -> str:
     if 99.95 <= p < 100:
         return ">99.9%"
     return f"{p:.1f}%"
-
-
-def _dims(shape: tuple[int, ...]) -> str:
-    return "×".join(str(d) for d in shape) if shape else "scalar"
 
 
 def all_digits(v: Any) -> str:
@@ -156,7 +153,7 @@ def format_stats(s: Stats, *, width: int | None = None, shape: bool = True) -> T
     the shape and dtype (a pane whose title already shows them, at 80×24), and splits min…std
     into min max and mean std if it is wider than ``width``.
     """
-    head = f"shape {_dims(s.shape)} {s.dtype}"
+    head = f"shape {dims(s.shape)} {s.dtype}"
     if s.size == 0:
         return Text(f"{head} · empty (0 entries)")
     nums = f"min {fmt(s.min)} max {fmt(s.max)} mean {fmt(s.mean)} std {fmt(s.std)}"

@@ -20,12 +20,8 @@ from rich.text import Text
 from textual.markup import escape
 from textual.widget import Widget
 
-from ..render.colors import COLORS
 from ..render.plot import int_label, plot
-from ..render.series import Series, SeriesBuffer
-
-# COLORS, Series and SeriesBuffer are re-exported for the dashboard, which imports them from here
-__all__ = ["COLORS", "LineChart", "Series", "SeriesBuffer"]
+from ..render.series import Series
 
 
 # -- the widget ----------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 
-from ..session import Row, dims
+from ...engine.layers import dims
+from ..session import Row
 from .lines import CachedLines
 
 

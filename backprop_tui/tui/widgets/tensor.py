@@ -28,11 +28,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 
+from ...engine.layers import dims
 from .. import render
 from ..render.numbers_plan import NumbersPlan, WindowPlan, numbers_plan, window_words
 from ..render.numtext import all_digits, fold
 from ..render.pictures import image_kind
-from ..session import TensorItem, dims
+from ..session import TensorItem
 from .lines import CachedLines
 
 FOOTER_LINES = 2  # legend, cursor
