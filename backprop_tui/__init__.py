@@ -16,7 +16,7 @@ layers and losses, check it with :func:`gradcheck` and step through it with :fun
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,7 +55,7 @@ __version__ = "0.1.0"
 
 
 def debug(
-    net: Network,
+    net: Network | Any,
     x: np.ndarray,
     t: np.ndarray,
     *,

@@ -166,6 +166,7 @@ def gradcheck_cmd(
     """
     import numpy as np
 
+    from .engine.contract import LayerError
     from .engine.gradcheck import gradcheck
     from .errors import UsageError
     from .formatting import gradcheck_summary, gradcheck_table
@@ -216,9 +217,18 @@ def gradcheck_cmd(
         x, t = nf.x[rows].astype(np.float64), nf.t[rows]
     n = len(x)
     t0 = time.perf_counter()
-    report = gradcheck(net, x, t, mode=mode.value, scope=scope.value, h=h,
-                       tol=tol, atol=atol, k=k, full_limit=full_limit, seed=seed,
-                       layers=layer or None, inplace=True)
+    try:
+        report = gradcheck(net, x, t, mode=mode.value, scope=scope.value, h=h,
+                           tol=tol, atol=atol, k=k, full_limit=full_limit, seed=seed,
+                           layers=layer or None, inplace=True)
+    except LayerError as e:  # the code being checked raised: a failed check, said in one line
+        if as_json:
+            print(json.dumps({"scenario": title, "mode": mode.value, "scope": scope.value,
+                              "passed": False, "error": e.as_dict(), "checks": []}, indent=2))
+        else:
+            _console(stderr=True).print(f"[bold red]FAILED:[/] {_escape(str(e))}",
+                                        soft_wrap=True)
+        raise typer.Exit(1) from None
     seconds = time.perf_counter() - t0
     if as_json:
         doc = {
@@ -226,6 +236,7 @@ def gradcheck_cmd(
             "passed": report.passed, "tol": tol, "atol": atol, "h": h, "batch_size": n,
             "seed": seed, "loss": report.loss, "evaluations": report.evaluations,
             "seconds": round(seconds, 3), "checks": [c.as_dict() for c in report.checks],
+            "unchecked": report.unchecked,
         }
         print(json.dumps(doc, indent=2))
     else:

@@ -14,7 +14,8 @@ from .engine.gradcheck import GOOD, SUSPICIOUS, WRONG, GradcheckReport, TensorCh
 from .scenario import Scenario
 
 VERDICT_STYLE = {"pass": "bold green", "FAIL": "bold red", "kink": "yellow"}
-LABEL_STYLE = {"good": "green", "fair": "green", "suspicious": "yellow", "wrong": "red"}
+LABEL_STYLE = {"good": "green", "fair": "green", "suspicious": "yellow", "wrong": "red",
+               "explained": "yellow"}
 
 
 #: Below this console width the description column of the scenarios table is too narrow to
@@ -102,6 +103,12 @@ def gradcheck_summary(
 ) -> Text:
     n_layers = len({c.layer for c in report.checks})
     text = Text()
+    for c in report.checks:
+        if c.note:
+            text.append(f"{c.layer} {tensor_label(c).split()[0]}: ", style="bold")
+            text.append(f"{c.note}\n", style="red" if not c.passed else "yellow")
+    if report.note:
+        text.append(f"{report.note}\n", style="red")
     if report.passed:
         text.append("PASSED", style="bold green")
         text.append(f": {len(report.checks)} tensors in {n_layers} layers agree with centered "

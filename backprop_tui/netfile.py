@@ -29,6 +29,7 @@ import numpy as np
 
 from .engine.contract import describe_error
 from .engine.network import Network
+from .engine.ways_in import WAYS_IN, NotANetwork, as_network
 from .errors import ScenarioError
 
 RUN_NAME = "__backprop_tui__"
@@ -99,11 +100,11 @@ def load_network_file(ref: str | Path) -> NetworkFile:
     if missing:
         raise ScenarioError(f"{', '.join(missing)} not given ({where})", file=path,
                             expected="net, x (one sample per row) and t (the targets)")
-    net = found["net"]
-    if not isinstance(net, Network):
-        raise ScenarioError("is not a backprop_tui Network", file=path, key="net",
-                            value=type(net).__name__,
-                            expected="bt.Network([layers…], loss)")
+    try:
+        net = as_network(found["net"], "net")
+    except NotANetwork:
+        raise ScenarioError("is not a network the tool can take", file=path, key="net",
+                            value=type(found["net"]).__name__, expected=WAYS_IN) from None
     x, t = np.asarray(found["x"]), np.asarray(found["t"])
     if x.ndim < 2 or len(x) == 0 or len(t) != len(x):
         raise ScenarioError("x and t do not match", file=path,

@@ -135,19 +135,44 @@ def test_a_layer_that_raises_is_named_with_its_step_and_line() -> None:
     assert st.position == before  # nothing happened: still before that step
 
 
-def test_a_layer_that_raises_in_forward_fails_before_the_debugger_opens() -> None:
-    class Bad(bt.Layer):
-        kind = "Bad"
+class Bad(bt.Layer):
+    kind = "Bad"
 
-        def forward(self, x):
-            return x @ np.ones((5, 5))
+    def forward(self, x):
+        return x @ np.ones((5, 5))
 
+
+def bad_net() -> bt.Network:
+    return bt.Network([Bad(name="bad"), bt.Affine(np.ones((4, 2)), np.zeros(2))],
+                      bt.SoftmaxCrossEntropy())
+
+
+def test_a_layer_that_raises_in_forward_is_said_when_the_debugger_opens() -> None:
+    """The debugger opens anyway (the student sees the network and can step to the layer);
+    the error, found while the shapes were taken, is said first."""
     x, t = data(8)
-    net = bt.Network([Bad(name="bad"), bt.Affine(np.ones((4, 2)), np.zeros(2))],
-                     bt.SoftmaxCrossEntropy())
-    with pytest.raises(bt.LayerError, match=r"forward of layer 'bad' \(Bad\), on input of "
-                                            r"shape \(8, 4\), raised ValueError"):
-        DebugSession.for_network(net, x, t)
+    s = DebugSession.for_network(bad_net(), x, t)
+    e = s.startup_error
+    assert isinstance(e, bt.LayerError)
+    assert re.match(r"the forward of layer 'bad' \(Bad\), on input of shape \(8, 4\), raised "
+                    r"ValueError at test_custom_layers\.py:\d+ in forward", str(e)), str(e)
+    assert s.net.shapes == [(4,), (2,)]  # guessed from output_shape, below the failing layer
+    with pytest.raises(bt.LayerError, match="the forward step of layer 'bad'"):
+        s.step()
+
+
+def test_the_debugger_opens_on_it_with_the_error_in_a_dialog() -> None:
+    x, t = data(8)
+
+    async def body(app, pilot):
+        assert isinstance(app.screen, ErrorDialog)
+        text = str(app.screen.query_one(".dialog-body").render())
+        assert "the forward of layer 'bad' (Bad)" in text and "guesses" in text
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "stepping will stop at that layer" in str(app.screen.query_one("#status").render())
+
+    run_app(DebugSession.for_network(bad_net(), x, t), body)
 
 
 def run_app(session: DebugSession, body) -> BackpropApp:

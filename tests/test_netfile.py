@@ -95,7 +95,8 @@ def test_module_level_net_with_its_own_layer_module(files) -> None:
     ("import numpy as np\nnet = undefined_name\n",
      ["bad.py: running it raised NameError at bad.py:2 in <module>"]),
     ("a = 1\n", ["bad.py: defines no network", "bt.debug(net, x, t)"]),
-    ("net = 3\nx = [[1.0]]\nt = [0]\n", ["net: is not a backprop_tui Network (got 'int')"]),
+    ("net = 3\nx = [[1.0]]\nt = [0]\n",
+     ["net: is not a network the tool can take (got 'int')", "lastLayer"]),
     ("import backprop_tui as bt\nnet = bt.Network([], bt.SoftmaxCrossEntropy())\n",
      ["x, t not given (module level)"]),
     ("import sys\nsys.exit(3)\n", ["the file exited (SystemExit 3)"]),
@@ -137,3 +138,54 @@ def test_debug_opens_the_files_network_with_its_options(files, monkeypatch) -> N
     assert opened[-1].net.dtype == "float64"  # built in float32, stepped in float64
     result = run("debug", str(files / "example.py"), "--checkpoint", "run")
     assert result.exit_code == 2 and "--checkpoint" in result.stderr
+
+
+BOOK_FILE = '''
+import numpy as np
+from book_style import SimpleConvNet, TwoLayerNet, {extra}
+
+np.random.seed(0)
+{body}
+'''
+
+
+def _book_file(tmp_path: Path, body: str, extra: str = "Affine") -> Path:
+    (tmp_path / "book_style.py").write_text(
+        (ROOT / "tests" / "own_code" / "book_style.py").read_text())
+    path = tmp_path / "book_net.py"
+    path.write_text(BOOK_FILE.format(body=textwrap.dedent(body), extra=extra))
+    return path
+
+
+def test_gradcheck_of_a_book_network_in_a_file(tmp_path) -> None:
+    path = _book_file(tmp_path, '''
+        net = TwoLayerNet(4, 6, 3, weight_init_std=0.5)
+        x = np.random.randn(20, 4)
+        t = np.random.randint(0, 3, 20)
+    ''')
+    result = run("gradcheck", str(path))
+    assert result.exit_code == 0, result.output
+    assert "PASSED" in result.output and "Relu1" in result.output
+    assert "loss x: forward takes log(p + ε) with ε ≈ 1e-07" in " ".join(result.output.split())
+
+
+def test_a_book_layer_that_raises_is_one_message_with_its_line(tmp_path) -> None:
+    path = _book_file(tmp_path, '''
+        net = SimpleConvNet()
+        a = net.layers["Affine1"]
+        net.layers["Affine1"] = AffineNoFlatten(a.W, a.b)
+        x = np.random.randn(6, 1, 10, 10)
+        t = np.random.randint(0, 4, 6)
+    ''', extra="AffineNoFlatten")
+    result = run("gradcheck", str(path))
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert text.startswith("FAILED: the forward step of layer 'Affine1' (AffineNoFlatten) "
+                           "raised ValueError at book_style.py:")
+    assert "Traceback" not in result.output and len(result.output.splitlines()) <= 3
+    result = run("gradcheck", str(path), "--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["passed"] is False and doc["checks"] == []
+    assert doc["error"]["layer"] == "Affine1" and doc["error"]["phase"] == "forward"
+    assert doc["error"]["where"].startswith("book_style.py:")

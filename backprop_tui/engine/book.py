@@ -12,10 +12,19 @@ unchanged — the student's own code runs, nothing is re-implemented:
 * ``grads`` are read after ``backward`` from ``d`` + the name (``dW``, ``db``…);
 * ``cache`` shows every other array the object holds after a call (``mask``, ``out``, ``x``,
   ``col``, ``arg_max``…): what its backward will use;
-* a ``forward`` that takes ``train_flg`` (Dropout, BatchNormalization) gets the network's mode.
+* a ``forward`` that takes ``train_flg`` (Dropout, BatchNormalization) gets the network's mode;
+* the network's L2 penalty (``Network(l2=λ)``) applies to its ``W``, as the book's
+  ``weight_decay_lambda`` does.
 
-The book's Dropout draws a new mask on every forward; a gradient check needs the same function
-for every evaluation, so check such a network with ``dropout_ratio = 0``.
+A whole network written the book's way — an ordered mapping ``layers`` of such objects and a
+``lastLayer`` (chapter 5) or ``last_layer`` (later chapters) — becomes a
+:class:`~backprop_tui.engine.network.Network` of wrapped layers under the mapping's keys
+(``Affine1``, ``Relu1``…), its last layer the loss and its ``weight_decay_lambda`` the L2
+penalty, counted exactly as its own ``loss`` counts it (½·λ·Σ‖W‖² over every W).
+
+The book's Dropout draws a new mask from ``np.random`` at every forward: the gradient check puts
+that generator back before each evaluation (see :mod:`~backprop_tui.engine.gradcheck`), and
+the stepper's snapshots hold it, so every evaluation and every replay sees the same mask.
 
 This module imports numpy only.
 """
@@ -23,20 +32,32 @@ This module imports numpy only.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from .layers import Layer
 from .losses import Loss
+from .network import Network
 
 #: attribute names that hold trainable parameters in the book's layers
 PARAM_NAMES = ("W", "b", "gamma", "beta")
 
 
-def from_book(obj: Any, name: str | None = None) -> Layer | Loss:
+def is_book_network(obj: Any) -> bool:
+    """Whether ``obj`` is a network written the book's way: ``layers`` (an ordered mapping) and
+    ``lastLayer`` or ``last_layer``."""
+    return isinstance(getattr(obj, "layers", None), Mapping) and (
+        hasattr(obj, "lastLayer") or hasattr(obj, "last_layer"))
+
+
+def from_book(obj: Any, name: str | None = None) -> Layer | Loss | Network:
     """A :class:`Layer` (or a :class:`Loss`, for an object whose ``forward`` takes ``x, t``)
-    that runs ``obj``'s own ``forward``/``backward``."""
+    that runs ``obj``'s own ``forward``/``backward`` — or, for a whole book network, a
+    :class:`Network` of such layers (see the module docstring)."""
+    if is_book_network(obj):
+        return _network(obj)
     for method in ("forward", "backward"):
         if not callable(getattr(obj, method, None)):
             raise TypeError(f"{type(obj).__name__} has no {method}() method: a book-style "
@@ -44,6 +65,26 @@ def from_book(obj: Any, name: str | None = None) -> Layer | Loss:
     if _positional(obj.forward) >= 2 and "train_flg" not in _params(obj.forward):
         return BookLoss(obj)
     return BookLayer(obj, name)
+
+
+def _network(obj: Any) -> Network:
+    last = obj.lastLayer if hasattr(obj, "lastLayer") else obj.last_layer
+    layers: list[Layer] = []
+    for key, layer in obj.layers.items():
+        if isinstance(layer, Layer):
+            layers.append(layer)
+            continue
+        wrapped = from_book(layer, name=str(key))
+        if not isinstance(wrapped, Layer):
+            raise TypeError(f"{type(obj).__name__}.layers[{key!r}] ({type(layer).__name__}) "
+                            "has a forward(x, t): a loss belongs in lastLayer/last_layer")
+        layers.append(wrapped)
+    loss = last if isinstance(last, Loss) else from_book(last)
+    if not isinstance(loss, Loss):
+        raise TypeError(f"{type(obj).__name__}'s last layer ({type(last).__name__}) has no "
+                        "forward(x, t): the loss layer takes the scores and the targets")
+    l2 = float(getattr(obj, "weight_decay_lambda", 0.0) or 0.0)
+    return Network(layers, loss, l2=l2)
 
 
 def _params(fn: Any) -> dict[str, inspect.Parameter]:
@@ -76,6 +117,8 @@ class BookLayer(Layer):
                        if isinstance(v := getattr(obj, k, None), np.ndarray)}
         self._train_flg = "train_flg" in _params(obj.forward)
         self._skip = set(self.params) | {"d" + k for k in self.params}
+        #: the L2 penalty of the network applies to the weights, as the book's weight decay
+        self.decay = ("W",) if "W" in self.params else ()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if self._train_flg:

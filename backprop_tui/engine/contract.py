@@ -27,14 +27,24 @@ class LayerError(RuntimeError):
     subclasses); a shape mistake there must become a message that names the layer, the step
     and the line — not a crash. The stepper's position is unchanged: the step did not happen
     (an optimizer that raised halfway may have updated some parameters).
-    ``where`` is the innermost frame outside numpy (``mylayers.py:12 in backward``).
+    ``where`` is the innermost frame outside numpy (``mylayers.py:12 in backward``); ``layer``
+    and ``phase`` name the step when it is a layer's (None for the loss and the update).
     """
 
-    def __init__(self, what: str, error: BaseException) -> None:
+    def __init__(self, what: str, error: BaseException, *, layer: str | None = None,
+                 phase: str | None = None) -> None:
         self.what = what
         self.error = error
         self.where = _where(error)
+        self.layer = layer
+        self.phase = phase
         super().__init__(f"{what} raised {describe_error(error, self.where)}")
+
+    def as_dict(self) -> dict[str, str | None]:
+        """For a JSON report: the step, the layer, the line, and the error."""
+        return {"step": self.what, "layer": self.layer, "phase": self.phase,
+                "where": self.where or None, "error": type(self.error).__name__,
+                "message": str(self.error)}
 
 
 def describe_error(error: BaseException, where: str | None = None) -> str:
@@ -59,11 +69,15 @@ def _where(error: BaseException) -> str:
 
 
 def check_returned(a: Any, given: np.ndarray, method: str, what: str) -> None:
-    """A layer's forward/backward must return an array with one row per sample: a missing
-    ``return`` would otherwise surface as a puzzling error in the *next* layer."""
+    """A layer's forward must return an array with one row per sample, and its backward an
+    array shaped like the layer's input (``given``): a missing ``return`` or a dx of the wrong
+    shape would otherwise surface as a puzzling error in the *next* layer."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{method} returned {type(a).__name__}; it must return {what} "
                         f"(an array with one row per sample)")
+    if method == "backward" and a.shape != given.shape:
+        raise ValueError(f"backward returned dx of shape {a.shape}, but the layer's input x had "
+                         f"shape {given.shape}; it must return {what}")
     if a.ndim == 0 or len(a) != len(given):
         raise ValueError(f"{method} returned an array of shape {a.shape} for {len(given)} "
                          f"samples; it must return {what} with one row per sample")

@@ -143,6 +143,7 @@ class Conv2D(Layer):
     """2-D convolution (cross-correlation, as in every framework) with stride and zero padding."""
 
     kind = "Conv2D"
+    writes_inputs = False
     fresh_output = True
     forward_equations = (
         "col = im2col(x)          (one receptive field per row)",
@@ -289,6 +290,7 @@ class MaxPool2D(Layer):
     """
 
     kind = "MaxPool2D"
+    writes_inputs = False
     fresh_output = True
     forward_equations = ("y = max over each window of x", "switches = where x was that max")
     backward_equations = ("dx = dout routed to the switch of each window, 0 elsewhere",)

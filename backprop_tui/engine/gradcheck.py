@@ -34,7 +34,22 @@ there, while a wrong backward misses at every step. Such entries are counted in 
 Kinks: ReLU, max-pool and step layers make discrete choices. When a ``±h`` evaluation makes a
 different choice than the unperturbed pass (a ReLU mask flips, a max-pool switch moves), the
 entry straddles a kink: the finite difference is meaningless there, so the entry is counted in
-``kinks`` and left out of the verdict instead of being reported as a failure.
+``kinks`` and left out of the verdict instead of being reported as a failure. Code that does not
+say which choice it made (a layer of the user's own, cs231n's max-pool with ties, a ReLU at exact
+0) is found out by its numbers: an entry that misses at ``h`` and at ``h/10`` is a kink when the
+one-sided differences ``(f(θ+s) − f(θ))/s`` and ``(f(θ) − f(θ−s))/s`` (s = h/10) disagree by
+more than 1e-3 of their size and by as much as at s = h — the slope jumps at θ. On a smooth
+function they differ by ``s·f″``, which shrinks tenfold with the step, so a wrong backward of a
+smooth layer (or a sharply curved but correct one) is not taken for a kink.
+
+Users' code is checked as it is: layers that may write into the arrays they receive get copies
+(``Layer.writes_inputs``), and a layer that draws from numpy's global generator (the book's
+Dropout) sees the same draws in every evaluation — the generator is put back, before each, to
+where it stood before that layer's forward in the checked pass. A check that checked nothing does
+not pass: a gradient of a shape other than its parameter's or input's, a parameter without a
+gradient, or a tensor with no entries is a failure naming the layer. A loss whose forward takes
+``log(p + ε)`` while its backward is the exact gradient without ε (the book's
+``SoftmaxWithLoss``) is recognised, reported with ε and the difference, and passes.
 """
 
 from __future__ import annotations
@@ -42,11 +57,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from .network import Network
+from .network import Network, given
+from .walk import Walk
+from .ways_in import as_network
 
 Mode = Literal["auto", "full", "sampled", "directional"]
 MODES: tuple[str, ...] = ("auto", "full", "sampled", "directional")
@@ -111,6 +128,11 @@ class TensorCheck:
     kinked: np.ndarray = field(repr=False)  # bool per compared entry
     #: entries that missed at h but agreed at h/10 (truncation error, not a bug)
     refined: int = 0
+    #: what the numbers alone do not say: why it failed without a comparison (a gradient of the
+    #: wrong shape, none at all), or why a difference is not a mistake (ε inside a loss's log)
+    note: str = ""
+    #: the difference is real but explained (see ``note``) and does not fail the check
+    explained: bool = False
 
     @property
     def verdict(self) -> str:
@@ -120,9 +142,14 @@ class TensorCheck:
 
     @property
     def label(self) -> str:
-        """How the error compares on the cs231n scale (good / fair / suspicious / wrong)."""
+        """How the error compares on the cs231n scale (good / fair / suspicious / wrong), or
+        ``explained`` (see ``note``)."""
+        if self.explained:
+            return "explained"
         if not self.passed:
-            return "wrong" if self.max_rel_error > WRONG else scale_label(self.max_rel_error)
+            if self.checked == self.kinks or self.max_rel_error > WRONG:
+                return "wrong"
+            return scale_label(self.max_rel_error)
         return scale_label(self.max_rel_error)
 
     def as_dict(self) -> dict:
@@ -138,6 +165,7 @@ class TensorCheck:
             "max_abs_error": self.max_abs_error,
             "max_rel_error": self.max_rel_error,
             "passed": self.passed,
+            "note": self.note,
         }
 
 
@@ -151,6 +179,15 @@ class GradcheckReport:
     loss: float
     evaluations: int
     scope: str = "local"
+    #: layers not checked because no well-shaped gradient reached them (see ``note``)
+    unchecked: list[str] = field(default_factory=list)
+
+    @property
+    def note(self) -> str:
+        if not self.unchecked:
+            return ""
+        return (f"not checked: {', '.join(self.unchecked)} — no gradient of the right shape "
+                "reached them (see the failed dx above them)")
 
     @property
     def passed(self) -> bool:
@@ -191,6 +228,11 @@ class GradcheckReport:
             lines.append("  ".join(v.rjust(w) if j in right else v.ljust(w)
                                    for j, (v, w) in enumerate(zip(r, widths, strict=True)))
                          .rstrip())
+        for c in self.checks:
+            if c.note:
+                lines.append(f"{c.layer} {c.tensor}: {c.note}")
+        if self.note:
+            lines.append(self.note)
         lines.append(f"an entry passes if |a−n|/max(|a|,|n|) ≤ {self.tol:g} or |a−n| ≤ "
                      f"{self.atol:g} (a: analytic, from backward; n: numeric)")
         return "\n".join(lines)
@@ -264,6 +306,11 @@ class _Job:
     label: str
     n_entries: int
     n_dirs: int
+    #: why this gradient cannot be compared (wrong shape, missing): a failure, nothing checked
+    problem: str = ""
+    #: end-to-end row: the loss's measured forward/backward difference (an explained ε) per
+    #: score, subtracted from the function so that the row checks the layers' chain alone
+    loss_delta: np.ndarray | None = None
 
 
 def _passes(a: float, n: float, tol: float, atol: float) -> bool:
@@ -273,6 +320,12 @@ def _passes(a: float, n: float, tol: float, atol: float) -> bool:
 
 
 def _compare(job: _Job, h: float, rng: np.random.Generator, tol: float, atol: float) -> TensorCheck:
+    if job.problem:
+        empty = np.zeros(0)
+        return TensorCheck(job.layer, job.layer_index, job.tensor, job.kind,
+                           tuple(np.shape(job.analytic)), "—", 0, 0, 0.0, 0.0, False,
+                           np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=bool),
+                           note=job.problem)
     g, target = job.analytic, job.target
     if job.n_entries >= g.size:
         idx = np.arange(g.size)
@@ -284,25 +337,48 @@ def _compare(job: _Job, h: float, rng: np.random.Generator, tol: float, atol: fl
     ana, num, kink, atols = [], [], [], []
     refined = 0
 
-    def central(apply: Callable[[float], None], step: float) -> tuple[float, bool, float]:
+    base: list[float] = []  # f(θ), evaluated once if a one-sided difference needs it
+
+    def central(apply: Callable[[float], None], step: float
+                ) -> tuple[float, bool, float, float, float]:
         apply(step)
         lp, kp = job.run()
         apply(-step)
         lm, km = job.run()
         apply(0.0)
-        return (lp - lm) / (2 * step), kp or km, max(abs(lp), abs(lm), 1.0)
+        return (lp - lm) / (2 * step), kp or km, max(abs(lp), abs(lm), 1.0), lp, lm
+
+    def one_sided_kink(far: tuple[float, float], near: tuple[float, float], scale: float
+                       ) -> bool:
+        """The slope jumps at θ: the one-sided differences at s = h/10 disagree beyond
+        round-off, and by as much as at h. On a smooth function they differ by s·|f″|, which
+        shrinks tenfold with the step; across a kink by the jump in slope, which does not."""
+        if not base:
+            base.append(job.run()[0])
+        f0 = base[0]
+
+        def jump(lp: float, lm: float, step: float) -> tuple[float, float]:
+            right, left = (lp - f0) / step, (f0 - lm) / step
+            return abs(right - left), max(abs(right), abs(left))
+
+        jump_h, _ = jump(*far, h)
+        jump_s, size = jump(*near, h / 10)
+        noise = 4 * np.finfo(np.float64).eps * scale / (h / 10)  # round-off of such a slope
+        return jump_s > max(1e-3 * size, 100 * noise) and jump_s > 0.5 * jump_h
 
     def judge(a: float, apply: Callable[[float], None]) -> None:
         nonlocal refined
-        n, kinked, scale = central(apply, h)
+        n, kinked, scale, lp_h, lm_h = central(apply, h)
         if not kinked and not _passes(a, n, tol, atol * scale):
             # Truncation error grows as h²·f‴: a correct layer with a very curved forward
             # (BatchNorm over a feature that barely varies) can miss at h and agree at h/10,
             # while a wrong backward misses at every h. Keep the estimate that agrees, and say so.
-            n2, kinked2, scale2 = central(apply, h / 10)
+            n2, kinked2, scale2, lp, lm = central(apply, h / 10)
             if not kinked2 and _passes(a, n2, tol, atol * scale2):
                 n, scale = n2, scale2
                 refined += 1
+            elif kinked2 or one_sided_kink((lp_h, lm_h), (lp, lm), scale2):
+                kinked = True
         ana.append(a)
         num.append(n)
         kink.append(kinked)
@@ -328,7 +404,7 @@ def _compare(job: _Job, h: float, rng: np.random.Generator, tol: float, atol: fl
 
 
 def gradcheck(
-    net: Network,
+    net: Network | Any,
     x: np.ndarray,
     t: np.ndarray,
     *,
@@ -360,15 +436,18 @@ def gradcheck(
     ``scope="global"`` perturbs each tensor and re-runs the real loss from that layer on: the
     classic check, in which a bug also shows in every layer below it.
 
-    The network must be float64. Unless ``inplace`` is true the check runs on a deep copy, so the
-    caller's network (caches, gradients, Dropout masks, BatchNorm statistics) is untouched.
-    Dropout masks are drawn once and then frozen, so every evaluation sees the same function.
+    ``net`` is a :class:`Network` or a whole network written the book's way (see
+    :func:`~backprop_tui.engine.ways_in.as_network`); it must be float64. Unless
+    ``inplace`` is true it runs on a deep copy, so the caller's network (caches, gradients,
+    Dropout masks, BatchNorm statistics) is untouched. Dropout masks are drawn once and then
+    frozen, so every evaluation sees the same function.
     """
     if mode not in MODES:
         raise ValueError(f"unknown gradcheck mode {mode!r}; expected one of {', '.join(MODES)}")
     if scope not in SCOPES:
         raise ValueError(f"unknown gradcheck scope {scope!r}; expected "
                          + " or ".join(repr(s) for s in SCOPES))
+    net = as_network(net)
     if net.dtype != np.float64:
         raise ValueError(f"gradient checks need a float64 network, this one is {net.dtype}")
     if not inplace:
@@ -376,37 +455,98 @@ def gradcheck(
     rng = np.random.default_rng(seed)
     x = np.asarray(x, dtype=np.float64)
     net.train(True)
-    net.loss(x, t)  # draws the Dropout masks that every later evaluation reuses
     counter = _Counter(progress, cancelled)
+    walk = Walk(net)
+    n_layers = len(net.layers)
+    # numpy's global generator, which the book's Dropout draws from, before the checked pass
+    global_rng = np.random.get_state()  # noqa: NPY002 - users' layers draw from it
+    walk.start(x, t)
+    for pos in range(n_layers + 1):  # draws the Dropout masks that every evaluation reuses
+        walk.run(pos, check=False)
     with net.frozen():
-        base_loss = net.loss(x, t)
-        net.backward(need_input_grad=True)
+        np.random.set_state(global_rng)  # noqa: NPY002
+        base_loss, rng_before, reached = _checked_pass(walk, x, t)
+        after_pass = np.random.get_state()  # noqa: NPY002
         base_inputs = [h.copy() for h in net.inputs]
         jobs: list[_Job] = []
+        unchecked: list[str] = []
         for i, layer in enumerate(net.layers):
             if layers is not None and layer.name not in layers:
                 continue
+            if i < reached:  # no gradient reached it: the layer above returned a misshapen dx
+                unchecked.append(layer.name)
+                continue
             jobs.extend(_layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit,
-                                    counter))
+                                    counter, rng_before))
         if scope == "local" and inputs and (layers is None or "loss" in layers):
             jobs.append(_loss_job(net, t, mode, k, full_limit, counter))
-        if scope == "local" and end_to_end and layers is None:
-            job = _end_to_end_job(net, x, t, counter)
+        if scope == "local" and end_to_end and layers is None and reached == 0:
+            job = _end_to_end_job(net, x, t, counter, rng_before[0] if rng_before else None)
             if job is not None:
                 jobs.append(job)
         counter.total = sum(2 * (j.n_entries + j.n_dirs) for j in jobs)
 
-        checks = [_compare(job, h, rng, tol, atol) for job in jobs]
+        checks = []
+        for job in jobs:
+            check = _compare(job, h, rng, tol, atol)
+            if job.layer == "loss" and check.max_rel_error > tol / 10:
+                _explain_loss_epsilon(check, net.output, t, tol, atol)
+                if check.explained and check.indices.size == job.analytic.size \
+                        and (check.indices >= 0).all():
+                    # take the loss's own ε out of the end-to-end row: its subject is the chain
+                    # of layers and the L2 term, and the loss row has said what ε does
+                    delta = np.zeros(job.analytic.size)
+                    delta[check.indices] = check.numeric - check.analytic
+                    for other in jobs:
+                        if other.layer == "network":
+                            other.loss_delta = delta.reshape(job.analytic.shape)
+            elif job.layer == "network" and job.loss_delta is not None:
+                check.note = ("the loss's ε (see the loss row) is taken out of this "
+                              "comparison, which checks the chain of layers and the L2 term")
+            checks.append(check)
         # leave the network exactly as the unperturbed pass left it
-        net.loss(x, t)
-        net.backward(need_input_grad=True)
-    return GradcheckReport(checks, str(mode), h, tol, atol, base_loss, counter.count, scope)
+        np.random.set_state(global_rng)  # noqa: NPY002
+        _checked_pass(walk, x, t)
+        np.random.set_state(after_pass)  # noqa: NPY002
+    return GradcheckReport(checks, str(mode), h, tol, atol, base_loss, counter.count, scope,
+                           unchecked)
 
 
-def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, counter) -> list[_Job]:
+def _checked_pass(walk: Walk, x: np.ndarray, t: np.ndarray) -> tuple[float, list[tuple], int]:
+    """The pass every comparison refers to, unit by unit: forward, loss, backward. Returns the
+    loss, where numpy's global generator stood before each layer's forward (the book's Dropout
+    draws from it), and the index of the lowest layer a well-shaped gradient reached: a
+    backward that returns a dx of the wrong shape ends the pass there (the layer below would
+    fail on it, and be blamed for it)."""
+    net = walk.net
+    n = len(net.layers)
+    rng_before = []
+    walk.start(x, t)
+    for pos in range(n):
+        rng_before.append(np.random.get_state())  # noqa: NPY002
+        walk.run(pos, check=False)
+    unit = walk.run(n, check=False)
+    loss, reached = unit.loss, n
+    if not _well_shaped(unit.output, net.output):
+        return loss, rng_before, reached
+    for pos in range(n + 1, 2 * n + 1):
+        unit = walk.run(pos, check=False)
+        reached = walk.steps[pos][1]
+        if not _well_shaped(unit.output, net.inputs[reached]):
+            break
+    return loss, rng_before, reached
+
+
+def _well_shaped(dx: object, like: np.ndarray | None) -> bool:
+    return isinstance(dx, np.ndarray) and like is not None and dx.shape == like.shape
+
+
+def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, counter,
+                rng_before) -> list[_Job]:
     layer = net.layers[i]
     n = len(net.layers)
     upstream = net.dout if i == n - 1 else net.dinputs[i + 1]
+    rng_state = rng_before[i]
     jobs = []
     if scope == "local":
         base_sig = _signature([layer])
@@ -414,7 +554,8 @@ def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, coun
 
         def local(h_in: np.ndarray) -> tuple[float, bool]:
             counter.tick()
-            value = float(np.vdot(layer.forward(h_in), upstream))
+            np.random.set_state(rng_state)  # noqa: NPY002 - the draws of the checked pass
+            value = float(np.vdot(layer.forward(given(layer, h_in)), upstream))
             for name in decay:
                 w = layer.params[name]
                 value += 0.5 * net.l2 * float(np.vdot(w, w))
@@ -429,6 +570,7 @@ def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, coun
 
         def global_(h_in: np.ndarray) -> tuple[float, bool]:
             counter.tick()
+            np.random.set_state(rng_state)  # noqa: NPY002
             value = net.compute_loss(net.forward_from(i, h_in), t)
             return value, _changed(net.layers[i:], base_sig)
 
@@ -437,16 +579,44 @@ def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, coun
         x_pert = x_in.copy()
         run_input = lambda: global_(x_pert)  # noqa: E731
 
-    for name, g in layer.grads.items():
-        if name in layer.params:
+    def problem(kind, tensor, analytic, note) -> _Job:
+        return _Job(layer.name, i, kind, tensor, np.zeros(0), analytic, run_param, "—", 0, 0,
+                    problem=note)
+
+    where = f"{layer.name}'s backward"
+    for name, p in layer.params.items():
+        g = layer.grads.get(name)
+        if g is None:
+            if layer.trainable:
+                jobs.append(problem("param", name, np.zeros(p.shape),
+                                    f"{where} set no gradient for {name} (grads[{name!r}] "
+                                    f"or d{name}): the update would leave it as it is"))
+            continue
+        g = np.asarray(g)
+        if g.shape != p.shape:
+            jobs.append(problem("param", name, g, f"{where} gave d{name} of shape {g.shape}, "
+                                f"but {name} has shape {p.shape}"))
+        elif g.size == 0:
+            jobs.append(problem("param", name, g, f"{name} has no entries: nothing to check"))
+        else:
             label, n_ent, n_dir = _plan(g.size, mode, k, full_limit)
-            jobs.append(_Job(layer.name, i, "param", name, layer.params[name], g.copy(),
-                             run_param, label, n_ent, n_dir))
-    if inputs and net.dinputs[i] is not None:
+            jobs.append(_Job(layer.name, i, "param", name, p, g.astype(np.float64), run_param,
+                             label, n_ent, n_dir))
+    if inputs:
         dx = net.dinputs[i]
-        label, n_ent, n_dir = _plan(dx.size, mode, k, full_limit)
-        jobs.append(_Job(layer.name, i, "input", "x", x_pert, dx.copy(), run_input, label,
-                         n_ent, n_dir))
+        if not isinstance(dx, np.ndarray):
+            jobs.append(problem("input", "x", np.zeros(x_in.shape),
+                                f"{where} returned {type(dx).__name__}, not dx (an array shaped "
+                                f"like its input {x_in.shape})"))
+        elif dx.shape != x_in.shape:
+            jobs.append(problem("input", "x", dx, f"{where} returned dx of shape {dx.shape}, "
+                                f"but its input x has shape {x_in.shape}"))
+        elif dx.size == 0:
+            jobs.append(problem("input", "x", dx, "x has no entries: nothing to check"))
+        else:
+            label, n_ent, n_dir = _plan(dx.size, mode, k, full_limit)
+            jobs.append(_Job(layer.name, i, "input", "x", x_pert, dx.astype(np.float64),
+                             run_input, label, n_ent, n_dir))
     return jobs
 
 
@@ -456,10 +626,17 @@ def _loss_job(net, t, mode, k, full_limit, counter) -> _Job:
 
     def run() -> tuple[float, bool]:
         counter.tick()
-        return loss_layer.forward(out, t), False
+        return loss_layer.forward(given(loss_layer, out), t), False
 
+    dout = net.dout
+    if not isinstance(dout, np.ndarray) or dout.shape != out.shape:
+        what = (f"dx of shape {dout.shape}" if isinstance(dout, np.ndarray)
+                else type(dout).__name__)
+        return _Job("loss", len(net.layers), "input", "x", out, np.zeros(0), run, "—", 0, 0,
+                    problem=f"the loss's backward returned {what}, but the scores it was given "
+                            f"have shape {out.shape}")
     label, n_ent, n_dir = _plan(out.size, mode, k, full_limit)
-    return _Job("loss", len(net.layers), "input", "x", out, net.dout.copy(), run, label,
+    return _Job("loss", len(net.layers), "input", "x", out, dout.astype(np.float64), run, label,
                 n_ent, n_dir)
 
 
@@ -491,25 +668,87 @@ class _AllParams:
         self._assign(np.asarray(value))
 
 
-def _end_to_end_job(net, x, t, counter) -> _Job | None:
+def _end_to_end_job(net, x, t, counter, rng_state) -> _Job | None:
     arrays, grads = [], []
     for layer in net.layers:
         if layer.trainable:
             for name, p in layer.params.items():
-                if name in layer.grads:
+                g = layer.grads.get(name)
+                if g is not None and np.shape(g) == p.shape:  # else: a failed row already
                     arrays.append(p)
-                    grads.append(layer.grads[name].ravel())
+                    grads.append(np.asarray(g, dtype=np.float64).ravel())
     if not arrays:
         return None
     base_sig = _signature(net.layers)
 
     def run() -> tuple[float, bool]:
         counter.tick()
-        return net.loss(x, t), _changed(net.layers, base_sig)
+        if rng_state is not None:
+            np.random.set_state(rng_state)  # noqa: NPY002
+        value = net.loss(x, t)
+        if job.loss_delta is not None:
+            value -= float(np.vdot(job.loss_delta, net.output))
+        return value, _changed(net.layers, base_sig)
 
     g = np.concatenate(grads)
-    return _Job("network", -1, "param", "all parameters", _AllParams(arrays), g, run,
-                "directional", 0, 1)
+    job = _Job("network", -1, "param", "all parameters", _AllParams(arrays), g, run,
+               "directional", 0, 1)
+    return job
+
+
+def _explain_loss_epsilon(check: TensorCheck, scores: np.ndarray, t: np.ndarray, tol: float,
+                          atol: float) -> None:
+    """A softmax cross-entropy whose forward takes ``log(p + ε)`` (the book's guard against
+    log 0) while its backward is the exact gradient ``(p − onehot(t))/N`` of the loss without ε:
+    then ``numeric = analytic · p_t / (p_t + ε)`` row by row, the same ε in every row. If the
+    compared entries fit that with one small ε, say so in ``check.note`` and pass the check;
+    anything else (a missing 1/N, a wrong sign, mixed-up targets) still fails."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape[1] < 2 or check.indices.size == 0:
+        return
+    n, k = scores.shape
+    z = scores - scores.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    t = np.asarray(t)
+    if t.ndim == 2 and t.shape == scores.shape:
+        labels = t.argmax(axis=1)
+        if not np.array_equal(t, np.eye(k)[labels]):
+            return  # soft targets: not the case this recognises
+    elif t.ndim == 1 and len(t) == n and np.array_equal(t, np.round(t)) and t.min() >= 0 \
+            and t.max() < k:
+        labels = t.astype(np.int64)
+    else:
+        return
+    idx = check.indices[check.indices >= 0]  # entries (a direction says nothing per row)
+    if idx.size == 0:
+        return
+    a, num = check.analytic[: idx.size], check.numeric[: idx.size]
+    exact = ((p - np.eye(k)[labels]) / n).ravel()[idx]
+    if not np.allclose(a, exact, rtol=tol, atol=atol):
+        return  # the backward is not the exact cross-entropy gradient
+    rows = idx // k
+    pt = p[np.arange(n), labels][rows]
+    # ε from the entries where the factor p_t / (p_t + ε) is measurable: a confidently wrong
+    # row (p_t ≪ ε) has a numeric gradient of ~0 and says only that ε ≫ p_t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = num / a
+    usable = (np.abs(a) > 1e-3 * np.abs(a).max()) & (ratio > 1e-3) & (ratio < 1.0)
+    if not usable.any():
+        return
+    eps = float(np.median(pt[usable] * (1.0 / ratio[usable] - 1.0)))
+    if not (np.isfinite(eps) and 0 < eps <= 1e-3):
+        return
+    expected = a * pt / (pt + eps)
+    fits = np.abs(expected - num) <= np.maximum(tol * np.abs(num), atol)
+    if not fits[~check.kinked[: idx.size]].all():
+        return
+    check.passed = True
+    check.explained = True
+    check.note = (f"forward takes log(p + ε) with ε ≈ {eps:.0e} while backward is the exact "
+                  f"gradient (p − t)/N of the loss without ε: they differ by up to "
+                  f"{check.max_rel_error:.1e} (relative), the most where p of the target class "
+                  f"is small. The usual guard against log(0), not a mistake in backward.")
 
 
 def _summarise(job: _Job, idx, ana, num, kink, atols, refined: int, tol: float) -> TensorCheck:

@@ -61,6 +61,12 @@ class Layer:
     #: forward returns a new array that nothing else refers to (not its input, not its cache),
     #: so that in lean mode the next layer may overwrite it (see ``input_is_fresh``)
     fresh_output: ClassVar[bool] = False
+    #: forward/backward may write into the arrays they receive, as the book's ``Relu.backward``
+    #: (``dout[self.mask] = 0``) and cs231n's ``relu_backward`` (``dx = dout; dx[x <= 0] = 0``)
+    #: do: such a layer gets copies, so that what the tool recorded (the layer above's dx, an
+    #: input it will perturb again) never changes under it. The built-in layers never write
+    #: into what they receive (outside lean mode, where it is planned) and set this False.
+    writes_inputs: ClassVar[bool] = True
 
     # -- as a scenario file's layer type (see engine/registry.py) ------------------------------
     #: ``type`` in scenario files; set by ``@register``, None for unregistered classes
@@ -164,6 +170,8 @@ def _check_ndim(layer: Layer, in_shape: Shape, ndims: tuple[int, ...], what: str
 class _Elementwise(Layer):
     """An activation applied entry by entry: every equation works on the whole tensor."""
 
+    writes_inputs = False
+
     def equation_shapes(self, xs: Shape, ys: Shape) -> tuple[list[str], list[str]]:
         return ([f"{dims(xs)} elementwise"] * len(self.forward_equations),
                 [f"{dims(ys)} elementwise"] * len(self.backward_equations))
@@ -188,6 +196,8 @@ _POSITIVE_INT = {"check": positive, "expected": "a positive integer"}
 @register("affine")
 class Affine(Layer):
     """Fully connected layer ``y = x·W + b``; inputs with more axes are flattened per sample."""
+
+    writes_inputs = False
 
     kind = "Affine"
     fresh_output = True
@@ -430,6 +440,7 @@ class Dropout(Layer):
     while training, so that evaluation is the identity."""
 
     kind = "Dropout"
+    writes_inputs = False
     forward_equations = ("mask ~ Bernoulli(1 − p)   (training only)", "y = x · mask / (1 − p)")
     backward_equations = ("dx = dout · mask / (1 − p)",)
     options = (Option("p", "float", 0.5, check=lambda v: 0 <= v < 1,
@@ -486,6 +497,7 @@ class BatchNorm(Layer):
     """Batch normalisation over the batch axis of ``(N, D)`` inputs (Ioffe & Szegedy 2015)."""
 
     kind = "BatchNorm"
+    writes_inputs = False
     fresh_output = True
     forward_equations = (
         "μ = mean(x), σ² = var(x)   (over the batch; running averages when evaluating)",
@@ -582,6 +594,7 @@ class BatchNorm(Layer):
 @register("flatten")
 class Flatten(Layer):
     kind = "Flatten"
+    writes_inputs = False
     forward_equations = ("y = reshape(x, (N, C·H·W))",)
     backward_equations = ("dx = reshape(dout, shape of x)",)
 

@@ -14,6 +14,9 @@ from .layers import Shape, ShapeError, _sigmoid
 
 class Loss:
     kind: ClassVar[str] = "Loss"
+    #: forward may write into the scores it receives (see ``Layer.writes_inputs``); the
+    #: built-in losses do not
+    writes_inputs: ClassVar[bool] = True
     forward_equations: ClassVar[tuple[str, ...]] = ()
     backward_equations: ClassVar[tuple[str, ...]] = ()
 
@@ -55,6 +58,7 @@ class SoftmaxCrossEntropy(Loss):
     """
 
     kind = "SoftmaxCrossEntropy"
+    writes_inputs = False
     forward_equations = (
         "y = softmax(x) = exp(x − max x) / Σ exp(x − max x)",
         "L = −(1/N) Σₙ log y[n, tₙ]",
@@ -111,6 +115,7 @@ class SigmoidBCE(Loss):
     """
 
     kind = "SigmoidBCE"
+    writes_inputs = False
     forward_equations = (
         "y = σ(x)",
         "L = (1/N) Σ [max(x, 0) − x·t + log(1 + exp(−|x|))]   (= −t log y − (1−t) log(1−y))",
@@ -143,6 +148,7 @@ class MeanSquaredError(Loss):
     when the output has several columns."""
 
     kind = "MeanSquaredError"
+    writes_inputs = False
     forward_equations = ("L = (1/N) Σₙ ½ ‖yₙ − tₙ‖²",)
     backward_equations = ("dx = (y − t) / N",)
 

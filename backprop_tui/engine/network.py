@@ -19,6 +19,12 @@ from .layers import Layer, Shape
 from .losses import Loss
 
 
+def given(obj: Layer | Loss, a: np.ndarray) -> np.ndarray:
+    """What a layer's (or loss's) code receives: ``a`` itself, or a copy when its code may write
+    into the arrays it is handed (``writes_inputs``: any layer but the built-ins)."""
+    return a.copy() if obj.writes_inputs else a
+
+
 class Network:
     def __init__(
         self,
@@ -137,7 +143,7 @@ class Network:
 
     def forward_layer(self, i: int, h: np.ndarray) -> np.ndarray:
         self.inputs[i] = h
-        out = self.layers[i].forward(h)
+        out = self.layers[i].forward(given(self.layers[i], h))
         if i == len(self.layers) - 1:
             self.output = out
         return out
@@ -176,7 +182,7 @@ class Network:
 
     def compute_loss(self, out: np.ndarray, t: np.ndarray) -> float:
         """The loss step: data loss on the output plus ``½·λ·Σ‖W‖²``."""
-        self.data_loss = self.loss_layer.forward(out, t)
+        self.data_loss = self.loss_layer.forward(given(self.loss_layer, out), t)
         self.l2_loss = self.l2_term()
         return self.data_loss + self.l2_loss
 
@@ -191,7 +197,7 @@ class Network:
     def backward_layer(self, i: int, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         """Backward through layer ``i``: fills its grads (+ λ·W) and returns the input gradient."""
         layer = self.layers[i]
-        dx = layer.backward(dout, need_dx=need_dx)
+        dx = layer.backward(given(layer, dout), need_dx=need_dx)
         if self.l2 and layer.trainable:
             for k in layer.decay:
                 layer.grads[k] += self.l2 * layer.params[k]

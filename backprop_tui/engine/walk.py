@@ -99,22 +99,26 @@ class Walk:
             return f"the {phase} step of layer {layer.name!r} ({layer.kind})"
         return {"loss": "the loss step", "update": "the update step"}.get(phase, phase)
 
-    def run(self, pos: int, *, need_dx: bool = True) -> Unit:
+    def run(self, pos: int, *, need_dx: bool = True, check: bool = True) -> Unit:
         """Run unit ``pos``. ``need_dx=False`` lets a backward unit skip its input gradient.
-        Raises :class:`LayerError` (naming the unit) if the code it runs raises or breaks the
-        layer contract."""
+        Raises :class:`LayerError` (naming the unit) if the code it runs raises or, unless
+        ``check`` is false, breaks the layer contract (the gradient check reports a misshapen
+        gradient as a failed row instead)."""
         try:
-            return self._run(pos, need_dx)
+            return self._run(pos, need_dx, check)
         except Exception as e:
-            raise LayerError(self.what(pos), e) from e
+            phase, i = self.steps[pos]
+            layer = self.net.layers[i].name if i is not None else None
+            raise LayerError(self.what(pos), e, layer=layer, phase=phase) from e
 
-    def _run(self, pos: int, need_dx: bool) -> Unit:
+    def _run(self, pos: int, need_dx: bool, check: bool) -> Unit:
         net = self.net
         phase, i = self.steps[pos]
         if phase == "forward":
             h = self.x if i == 0 else self.h
             out = net.forward_layer(i, h)
-            check_returned(out, h, "forward", "y, its output")
+            if check:
+                check_returned(out, h, "forward", "y, its output")
             self.h = out
             return Unit(phase, i, h, out)
         if phase == "loss":
@@ -126,9 +130,11 @@ class Walk:
         if phase == "backward":
             dout = self.dout
             dx = net.backward_layer(i, dout, need_dx=need_dx)
-            if need_dx:
-                check_returned(dx, dout, "backward", "dx, the gradient for its input")
-            check_grads(net.layers[i])
+            if check:
+                if need_dx:
+                    check_returned(dx, net.inputs[i], "backward",
+                                   "dx, the gradient for its input, shaped like the input")
+                check_grads(net.layers[i])
             self.dout = dx
             return Unit(phase, i, dout, dx)
         if self.optimizer is None:

@@ -171,17 +171,20 @@ def _load_checkpoint(scenario: Scenario, net: Network, optimizer: Optimizer, ref
     return ckpt.path, ckpt.meta
 
 
-def _probe_shapes(net: Network, x: np.ndarray) -> None:
+def _probe_shapes(net: Network, x: np.ndarray) -> LayerError | None:
     """Run one forward pass (evaluation mode: no dropout draw, no running-statistics update)
     and take every layer's per-sample output shape from what it really returned.
 
     A layer written by a user may not override ``output_shape`` (the base class says "same as
     the input"); the network pane shows the shapes that forward produces. A layer that raises
-    here is reported as a :class:`~backprop_tui.engine.contract.LayerError`, naming it."""
+    here is returned as a :class:`~backprop_tui.engine.contract.LayerError` naming it (the
+    debugger opens anyway and shows it); the shapes from that layer on are what the layers'
+    ``output_shape`` says, or the input's shape."""
     walk = Walk(net)
     # a copy: a layer that writes into its input must not change the user's data set
     walk.start(np.array(x, dtype=np.float64), np.empty(0))
     shapes: list[tuple[int, ...]] = []
+    error: LayerError | None = None
     net.train(False)
     try:
         with np.errstate(all="ignore"):
@@ -190,15 +193,25 @@ def _probe_shapes(net: Network, x: np.ndarray) -> None:
                 try:
                     y = walk.run(pos).output
                 except LayerError as e:  # say what it was given: the shapes are what is probed
-                    raise LayerError(f"the forward of layer {layer.name!r} ({layer.kind}), on "
-                                     f"input of shape {given.shape},", e.error) from e.error
+                    error = LayerError(f"the forward of layer {layer.name!r} ({layer.kind}), on "
+                                       f"input of shape {given.shape},", e.error,
+                                       layer=layer.name, phase="forward")
+                    break
                 shapes.append(tuple(int(d) for d in y.shape[1:]))
     finally:
         net.train(True)
         for layer in net.layers:
             layer.cache.clear()
+    shape = shapes[-1] if shapes else tuple(int(d) for d in x.shape[1:])
+    for layer in net.layers[len(shapes):]:
+        try:
+            shape = tuple(layer.output_shape(shape))
+        except Exception:  # noqa: BLE001 - a guess for the pane; the error is said already
+            pass
+        shapes.append(shape)
     net.input_shape = tuple(int(d) for d in x.shape[1:])
     net.shapes = shapes
+    return error
 
 
 class DebugSession:
@@ -250,6 +263,9 @@ class DebugSession:
         #: network pane says "from training: after iteration 1,200 (epoch 2)", since the
         #: stepper here counts its own iterations from 0
         self.from_training: tuple[int, int] | None = None
+        #: a layer of the user's own that raised while the shapes were taken: the debugger
+        #: opens anyway and says so first
+        self.startup_error: LayerError | None = None
 
     @classmethod
     def from_scenario(
@@ -292,7 +308,7 @@ class DebugSession:
     @classmethod
     def for_network(
         cls,
-        net: Network,
+        net: Network | Any,
         x: np.ndarray,
         t: np.ndarray,
         *,
@@ -303,14 +319,17 @@ class DebugSession:
         history_bytes: int = DEFAULT_HISTORY_BYTES,
     ) -> DebugSession:
         """A session on a network built in Python (your own layers, your data) instead of a
-        scenario file: :func:`backprop_tui.debug` opens the debugger on it.
+        scenario file: :func:`backprop_tui.debug` opens the debugger on it. ``net`` is a
+        :class:`Network` or a whole network written the book's way (wrapped, not copied).
 
         ``x``/``t`` are the whole data set (rows are samples); batches of ``batch_size``
         (default: all of it, at most 32) are drawn from it with ``seed``. ``optimizer``
         defaults to SGD with lr 0.1. The network is stepped in float64 (converted here if
         it was built in another dtype)."""
         from ..engine.optim import SGD
+        from ..engine.ways_in import as_network
 
+        net = as_network(net, "bt.debug")
         if seed < 0:
             raise UsageError("must be an integer ≥ 0", key="seed", value=seed)
         x = np.asarray(x)
@@ -330,11 +349,14 @@ class DebugSession:
         net.cast(np.float64)
         batches = Batches(x.astype(np.float64, copy=False), t, batch_size,
                           np.random.default_rng(seed))
-        _probe_shapes(net, x[:batch_size])
+        error = _probe_shapes(net, x[:batch_size])
         architecture = f"{'×'.join(map(str, net.input_shape or ()))} → {net.describe()}"
-        return cls(net, optimizer if optimizer is not None else SGD(lr=0.1), batches,
-                   name=name, architecture=architecture, seed=int(seed),
-                   flat_images=x.ndim == 2 and x.shape[1] == 784, history_bytes=history_bytes)
+        session = cls(net, optimizer if optimizer is not None else SGD(lr=0.1), batches,
+                      name=name, architecture=architecture, seed=int(seed),
+                      flat_images=x.ndim == 2 and x.shape[1] == 784,
+                      history_bytes=history_bytes)
+        session.startup_error = error
+        return session
 
     # -- structure ----------------------------------------------------------------------------
     @property

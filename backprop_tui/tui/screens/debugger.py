@@ -169,6 +169,8 @@ class DebuggerScreen(Screen[None]):
             f"{s.name}: {s.architecture}, {self.session.net.param_count():,} parameters, "
             f"batch of {self.session.n}, seed {self.session.seed}"
             + (f", weights from {ck}" if ck else "") + " · press n to step, ? for help")
+        if s.startup_error is not None:  # the layer raised while the shapes were taken
+            self._layer_error(s.startup_error, starting=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """No action once the panes are gone (keys still queued while the app shuts down)."""
@@ -284,15 +286,21 @@ class DebuggerScreen(Screen[None]):
         return True
 
     # -- single steps -------------------------------------------------------------------------
-    def _layer_error(self, e: LayerError) -> None:
+    def _layer_error(self, e: LayerError, *, starting: bool = False) -> None:
         """A layer's own code raised (a user's layer, usually a shape mistake): say which,
         where and why, in a dialog; nothing moved, so the user can look around and retry."""
-        self.set_message(f"{e.what} failed: {type(e.error).__name__} — nothing was stepped")
-        self.app.push_screen(ErrorDialog(
-            "a layer raised an error",
-            f"{e}\n\nThe step did not happen: the panes show the state before it. Fix the "
-            "layer's code and start the debugger again; here you can still look around, step "
-            "back (p) or reset (r)."))
+        if starting:
+            self.set_message(f"{e.what} failed: {type(e.error).__name__} — stepping will stop "
+                             "at that layer")
+            body = (f"{e}\n\nThis happened while the debugger took the shapes of the layers' "
+                    "outputs: those below that layer are guesses. Step to it (n, or f) to see "
+                    "its input; fix the layer's code and start the debugger again.")
+        else:
+            self.set_message(f"{e.what} failed: {type(e.error).__name__} — nothing was stepped")
+            body = (f"{e}\n\nThe step did not happen: the panes show the state before it. "
+                    "Fix the layer's code and start the debugger again; here you can still look "
+                    "around, step back (p) or reset (r).")
+        self.app.push_screen(ErrorDialog("a layer raised an error", body))
 
     def action_step(self) -> None:
         if not self._idle():

@@ -1,0 +1,43 @@
+"""The ways a network of the user's own gets in: what ``bt.gradcheck`` and ``bt.debug`` take.
+
+* a :class:`~backprop_tui.engine.network.Network` (built-in layers, ``Layer`` subclasses of the
+  user's own, book-style layers through ``bt.from_book``), used as it is;
+* a whole network written the book's way (an ordered mapping ``layers`` plus ``lastLayer`` or
+  ``last_layer``): wrapped by :func:`~backprop_tui.engine.book.from_book`, sharing its arrays.
+
+Anything else is refused with one message that names the ways in, never an AttributeError from
+deep inside the package.
+
+This module imports numpy only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .book import from_book, is_book_network
+from .network import Network
+
+WAYS_IN = (
+    "a bt.Network, or a network written the book's way (an ordered mapping `layers` of "
+    "objects with forward/backward, plus `lastLayer` or `last_layer`)"
+)
+
+
+class NotANetwork(TypeError):
+    """What was handed over is none of the things the tool can step or check."""
+
+
+def as_network(obj: Any, what: str = "bt.gradcheck") -> Network:
+    """``obj`` as a :class:`Network` (a book network is wrapped, not copied)."""
+    if isinstance(obj, Network):
+        net = obj
+    elif is_book_network(obj):
+        net = from_book(obj)
+    else:
+        hint = ""
+        if hasattr(obj, "params") and callable(getattr(obj, "loss", None)):
+            hint = (" It has `params` and `loss(X, y)`, as a cs231n model does: such models "
+                    "are checked parameter by parameter, which the tool does not do yet.")
+        raise NotANetwork(f"{what} takes {WAYS_IN}; got {type(obj).__name__}.{hint}")
+    return net

@@ -1,0 +1,324 @@
+"""The book's networks and layers as students write them, in with one call and no false verdict.
+
+Every correct network passes the default audit; every planted mistake fails on exactly its
+layer (the end-to-end ``network`` row aside); the habits that used to give false verdicts — a
+backward writing into ``dout``, ``log(y + 1e-7)``, Dropout from ``np.random`` — are checked
+for what they are. The fixtures are in ``tests/own_code/book_style.py``.
+"""
+
+# ruff: noqa: NPY002 - the book's code draws from numpy's global generator
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from own_code import book_style as B
+
+import backprop_tui as bt
+from backprop_tui.engine.ways_in import NotANetwork
+from backprop_tui.tui.session import DebugSession
+
+
+def data(n: int = 8, d: int = 4, k: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.integers(0, k, size=n)
+
+
+def images(n: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 1, 10, 10)), rng.integers(0, 4, size=n)
+
+
+def failed(report) -> set[str]:
+    return {c.layer for c in report.checks if not c.passed} - {"network"}
+
+
+def two_layer(**kw) -> B.TwoLayerNet:
+    np.random.seed(1)
+    return B.TwoLayerNet(4, 6, 3, weight_init_std=0.5, **kw)
+
+
+# -- the four networks, correct: no false FAIL ---------------------------------------------------
+def correct_networks():
+    np.random.seed(2)
+    yield "TwoLayerNet", B.TwoLayerNet(4, 6, 3, weight_init_std=0.5), data()
+    np.random.seed(3)
+    yield "MultiLayerNet relu+L2", B.MultiLayerNet(4, [6, 5], 3, weight_decay_lambda=0.1), data()
+    np.random.seed(4)
+    yield "MultiLayerNet sigmoid", B.MultiLayerNet(4, [6], 3, activation="sigmoid",
+                                                   weight_init_std=1.0), data()
+    np.random.seed(5)
+    yield ("MultiLayerNetExtend bn+dropout+L2",
+           B.MultiLayerNetExtend(4, [6, 6], 3, weight_decay_lambda=0.05, use_dropout=True,
+                                 dropout_ration=0.3, use_batchnorm=True), data(16))
+    np.random.seed(6)
+    yield "SimpleConvNet", B.SimpleConvNet(), images()
+
+
+@pytest.mark.parametrize(("name", "net", "xt"), list(correct_networks()),
+                         ids=[n for n, _, _ in correct_networks()])
+def test_the_books_networks_pass_the_default_audit(name, net, xt) -> None:
+    x, t = xt
+    report = bt.gradcheck(net, x, t)
+    assert report.passed, str(report)
+    assert all(c.checked > 0 for c in report.checks)
+    names = {c.layer for c in report.checks}
+    assert set(net.layers) <= names | {k for k in net.layers if "Relu" in k and False}
+    loss = next(c for c in report.checks if c.layer == "loss")
+    assert loss.explained or loss.max_rel_error <= 1e-6  # log(y + 1e-7): said, not failed
+
+
+def test_weight_decay_counts_exactly_as_the_books_loss() -> None:
+    np.random.seed(7)
+    book = B.MultiLayerNet(4, [6, 5], 3, weight_decay_lambda=0.3)
+    x, t = data()
+    net = bt.from_book(book)
+    assert net.l2 == 0.3
+    assert net.loss(x, t) == pytest.approx(book.loss(x, t), rel=1e-12)
+    net.backward()
+    grads = book.gradient(x, t)
+    assert np.allclose(net.layers[0].grads["W"], grads["W1"], rtol=1e-12)
+    assert net.layers[0].params["W"] is book.params["W1"]  # shared, not copied
+
+
+def test_a_book_networks_dropout_is_really_checked() -> None:
+    """The book's Dropout draws a new mask at every forward: the check puts numpy's generator
+    back before each evaluation, so the mask is the same — and a Dropout that ignores its mask
+    in backward fails, on its own layer."""
+    np.random.seed(8)
+    net = B.MultiLayerNetExtend(4, [6, 6], 3, use_dropout=True, dropout_ration=0.5)
+    x, t = data(16)
+    good = bt.gradcheck(net, x, t)
+    assert good.passed, str(good)
+    drop = [c for c in good.checks if c.layer.startswith("Dropout")]
+    assert drop and all(c.kinks == 0 and c.checked > 0 for c in drop)
+    net.layers["Dropout1"] = B.DropoutNoMask(0.5)
+    assert failed(bt.gradcheck(net, x, t)) == {"Dropout1"}
+
+
+# -- planted mistakes: each fails on exactly its layer ------------------------------------------
+def _with(net, key: str, layer):
+    net.layers[key] = layer
+    return net
+
+
+def planted():
+    np.random.seed(9)
+    yield "missing /batch_size", two_layer(loss=B.SoftmaxWithLossNoN), {"loss"}
+    np.random.seed(9)
+    yield "transposed dW", two_layer(affine=B.AffineTransposedDW), {"Affine1"}
+    np.random.seed(9)
+    yield "ReLU mask from the output", two_layer(relu=B.ReluMaskFromOutput), {"Relu1"}
+    np.random.seed(10)
+    yield ("sigmoid backward from x", _with(
+        B.MultiLayerNet(4, [6], 3, activation="sigmoid", weight_init_std=1.0),
+        "Activation_function1", B.SigmoidFromInput()), {"Activation_function1"})
+    np.random.seed(11)
+    conv = B.SimpleConvNet()
+    pool = conv.layers["Pool1"]
+    yield ("max-pool routes to the wrong element", _with(
+        conv, "Pool1", B.PoolingWrongRoute(pool.pool_h, pool.pool_w, pool.stride)), {"Pool1"})
+    np.random.seed(12)
+    yield "empty dx", two_layer(affine=B.AffineEmptyDx), {"Affine1"}
+    np.random.seed(13)
+    conv = B.SimpleConvNet()
+    affine = conv.layers["Affine1"]
+    yield "dx of the wrong shape", _with(conv, "Affine1", B.AffineFlatDx(affine.W, affine.b)), \
+        {"Affine1"}
+
+
+@pytest.mark.parametrize(("name", "net", "layers"), list(planted()),
+                         ids=[n for n, _, _ in planted()])
+def test_each_planted_mistake_fails_on_exactly_its_layer(name, net, layers) -> None:
+    x, t = images() if "Conv1" in net.layers else data()
+    report = bt.gradcheck(net, x, t)
+    assert not report.passed
+    assert failed(report) == layers, str(report)
+
+
+def test_a_check_that_checked_nothing_is_a_failure_that_says_why() -> None:
+    x, t = data()
+    report = bt.gradcheck(two_layer(affine=B.AffineEmptyDx), x, t)
+    (row,) = [c for c in report.checks if not c.passed and c.layer != "network"]
+    assert (row.layer, row.tensor, row.checked) == ("Affine1", "x", 0)
+    assert "dx of shape (8, 0)" in row.note and "(8, 4)" in row.note
+    assert row.verdict == "FAIL" and row.label == "wrong"
+    assert "Affine1 x: Affine1's backward returned dx of shape (8, 0)" in str(report)
+
+
+def test_a_parameter_without_a_gradient_fails_naming_it() -> None:
+    class NoDb(B.Affine):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            del self.db
+            return dx
+
+    np.random.seed(14)
+    net = two_layer(affine=NoDb)
+    x, t = data()
+    report = bt.gradcheck(net, x, t)
+    (row,) = [c for c in report.checks if not c.passed]
+    assert (row.layer, row.tensor) == ("Affine1", "b")
+    assert "set no gradient for b" in row.note
+
+
+def test_affine_that_forgets_to_flatten_is_named_with_its_line() -> None:
+    np.random.seed(15)
+    conv = B.SimpleConvNet()
+    affine = conv.layers["Affine1"]
+    conv.layers["Affine1"] = B.AffineNoFlatten(affine.W, affine.b)
+    x, t = images()
+    with pytest.raises(bt.LayerError) as e:
+        bt.gradcheck(conv, x, t)
+    assert e.value.what == "the forward step of layer 'Affine1' (AffineNoFlatten)"
+    assert "book_style.py" in e.value.where and "in forward" in e.value.where
+
+
+# -- the debugger on the book's code -------------------------------------------------------------
+def test_the_debugger_shows_the_true_dx_above_a_relu_that_writes_into_dout() -> None:
+    """The book's Relu zeroes the dout it receives: that dout is the dx of the Affine above it,
+    which the debugger must still show as the Affine computed it."""
+    np.random.seed(16)
+    book = B.TwoLayerNet(4, 6, 3, weight_init_std=0.5)
+    x, t = data()
+    s = DebugSession.for_network(book, x, t, batch_size=8)
+    for _ in range(len(s.stepper.steps) - 1):  # up to the update
+        s.step()
+    affine2 = s.stepper.record_for("backward", 2)
+    W2 = book.params["W2"]
+    assert np.allclose(affine2.output, affine2.input @ W2.T)
+    assert np.count_nonzero(affine2.output) == affine2.output.size  # not zeroed by Relu1
+    relu = s.stepper.record_for("backward", 1)
+    assert relu.input is affine2.output or np.array_equal(relu.input, affine2.output)
+    assert np.array_equal(relu.output == 0, (affine2.output == 0) | relu.cache["mask"])
+
+
+def test_a_network_that_is_none_of_the_ways_in_says_which_they_are() -> None:
+    class Model:
+        params = {"W1": np.zeros((2, 2))}
+
+        def loss(self, X, y=None):
+            return 0.0, {}
+
+    x, t = data()
+    for obj, words in ((3, "got int"), (Model(), "cs231n model")):
+        with pytest.raises(NotANetwork) as e:
+            bt.gradcheck(obj, x, t)
+        assert "bt.Network" in str(e.value) and "lastLayer" in str(e.value)
+        assert words in str(e.value)
+    with pytest.raises(NotANetwork, match="bt.debug takes"):
+        DebugSession.for_network(object(), x, t)
+
+
+def test_l2_applies_to_from_book_layers_weights() -> None:
+    rng = np.random.default_rng(0)
+    W, b = rng.normal(size=(4, 3)), np.zeros(3)
+    net = bt.Network([bt.from_book(B.Affine(W, b), name="fc")], bt.SoftmaxCrossEntropy(), l2=0.5)
+    assert net.l2_term() == pytest.approx(0.25 * float(np.sum(W * W)))
+    x, t = data()
+    assert bt.gradcheck(net, x, t).passed
+
+
+def test_layers_below_a_misshapen_dx_are_said_to_be_unchecked() -> None:
+    np.random.seed(13)
+    conv = B.SimpleConvNet()
+    affine = conv.layers["Affine1"]
+    conv.layers["Affine1"] = B.AffineFlatDx(affine.W, affine.b)
+    x, t = images()
+    report = bt.gradcheck(conv, x, t)
+    assert report.unchecked == ["Conv1", "Relu1", "Pool1"]
+    assert "not checked: Conv1, Relu1, Pool1" in str(report)
+    assert not {"Conv1", "Relu1", "Pool1"} & {c.layer for c in report.checks}
+
+
+# -- kinks found from the numbers, for code that does not name its choices ----------------------
+class PlainRelu(bt.Layer):
+    """A ReLU of a user's own: no kink_signature, so the check knows nothing of its mask."""
+
+    kind = "PlainRelu"
+
+    def forward(self, x):
+        self.x = x
+        return np.maximum(x, 0)
+
+    def backward(self, dout, need_dx=True):
+        dx = dout
+        dx[self.x <= 0] = 0  # cs231n's habit: into the array it was handed
+        return dx
+
+
+class NaiveMaxPool(bt.Layer):
+    """2×2 max-pool with loops, the first maximum of a window winning (ties!), no signature."""
+
+    kind = "NaiveMaxPool"
+
+    def forward(self, x):
+        self.x = x
+        n, c, h, w = x.shape
+        out = np.zeros((n, c, h // 2, w // 2))
+        for i in range(h // 2):
+            for j in range(w // 2):
+                out[:, :, i, j] = x[:, :, 2 * i:2 * i + 2, 2 * j:2 * j + 2].max(axis=(2, 3))
+        return out
+
+    def backward(self, dout, need_dx=True):
+        x = self.x
+        dx = np.zeros_like(x)
+        n, c, h, w = x.shape
+        for a in range(n):
+            for b in range(c):
+                for i in range(h // 2):
+                    for j in range(w // 2):
+                        win = x[a, b, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
+                        r, s = np.unravel_index(np.argmax(win), win.shape)
+                        dx[a, b, 2 * i + r, 2 * j + s] += dout[a, b, i, j]
+        return dx
+
+    def output_shape(self, in_shape):
+        c, h, w = in_shape
+        return (c, h // 2, w // 2)
+
+
+def test_kinks_are_found_without_a_signature_relu_at_exact_zero() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(8, 4))
+    x[:, 1] = 0.0  # exactly at the kink: an image's black pixels, a padded input
+    W = rng.normal(size=(4, 6))
+    W[1] = 0.0
+    W[:, 2] = 0.0  # unit 2 sees exactly 0 for every sample: ReLU at its kink
+    net = bt.Network([bt.Affine(W, np.zeros(6), name="fc1"), PlainRelu(name="relu"),
+                      bt.Affine(rng.normal(size=(6, 3)), np.zeros(3), name="fc2")],
+                     bt.SoftmaxCrossEntropy())
+    report = bt.gradcheck(net, x, rng.integers(0, 3, 8))
+    assert report.passed, str(report)
+    (relu,) = report.for_layer("relu")
+    assert relu.kinks == 8 and relu.checked == 48  # the 8 entries of unit 2, and said so
+
+
+def test_kinks_are_found_without_a_signature_max_pool_with_ties() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 1, 4, 4)).round(1)
+    x[0, 0, :2, :2] = 0.5  # a window of four equal values: a tie
+    net = bt.Network([NaiveMaxPool(name="pool"), bt.Flatten(),
+                      bt.Affine(rng.normal(size=(4, 3)), np.zeros(3), name="fc")],
+                     bt.SoftmaxCrossEntropy())
+    report = bt.gradcheck(net, x, np.array([0, 2]))
+    assert report.passed, str(report)
+    (pool,) = report.for_layer("pool")
+    assert pool.kinks >= 1
+
+
+def test_a_wrong_backward_is_not_taken_for_a_kink() -> None:
+    class LeakyWrong(PlainRelu):
+        kind = "LeakyWrong"
+
+        def backward(self, dout, need_dx=True):
+            return dout * (self.x > 0) * 0.5  # half the gradient: smooth, and wrong
+
+    rng = np.random.default_rng(5)
+    net = bt.Network([bt.Affine(rng.normal(size=(4, 6)), np.zeros(6), name="fc1"),
+                      LeakyWrong(name="relu"),
+                      bt.Affine(rng.normal(size=(6, 3)), np.zeros(3), name="fc2")],
+                     bt.SoftmaxCrossEntropy())
+    report = bt.gradcheck(net, rng.normal(size=(8, 4)), rng.integers(0, 3, 8))
+    (relu,) = report.for_layer("relu")
+    assert not relu.passed and relu.kinks == 0
