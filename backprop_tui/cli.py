@@ -15,7 +15,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from .engine.gradcheck import MODES, SCOPES
+from .engine.gradcheck import SCOPES
+from .engine.numeric import MODES
 from .engine.optim import OPTIMIZERS
 from .errors import UserError
 from .scenario import DTYPES

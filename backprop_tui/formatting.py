@@ -10,7 +10,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from .engine.gradcheck import GOOD, SUSPICIOUS, WRONG, GradcheckReport, TensorCheck
+from .engine.checks import GOOD, SUSPICIOUS, WRONG, GradcheckReport, TensorCheck
 from .scenario import Scenario
 
 VERDICT_STYLE = {"pass": "bold green", "FAIL": "bold red", "kink": "yellow"}

@@ -43,7 +43,8 @@ from backprop_tui.engine import (
     Step,
     Tanh,
 )
-from backprop_tui.engine.gradcheck import GradcheckCancelled, gradcheck
+from backprop_tui.engine.gradcheck import gradcheck
+from backprop_tui.engine.numeric import GradcheckCancelled
 
 GOOD = 1e-7  # the cs231n "good" level for a relative error
 

@@ -8,8 +8,8 @@ import pytest
 from backprop_tui.checkpoint import save_checkpoint
 from backprop_tui.engine.batches import Batches, RowBatches
 from backprop_tui.engine.conditions import DeadReLU, GradNorm, NonFinite
-from backprop_tui.engine.gradcheck import GradcheckCancelled
 from backprop_tui.engine.layers import dims
+from backprop_tui.engine.numeric import GradcheckCancelled
 from backprop_tui.errors import CheckpointError, ScenarioError, UsageError
 from backprop_tui.scenario import load_scenario
 from backprop_tui.tui.session import DebugSession, SessionSpec

@@ -6,10 +6,11 @@ type (``engine/registry.py``): a new layer module is imported here.
 
 from .batches import Batches
 from .book import BookLayer, BookLoss, from_book
+from .checks import GradcheckReport, TensorCheck
 from .conditions import Condition, DeadReLU, GradcheckFails, GradNorm, NonFinite
 from .contract import LayerError
 from .conv import Conv2D, MaxPool2D, col2im, im2col
-from .gradcheck import GradcheckReport, TensorCheck, gradcheck
+from .gradcheck import gradcheck
 from .layers import (
     Affine,
     BatchNorm,

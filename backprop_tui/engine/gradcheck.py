@@ -56,210 +56,29 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
+from .checks import GradcheckReport, TensorCheck
 from .network import Network, given
+from .numeric import (
+    DEFAULT_ATOL,
+    DEFAULT_FULL_LIMIT,
+    DEFAULT_H,
+    DEFAULT_K,
+    DEFAULT_TOL,
+    MODES,
+    Counter,
+    Job,
+    Mode,
+    compare,
+    plan,
+)
 from .walk import Walk
 from .ways_in import as_network
 
-Mode = Literal["auto", "full", "sampled", "directional"]
-MODES: tuple[str, ...] = ("auto", "full", "sampled", "directional")
 SCOPES: tuple[str, ...] = ("local", "global")
-
-DEFAULT_H = 1e-5
-DEFAULT_TOL = 1e-6
-DEFAULT_ATOL = 1e-9
-DEFAULT_K = 24
-DEFAULT_FULL_LIMIT = 1000
-
-#: the cs231n scale for relative errors
-GOOD, SUSPICIOUS, WRONG = 1e-7, 1e-4, 1e-2
-
-
-class GradcheckCancelled(Exception):
-    """Raised when the ``cancelled`` callback asks the check to stop."""
-
-
-def relative_error(a: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """``|a − n| / max(|a|, |n|)``, with 0 where both are exactly zero."""
-    a = np.asarray(a, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    diff = np.abs(a - n)
-    scale = np.maximum(np.abs(a), np.abs(n))
-    out = np.zeros_like(diff)
-    nz = scale > 0
-    out[nz] = diff[nz] / scale[nz]
-    return out
-
-
-def scale_label(rel: float) -> str:
-    """Name a relative error on the cs231n scale."""
-    if not np.isfinite(rel) or rel > WRONG:
-        return "wrong"
-    if rel > SUSPICIOUS:
-        return "suspicious"
-    if rel > GOOD:
-        return "fair"
-    return "good"
-
-
-@dataclass
-class TensorCheck:
-    """The result for one tensor (a parameter, or a layer's input) of one layer."""
-
-    layer: str
-    layer_index: int
-    tensor: str  # parameter name (W, b, gamma…) or "x" for the layer's input
-    kind: Literal["param", "input"]
-    shape: tuple[int, ...]
-    mode: str
-    checked: int  # entries (or directions) compared
-    kinks: int  # of which straddled a kink and were not judged
-    max_abs_error: float
-    max_rel_error: float  # over judged entries with max(|a|, |n|) ≥ atol / tol
-    passed: bool
-    #: flat indices of the compared entries (−1 for a directional comparison)
-    indices: np.ndarray = field(repr=False)
-    analytic: np.ndarray = field(repr=False)
-    numeric: np.ndarray = field(repr=False)
-    kinked: np.ndarray = field(repr=False)  # bool per compared entry
-    #: entries that missed at h but agreed at h/10 (truncation error, not a bug)
-    refined: int = 0
-    #: what the numbers alone do not say: why it failed without a comparison (a gradient of the
-    #: wrong shape, none at all), or why a difference is not a mistake (ε inside a loss's log)
-    note: str = ""
-    #: the difference is real but explained (see ``note``) and does not fail the check
-    explained: bool = False
-
-    @property
-    def verdict(self) -> str:
-        if self.checked and self.kinks == self.checked:
-            return "kink"
-        return "pass" if self.passed else "FAIL"
-
-    @property
-    def label(self) -> str:
-        """How the error compares on the cs231n scale (good / fair / suspicious / wrong), or
-        ``explained`` (see ``note``)."""
-        if self.explained:
-            return "explained"
-        if not self.passed:
-            if self.checked == self.kinks or self.max_rel_error > WRONG:
-                return "wrong"
-            return scale_label(self.max_rel_error)
-        return scale_label(self.max_rel_error)
-
-    def as_dict(self) -> dict:
-        return {
-            "layer": self.layer,
-            "tensor": self.tensor,
-            "kind": self.kind,
-            "shape": list(self.shape),
-            "mode": self.mode,
-            "checked": self.checked,
-            "kinks": self.kinks,
-            "refined": self.refined,
-            "max_abs_error": self.max_abs_error,
-            "max_rel_error": self.max_rel_error,
-            "passed": self.passed,
-            "note": self.note,
-        }
-
-
-@dataclass
-class GradcheckReport:
-    checks: list[TensorCheck]
-    mode: str
-    h: float
-    tol: float
-    atol: float
-    loss: float
-    evaluations: int
-    scope: str = "local"
-    #: layers not checked because no well-shaped gradient reached them (see ``note``)
-    unchecked: list[str] = field(default_factory=list)
-
-    @property
-    def note(self) -> str:
-        if not self.unchecked:
-            return ""
-        return (f"not checked: {', '.join(self.unchecked)} — no gradient of the right shape "
-                "reached them (see the failed dx above them)")
-
-    @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
-
-    @property
-    def failed_layers(self) -> list[str]:
-        seen: list[str] = []
-        for c in self.checks:
-            if not c.passed and c.layer not in seen:
-                seen.append(c.layer)
-        return seen
-
-    def for_layer(self, name: str) -> list[TensorCheck]:
-        return [c for c in self.checks if c.layer == name]
-
-    def __str__(self) -> str:
-        """A plain-text table, for ``print(report)`` in a script or a notebook (the CLI draws
-        the same numbers with rich)."""
-        failed = sum(not c.passed for c in self.checks)
-        head = (f"gradient check {'passed' if self.passed else 'FAILED'}"
-                + (f" ({failed} of {len(self.checks)} tensors)" if failed else
-                   f" ({len(self.checks)} tensors)")
-                + f" · {self.scope} scope, mode {self.mode}, h={self.h:g}, "
-                  f"{self.evaluations:,} loss evaluations")
-        rows = [("layer", "gradient", "shape", "checked", "kinks", "max |a−n|", "max rel",
-                 "verdict")]
-        for c in self.checks:
-            grad = "all" if c.layer == "network" else (f"d{c.tensor}" if c.kind == "param"
-                                                       else "dx")
-            rows.append((c.layer, grad, "×".join(map(str, c.shape)) or "–", f"{c.checked:,}",
-                         str(c.kinks), f"{c.max_abs_error:.1e}", f"{c.max_rel_error:.1e}",
-                         f"{c.verdict} ({c.label})"))
-        widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
-        right = {3, 4, 5, 6}
-        lines = [head]
-        for r in rows:
-            lines.append("  ".join(v.rjust(w) if j in right else v.ljust(w)
-                                   for j, (v, w) in enumerate(zip(r, widths, strict=True)))
-                         .rstrip())
-        for c in self.checks:
-            if c.note:
-                lines.append(f"{c.layer} {c.tensor}: {c.note}")
-        if self.note:
-            lines.append(self.note)
-        lines.append(f"an entry passes if |a−n|/max(|a|,|n|) ≤ {self.tol:g} or |a−n| ≤ "
-                     f"{self.atol:g} (a: analytic, from backward; n: numeric)")
-        return "\n".join(lines)
-
-    def _repr_pretty_(self, p: object, cycle: bool) -> None:  # IPython / Jupyter display
-        p.text(str(self))  # type: ignore[attr-defined]
-
-
-class _Counter:
-    """Counts loss evaluations for progress, and lets a caller cancel between them."""
-
-    def __init__(
-        self,
-        progress: Callable[[int, int], None] | None,
-        cancelled: Callable[[], bool] | None,
-    ) -> None:
-        self.progress = progress
-        self.cancelled = cancelled
-        self.count = 0
-        self.total = 0
-
-    def tick(self) -> None:
-        if self.cancelled is not None and self.cancelled():
-            raise GradcheckCancelled()
-        self.count += 1
-        if self.progress is not None:
-            self.progress(self.count, self.total)
 
 
 def _signature(layers) -> list[np.ndarray | None]:
@@ -271,136 +90,6 @@ def _changed(layers, base: list[np.ndarray | None]) -> bool:
         if sig is not None and not np.array_equal(sig, layer.kink_signature()):
             return True
     return False
-
-
-def _pick_entries(analytic: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    size = analytic.size
-    if size <= k:
-        return np.arange(size)
-    top = np.argsort(-np.abs(analytic.ravel()), kind="stable")[: k // 2]
-    rest = np.setdiff1d(np.arange(size), top, assume_unique=True)
-    rand = rng.choice(rest, size=k - top.size, replace=False)
-    return np.sort(np.concatenate([top, rand]))
-
-
-def _plan(size: int, mode: str, k: int, full_limit: int) -> tuple[str, int, int]:
-    """(label, number of entries, number of directions) for one tensor."""
-    if mode == "full" or (mode == "auto" and size <= full_limit):
-        return "full", size, 0
-    if mode == "sampled":
-        return f"sampled({min(k, size)})", min(k, size), 0
-    if mode == "directional":
-        return "directional", 0, 1
-    return f"sampled({min(k, size)})+directional", min(k, size), 1
-
-
-@dataclass
-class _Job:
-    layer: str
-    layer_index: int
-    kind: Literal["param", "input"]
-    tensor: str
-    target: np.ndarray  # the array that is perturbed in place
-    analytic: np.ndarray
-    run: Callable[[], tuple[float, bool]]  # the function value, and whether a kink flipped
-    label: str
-    n_entries: int
-    n_dirs: int
-    #: why this gradient cannot be compared (wrong shape, missing): a failure, nothing checked
-    problem: str = ""
-    #: end-to-end row: the loss's measured forward/backward difference (an explained ε) per
-    #: score, subtracted from the function so that the row checks the layers' chain alone
-    loss_delta: np.ndarray | None = None
-
-
-def _passes(a: float, n: float, tol: float, atol: float) -> bool:
-    err = abs(a - n)
-    scale = max(abs(a), abs(n))
-    return bool(np.isfinite(a) and np.isfinite(n) and (err <= atol or err <= tol * scale))
-
-
-def _compare(job: _Job, h: float, rng: np.random.Generator, tol: float, atol: float) -> TensorCheck:
-    if job.problem:
-        empty = np.zeros(0)
-        return TensorCheck(job.layer, job.layer_index, job.tensor, job.kind,
-                           tuple(np.shape(job.analytic)), "—", 0, 0, 0.0, 0.0, False,
-                           np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=bool),
-                           note=job.problem)
-    g, target = job.analytic, job.target
-    if job.n_entries >= g.size:
-        idx = np.arange(g.size)
-    elif job.n_entries:
-        idx = _pick_entries(g, job.n_entries, rng)
-    else:
-        idx = np.zeros(0, dtype=np.int64)
-    flat = target.reshape(-1) if idx.size else None  # a view: perturbing it perturbs the tensor
-    ana, num, kink, atols = [], [], [], []
-    refined = 0
-
-    base: list[float] = []  # f(θ), evaluated once if a one-sided difference needs it
-
-    def central(apply: Callable[[float], None], step: float
-                ) -> tuple[float, bool, float, float, float]:
-        apply(step)
-        lp, kp = job.run()
-        apply(-step)
-        lm, km = job.run()
-        apply(0.0)
-        return (lp - lm) / (2 * step), kp or km, max(abs(lp), abs(lm), 1.0), lp, lm
-
-    def one_sided_kink(far: tuple[float, float], near: tuple[float, float], scale: float
-                       ) -> bool:
-        """The slope jumps at θ: the one-sided differences at s = h/10 disagree beyond
-        round-off, and by as much as at h. On a smooth function they differ by s·|f″|, which
-        shrinks tenfold with the step; across a kink by the jump in slope, which does not."""
-        if not base:
-            base.append(job.run()[0])
-        f0 = base[0]
-
-        def jump(lp: float, lm: float, step: float) -> tuple[float, float]:
-            right, left = (lp - f0) / step, (f0 - lm) / step
-            return abs(right - left), max(abs(right), abs(left))
-
-        jump_h, _ = jump(*far, h)
-        jump_s, size = jump(*near, h / 10)
-        noise = 4 * np.finfo(np.float64).eps * scale / (h / 10)  # round-off of such a slope
-        return jump_s > max(1e-3 * size, 100 * noise) and jump_s > 0.5 * jump_h
-
-    def judge(a: float, apply: Callable[[float], None]) -> None:
-        nonlocal refined
-        n, kinked, scale, lp_h, lm_h = central(apply, h)
-        if not kinked and not _passes(a, n, tol, atol * scale):
-            # Truncation error grows as h²·f‴: a correct layer with a very curved forward
-            # (BatchNorm over a feature that barely varies) can miss at h and agree at h/10,
-            # while a wrong backward misses at every h. Keep the estimate that agrees, and say so.
-            n2, kinked2, scale2, lp, lm = central(apply, h / 10)
-            if not kinked2 and _passes(a, n2, tol, atol * scale2):
-                n, scale = n2, scale2
-                refined += 1
-            elif kinked2 or one_sided_kink((lp_h, lm_h), (lp, lm), scale2):
-                kinked = True
-        ana.append(a)
-        num.append(n)
-        kink.append(kinked)
-        atols.append(atol * scale)
-
-    for j in idx:
-        orig = flat[j]
-
-        def apply(d: float, j: int = j, orig: float = orig) -> None:
-            flat[j] = orig + d if d else orig
-
-        judge(float(g.flat[j]), apply)
-    for _ in range(job.n_dirs):
-        v = rng.standard_normal(g.shape)
-        v /= np.linalg.norm(v)
-        orig = target.copy()
-
-        def apply(d: float, v: np.ndarray = v, orig: np.ndarray = orig) -> None:
-            target[...] = orig + d * v if d else orig
-
-        judge(float(np.vdot(g, v)), apply)
-    return _summarise(job, idx, ana, num, kink, atols, refined, tol)
 
 
 def gradcheck(
@@ -455,7 +144,7 @@ def gradcheck(
     rng = np.random.default_rng(seed)
     x = np.asarray(x, dtype=np.float64)
     net.train(True)
-    counter = _Counter(progress, cancelled)
+    counter = Counter(progress, cancelled)
     walk = Walk(net)
     n_layers = len(net.layers)
     # numpy's global generator, which the book's Dropout draws from, before the checked pass
@@ -468,7 +157,7 @@ def gradcheck(
         base_loss, rng_before, reached = _checked_pass(walk, x, t)
         after_pass = np.random.get_state()  # noqa: NPY002
         base_inputs = [h.copy() for h in net.inputs]
-        jobs: list[_Job] = []
+        jobs: list[Job] = []
         unchecked: list[str] = []
         for i, layer in enumerate(net.layers):
             if layers is not None and layer.name not in layers:
@@ -488,7 +177,7 @@ def gradcheck(
 
         checks = []
         for job in jobs:
-            check = _compare(job, h, rng, tol, atol)
+            check = compare(job, h, rng, tol, atol)
             if job.layer == "loss" and check.max_rel_error > tol / 10:
                 _explain_loss_epsilon(check, net.output, t, tol, atol)
                 if check.explained and check.indices.size == job.analytic.size \
@@ -542,7 +231,7 @@ def _well_shaped(dx: object, like: np.ndarray | None) -> bool:
 
 
 def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, counter,
-                rng_before) -> list[_Job]:
+                rng_before) -> list[Job]:
     layer = net.layers[i]
     n = len(net.layers)
     upstream = net.dout if i == n - 1 else net.dinputs[i + 1]
@@ -579,8 +268,8 @@ def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, coun
         x_pert = x_in.copy()
         run_input = lambda: global_(x_pert)  # noqa: E731
 
-    def problem(kind, tensor, analytic, note) -> _Job:
-        return _Job(layer.name, i, kind, tensor, np.zeros(0), analytic, run_param, "—", 0, 0,
+    def problem(kind, tensor, analytic, note) -> Job:
+        return Job(layer.name, i, kind, tensor, np.zeros(0), analytic, run_param, "—", 0, 0,
                     problem=note)
 
     where = f"{layer.name}'s backward"
@@ -599,8 +288,8 @@ def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, coun
         elif g.size == 0:
             jobs.append(problem("param", name, g, f"{name} has no entries: nothing to check"))
         else:
-            label, n_ent, n_dir = _plan(g.size, mode, k, full_limit)
-            jobs.append(_Job(layer.name, i, "param", name, p, g.astype(np.float64), run_param,
+            label, n_ent, n_dir = plan(g.size, mode, k, full_limit)
+            jobs.append(Job(layer.name, i, "param", name, p, g.astype(np.float64), run_param,
                              label, n_ent, n_dir))
     if inputs:
         dx = net.dinputs[i]
@@ -614,13 +303,13 @@ def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, coun
         elif dx.size == 0:
             jobs.append(problem("input", "x", dx, "x has no entries: nothing to check"))
         else:
-            label, n_ent, n_dir = _plan(dx.size, mode, k, full_limit)
-            jobs.append(_Job(layer.name, i, "input", "x", x_pert, dx.astype(np.float64),
+            label, n_ent, n_dir = plan(dx.size, mode, k, full_limit)
+            jobs.append(Job(layer.name, i, "input", "x", x_pert, dx.astype(np.float64),
                              run_input, label, n_ent, n_dir))
     return jobs
 
 
-def _loss_job(net, t, mode, k, full_limit, counter) -> _Job:
+def _loss_job(net, t, mode, k, full_limit, counter) -> Job:
     out = net.output.copy()
     loss_layer = net.loss_layer
 
@@ -632,11 +321,11 @@ def _loss_job(net, t, mode, k, full_limit, counter) -> _Job:
     if not isinstance(dout, np.ndarray) or dout.shape != out.shape:
         what = (f"dx of shape {dout.shape}" if isinstance(dout, np.ndarray)
                 else type(dout).__name__)
-        return _Job("loss", len(net.layers), "input", "x", out, np.zeros(0), run, "—", 0, 0,
+        return Job("loss", len(net.layers), "input", "x", out, np.zeros(0), run, "—", 0, 0,
                     problem=f"the loss's backward returned {what}, but the scores it was given "
                             f"have shape {out.shape}")
-    label, n_ent, n_dir = _plan(out.size, mode, k, full_limit)
-    return _Job("loss", len(net.layers), "input", "x", out, dout.astype(np.float64), run, label,
+    label, n_ent, n_dir = plan(out.size, mode, k, full_limit)
+    return Job("loss", len(net.layers), "input", "x", out, dout.astype(np.float64), run, label,
                 n_ent, n_dir)
 
 
@@ -668,7 +357,7 @@ class _AllParams:
         self._assign(np.asarray(value))
 
 
-def _end_to_end_job(net, x, t, counter, rng_state) -> _Job | None:
+def _end_to_end_job(net, x, t, counter, rng_state) -> Job | None:
     arrays, grads = [], []
     for layer in net.layers:
         if layer.trainable:
@@ -691,7 +380,7 @@ def _end_to_end_job(net, x, t, counter, rng_state) -> _Job | None:
         return value, _changed(net.layers, base_sig)
 
     g = np.concatenate(grads)
-    job = _Job("network", -1, "param", "all parameters", _AllParams(arrays), g, run,
+    job = Job("network", -1, "param", "all parameters", _AllParams(arrays), g, run,
                "directional", 0, 1)
     return job
 
@@ -749,38 +438,3 @@ def _explain_loss_epsilon(check: TensorCheck, scores: np.ndarray, t: np.ndarray,
                   f"gradient (p − t)/N of the loss without ε: they differ by up to "
                   f"{check.max_rel_error:.1e} (relative), the most where p of the target class "
                   f"is small. The usual guard against log(0), not a mistake in backward.")
-
-
-def _summarise(job: _Job, idx, ana, num, kink, atols, refined: int, tol: float) -> TensorCheck:
-    analytic = np.asarray(ana, dtype=np.float64)
-    numeric = np.asarray(num, dtype=np.float64)
-    kinked = np.asarray(kink, dtype=bool)
-    atol_eff = np.asarray(atols, dtype=np.float64)
-    indices = np.concatenate(
-        [np.asarray(idx, dtype=np.int64), -np.ones(job.n_dirs, dtype=np.int64)]
-    )
-    abs_err = np.abs(analytic - numeric)
-    rel = relative_error(analytic, numeric)
-    judged = ~kinked
-    ok = (rel <= tol) | (abs_err <= atol_eff)
-    ok &= np.isfinite(analytic) & np.isfinite(numeric)
-    passed = bool(ok[judged].all())
-    significant = judged & (np.maximum(np.abs(analytic), np.abs(numeric)) >= atol_eff / tol)
-    return TensorCheck(
-        layer=job.layer,
-        layer_index=job.layer_index,
-        tensor=job.tensor,
-        kind=job.kind,
-        shape=tuple(job.analytic.shape),
-        mode=job.label,
-        checked=int(analytic.size),
-        kinks=int(kinked.sum()),
-        max_abs_error=float(abs_err[judged].max()) if judged.any() else 0.0,
-        max_rel_error=float(rel[significant].max()) if significant.any() else 0.0,
-        passed=passed,
-        indices=indices,
-        analytic=analytic,
-        numeric=numeric,
-        kinked=kinked,
-        refined=refined,
-    )

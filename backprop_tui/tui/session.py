@@ -27,9 +27,10 @@ from typing import Any, Literal
 import numpy as np
 
 from ..engine.batches import Batches
+from ..engine.checks import GradcheckReport
 from ..engine.conditions import DeadReLU, GradcheckFails, GradNorm, NonFinite
 from ..engine.contract import LayerError
-from ..engine.gradcheck import GradcheckReport, gradcheck
+from ..engine.gradcheck import gradcheck
 from ..engine.layers import Layer
 from ..engine.network import Network
 from ..engine.optim import Optimizer

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from ...engine.contract import LayerError, describe_error
-from ...engine.gradcheck import GradcheckCancelled
+from ...engine.numeric import GradcheckCancelled
 from ...engine.records import StopReason
 from ..session import DebugSession, GradcheckResult
 from ..widgets.formula import FormulaPane
