@@ -43,7 +43,9 @@ from .engine import (
     Stepper,
     Tanh,
     from_book,
+    from_functions,
     gradcheck,
+    gradcheck_function,
 )
 from .errors import CheckpointError, DataError, ScenarioError, UserError
 from .scenario import Scenario, list_scenarios, load_scenario
@@ -113,7 +115,9 @@ __all__ = [
     "__version__",
     "debug",
     "from_book",
+    "from_functions",
     "gradcheck",
+    "gradcheck_function",
     "list_scenarios",
     "load_scenario",
 ]

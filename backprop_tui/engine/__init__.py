@@ -10,7 +10,9 @@ from .checks import GradcheckReport, TensorCheck
 from .conditions import Condition, DeadReLU, GradcheckFails, GradNorm, NonFinite
 from .contract import LayerError
 from .conv import Conv2D, MaxPool2D, col2im, im2col
+from .functions import from_functions
 from .gradcheck import gradcheck
+from .paramcheck import gradcheck_function
 from .layers import (
     Affine,
     BatchNorm,
@@ -73,7 +75,9 @@ __all__ = [
     "TensorCheck",
     "col2im",
     "from_book",
+    "from_functions",
     "gradcheck",
+    "gradcheck_function",
     "im2col",
     "register",
 ]

@@ -127,10 +127,12 @@ class GradcheckReport:
 
     @property
     def failed_layers(self) -> list[str]:
+        """The layers whose check failed — for a check of a parameter dict, the parameters."""
         seen: list[str] = []
         for c in self.checks:
-            if not c.passed and c.layer not in seen:
-                seen.append(c.layer)
+            name = c.tensor if self.scope == "params" else c.layer
+            if not c.passed and name not in seen:
+                seen.append(name)
         return seen
 
     def for_layer(self, name: str) -> list[TensorCheck]:
@@ -143,7 +145,9 @@ class GradcheckReport:
         head = (f"gradient check {'passed' if self.passed else 'FAILED'}"
                 + (f" ({failed} of {len(self.checks)} tensors)" if failed else
                    f" ({len(self.checks)} tensors)")
-                + f" · {self.scope} scope, mode {self.mode}, h={self.h:g}, "
+                + (" · parameter by parameter" if self.scope == "params"
+                   else f" · {self.scope} scope")
+                + f", mode {self.mode}, h={self.h:g}, "
                   f"{self.evaluations:,} loss evaluations")
         rows = [("layer", "gradient", "shape", "checked", "kinks", "max |a−n|", "max rel",
                  "verdict")]

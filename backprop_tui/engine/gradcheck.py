@@ -60,6 +60,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .book import is_book_network
 from .checks import GradcheckReport, TensorCheck
 from .network import Network, given
 from .numeric import (
@@ -75,6 +76,7 @@ from .numeric import (
     compare,
     plan,
 )
+from .paramcheck import gradcheck_model, is_model
 from .walk import Walk
 from .ways_in import as_network
 
@@ -126,7 +128,10 @@ def gradcheck(
     classic check, in which a bug also shows in every layer below it.
 
     ``net`` is a :class:`Network` or a whole network written the book's way (see
-    :func:`~backprop_tui.engine.ways_in.as_network`); it must be float64. Unless
+    :func:`~backprop_tui.engine.ways_in.as_network`); it must be float64. A cs231n-style model
+    (``params`` and ``loss(X, y) -> (loss, grads)``) is checked parameter by parameter instead
+    (:mod:`~backprop_tui.engine.paramcheck`; ``scope``, ``inputs``, ``end_to_end`` and
+    ``inplace`` do not apply, ``layers`` selects parameters). Unless
     ``inplace`` is true it runs on a deep copy, so the caller's network (caches, gradients,
     Dropout masks, BatchNorm statistics) is untouched. Dropout masks are drawn once and then
     frozen, so every evaluation sees the same function.
@@ -136,6 +141,10 @@ def gradcheck(
     if scope not in SCOPES:
         raise ValueError(f"unknown gradcheck scope {scope!r}; expected "
                          + " or ".join(repr(s) for s in SCOPES))
+    if is_model(net) and not is_book_network(net):  # params + loss(X, y) -> (loss, grads)
+        return gradcheck_model(net, x, t, mode=mode, h=h, tol=tol, atol=atol, k=k,
+                               full_limit=full_limit, seed=seed, layers=layers,
+                               progress=progress, cancelled=cancelled)
     net = as_network(net)
     if net.dtype != np.float64:
         raise ValueError(f"gradient checks need a float64 network, this one is {net.dtype}")

@@ -5,6 +5,9 @@
 * a whole network written the book's way (an ordered mapping ``layers`` plus ``lastLayer`` or
   ``last_layer``): wrapped by :func:`~backprop_tui.engine.book.from_book`, sharing its arrays.
 
+(``bt.gradcheck`` also takes a cs231n-style model, checked parameter by parameter:
+:mod:`~backprop_tui.engine.paramcheck`.)
+
 Anything else is refused with one message that names the ways in, never an AttributeError from
 deep inside the package.
 
@@ -37,7 +40,9 @@ def as_network(obj: Any, what: str = "bt.gradcheck") -> Network:
     else:
         hint = ""
         if hasattr(obj, "params") and callable(getattr(obj, "loss", None)):
-            hint = (" It has `params` and `loss(X, y)`, as a cs231n model does: such models "
-                    "are checked parameter by parameter, which the tool does not do yet.")
+            hint = (" It has `params` and `loss(X, y)`, as a cs231n model does: "
+                    "bt.gradcheck(model, X, y) checks it parameter by parameter, but the "
+                    "debugger steps through layers, which a model does not show; build a "
+                    "bt.Network of its layers with bt.from_functions to step through it.")
         raise NotANetwork(f"{what} takes {WAYS_IN}; got {type(obj).__name__}.{hint}")
     return net
