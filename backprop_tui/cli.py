@@ -169,6 +169,7 @@ def gradcheck_cmd(
 
     from .engine.contract import LayerError
     from .engine.gradcheck import gradcheck
+    from .engine.paramcheck import gradcheck_function
     from .errors import UsageError
     from .formatting import gradcheck_summary, gradcheck_table
     from .netfile import is_network_file, load_network_file
@@ -182,12 +183,18 @@ def gradcheck_cmd(
             raise UsageError("must be a positive integer", key=name, value=value)
     if seed < 0:  # numpy seeds must be non-negative
         raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
-    if is_network_file(scenario):  # a network of the user's own, built by a Python file
+    nf = None
+    if is_network_file(scenario):  # your own code, built by a Python file
         nf = load_network_file(scenario)
-        nf.net.cast(np.float64)
         title, net = nf.name, nf.net
-        names = [lyr.name for lyr in net.layers] + ["loss"]
-        has_step = any(lyr.kind == "Step" for lyr in net.layers)
+        if nf.kind == "network":
+            net.cast(np.float64)
+            names = [lyr.name for lyr in net.layers] + ["loss"]
+        else:  # a model or f(params): checked parameter by parameter
+            params = nf.params if nf.kind == "function" else net.params
+            _float64_params(nf.path, params)
+            names = list(params)
+        has_step = nf.kind == "network" and any(lyr.kind == "Step" for lyr in net.layers)
     else:
         sc = load_scenario(scenario)
         title, net = sc.name, None
@@ -195,7 +202,8 @@ def gradcheck_cmd(
         has_step = sc.has_step
     for name in layer or []:
         if name not in names:
-            raise UsageError("no such layer", key="--layer", value=name,
+            what = "parameter" if nf is not None and nf.kind != "network" else "layer"
+            raise UsageError(f"no such {what}", key="--layer", value=name,
                              expected=f"one of {', '.join(names)}")
     if has_step:
         reason = (
@@ -209,19 +217,22 @@ def gradcheck_cmd(
         else:
             _console().print(reason)
         return
-    if net is None:
+    if nf is None:
         net = sc.build_network(seed=seed, dtype="float64")
         x, t = sc.load_batch(batch_size or sc.gradcheck_batch_size, seed, data_dir, "float64")
-    else:  # a seeded sample of the file's data, 8 rows unless told
+    elif nf.kind != "function":  # a seeded sample of the file's data, 8 rows unless told
         n = min(batch_size or 8, len(nf.x))
         rows = np.sort(np.random.default_rng(seed).choice(len(nf.x), size=n, replace=False))
         x, t = nf.x[rows].astype(np.float64), nf.t[rows]
-    n = len(x)
     t0 = time.perf_counter()
+    options = dict(mode=mode.value, h=h, tol=tol, atol=atol, k=k, full_limit=full_limit,
+                   seed=seed, layers=layer or None)
     try:
-        report = gradcheck(net, x, t, mode=mode.value, scope=scope.value, h=h,
-                           tol=tol, atol=atol, k=k, full_limit=full_limit, seed=seed,
-                           layers=layer or None, inplace=True)
+        if nf is not None and nf.kind == "function":
+            x = t = None
+            report = gradcheck_function(net, nf.params, **options)
+        else:
+            report = gradcheck(net, x, t, scope=scope.value, inplace=True, **options)
     except LayerError as e:  # the code being checked raised: a failed check, said in one line
         if as_json:
             print(json.dumps({"scenario": title, "mode": mode.value, "scope": scope.value,
@@ -231,9 +242,10 @@ def gradcheck_cmd(
                                         soft_wrap=True)
         raise typer.Exit(1) from None
     seconds = time.perf_counter() - t0
+    n = 0 if x is None else len(x)
     if as_json:
         doc = {
-            "scenario": title, "mode": mode.value, "scope": scope.value,
+            "scenario": title, "mode": mode.value, "scope": report.scope,
             "passed": report.passed, "tol": tol, "atol": atol, "h": h, "batch_size": n,
             "seed": seed, "loss": report.loss, "evaluations": report.evaluations,
             "seconds": round(seconds, 3), "checks": [c.as_dict() for c in report.checks],
@@ -246,6 +258,21 @@ def gradcheck_cmd(
         console.print(gradcheck_summary(report, title, n, seed, seconds))
     if not report.passed:
         raise typer.Exit(1)
+
+
+def _float64_params(path: Any, params: Any) -> None:
+    """A model or f(params) from a file is checked in place: its parameters must be float64."""
+    import numpy as np
+
+    from .errors import ScenarioError
+
+    for key, p in params.items():
+        if not (isinstance(p, np.ndarray) and p.dtype == np.float64):
+            what = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
+            raise ScenarioError("the gradient check needs float64 parameters", file=path,
+                                key=f"params[{key!r}]", value=str(what),
+                                expected="float64 arrays (cs231n's models take "
+                                         "dtype=np.float64)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -513,7 +540,7 @@ def debug_cmd(
 
     Press ? in the debugger for the keys. Exit 2 for bad input (before the screen opens).
     """
-    from .errors import UsageError
+    from .errors import ScenarioError, UsageError
     from .netfile import is_network_file, load_network_file
     from .scenario import load_scenario
     from .tui.app import DARK, LIGHT, run_debugger
@@ -524,6 +551,12 @@ def debug_cmd(
             raise UsageError("is for scenarios; a .py network starts from the weights the file "
                              "gives it", key="--checkpoint", value=str(checkpoint))
         nf = load_network_file(scenario)
+        if nf.kind != "network":
+            raise ScenarioError(
+                f"holds a {'cs231n-style model' if nf.kind == 'model' else 'function f(params)'}"
+                ", which has no layers to step through", file=nf.path,
+                hint="`backprop-tui gradcheck` checks it parameter by parameter; to step "
+                     "through it, build a bt.Network of its layers with bt.from_functions")
         opts = nf.options
         session = DebugSession.for_network(
             nf.net, nf.x, nf.t, optimizer=opts.get("optimizer"),

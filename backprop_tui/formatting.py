@@ -111,8 +111,9 @@ def gradcheck_summary(
         text.append(f"{report.note}\n", style="red")
     if report.passed:
         text.append("PASSED", style="bold green")
-        text.append(f": {len(report.checks)} tensors in {n_layers} layers agree with centered "
-                    "differences.\n")
+        where = (f"{len(report.checks)} parameters" if report.scope == "params" else
+                 f"{len(report.checks)} tensors in {n_layers} layers")
+        text.append(f": {where} agree with centered differences.\n")
     else:
         text.append("FAILED", style="bold red")
         failed = [c for c in report.checks if not c.passed]
@@ -125,9 +126,12 @@ def gradcheck_summary(
     if kinks:
         text.append(f"{kinks} perturbation(s) crossed a kink (a ReLU mask flipped or a max-pool "
                     "switch moved) and were not judged.\n", style="yellow")
+    how = ("parameter by parameter (each perturbed in place, the whole loss recomputed)"
+           if report.scope == "params" else f"{report.scope} scope")
+    samples = f"{batch_size} training samples, " if batch_size else ""
     text.append(
-        f"{scenario}: {batch_size} training samples, seed {seed}, float64, h = {report.h:g}, "
-        f"{report.scope} scope, {report.evaluations:,} evaluations in {seconds:.2f} s.\n"
+        f"{scenario}: {samples}seed {seed}, float64, h = {report.h:g}, "
+        f"{how}, {report.evaluations:,} evaluations in {seconds:.2f} s.\n"
         f"An entry passes if |a−n|/max(|a|,|n|) ≤ {report.tol:g} or |a−n| ≤ {report.atol:g}; "
         f"max rel err is over entries with |gradient| ≥ {report.atol / report.tol:g}.\n"
         f"Scale (cs231n): ≤ {GOOD:g} good · ≤ {SUSPICIOUS:g} fair · ≤ {WRONG:g} suspicious · "

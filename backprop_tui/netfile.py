@@ -1,17 +1,19 @@
 """A network of your own, in a Python file, for the command line.
 
 ``backprop-tui gradcheck my_net.py`` and ``backprop-tui debug my_net.py`` take a Python file in
-place of a scenario: the file builds a :class:`~backprop_tui.engine.network.Network` (with
-layers of its own, or the book's via ``bt.from_book``) and its data, and either
+place of a scenario. The file builds what it checks, and its data, and either
 
-* calls ``bt.debug(net, x, t, ...)`` — the README's example as it is: here the call opens
-  nothing, it hands over its arguments (the batch size and optimizer too), or
-* defines ``net``, ``x`` and ``t`` at module level.
+* calls ``bt.debug(net, x, t, ...)`` or ``bt.gradcheck(net_or_model, x, t)`` — the README's
+  examples as they are: here the call opens and checks nothing, it hands over its arguments
+  (the batch size and optimizer too), or ``bt.gradcheck_function(f, params)``, or
+* defines at module level ``net``, ``x`` and ``t`` (a ``bt.Network`` or a book network),
+  ``model``, ``x`` and ``t`` (a cs231n-style model), or ``f`` and ``params`` (a function
+  ``f(params) -> (loss, grads)``).
 
 The file runs with its own folder first on ``sys.path`` (so ``from mylayers import MyAffine``
 works) and with ``__name__`` set to ``"__backprop_tui__"``, so code under
 ``if __name__ == "__main__":`` does not run; what it prints is not shown. Anything that goes
-wrong — no such file, the file raises, no network in it — is a
+wrong — no such file, the file raises, nothing usable in it — is a
 :class:`~backprop_tui.errors.ScenarioError` (exit 2) naming the file and the line.
 """
 
@@ -27,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from .engine.book import is_book_network
 from .engine.contract import describe_error
-from .engine.network import Network
+from .engine.paramcheck import is_model
 from .engine.ways_in import WAYS_IN, NotANetwork, as_network
 from .errors import ScenarioError
 
@@ -38,11 +41,15 @@ RUN_NAME = "__backprop_tui__"
 @dataclass
 class NetworkFile:
     path: Path
-    net: Network
-    x: np.ndarray
-    t: np.ndarray
+    #: what to check or step: a Network (``kind == "network"``), a cs231n-style model
+    #: (``"model"``) or a function f(params) -> (loss, grads) (``"function"``)
+    net: Any
+    x: np.ndarray | None = None
+    t: np.ndarray | None = None
     #: keyword arguments the file passed to ``bt.debug`` (batch_size, optimizer, seed, name…)
     options: dict[str, Any] = field(default_factory=dict)
+    kind: str = "network"
+    params: dict[str, np.ndarray] | None = None
 
     @property
     def name(self) -> str:
@@ -53,21 +60,32 @@ def is_network_file(ref: str | Path) -> bool:
     return str(ref).endswith(".py")
 
 
-def load_network_file(ref: str | Path) -> NetworkFile:
-    """Run the file and take the network and data it defines (see the module docstring)."""
+#: the calls a file may make, and the names of their positional arguments
+CALLS = {"debug": ("net", "x", "t"), "gradcheck": ("net", "x", "t"),
+         "gradcheck_function": ("f", "params")}
+EXPECTED = ("a call bt.debug(net, x, t), bt.gradcheck(net_or_model, x, t) or "
+            "bt.gradcheck_function(f, params); or at module level net, x, t — model, x, t — "
+            "or f and params")
+
+
+def _run(path: Path) -> tuple[dict[str, Any], list[tuple[str, tuple, dict]]]:
+    """Run the file with the package's entry points replaced by recorders of their calls."""
     import backprop_tui as bt
 
-    path = Path(ref).expanduser()
-    if not path.is_file():
-        raise ScenarioError("no such Python file", file=path,
-                            hint="Give the path of a .py file that builds your network")
-    calls: list[tuple[tuple, dict]] = []
+    calls: list[tuple[str, tuple, dict]] = []
+    saved = {name: getattr(bt, name) for name in CALLS}
 
-    def capture(*args: Any, **kwargs: Any) -> None:
-        calls.append((args, kwargs))
+    def recorder(which: str):
+        def record(*args: Any, **kwargs: Any) -> Any:
+            calls.append((which, args, dict(kwargs)))
+            if which != "debug":  # the file may use its report: the check runs as written
+                return saved[which](*args, **kwargs)
+            return None
+        return record
 
-    saved_debug, saved_path = bt.debug, list(sys.path)
-    bt.debug = capture  # type: ignore[assignment]
+    saved_path = list(sys.path)
+    for name in CALLS:
+        setattr(bt, name, recorder(name))
     sys.path.insert(0, str(path.resolve().parent))
     try:
         # what the file prints (its own report, say) would mix into ours and break --json
@@ -79,35 +97,61 @@ def load_network_file(ref: str | Path) -> NetworkFile:
     except Exception as e:
         raise ScenarioError(f"running it raised {describe_error(e)}", file=path) from None
     finally:
-        bt.debug = saved_debug  # type: ignore[assignment]
+        for name, fn in saved.items():
+            setattr(bt, name, fn)
         sys.path[:] = saved_path
+    return namespace, calls
+
+
+def load_network_file(ref: str | Path) -> NetworkFile:
+    """Run the file and take what it checks or steps, and its data (see the module docstring)."""
+    path = Path(ref).expanduser()
+    if not path.is_file():
+        raise ScenarioError("no such Python file", file=path,
+                            hint="Give the path of a .py file that builds your network")
+    namespace, calls = _run(path)
+    options: dict[str, Any] = {}
     if calls:
-        args, options = calls[-1]
-        names = ("net", "x", "t")
+        # the debugger's call says the most (batch size, optimizer); else the last check
+        which, args, options = next((c for c in reversed(calls) if c[0] == "debug"), calls[-1])
+        names = CALLS[which]
         found = dict(zip(names, args, strict=False))
         for key in names:
             if key in options:
                 found[key] = options.pop(key)
-        where = "bt.debug(...)"
+        where = f"bt.{which}(...)"
     else:
-        found, options = {k: namespace[k] for k in ("net", "x", "t") if k in namespace}, {}
+        keys = [("net", "x", "t"), ("model", "x", "t"), ("f", "params")]
+        names = next((k for k in keys if k[0] in namespace), ("net", "x", "t"))
+        found = {k: namespace[k] for k in names if k in namespace}
         where = "module level"
     if not found:
-        raise ScenarioError(
-            "defines no network", file=path,
-            expected="a call bt.debug(net, x, t), or the names net, x and t at module level")
-    missing = [k for k in ("net", "x", "t") if k not in found]
+        raise ScenarioError("defines nothing to check", file=path, expected=EXPECTED)
+    missing = [k for k in names if k not in found]
     if missing:
         raise ScenarioError(f"{', '.join(missing)} not given ({where})", file=path,
-                            expected="net, x (one sample per row) and t (the targets)")
-    try:
-        net = as_network(found["net"], "net")
-    except NotANetwork:
-        raise ScenarioError("is not a network the tool can take", file=path, key="net",
-                            value=type(found["net"]).__name__, expected=WAYS_IN) from None
+                            expected="net (or model), x (one sample per row) and t (the "
+                                     "targets); or f and params")
+    if "f" in found:
+        f, params = found["f"], found["params"]
+        if not callable(f) or not isinstance(params, dict):
+            raise ScenarioError("f and params do not fit", file=path,
+                                value=f"f: {type(f).__name__}, params: {type(params).__name__}",
+                                expected="a function f(params) -> (loss, grads) and a dict of "
+                                         "arrays")
+        return NetworkFile(path, f, options=options, kind="function", params=params)
+    obj = found.get("net", found.get("model"))
     x, t = np.asarray(found["x"]), np.asarray(found["t"])
     if x.ndim < 2 or len(x) == 0 or len(t) != len(x):
         raise ScenarioError("x and t do not match", file=path,
                             value=f"x of shape {x.shape}, t of shape {t.shape}",
                             expected="x with one sample per row and one target per sample")
+    if is_model(obj) and not is_book_network(obj):
+        return NetworkFile(path, obj, x, t, options, kind="model")
+    try:
+        net = as_network(obj, "net")
+    except NotANetwork:
+        raise ScenarioError("is not a network the tool can take", file=path,
+                            key="net" if "net" in found else "model",
+                            value=type(obj).__name__, expected=WAYS_IN) from None
     return NetworkFile(path, net, x, t, options)

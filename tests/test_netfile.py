@@ -94,7 +94,7 @@ def test_module_level_net_with_its_own_layer_module(files) -> None:
 @pytest.mark.parametrize(("code", "words"), [
     ("import numpy as np\nnet = undefined_name\n",
      ["bad.py: running it raised NameError at bad.py:2 in <module>"]),
-    ("a = 1\n", ["bad.py: defines no network", "bt.debug(net, x, t)"]),
+    ("a = 1\n", ["bad.py: defines nothing to check", "bt.debug(net, x, t)"]),
     ("net = 3\nx = [[1.0]]\nt = [0]\n",
      ["net: is not a network the tool can take (got 'int')", "lastLayer"]),
     ("import backprop_tui as bt\nnet = bt.Network([], bt.SoftmaxCrossEntropy())\n",
@@ -189,3 +189,66 @@ def test_a_book_layer_that_raises_is_one_message_with_its_line(tmp_path) -> None
     assert doc["passed"] is False and doc["checks"] == []
     assert doc["error"]["layer"] == "Affine1" and doc["error"]["phase"] == "forward"
     assert doc["error"]["where"].startswith("book_style.py:")
+
+
+CS231N_FILE = '''
+import numpy as np
+import backprop_tui as bt
+from cs231n_style import TwoLayerNet, TwoLayerNetNoRegGrad, softmax_loss
+
+np.random.seed(0)
+X = np.random.randn(30, 5)
+y = np.random.randint(0, 3, 30)
+{body}
+'''
+
+
+def _cs231n_file(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "cs231n_style.py").write_text(
+        (ROOT / "tests" / "own_code" / "cs231n_style.py").read_text())
+    path = tmp_path / "model.py"
+    path.write_text(CS231N_FILE.format(body=textwrap.dedent(body)))
+    return path
+
+
+@pytest.mark.parametrize(("body", "code", "words"), [
+    ("model = TwoLayerNet(reg=0.1)\nx, t = X, y\n", 0, ["PASSED: 4 parameters agree"]),
+    ("bt.gradcheck(TwoLayerNetNoRegGrad(reg=0.5), X, y)\n", 1,
+     ["FAILED: 2 of 4 tensors disagree, in W1, W2"]),
+    ('''
+     W, b = np.random.randn(5, 3), np.zeros(3)
+
+     def f(params):
+         loss, d = softmax_loss(X @ params["W"] + params["b"], y)
+         return loss, {"W": X.T @ d, "b": d.sum(axis=0)}
+
+     bt.gradcheck_function(f, {"W": W, "b": b})
+     ''', 0, ["PASSED: 2 parameters agree", "parameter by parameter"]),
+], ids=["model at module level", "bt.gradcheck(model) call", "bt.gradcheck_function call"])
+def test_gradcheck_of_a_model_or_function_in_a_file(tmp_path, body, code, words) -> None:
+    path = _cs231n_file(tmp_path, body)
+    result = run("gradcheck", str(path))
+    assert result.exit_code == code, result.output
+    text = " ".join(result.output.split())
+    for w in words:
+        assert w in text
+    doc = json.loads(run("gradcheck", str(path), "--json").stdout)
+    assert doc["scope"] == "params" and doc["passed"] is (code == 0)
+
+
+def test_a_model_file_cannot_be_stepped_and_says_what_to_do(tmp_path) -> None:
+    path = _cs231n_file(tmp_path, "model = TwoLayerNet()\nx, t = X, y\n")
+    result = run("debug", str(path))
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "holds a cs231n-style model, which has no layers to step through" in text
+    assert "bt.from_functions" in text
+
+
+def test_a_float32_model_is_refused_with_the_parameter_named(tmp_path) -> None:
+    path = _cs231n_file(tmp_path, "model = TwoLayerNet()\nmodel.params['W1'] = "
+                                  "model.params['W1'].astype(np.float32)\nx, t = X, y\n")
+    result = run("gradcheck", str(path))
+    assert result.exit_code == 2
+    assert "params['W1']: the gradient check needs float64 parameters (got 'float32')" in \
+        " ".join(result.output.split())

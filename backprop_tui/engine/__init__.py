@@ -12,7 +12,6 @@ from .contract import LayerError
 from .conv import Conv2D, MaxPool2D, col2im, im2col
 from .functions import from_functions
 from .gradcheck import gradcheck
-from .paramcheck import gradcheck_function
 from .layers import (
     Affine,
     BatchNorm,
@@ -28,6 +27,7 @@ from .layers import (
 from .losses import LOSSES, Loss, MeanSquaredError, SigmoidBCE, SoftmaxCrossEntropy
 from .network import Network
 from .optim import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Optimizer
+from .paramcheck import gradcheck_function
 from .records import StepRecord, StopReason
 from .registry import LAYER_TYPES, Option, register
 from .stepper import Stepper

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .checks import GradcheckReport
+from .contract import LayerError
 from .numeric import (
     DEFAULT_ATOL,
     DEFAULT_FULL_LIMIT,
@@ -67,7 +68,10 @@ def gradcheck_function(f: Callable[[dict[str, np.ndarray]], Any], params: dict[s
 
 
 def _loss_and_grads(fn: LossAndGrads, who: str) -> tuple[float, Mapping[str, Any]]:
-    result = fn()
+    try:
+        result = fn()
+    except Exception as e:  # the user's code: name it, its line and the error
+        raise LayerError(who, e) from e
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Mapping)):
         raise TypeError(f"{who} must return (loss, grads) with grads a dict like params; it "
                         f"returned {type(result).__name__}")
