@@ -15,7 +15,7 @@ from .scenario import Scenario
 
 VERDICT_STYLE = {"pass": "bold green", "FAIL": "bold red", "kink": "yellow"}
 LABEL_STYLE = {"good": "green", "fair": "green", "suspicious": "yellow", "wrong": "red",
-               "explained": "yellow"}
+               "noted": "yellow"}
 
 
 #: Below this console width the description column of the scenarios table is too narrow to

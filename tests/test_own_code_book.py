@@ -322,3 +322,38 @@ def test_a_wrong_backward_is_not_taken_for_a_kink() -> None:
     report = bt.gradcheck(net, rng.normal(size=(8, 4)), rng.integers(0, 3, 8))
     (relu,) = report.for_layer("relu")
     assert not relu.passed and relu.kinks == 0
+
+
+def test_the_gradcheck_pane_says_what_the_numbers_do_not() -> None:
+    """g on the loss row of a book network: the ε of log(y + 1e-7) is said in the pane, next
+    to the row, in words; and an empty dx is a failure with its reason."""
+    import asyncio
+
+    from rich.text import Text
+
+    from backprop_tui.tui.app import BackpropApp
+    from backprop_tui.tui.widgets.gradcheck import GradcheckPane
+
+    async def check(net, keys: list[str], row: str, label: str, words: str) -> None:
+        x, t = data(16)
+        app = BackpropApp("debug", session=DebugSession.for_network(net, x, t, batch_size=8))
+        async with app.run_test(size=(120, 40)) as pilot:
+            for key in (*keys, "g"):
+                await pilot.press(key)
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+            await pilot.pause()
+            pane = app.screen.query_one(GradcheckPane)
+            assert pane.result.job.row_name == row
+            assert [c.label for c in pane.result.report.checks if c.note] == [label]
+            notes = " ".join(" ".join(str(r) for r in pane.render().renderables
+                                      if isinstance(r, Text)).split())
+            assert words in notes, notes
+
+    np.random.seed(17)
+    asyncio.run(check(B.TwoLayerNet(4, 6, 3, weight_init_std=0.5), ["b", *["down"] * 3],
+                      "loss", "noted", "dx: forward takes log(p + ε) with ε ≈ 1e-07"))
+    np.random.seed(18)
+    # stepping stops at the misshapen dx, in a dialog; the check of the layer says why too
+    asyncio.run(check(two_layer(affine=B.AffineEmptyDx), ["b", "enter", "up"], "Affine1", "wrong",
+                      "dx: Affine1's backward returned dx of shape (8, 0)"))

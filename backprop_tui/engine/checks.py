@@ -75,9 +75,9 @@ class TensorCheck:
     @property
     def label(self) -> str:
         """How the error compares on the cs231n scale (good / fair / suspicious / wrong), or
-        ``explained`` (see ``note``)."""
+        ``noted`` (see ``note``)."""
         if self.explained:
-            return "explained"
+            return "noted"
         if not self.passed:
             if self.checked == self.kinks or self.max_rel_error > WRONG:
                 return "wrong"

@@ -125,6 +125,7 @@ class GradcheckPane(CachedLines, can_focus=True):
                 line.append(f" rel {c.max_rel_error:.1e} |a−n| {c.max_abs_error:.1e} "
                             f"({c.checked} checked, {c.kinks} kinks)", style="dim")
                 parts.append(line)
+            parts.extend(self._notes(rep, one_layer))
             return Group(*parts)
         table = Table(box=None, pad_edge=False, expand=False, show_edge=False,
                       header_style="bold", padding=(0, 1))
@@ -148,10 +149,26 @@ class GradcheckPane(CachedLines, can_focus=True):
                       f"{c.max_rel_error:.1e}", verdict]
             table.add_row(*cells)
         parts.append(table)
+        parts.extend(self._notes(rep, one_layer))
         worst = self._worst_entries(res)
         if worst is not None:
             parts.append(worst)
         return Group(*parts)
+
+    @staticmethod
+    def _notes(rep, one_layer: bool) -> list[Text]:
+        """What the numbers alone do not say: why a gradient could not be compared (red), or
+        why a difference is not a mistake (yellow); and the layers no gradient reached."""
+        out = []
+        for c in rep.checks:
+            if c.note:
+                tensor = "d" + c.tensor if c.kind == "param" else "dx"
+                name = tensor if one_layer else f"{c.layer}.{tensor}"
+                out.append(Text.assemble((f"{name}: ", "bold"),
+                                         (c.note, "red" if not c.passed else "yellow")))
+        if rep.note:
+            out.append(Text(rep.note, style="red"))
+        return out
 
     def _worst_entries(self, res: GradcheckResult) -> Table | None:
         """The entries with the largest |analytic − numeric| over every checked tensor."""
