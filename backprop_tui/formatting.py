@@ -15,7 +15,7 @@ from .scenario import Scenario
 
 VERDICT_STYLE = {"pass": "bold green", "FAIL": "bold red", "kink": "yellow"}
 LABEL_STYLE = {"good": "green", "fair": "green", "suspicious": "yellow", "wrong": "red",
-               "noted": "yellow"}
+               "noted": "yellow", "untested": "yellow"}
 
 
 #: Below this console width the description column of the scenarios table is too narrow to
@@ -111,6 +111,9 @@ def gradcheck_summary(
         text.append(f"{report.note}\n", style="red")
     if report.passed:
         text.append("PASSED", style="bold green")
+        if report.unchecked:
+            text.append(f" (but {', '.join(report.unchecked)} could not be checked)",
+                        style="bold yellow")
         where = (f"{len(report.checks)} parameters" if report.scope == "params" else
                  f"{len(report.checks)} tensors in {n_layers} layers")
         text.append(f": {where} agree with centered differences.\n")

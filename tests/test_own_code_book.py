@@ -156,9 +156,11 @@ def test_a_parameter_without_a_gradient_fails_naming_it() -> None:
     net = two_layer(affine=NoDb)
     x, t = data()
     report = bt.gradcheck(net, x, t)
-    (row,) = [c for c in report.checks if not c.passed]
+    (row,) = [c for c in report.checks if not c.passed and c.layer != "gradient()"]
     assert (row.layer, row.tensor) == ("Affine1", "b")
     assert "set no gradient for b" in row.note
+    (own,) = [c for c in report.checks if c.layer == "gradient()"]  # it reads .db: raises
+    assert not own.passed and "TwoLayerNet.gradient(x, t) raised AttributeError" in own.note
 
 
 def test_affine_that_forgets_to_flatten_is_named_with_its_line() -> None:
@@ -357,3 +359,144 @@ def test_the_gradcheck_pane_says_what_the_numbers_do_not() -> None:
     # stepping stops at the misshapen dx, in a dialog; the check of the layer says why too
     asyncio.run(check(two_layer(affine=B.AffineEmptyDx), ["b", "enter", "up"], "Affine1", "wrong",
                       "dx: Affine1's backward returned dx of shape (8, 0)"))
+
+
+def test_the_networks_own_loss_and_gradient_are_checked_against_its_layers() -> None:
+    """The chapter 6 mistakes live in the network, not a layer: the decay missing from
+    ``loss()``, or its λ·W from ``gradient()``. Both are compared with what the layers, checked
+    one by one, give with ``weight_decay_lambda``."""
+    x, t = data()
+    np.random.seed(19)
+    good = bt.gradcheck(B.MultiLayerNet(4, [6, 5], 3, weight_decay_lambda=0.5), x, t)
+    own = [c for c in good.checks if c.layer in ("loss()", "gradient()")]
+    assert [c.tensor for c in own] == ["value", "W1", "b1", "W2", "b2", "W3", "b3"]
+    assert all(c.passed for c in own)
+
+    class NoDecayInGradient(B.MultiLayerNet):
+        def gradient(self, x, t):
+            grads = super().gradient(x, t)
+            for i in range(1, self.hidden_layer_num + 2):
+                grads[f"W{i}"] = grads[f"W{i}"] - self.weight_decay_lambda * self.params[f"W{i}"]
+            return grads
+
+    class NoDecayInLoss(B.MultiLayerNet):
+        def loss(self, x, t):
+            return self.last_layer.forward(self.predict(x), t)
+
+    np.random.seed(19)
+    report = bt.gradcheck(NoDecayInGradient(4, [6, 5], 3, weight_decay_lambda=0.5), x, t)
+    bad = [c for c in report.checks if not c.passed]
+    assert [(c.layer, c.tensor) for c in bad] == [("gradient()", f"W{i}") for i in (1, 2, 3)]
+    assert bad[0].note.endswith("exactly by λ·W, missing from gradient()")
+    np.random.seed(19)
+    report = bt.gradcheck(NoDecayInLoss(4, [6, 5], 3, weight_decay_lambda=0.5), x, t)
+    (bad,) = [c for c in report.checks if not c.passed]
+    assert bad.layer == "loss()" and bad.note.endswith("missing from loss()")
+
+
+def test_a_book_network_in_float32_is_checked_on_a_copy_and_left_as_it_was() -> None:
+    np.random.seed(20)
+    book = B.TwoLayerNet(4, 6, 3, weight_init_std=0.5)
+    for k in book.params:
+        book.params[k] = book.params[k].astype(np.float32)
+    book.layers["Affine1"].W, book.layers["Affine1"].b = book.params["W1"], book.params["b1"]
+    book.layers["Affine2"].W, book.layers["Affine2"].b = book.params["W2"], book.params["b2"]
+    x, t = data()
+    assert bt.gradcheck(book, x, t).passed
+    assert book.layers["Affine1"].W is book.params["W1"]  # still the student's own arrays
+    assert book.params["W1"].dtype == np.float32
+
+
+def test_a_parameter_under_another_name_is_checked_or_said() -> None:
+    class LowerAffine:
+        """cs231n's habit in a book-style class: w and dw."""
+
+        def __init__(self, w, b):
+            self.w, self.b = w, b
+
+        def forward(self, x):
+            self.x = x
+            return x @ self.w + self.b
+
+        def backward(self, dout):
+            self.dw = 2 * self.x.T @ dout  # a bug: a factor 2
+            self.db = dout.sum(axis=0)
+            return dout @ self.w.T
+
+    class Weights(LowerAffine):
+        def __init__(self, w, b):
+            super().__init__(w, b)
+            self.weights = self.w
+
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.dweights = self.dw
+            return dx
+
+    rng = np.random.default_rng(0)
+    x, t = data()
+    net = bt.Network([bt.from_book(LowerAffine(rng.normal(size=(4, 3)), np.zeros(3)), "fc")],
+                     bt.SoftmaxCrossEntropy())
+    (w,) = [c for c in bt.gradcheck(net, x, t).checks if c.tensor == "w"]
+    assert not w.passed  # w is a parameter (cs231n's name): checked, and the bug found
+    layer = bt.from_book(Weights(rng.normal(size=(4, 3)), np.zeros(3)), "fc")
+    net = bt.Network([layer], bt.SoftmaxCrossEntropy())
+    rows = {c.tensor: c for c in bt.gradcheck(net, x, t).checks if c.layer == "fc"}
+    assert not rows["weights"].passed and "not taken for a parameter" in rows["weights"].note
+
+
+@pytest.mark.parametrize("std", [0.01, 1.0])
+def test_the_books_loss_passes_with_more_scores_than_are_checked_in_full(std) -> None:
+    """128 samples × 10 classes: more than full_limit, so the loss is sampled — its ε is still
+    recognised (the loss alone is then compared in full) and taken out of the network row."""
+    rng = np.random.default_rng(0)
+    x, t = rng.normal(size=(128, 20)), rng.integers(0, 10, size=128)
+    np.random.seed(0)
+    report = bt.gradcheck(B.TwoLayerNet(20, 8, 10, weight_init_std=std), x, t)
+    assert report.passed, str(report)
+    (loss,) = report.for_layer("loss")
+    assert loss.label == "noted" and loss.checked == 1280
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_the_books_loss_passes_when_every_sample_is_confidently_wrong(n) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 4))
+    np.random.seed(1)
+    book = B.TwoLayerNet(4, 6, 3, weight_init_std=8.0)
+    t = book.predict(x).argmin(axis=1)  # every target is the least likely class
+    report = bt.gradcheck(book, x[:n], t[:n])
+    assert report.passed, str(report)
+    assert "ε ≈ 1e-07" in report.for_layer("loss")[0].note
+
+
+def test_layers_only_zeros_reached_are_said_to_be_untested() -> None:
+    class ReluTodo(B.Relu):
+        def backward(self, dout):
+            return np.zeros_like(dout)  # not written yet
+
+    np.random.seed(21)
+    report = bt.gradcheck(two_layer(relu=ReluTodo, affine=B.AffineTransposedDW), *data())
+    assert report.unchecked == ["Affine1"]
+    assert {c.label for c in report.for_layer("Affine1")} == {"untested"}
+    assert failed(report) == {"Relu1"}  # the stub; Affine1's own bug cannot be seen from here
+    assert "1 layer(s) not checked" in str(report).splitlines()[0]
+
+
+def test_code_that_raises_in_a_later_evaluation_is_a_layer_error() -> None:
+    calls = {"n": 0}
+
+    class Fragile(B.Affine):
+        def forward(self, x):
+            calls["n"] += 1
+            if calls["n"] > 5:
+                raise FloatingPointError("overflow at θ + h")
+            return super().forward(x)
+
+    np.random.seed(22)
+    with pytest.raises(bt.LayerError) as e:
+        bt.gradcheck(two_layer(affine=Fragile), *data())
+    assert e.value.layer == "Affine1"
+    assert str(e.value).startswith("the forward of layer 'Affine1', in its gradient check "
+                                   "(W perturbed), raised FloatingPointError at "
+                                   "test_own_code_book.py:")

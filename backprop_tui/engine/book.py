@@ -41,8 +41,8 @@ from .layers import Layer
 from .losses import Loss
 from .network import Network
 
-#: attribute names that hold trainable parameters in the book's layers
-PARAM_NAMES = ("W", "b", "gamma", "beta")
+#: attribute names that hold trainable parameters in the book's layers (and cs231n's w)
+PARAM_NAMES = ("W", "b", "gamma", "beta", "w")
 
 
 def is_book_network(obj: Any) -> bool:
@@ -84,7 +84,11 @@ def _network(obj: Any) -> Network:
         raise TypeError(f"{type(obj).__name__}'s last layer ({type(last).__name__}) has no "
                         "forward(x, t): the loss layer takes the scores and the targets")
     l2 = float(getattr(obj, "weight_decay_lambda", 0.0) or 0.0)
-    return Network(layers, loss, l2=l2)
+    # in the dtype the object already has: wrapping must not rebind its arrays (its `params`
+    # dict would no longer reach its layers); the check works on a float64 copy
+    dtypes = [p.dtype for layer in layers for p in layer.params.values()]
+    dtype = dtypes[0] if dtypes and all(d == dtypes[0] for d in dtypes) else np.float64
+    return Network(layers, loss, l2=l2, dtype=dtype)
 
 
 def _params(fn: Any) -> dict[str, inspect.Parameter]:
@@ -113,8 +117,11 @@ class BookLayer(Layer):
         self.kind = type(obj).__name__  # type: ignore[misc] - per instance: the user's class
         super().__init__(name)
         self.obj = obj
-        self.params = {k: v for k in PARAM_NAMES
-                       if isinstance(v := getattr(obj, k, None), np.ndarray)}
+        # W, b, gamma, beta — and any array whose gradient attribute the object declares from
+        # the start (the book's habit: self.dW = None in __init__)
+        self.params = {k: v for k, v in vars(obj).items()
+                       if isinstance(v, np.ndarray) and not k.startswith("_")
+                       and (k in PARAM_NAMES or hasattr(obj, "d" + k))}
         self._train_flg = "train_flg" in _params(obj.forward)
         self._skip = set(self.params) | {"d" + k for k in self.params}
         #: the L2 penalty of the network applies to the weights, as the book's weight decay
@@ -136,6 +143,18 @@ class BookLayer(Layer):
                 self.grads[k] = np.asarray(g)
         self._refresh_cache()
         return dx
+
+    def unclaimed_grads(self) -> list[str]:
+        """Arrays ``X`` of the object for which its backward set a same-shaped ``dX``, but
+        which are not among its ``params``: a parameter under a name the wrapper did not know,
+        which nothing would check or train."""
+        names = []
+        for k, v in vars(self.obj).items():
+            g = getattr(self.obj, "d" + k, None)
+            if (k not in self.params and isinstance(v, np.ndarray) and isinstance(g, np.ndarray)
+                    and g.shape == v.shape and not k.startswith(("_", "d"))):
+                names.append(k)
+        return names
 
     def _refresh_cache(self) -> None:
         self.cache.clear()

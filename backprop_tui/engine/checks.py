@@ -65,6 +65,8 @@ class TensorCheck:
     note: str = ""
     #: the difference is real but explained (see ``note``) and does not fail the check
     explained: bool = False
+    #: only zeros reached the layer: the comparison (0 = 0) did not exercise its backward
+    untested: bool = False
 
     @property
     def verdict(self) -> str:
@@ -78,8 +80,13 @@ class TensorCheck:
         ``noted`` (see ``note``)."""
         if self.explained:
             return "noted"
+        if self.untested:
+            return "untested"
         if not self.passed:
-            if self.checked == self.kinks or self.max_rel_error > WRONG:
+            # a failure that the significant entries do not show (an empty or misshapen
+            # gradient, a tiny entry or a direction off by more than atol) is still wrong
+            if self.checked == self.kinks or self.max_rel_error > WRONG \
+                    or self.max_rel_error <= GOOD:
                 return "wrong"
             return scale_label(self.max_rel_error)
         return scale_label(self.max_rel_error)
@@ -111,15 +118,16 @@ class GradcheckReport:
     loss: float
     evaluations: int
     scope: str = "local"
-    #: layers not checked because no well-shaped gradient reached them (see ``note``)
+    #: layers not checked because no usable gradient reached them (see ``note``)
     unchecked: list[str] = field(default_factory=list)
 
     @property
     def note(self) -> str:
         if not self.unchecked:
             return ""
-        return (f"not checked: {', '.join(self.unchecked)} — no gradient of the right shape "
-                "reached them (see the failed dx above them)")
+        return (f"not checked: {', '.join(self.unchecked)} — no usable gradient reached "
+                "them: the layer above returned a dx of the wrong shape, or only zeros (dead "
+                "units, a step, a backward that returns zeros)")
 
     @property
     def passed(self) -> bool:
@@ -142,7 +150,8 @@ class GradcheckReport:
         """A plain-text table, for ``print(report)`` in a script or a notebook (the CLI draws
         the same numbers with rich)."""
         failed = sum(not c.passed for c in self.checks)
-        head = (f"gradient check {'passed' if self.passed else 'FAILED'}"
+        unchecked = f", {len(self.unchecked)} layer(s) not checked" if self.unchecked else ""
+        head = (f"gradient check {'passed' if self.passed else 'FAILED'}{unchecked}"
                 + (f" ({failed} of {len(self.checks)} tensors)" if failed else
                    f" ({len(self.checks)} tensors)")
                 + (" · parameter by parameter" if self.scope == "params"

@@ -55,6 +55,7 @@ gradient, or a tensor with no entries is a failure naming the layer. A loss whos
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -62,6 +63,7 @@ import numpy as np
 
 from .book import is_book_network
 from .checks import GradcheckReport, TensorCheck
+from .contract import describe_error
 from .network import Network, given
 from .numeric import (
     DEFAULT_ATOL,
@@ -145,11 +147,17 @@ def gradcheck(
         return gradcheck_model(net, x, t, mode=mode, h=h, tol=tol, atol=atol, k=k,
                                full_limit=full_limit, seed=seed, layers=layers,
                                progress=progress, cancelled=cancelled)
-    net = as_network(net)
-    if net.dtype != np.float64:
-        raise ValueError(f"gradient checks need a float64 network, this one is {net.dtype}")
-    if not inplace:
-        net = copy.deepcopy(net)
+    book = None
+    if is_book_network(net):  # copied whole, so that its own gradient() can be compared too
+        book = net if inplace else copy.deepcopy(net)
+        net = as_network(book)
+        net.cast(np.float64)  # a float32 book network: its copy, checked in float64
+    else:
+        net = as_network(net)
+        if net.dtype != np.float64:
+            raise ValueError(f"gradient checks need a float64 network, this one is {net.dtype}")
+        if not inplace:
+            net = copy.deepcopy(net)
     rng = np.random.default_rng(seed)
     x = np.asarray(x, dtype=np.float64)
     net.train(True)
@@ -164,6 +172,7 @@ def gradcheck(
     with net.frozen():
         np.random.set_state(global_rng)  # noqa: NPY002
         base_loss, rng_before, reached = _checked_pass(walk, x, t)
+        base_data_loss = net.data_loss
         after_pass = np.random.get_state()  # noqa: NPY002
         base_inputs = [h.copy() for h in net.inputs]
         jobs: list[Job] = []
@@ -174,6 +183,12 @@ def gradcheck(
             if i < reached:  # no gradient reached it: the layer above returned a misshapen dx
                 unchecked.append(layer.name)
                 continue
+            upstream = net.dout if i == n_layers - 1 else net.dinputs[i + 1]
+            if scope == "local" and not np.any(upstream):
+                # only zeros reached its output (dead units above, a step, a backward that
+                # returns zeros): ⟨forward, 0⟩ is 0 whatever the layer computes, so its rows
+                # compare 0 with 0 — true, but its backward was not exercised: said so
+                unchecked.append(layer.name)
             jobs.extend(_layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit,
                                     counter, rng_before))
         if scope == "local" and inputs and (layers is None or "loss" in layers):
@@ -187,17 +202,20 @@ def gradcheck(
         checks = []
         for job in jobs:
             check = compare(job, h, rng, tol, atol)
-            if job.layer == "loss" and check.max_rel_error > tol / 10:
-                _explain_loss_epsilon(check, net.output, t, tol, atol)
-                if check.explained and check.indices.size == job.analytic.size \
-                        and (check.indices >= 0).all():
+            if job.layer == "loss" and (not check.passed or check.max_rel_error > tol / 10):
+                check = _loss_with_epsilon(job, check, net.output, t, base_data_loss, h, rng,
+                                           tol, atol)
+                if check.explained:
                     # take the loss's own ε out of the end-to-end row: its subject is the chain
                     # of layers and the L2 term, and the loss row has said what ε does
-                    delta = np.zeros(job.analytic.size)
-                    delta[check.indices] = check.numeric - check.analytic
+                    delta = (check.numeric - check.analytic).reshape(job.analytic.shape)
                     for other in jobs:
                         if other.layer == "network":
-                            other.loss_delta = delta.reshape(job.analytic.shape)
+                            other.loss_delta = delta
+            elif job.layer in unchecked and check.passed:
+                check.untested = True
+                check.note = ("only zeros reached this layer's output, so 0 = 0 here: true, "
+                              "but its backward was not exercised")
             elif job.layer == "network" and job.loss_delta is not None:
                 check.note = ("the loss's ε (see the loss row) is taken out of this "
                               "comparison, which checks the chain of layers and the L2 term")
@@ -205,9 +223,102 @@ def gradcheck(
         # leave the network exactly as the unperturbed pass left it
         np.random.set_state(global_rng)  # noqa: NPY002
         _checked_pass(walk, x, t)
+        if book is not None and layers is None and reached == 0:
+            checks.extend(_book_methods(book, net, x, t, base_loss, global_rng, tol, atol))
         np.random.set_state(after_pass)  # noqa: NPY002
     return GradcheckReport(checks, str(mode), h, tol, atol, base_loss, counter.count, scope,
                            unchecked)
+
+
+def _row(layer: str, tensor: str, shape: tuple[int, ...], a: np.ndarray, n: np.ndarray,
+         passed: bool, note: str) -> TensorCheck:
+    """A row comparing two computed arrays (no finite differences)."""
+    a, n = np.asarray(a, dtype=np.float64).ravel(), np.asarray(n, dtype=np.float64).ravel()
+    diff = np.abs(a - n)
+    size = np.maximum(np.abs(a), np.abs(n))
+    big = (size > 0) & (size >= 1e-3 * size.max()) if size.size else size.astype(bool)
+    rel = diff[big] / size[big]
+    return TensorCheck(layer, -1, tensor, "param", shape, "vs layers", int(a.size), 0,
+                       float(diff.max()) if diff.size else 0.0,
+                       float(rel.max()) if rel.size else 0.0, passed,
+                       np.arange(a.size), a, n, np.zeros(a.size, dtype=bool), note=note)
+
+
+def _book_methods(book: Any, net: Network, x: np.ndarray, t: np.ndarray, base_loss: float,
+                  global_rng: tuple, tol: float, atol: float) -> list[TensorCheck]:
+    """A book network's own ``loss(x, t)`` and ``gradient(x, t)`` against what its layers,
+    just checked one by one, give with its ``weight_decay_lambda``: the chapter 6 mistakes (the
+    decay missing from ``loss()`` or its ``λ·W`` from ``gradient()``) live there, not in a
+    layer. Run with numpy's generator where the checked pass had it, so Dropout draws alike."""
+    rows: list[TensorCheck] = []
+    lam = net.l2
+
+    def call(method: str) -> Any:
+        fn = getattr(book, method)
+        kwargs = {"train_flg": True} if "train_flg" in _parameters(fn) else {}
+        np.random.set_state(global_rng)  # noqa: NPY002
+        try:
+            return fn(x, t, **kwargs)
+        except Exception as e:  # the layers' rows stand; this one says what went wrong
+            rows.append(_row(f"{method}()", "value", (), np.zeros(0), np.zeros(0), False,
+                             f"{type(book).__name__}.{method}(x, t) raised "
+                             f"{describe_error(e)}"))
+            return None
+
+    own = call("loss") if callable(getattr(book, "loss", None)) else None
+    if own is not None:
+        own = float(own)
+        ok = abs(own - base_loss) <= 1e-9 * max(1.0, abs(base_loss))
+        note = ""
+        if not ok:
+            decay = net.l2_term()
+            note = (f"{type(book).__name__}.loss(x, t) gives {own:.10g}; its layers and loss "
+                    f"layer with ½·λ·Σ‖W‖² (weight_decay_lambda = {lam:g}) give {base_loss:.10g}")
+            if decay and abs((base_loss - own) - decay) <= 1e-9 * max(1.0, decay):
+                note += ": the difference is exactly the weight decay, missing from loss()"
+        rows.append(_row("loss()", "value", (), np.array([own]), np.array([base_loss]), ok,
+                         note))
+    params = getattr(book, "params", None)
+    if callable(getattr(book, "gradient", None)) and isinstance(params, dict):
+        grads = call("gradient")
+        if grads is None:
+            return rows
+        owners = {id(p): layer for layer in net.layers for p in layer.params.values()}
+        for key, p in params.items():
+            layer = owners.get(id(p))
+            name = next((k for k, v in layer.params.items() if v is p), None) if layer else None
+            if name is None or not isinstance(grads, dict) or key not in grads:
+                continue
+            mine = layer.grads[name]
+            own = np.asarray(grads[key], dtype=np.float64)
+            if own.shape != mine.shape:
+                rows.append(_row("gradient()", key, p.shape, own, np.zeros(own.size), False,
+                                 f"gradient()[{key!r}] has shape {own.shape}, {key} has "
+                                 f"{p.shape}"))
+                continue
+            ok = bool(np.all((np.abs(own - mine) <= atol)
+                             | (np.abs(own - mine) <= tol * np.maximum(np.abs(own),
+                                                                      np.abs(mine)))))
+            note = ""
+            if not ok:
+                note = (f"{type(book).__name__}.gradient(x, t)[{key!r}] differs from "
+                        f"{layer.name}'s d{name}" + (f" + λ·{name} (weight_decay_lambda = "
+                                                     f"{lam:g})" if lam and name in
+                                                     layer.decay else ""))
+                if lam and name in layer.decay and np.allclose(own + lam * p, mine, rtol=tol,
+                                                               atol=atol):
+                    note += ": exactly by λ·W, missing from gradient()"
+            rows.append(_row("gradient()", key, p.shape, own, mine, ok, note))
+    return rows
+
+
+def _parameters(fn: Any) -> set[str]:
+    import inspect
+
+    try:
+        return set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return set()
 
 
 def _checked_pass(walk: Walk, x: np.ndarray, t: np.ndarray) -> tuple[float, list[tuple], int]:
@@ -282,6 +393,13 @@ def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, coun
                     problem=note)
 
     where = f"{layer.name}'s backward"
+    unclaimed = getattr(layer, "unclaimed_grads", None)
+    for name in unclaimed() if unclaimed is not None else ():
+        arr = getattr(layer.obj, name)
+        jobs.append(problem("param", name, np.zeros(arr.shape),
+                            f"{where} set d{name}, but {name} is not taken for a parameter (W, "
+                            f"b, gamma, beta, w, or an array with d{name} = None from __init__ "
+                            "on): it was not checked, and would not be trained"))
     for name, p in layer.params.items():
         g = layer.grads.get(name)
         if g is None:
@@ -394,8 +512,37 @@ def _end_to_end_job(net, x, t, counter, rng_state) -> Job | None:
     return job
 
 
-def _explain_loss_epsilon(check: TensorCheck, scores: np.ndarray, t: np.ndarray, tol: float,
-                          atol: float) -> None:
+def _loss_with_epsilon(job: Job, check: TensorCheck, scores: np.ndarray, t: np.ndarray,
+                       loss_value: float, h: float, rng: np.random.Generator, tol: float,
+                       atol: float) -> TensorCheck:
+    """The loss row, or — when its difference is an ε inside the log — the row compared entry
+    by entry in full (the loss alone is cheap to evaluate), with the ε said: a sampled or
+    directional comparison cannot be corrected for ε row by row."""
+    full = check
+    if check.checked < job.analytic.size or (check.indices < 0).any():
+        full = compare(dataclasses.replace(job, label="full", n_entries=job.analytic.size,
+                                           n_dirs=0), h, rng, tol, atol)
+    _explain_loss_epsilon(full, scores, t, loss_value, tol, atol)
+    return full if full.explained else check
+
+
+def _epsilon_from_loss(pt: np.ndarray, loss_value: float) -> float | None:
+    """The ε for which ``−mean(log(p_t + ε))`` equals the loss the forward computed (bisection
+    in log ε; the mean decreases as ε grows), or None if no ε in (1e-30, 1e-3] does."""
+    def f(eps: float) -> float:
+        return float(-np.mean(np.log(pt + eps)))
+
+    lo, hi = -30.0, -3.0
+    if not f(10 ** hi) <= loss_value <= f(10 ** lo):
+        return None
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if f(10 ** mid) > loss_value else (lo, mid)
+    return 10 ** ((lo + hi) / 2)
+
+
+def _explain_loss_epsilon(check: TensorCheck, scores: np.ndarray, t: np.ndarray,
+                          loss_value: float, tol: float, atol: float) -> None:
     """A softmax cross-entropy whose forward takes ``log(p + ε)`` (the book's guard against
     log 0) while its backward is the exact gradient ``(p − onehot(t))/N`` of the loss without ε:
     then ``numeric = analytic · p_t / (p_t + ε)`` row by row, the same ε in every row. If the
@@ -425,25 +572,33 @@ def _explain_loss_epsilon(check: TensorCheck, scores: np.ndarray, t: np.ndarray,
     exact = ((p - np.eye(k)[labels]) / n).ravel()[idx]
     if not np.allclose(a, exact, rtol=tol, atol=atol):
         return  # the backward is not the exact cross-entropy gradient
-    rows = idx // k
-    pt = p[np.arange(n), labels][rows]
-    # ε from the entries where the factor p_t / (p_t + ε) is measurable: a confidently wrong
-    # row (p_t ≪ ε) has a numeric gradient of ~0 and says only that ε ≫ p_t
+    p_target = p[np.arange(n), labels]
+    pt = p_target[idx // k]
+    # ε from the entries where the factor p_t / (p_t + ε) is measurable; when every row is
+    # confidently wrong (p_t ≪ ε: a numeric gradient of ~0 says only that ε ≫ p_t), from the
+    # loss value itself
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = num / a
     usable = (np.abs(a) > 1e-3 * np.abs(a).max()) & (ratio > 1e-3) & (ratio < 1.0)
-    if not usable.any():
+    if usable.any():
+        eps = float(np.median(pt[usable] * (1.0 / ratio[usable] - 1.0)))
+    else:
+        eps = _epsilon_from_loss(p_target, loss_value)
+    if eps is None or not (np.isfinite(eps) and 0 < eps <= 1e-3):
         return
-    eps = float(np.median(pt[usable] * (1.0 / ratio[usable] - 1.0)))
-    if not (np.isfinite(eps) and 0 < eps <= 1e-3):
-        return
+    with np.errstate(divide="ignore"):
+        value = float(-np.mean(np.log(p_target + eps)))
+    if not abs(value - loss_value) <= 1e-6 * max(1.0, abs(loss_value)):
+        return  # the forward's value is not −mean(log(p_t + ε)): some other difference
     expected = a * pt / (pt + eps)
     fits = np.abs(expected - num) <= np.maximum(tol * np.abs(num), atol)
-    if not fits[~check.kinked[: idx.size]].all():
+    if not fits.all():
         return
     check.passed = True
     check.explained = True
+    rel = float(np.max(np.abs(expected - a) / np.maximum(np.abs(a), 1e-300)))
     check.note = (f"forward takes log(p + ε) with ε ≈ {eps:.0e} while backward is the exact "
                   f"gradient (p − t)/N of the loss without ε: they differ by up to "
-                  f"{check.max_rel_error:.1e} (relative), the most where p of the target class "
-                  f"is small. The usual guard against log(0), not a mistake in backward.")
+                  f"{check.max_abs_error:.1e} ({rel:.1e} relative), the most where p of the "
+                  "target class is small. The usual guard against log(0), not a mistake in "
+                  "backward.")

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from .checks import TensorCheck, relative_error
+from .contract import LayerError
 
 Mode = Literal["auto", "full", "sampled", "directional"]
 MODES: tuple[str, ...] = ("auto", "full", "sampled", "directional")
@@ -120,13 +121,30 @@ def compare(job: Job, h: float, rng: np.random.Generator, tol: float, atol: floa
     refined = 0
 
     base: list[float] = []  # f(θ), evaluated once if a one-sided difference needs it
+    apply_none: Callable[[], None] = lambda: None  # noqa: E731
+
+    def evaluate() -> tuple[float, bool]:
+        try:
+            return job.run()
+        except (GradcheckCancelled, LayerError):
+            raise
+        except Exception as e:  # the user's code raised on a perturbed input: name it
+            apply_none()
+            what = {"network": "the network, in the end-to-end check,",
+                    "loss": "the loss, in its gradient check (scores perturbed),"}.get(
+                job.layer, f"the forward of layer {job.layer!r}, in its gradient check "
+                           f"({job.tensor} perturbed),")
+            raise LayerError(what, e, layer=None if job.layer in ("network", "loss")
+                             else job.layer, phase="forward") from e
 
     def central(apply: Callable[[float], None], step: float
                 ) -> tuple[float, bool, float, float, float]:
+        nonlocal apply_none
+        apply_none = lambda: apply(0.0)  # noqa: E731 - put the tensor back before raising
         apply(step)
-        lp, kp = job.run()
+        lp, kp = evaluate()
         apply(-step)
-        lm, km = job.run()
+        lm, km = evaluate()
         apply(0.0)
         return (lp - lm) / (2 * step), kp or km, max(abs(lp), abs(lm), 1.0), lp, lm
 
@@ -136,7 +154,7 @@ def compare(job: Job, h: float, rng: np.random.Generator, tol: float, atol: floa
         round-off, and by as much as at h. On a smooth function they differ by s·|f″|, which
         shrinks tenfold with the step; across a kink by the jump in slope, which does not."""
         if not base:
-            base.append(job.run()[0])
+            base.append(evaluate()[0])
         f0 = base[0]
 
         def jump(lp: float, lm: float, step: float) -> tuple[float, float]:

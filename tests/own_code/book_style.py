@@ -433,6 +433,21 @@ class MultiLayerNetExtend(MultiLayerNet):
             weight_decay += 0.5 * self.weight_decay_lambda * np.sum(W ** 2)
         return self.last_layer.forward(y, t) + weight_decay
 
+    def gradient(self, x, t):
+        self.loss(x, t, train_flg=True)
+        dout = self.last_layer.backward(1)
+        for layer in reversed(list(self.layers.values())):
+            dout = layer.backward(dout)
+        grads = {}
+        for idx in range(1, self.hidden_layer_num + 2):
+            affine = self.layers[f"Affine{idx}"]
+            grads[f"W{idx}"] = affine.dW + self.weight_decay_lambda * affine.W
+            grads[f"b{idx}"] = affine.db
+            if self.use_batchnorm and idx != self.hidden_layer_num + 1:
+                grads[f"gamma{idx}"] = self.layers[f"BatchNorm{idx}"].dgamma
+                grads[f"beta{idx}"] = self.layers[f"BatchNorm{idx}"].dbeta
+        return grads
+
 
 class SimpleConvNet:
     """Chapter 7: conv → relu → pool → affine → relu → affine."""
