@@ -143,6 +143,12 @@ def load_checkpoint(ref: str | Path) -> Checkpoint:
 def check_compatible(ckpt: Checkpoint, scenario_name: str, architecture_hash: str) -> None:
     """Refuse a checkpoint made for another scenario, or whose network is not this one's."""
     saved_name = ckpt.meta.get("scenario")
+    network_file = ckpt.meta.get("config", {}).get("network_file")
+    if isinstance(network_file, dict):  # a run of a network of the user's own (a .py file)
+        raise CheckpointError(
+            f"this checkpoint was made for the network file {network_file.get('name')!r}, not "
+            f"for scenario {scenario_name!r}", file=ckpt.path, key="network_file",
+            hint=f"Give that file instead of the scenario: {network_file.get('path')}")
     if saved_name != scenario_name:
         raise CheckpointError(
             f"this checkpoint was made for scenario {saved_name!r}, not {scenario_name!r}",

@@ -66,3 +66,8 @@ class CheckpointError(UserError):
 
 class UsageError(UserError):
     """A bad command-line value."""
+
+
+class TrainingError(UserError):
+    """Training stopped because code of the user's raised (a layer of their own, in a network
+    from a .py file): the message names the layer, the step and the line."""

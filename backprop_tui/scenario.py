@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .checkpoint import Checkpoint, check_compatible
 from .data.spec import LAYOUTS, N_CLASSES, NORMALIZE, SOURCES, DataSpec
 from .engine.batches import Batches
 from .engine.layers import ShapeError
@@ -50,6 +51,31 @@ class TrainSpec:
     seed: int = 0
     dtype: str = "float32"
     enabled: bool = True
+
+    def epoch_lr(self, epoch: int) -> float:
+        """The learning rate of 1-based ``epoch``: ``lr · lr_decay^(epoch − 1)``."""
+        return self.lr * self.lr_decay ** (epoch - 1)
+
+    def build_optimizer(self, lr: float | None = None, optimizer: str | None = None
+                        ) -> Optimizer:
+        """A fresh optimizer of this kind (or ``optimizer``) with these settings."""
+        kind = optimizer or self.optimizer
+        rate = self.lr if lr is None else lr
+        cls = OPTIMIZERS[kind]
+        if kind == "momentum":
+            return cls(rate, momentum=self.momentum)
+        if kind == "adam":
+            return cls(rate, beta1=self.beta1, beta2=self.beta2)
+        return cls(rate)
+
+
+#: the independent seeded random streams of a run
+STREAMS = {"init": 0, "dropout": 1, "shuffle": 2, "gradcheck": 3}
+
+
+def seeded_rng(seed: int, stream: str) -> np.random.Generator:
+    """The generator of one of a run's independent streams (:data:`STREAMS`) for ``seed``."""
+    return np.random.default_rng([int(seed), STREAMS[stream]])
 
 
 @dataclass(frozen=True)
@@ -131,9 +157,7 @@ class Scenario:
     # -- building ---------------------------------------------------------------------------
     def rng(self, seed: int | None, stream: str) -> np.random.Generator:
         """Independent seeded streams: ``init``, ``dropout``, ``shuffle``, ``gradcheck``."""
-        streams = {"init": 0, "dropout": 1, "shuffle": 2, "gradcheck": 3}
-        s = self.train.seed if seed is None else seed
-        return np.random.default_rng([int(s), streams[stream]])
+        return seeded_rng(self.train.seed if seed is None else seed, stream)
 
     def build_network(self, seed: int | None = None, dtype: str | np.dtype = "float64") -> Network:
         """A fresh network with seeded initial weights (drawn in float64, then cast)."""
@@ -144,17 +168,31 @@ class Scenario:
 
     def epoch_lr(self, epoch: int) -> float:
         """The learning rate of 1-based ``epoch``: ``lr · lr_decay^(epoch − 1)``."""
-        return self.train.lr * self.train.lr_decay ** (epoch - 1)
+        return self.train.epoch_lr(epoch)
 
     def build_optimizer(self, lr: float | None = None, optimizer: str | None = None) -> Optimizer:
-        kind = optimizer or self.train.optimizer
-        rate = self.train.lr if lr is None else lr
-        cls = OPTIMIZERS[kind]
-        if kind == "momentum":
-            return cls(rate, momentum=self.train.momentum)
-        if kind == "adam":
-            return cls(rate, beta1=self.train.beta1, beta2=self.train.beta2)
-        return cls(rate)
+        return self.train.build_optimizer(lr, optimizer)
+
+    # -- as a run of the Trainer (training.RunSpec) -------------------------------------------
+    def check_checkpoint(self, ckpt: Checkpoint) -> None:
+        """Refuse a checkpoint of another scenario, or of a network that is not this one's."""
+        check_compatible(ckpt, self.name, self.architecture_hash())
+
+    def record_run(self, out_dir: Path) -> Path:
+        """The run folder's ``config.toml``: the resolved scenario, which trains the same run
+        again. Written once: a resumed run in the same folder keeps it."""
+        from tomli_w import dumps as toml_dumps
+
+        from . import __version__
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / "config.toml"
+        if path.exists():
+            return path
+        header = (f"# Resolved scenario of this run (backprop-tui {__version__}). Train it again "
+                  f"with:\n#   backprop-tui train {path} --headless\n")
+        path.write_text(header + toml_dumps(self.config()), encoding="utf-8")
+        return path
 
     def load_data(
         self, data_dir: str | Path | None = None, dtype: str | np.dtype = "float64"
@@ -366,8 +404,8 @@ def load_scenario(ref: str | Path) -> Scenario:
     if ref_s.endswith(".py"):
         raise ScenarioError(
             "is a Python network file, not a scenario", file=ref_s,
-            hint="gradcheck and debug take one (backprop-tui debug my_net.py); train and eval "
-                 "need a scenario: a built-in name or a .toml file")
+            hint="the commands take one (backprop-tui train my_net.py); a scenario is a "
+                 "built-in name or a .toml file")
     if isinstance(ref, Path) or _looks_like_path(ref_s):
         path = Path(ref_s).expanduser()
         if path.is_dir():

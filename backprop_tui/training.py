@@ -9,7 +9,14 @@ Every iteration is exactly the engine's step sequence (``net.loss`` → ``net.ba
 ``optimizer.step``), and everything that decides the next numbers — parameters, optimizer state,
 the batch iterator's position and generator, Dropout generators, the running sums of the
 current epoch — is saved in a checkpoint, so a resumed run is bit-identical to one that was
-never interrupted.
+never interrupted. Numpy's global generator is part of that state too: the book's Dropout (and
+other code of the user's) draws its masks from ``np.random``, so the trainer keeps its own copy
+of the global state between runs and saves it in every checkpoint.
+
+A trainer trains a :class:`RunSpec`: a :class:`~backprop_tui.scenario.Scenario`, or a network of
+the user's own from a .py file (:class:`~backprop_tui.ownrun.NetworkFileRun`). Code of the user's
+that raises stops training with a :class:`~backprop_tui.errors.TrainingError` naming the layer,
+the step and the line, after saving the state from before the failed batch.
 """
 
 from __future__ import annotations
@@ -22,21 +29,70 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from tomli_w import dumps as toml_dumps
 
 from . import __version__
-from .checkpoint import Checkpoint, check_compatible, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .engine.batches import Batches
-from .engine.layers import Dropout
+from .engine.contract import LayerError
 from .engine.network import Network
 from .engine.optim import Optimizer
 from .engine.records import count_nonfinite
-from .engine.walk import Walk
-from .errors import CheckpointError, UsageError
-from .scenario import Scenario
+from .engine.walk import Walk, locate_error
+from .errors import CheckpointError, TrainingError, UsageError
+
+if TYPE_CHECKING:
+    from .scenario import TrainSpec
+
+
+class RunSpec(Protocol):
+    """What the :class:`Trainer` trains: a :class:`~backprop_tui.scenario.Scenario` is one, and so
+    is a network of the user's own from a .py file (:class:`~backprop_tui.ownrun.NetworkFileRun`).
+    """
+
+    name: str
+    path: Path  #: the file the run comes from (a scenario's .toml, the user's .py)
+    train: TrainSpec  #: optimizer, lr, batch size, epochs, seed, dtype
+
+    @property
+    def architecture(self) -> str: ...
+
+    @property
+    def param_count(self) -> int: ...
+
+    def architecture_hash(self) -> str:
+        """What a checkpoint of this run must match to be loaded into it."""
+        ...
+
+    def config(self) -> dict[str, Any]:
+        """The resolved run as plain data (its ``train`` table is what a resume keeps)."""
+        ...
+
+    def rng(self, seed: int | None, stream: str) -> np.random.Generator: ...
+
+    def epoch_lr(self, epoch: int) -> float: ...
+
+    def build_network(self, seed: int | None = None, dtype: str | np.dtype = "float64"
+                      ) -> Network: ...
+
+    def build_optimizer(self) -> Optimizer: ...
+
+    def load_data(self, data_dir: str | Path | None = None, dtype: str | np.dtype = "float64"
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def with_train(self, **overrides: Any) -> RunSpec:
+        """A copy with some training settings replaced (None values ignored)."""
+        ...
+
+    def check_checkpoint(self, ckpt: Checkpoint) -> None:
+        """Raise a CheckpointError if ``ckpt`` was not made by a run of this network."""
+        ...
+
+    def record_run(self, out_dir: Path) -> Path:
+        """Write the run folder's record of what ran (``config.toml``, ``run.toml``)."""
+        ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,7 +222,8 @@ METRIC_FIELDS = [f for f in EpochMetrics.__dataclass_fields__]
 
 
 class Trainer:
-    """Trains a scenario's network; emits events; saves and resumes checkpoints.
+    """Trains a scenario's network (or any :class:`RunSpec`'s); emits events; saves and resumes
+    checkpoints.
 
     ``data`` may be given as ``(x_train, t_train, x_test, t_test)`` (already in ``dtype``);
     otherwise the scenario's data is loaded. ``out_dir=None`` keeps everything in memory.
@@ -174,7 +231,7 @@ class Trainer:
 
     def __init__(
         self,
-        scenario: Scenario,
+        scenario: RunSpec,
         *,
         out_dir: str | Path | None = None,
         data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
@@ -210,6 +267,13 @@ class Trainer:
         self.checkpoint_every = 10.0
         self._last_save = time.monotonic()
         self._metrics_rows = 0  # rows of metrics.csv on disk
+        self._recorded = False  # config.toml / run.toml written by this trainer
+        #: numpy's global generator as this run left it (restored when it runs again, saved in
+        #: checkpoints): what else draws from it between two runs cannot change this one
+        self._np_global: tuple = np.random.get_state()  # noqa: NPY002
+        self._running = False
+        #: the metadata of the checkpoint this trainer was restored from, if any
+        self.checkpoint_meta: dict[str, Any] | None = None
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -233,9 +297,18 @@ class Trainer:
 
         Floating-point warnings are silenced: an overflow is caught by the NaN/Inf check and
         reported once, with the layer where it happened. The network runs in lean mode: layers
-        skip the cache tensors only the debugger shows (same numbers, less work)."""
-        with np.errstate(all="ignore"), self.net.lean():
-            return self._run(on_event, should_stop, max_iterations)
+        skip the cache tensors only the debugger shows (same numbers, less work).
+
+        Code that raises stops training with a :class:`TrainingError` (a user error) naming
+        the layer, the step and the line; the state from before the failed batch is saved."""
+        np.random.set_state(self._np_global)  # noqa: NPY002
+        self._running = True
+        try:
+            with np.errstate(all="ignore"), self.net.lean():
+                return self._run(on_event, should_stop, max_iterations)
+        finally:
+            self._running = False
+            self._np_global = np.random.get_state()  # noqa: NPY002
 
     def _run(self, on_event, should_stop, max_iterations) -> TrainResult:
         emit = on_event or (lambda e: None)
@@ -243,8 +316,9 @@ class Trainer:
         loss_layer = net.loss_layer
         n_batches = len(batches)
         done_now = 0
-        if self.out_dir is not None and not (self.out_dir / "config.toml").exists():
+        if self.out_dir is not None and not self._recorded:
             self.write_config()
+            self._recorded = True
         net.train(True)
         while self.epochs_done < self.epochs:
             epoch = self.epochs_done + 1
@@ -265,13 +339,20 @@ class Trainer:
                     return self._result("stopped")
                 t0 = time.perf_counter()
                 xb, tb = batches.next()
-                loss = net.loss(xb, tb)
-                if not math.isfinite(loss):
+                try:  # free in Python ≥ 3.11 unless it raises
+                    loss = net.loss(xb, tb)
+                    if not math.isfinite(loss):
+                        return self._nonfinite(xb, tb, emit)
+                    net.backward(need_input_grad=False)
+                    finite = self._grads_finite()
+                except Exception as e:  # code of the user's: name it, save, stop
+                    raise self._code_error(e, xb, tb) from None
+                if not finite:
                     return self._nonfinite(xb, tb, emit)
-                net.backward(need_input_grad=False)
-                if not self._grads_finite():
-                    return self._nonfinite(xb, tb, emit)
-                opt.step(net)
+                try:
+                    opt.step(net)
+                except Exception as e:
+                    raise self._code_error(e, xb, tb, updated=True) from None
                 self.iteration += 1
                 done_now += 1
                 n = len(xb)
@@ -305,7 +386,10 @@ class Trainer:
     def _finish_epoch(self, epoch: int, emit: Callable[[Event], None]) -> None:
         sums = self._sums
         t0 = time.perf_counter()
-        test_loss, test_acc = evaluate(self.net, self.x_test, self.t_test)
+        try:
+            test_loss, test_acc = evaluate(self.net, self.x_test, self.t_test)
+        except Exception as e:
+            raise self._code_error(e, None, None) from None
         eval_seconds = time.perf_counter() - t0
         metrics = EpochMetrics(
             epoch=epoch,
@@ -396,12 +480,53 @@ class Trainer:
                         found = found or _first_bad("backward", layer.name, "dx", unit.output)
         return found
 
+    # -- code that raised: name the layer -----------------------------------------------------
+    def _code_error(self, error: Exception, xb: np.ndarray | None, tb: np.ndarray | None, *,
+                    updated: bool = False) -> TrainingError:
+        """The error to stop with when code raised during the batch ``(xb, tb)`` (``None``: the
+        evaluation at the end of the epoch). The layer, step and line come from replaying the
+        batch one unit at a time; before the update the parameters are untouched, so the run
+        is saved with the batch put back (a resumed run takes it again)."""
+        epoch = self.epochs_done + 1
+        if xb is None:
+            when = f"evaluating the network after epoch {epoch}"
+        else:
+            when = (f"iteration {self.iteration + 1} (epoch {epoch}, batch "
+                    f"{self.batches.position})")
+        if isinstance(error, LayerError):
+            located = error
+        elif updated:
+            located = LayerError("the update step", error, phase="update")
+        else:
+            batches = [(xb, tb)] if xb is not None else \
+                [(self.x_test[i : i + 1000], self.t_test[i : i + 1000])
+                 for i in range(0, len(self.x_test), 1000)]
+            located = locate_error(self.net, error, batches, backward=xb is not None)
+        text = " ".join(str(located).split())  # one line, whatever the error's message holds
+        if updated:
+            hint = ("Nothing was saved: the update had begun"
+                    + (f"; the last checkpoint is in {self.out_dir}" if self.out_dir else ""))
+        elif self.out_dir is not None:
+            if xb is not None:
+                self.batches.position -= 1  # the batch is taken again after a resume
+            saved = self.save(self.out_dir / "checkpoint.npz")
+            hint = (f"The run as it was before this {'batch' if xb is not None else 'evaluation'}"
+                    f" is saved in {saved}: fix the code, then continue with --resume "
+                    f"{self.out_dir}")
+        else:
+            hint = None
+        return TrainingError(f"training stopped at {when}: {text}",
+                             file=self.scenario.path, hint=hint)
+
     # -- persistence --------------------------------------------------------------------------
+    def global_rng_state(self) -> tuple:
+        """numpy's global generator as this run will use it next (``np.random.get_state``)."""
+        return np.random.get_state() if self._running else self._np_global  # noqa: NPY002
+
     def state_meta(self) -> dict[str, Any]:
-        dropout_rngs = {
-            layer.name: copy.deepcopy(layer.rng.bit_generator.state)
-            for layer in self.net.layers if isinstance(layer, Dropout)
-        }
+        dropout_rngs = {name: copy.deepcopy(rng.bit_generator.state)
+                        for name, rng in self.net.generators().items()}
+        algorithm, _key, pos, has_gauss, cached = self.global_rng_state()
         return {
             "scenario": self.scenario.name,
             "architecture_hash": self.scenario.architecture_hash(),
@@ -414,6 +539,9 @@ class Trainer:
             "epoch_sums": asdict(self._sums),
             "batches": self.batches.state(),
             "dropout_rngs": dropout_rngs,
+            #: numpy's global generator (its key array is extra/numpy_global_rng)
+            "numpy_global_rng": {"algorithm": algorithm, "pos": int(pos),
+                                 "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
             "optimizer": {"kind": self.optimizer.kind, "lr": self.optimizer.lr},
             "dtype": str(self.dtype),
             "best_accuracy": self.best_accuracy,
@@ -427,8 +555,10 @@ class Trainer:
         return np.array(rows, dtype=np.float64).reshape(len(rows), len(METRIC_FIELDS))
 
     def save(self, path: str | Path) -> Path:
+        extra = {"history": self.history_array(),
+                 "numpy_global_rng": np.asarray(self.global_rng_state()[1], dtype=np.uint32)}
         return save_checkpoint(path, self.net.state_dict(), self.optimizer.state_dict(),
-                               self.state_meta(), extra={"history": self.history_array()})
+                               self.state_meta(), extra=extra)
 
     def save_interrupt(self) -> Path | None:
         """Save where the run stands (between two batches); used on Ctrl-C."""
@@ -437,13 +567,10 @@ class Trainer:
         return self.save(self.out_dir / "checkpoint.npz")
 
     def write_config(self) -> Path:
+        """The run folder's record of what ran: a scenario's ``config.toml`` (trains the same
+        run again), a network file's ``run.toml``."""
         assert self.out_dir is not None
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = self.out_dir / "config.toml"
-        header = (f"# Resolved scenario of this run (backprop-tui {__version__}). Train it again "
-                  f"with:\n#   backprop-tui train {path} --headless\n")
-        path.write_text(header + toml_dumps(self.scenario.config()), encoding="utf-8")
-        return path
+        return self.scenario.record_run(self.out_dir)
 
     def write_metrics(self) -> Path:
         """Append the epochs not yet on disk to ``metrics.csv`` (rewritten whole on resume)."""
@@ -462,7 +589,7 @@ class Trainer:
 
     def load_state(self, ckpt: Checkpoint) -> None:
         """Restore everything a checkpoint holds into this trainer (same scenario)."""
-        check_compatible(ckpt, self.scenario.name, self.scenario.architecture_hash())
+        self.scenario.check_checkpoint(ckpt)
         meta = ckpt.meta
         try:
             self.net.load_state_dict(ckpt.params)
@@ -473,9 +600,12 @@ class Trainer:
                     expected=self.optimizer.kind)
             self.optimizer.load_state_dict(ckpt.optimizer)
             self.batches.set_state(meta["batches"])
-            for layer in self.net.layers:
-                if isinstance(layer, Dropout):
-                    layer.rng.bit_generator.state = meta["dropout_rngs"][layer.name]
+            for name, rng in self.net.generators().items():
+                rng.bit_generator.state = meta["dropout_rngs"][name]
+            if "numpy_global_rng" in meta:  # saved since own networks are trained
+                g = meta["numpy_global_rng"]
+                self._np_global = (g["algorithm"], ckpt.extra["numpy_global_rng"], g["pos"],
+                                   g["has_gauss"], g["cached_gaussian"])
             self.epochs_done = int(meta["epochs_done"])
             self.iteration = int(meta["iteration"])
             self._in_epoch = bool(meta["in_epoch"])
@@ -485,10 +615,11 @@ class Trainer:
         except (KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"cannot restore this checkpoint: {e}", file=ckpt.path) \
                 from None
+        self.checkpoint_meta = meta
 
     @classmethod
     def resume(
-        cls, scenario: Scenario, ref: str | Path, *, epochs: int | None = None,
+        cls, scenario: RunSpec, ref: str | Path, *, epochs: int | None = None,
         lr: float | None = None, out_dir: str | Path | None = None,
         data_dir: str | Path | None = None, overrides: dict[str, Any] | None = None,
     ) -> Trainer:
@@ -497,7 +628,7 @@ class Trainer:
         ``overrides`` that differs from the checkpoint is refused, because the result could no
         longer equal an uninterrupted run."""
         ckpt = load_checkpoint(ref)
-        check_compatible(ckpt, scenario.name, scenario.architecture_hash())
+        scenario.check_checkpoint(ckpt)
         saved = ckpt.meta.get("config", {}).get("train", {})
         for key, value in (overrides or {}).items():
             if value is not None and key in saved and saved[key] != value:
@@ -547,5 +678,5 @@ def _first_bad(phase: str, layer: str | None, tensor: str, a: np.ndarray):
 
 __all__ = [
     "BatchEnd", "CheckpointSaved", "EpochEnd", "EpochMetrics", "EpochStart", "Event",
-    "NonFiniteFound", "TrainResult", "Trainer", "default_run_dir", "evaluate",
+    "NonFiniteFound", "RunSpec", "TrainResult", "Trainer", "default_run_dir", "evaluate",
 ]

@@ -98,6 +98,12 @@ class Network:
             for k in layer.params:
                 yield f"{layer.name}.{k}", layer, k
 
+    def generators(self) -> dict[str, np.random.Generator]:
+        """The layers' own random generators, by layer name: Dropout's, or a layer of the
+        user's that keeps one as ``rng`` (a trainer's checkpoint saves their states)."""
+        return {layer.name: rng for layer in self.layers
+                if isinstance(rng := getattr(layer, "rng", None), np.random.Generator)}
+
     def describe(self) -> str:
         dims = []
         for layer in self.layers:

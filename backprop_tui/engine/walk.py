@@ -16,7 +16,9 @@ layer that did it. Three consumers walk it:
   a record of each;
 * the trainer's NaN/Inf localisation, which replays a failing iteration unit by unit to name the
   first layer and tensor where NaN or Inf appeared;
-* the debugger's shape probe for a network of the user's own, forward units only.
+* the debugger's shape probe for a network of the user's own, forward units only;
+* :func:`locate_error`: when code raised during a training batch (run whole, without checks),
+  the trainer replays the batch here to name the layer and step.
 
 Whole training iterations run the network's batch methods instead (``Network.forward_from``,
 ``Network.backward``): the same arithmetic, without the per-unit checks.
@@ -26,7 +28,10 @@ This module imports numpy only.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -141,3 +146,63 @@ class Walk:
             raise ValueError("this walk has no optimizer: it cannot run the update")
         self.optimizer.step(net)
         return Unit(phase, i)
+
+
+def locate_error(net: Network, error: Exception, batches: Sequence[tuple[np.ndarray, Any]], *,
+                 backward: bool = True) -> LayerError:
+    """Code raised ``error`` while ``net`` ran one of ``batches`` whole (a training batch, or the
+    chunks of an evaluation with ``backward=False``): walk them again one unit at a time, with
+    the layer contract held, and return the :class:`LayerError` of the unit that raises — a
+    layer that returned a misshapen array is blamed, not the layer below that choked on it.
+    If the replay does not raise (the code raises only sometimes), the step is read from the
+    traceback. Parameters, buffers, the layers' generators, numpy's global generator and the
+    layers' modes are put back afterwards."""
+    np_state = np.random.get_state()  # noqa: NPY002 - the book's Dropout draws from it
+    state = net.state_dict()
+    rngs = {k: copy.deepcopy(r.bit_generator.state) for k, r in net.generators().items()}
+    modes = [(layer.lean, layer.training) for layer in net.layers]
+    try:
+        for layer in net.layers:
+            layer.lean = False
+            if not backward:
+                layer.training = False
+        with np.errstate(all="ignore"):
+            for x, t in batches:
+                walk = Walk(net)
+                walk.start(net._as_input(x), t)
+                for pos, (phase, i) in enumerate(walk.steps[:-1]):
+                    if phase == "backward" and not backward:
+                        break
+                    walk.run(pos, need_dx=i != 0)
+    except LayerError as e:
+        return e
+    finally:
+        net.load_state_dict(state)
+        for name, rng in net.generators().items():
+            rng.bit_generator.state = rngs[name]
+        np.random.set_state(np_state)  # noqa: NPY002
+        for layer, (lean, training) in zip(net.layers, modes, strict=True):
+            layer.lean, layer.training = lean, training
+    return step_from_traceback(net, error, "a training iteration" if backward else
+                               "the evaluation")
+
+
+def step_from_traceback(net: Network, error: BaseException, otherwise: str) -> LayerError:
+    """The step that raised ``error``, from its traceback: the innermost call of one of the
+    network's units (a layer's forward or backward, the loss); ``otherwise`` names it if none."""
+    units = {Network.forward_layer.__code__: "forward", Network.backward_layer.__code__: "backward",
+             Network.compute_loss.__code__: "loss", Network.backward_loss.__code__: "loss"}
+    phase, index = None, None
+    tb = error.__traceback__
+    while tb is not None:
+        unit = units.get(tb.tb_frame.f_code)
+        if unit is not None:
+            phase, index = unit, tb.tb_frame.f_locals.get("i")
+        tb = tb.tb_next
+    if phase in ("forward", "backward") and isinstance(index, int):
+        layer = net.layers[index]
+        return LayerError(f"the {phase} step of layer {layer.name!r} ({layer.kind})", error,
+                          layer=layer.name, phase=phase)
+    if phase == "loss":
+        return LayerError("the loss step", error, phase="loss")
+    return LayerError(otherwise, error)
