@@ -318,6 +318,7 @@ class DebugSession:
         seed: int = 0,
         name: str = "your network",
         history_bytes: int = DEFAULT_HISTORY_BYTES,
+        batches: Batches | None = None,
     ) -> DebugSession:
         """A session on a network built in Python (your own layers, your data) instead of a
         scenario file: :func:`backprop_tui.debug` opens the debugger on it. ``net`` is a
@@ -326,7 +327,8 @@ class DebugSession:
         ``x``/``t`` are the whole data set (rows are samples); batches of ``batch_size``
         (default: all of it, at most 32) are drawn from it with ``seed``. ``optimizer``
         defaults to SGD with lr 0.1. The network is stepped in float64 (converted here if
-        it was built in another dtype)."""
+        it was built in another dtype). ``batches`` may be given ready-made (the training
+        dashboard hands over its next batch); ``batch_size`` is then theirs."""
         from ..engine.optim import SGD
         from ..engine.ways_in import as_network
 
@@ -342,14 +344,17 @@ class DebugSession:
             raise UsageError(f"must have one target per sample of x ({len(x)})", key="t",
                              value=f"{len(t)} targets")
         n = len(x)
+        if batches is not None:
+            batch_size = batches.batch_size
         if batch_size is None:
             batch_size = min(n, 32)
         if batch_size < 1:
             raise UsageError("must be a positive integer", key="batch_size", value=batch_size)
         batch_size = min(int(batch_size), n)
         net.cast(np.float64)
-        batches = Batches(x.astype(np.float64, copy=False), t, batch_size,
-                          np.random.default_rng(seed))
+        if batches is None:
+            batches = Batches(x.astype(np.float64, copy=False), t, batch_size,
+                              np.random.default_rng(seed))
         error = _probe_shapes(net, x[:batch_size])
         architecture = f"{'×'.join(map(str, net.input_shape or ()))} → {net.describe()}"
         session = cls(net, optimizer if optimizer is not None else SGD(lr=0.1), batches,

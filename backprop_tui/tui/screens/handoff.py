@@ -2,7 +2,9 @@
 of the network with the trainer's current weights, optimizer state and Dropout generators, on
 the batch the trainer takes next (after a NaN/Inf stop: the batch that failed, with the weights
 from before its update — stepping through it shows where the NaN appears). Leaving the debugger
-(``q``/``escape``) returns to the dashboard; the trainer is untouched.
+(``q``/``escape``) returns to the dashboard; the trainer is untouched (numpy's global generator,
+which the book's Dropout draws from, included: the trainer keeps its own copy of its state).
+A network of the user's own (a .py file) is handed over the way ``bt.debug`` opens one.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 from textual.binding import Binding
 
 from ...engine.batches import RowBatches
-from ...engine.layers import Dropout
+from ...scenario import Scenario
 from ...training import Trainer
 from ..session import DebugSession
 from .debugger import DEBUGGER_KEYS, DebuggerScreen, debugger_help
@@ -31,9 +33,13 @@ def debug_session(trainer: Trainer, *, failed_batch: bool = False) -> DebugSessi
     sc = trainer.scenario
     net = sc.build_network(sc.train.seed, "float64")
     net.load_state_dict(trainer.net.state_dict())  # copies, converted to float64
-    for mine, theirs in zip(net.layers, trainer.net.layers, strict=True):
-        if isinstance(mine, Dropout) and isinstance(theirs, Dropout):
-            mine.rng.bit_generator.state = copy.deepcopy(theirs.rng.bit_generator.state)
+    theirs = trainer.net.generators()
+    for name, rng in net.generators().items():
+        if name in theirs:
+            rng.bit_generator.state = copy.deepcopy(theirs[name].bit_generator.state)
+    # what the trainer's next iteration would draw from numpy's global generator (the book's
+    # Dropout), the copy draws too; the trainer puts its own state back when it runs again
+    np.random.set_state(trainer.global_rng_state())  # noqa: NPY002
     opt = sc.build_optimizer()
     opt.lr = trainer.optimizer.lr
     state = {k: (v if k == "__t__" else np.asarray(v, dtype=np.float64))
@@ -50,8 +56,12 @@ def debug_session(trainer: Trainer, *, failed_batch: bool = False) -> DebugSessi
     if failed_batch and bstate["position"] > 0:
         bstate = dict(bstate, position=bstate["position"] - 1)
     batches.set_state(bstate)
-    session = DebugSession.from_scenario(sc, seed=sc.train.seed, net=net, optimizer=opt,
-                                         batches=batches)
+    if isinstance(sc, Scenario):
+        session = DebugSession.from_scenario(sc, seed=sc.train.seed, net=net, optimizer=opt,
+                                             batches=batches)
+    else:  # a network of the user's own, from a .py file
+        session = DebugSession.for_network(net, x_train, trainer.t_train, optimizer=opt,
+                                           seed=sc.train.seed, name=sc.name, batches=batches)
     session.from_training = trained_so_far(trainer.iteration, bstate["epoch"],
                                            bstate["position"])
     return session
