@@ -79,6 +79,13 @@ NetworkArg = Annotated[
                              "own network (it calls bt.debug(net, x, t) or defines net, x, t).",
                         show_default=False)
 ]
+RunArg = Annotated[
+    str, typer.Argument(help="A built-in scenario name (see `backprop-tui scenarios`), a path "
+                             "to a scenario .toml file, or a Python .py file that builds your "
+                             "own network (it calls bt.debug(net, x, t, ...) or defines net, x, "
+                             "t; x_test and t_test, if it defines them, are the test set).",
+                        show_default=False)
+]
 DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Folder with your own MNIST IDX files (gz or raw); "
@@ -283,7 +290,7 @@ DtypeChoice = _choices("DtypeChoice", DTYPES)
 @app.command("train")
 @user_errors
 def train_cmd(
-    scenario: ScenarioArg,
+    scenario: RunArg,
     headless: Annotated[bool, typer.Option(
         "--headless", help="Train without the TUI: progress bars on a terminal, plain lines "
         "otherwise.")] = False,
@@ -296,10 +303,11 @@ def train_cmd(
     seed: Annotated[int | None, typer.Option(
         help="Seed for the weights, the batch order and Dropout.", show_default=False)] = None,
     dtype: Annotated[DtypeChoice | None, typer.Option(
-        help="float32 is fast; float64 is exact.", show_default=False)] = None,
+        help="float32 is fast; float64 is exact. A .py network trains in float64 unless told: "
+             "your own layers may not be float32-safe.", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option(
-        help="Run folder (default: runs/SCENARIO-TIME). Gets metrics.csv, config.toml, "
-             "checkpoint.npz and best.npz.", show_default=False)] = None,
+        help="Run folder (default: runs/SCENARIO-TIME). Gets metrics.csv, config.toml (run.toml "
+             "for a .py network), checkpoint.npz and best.npz.", show_default=False)] = None,
     resume: Annotated[Path | None, typer.Option(
         help="Continue from a run folder or checkpoint; the result equals an uninterrupted run.",
         show_default=False)] = None,
@@ -310,8 +318,12 @@ def train_cmd(
         show_default=False)] = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Train a scenario in the live dashboard, or headless (--headless), with checkpoints,
-    resume and Ctrl-C saving.
+    """Train a scenario, or your own network from a .py file, in the live dashboard or
+    headless (--headless), with checkpoints, resume and Ctrl-C saving.
+
+    A .py file's settings come from its bt.debug(...) call (optimizer, batch_size, seed), then
+    from these flags; where both are silent: SGD lr 0.1, batch size min(N, 32), 10 epochs,
+    seed 0, float64.
 
     The dashboard: space pauses/resumes, d opens the debugger on the current batch, s saves,
     q stops and saves. Exit 0 done · 1 NaN/Inf appeared or --min-accuracy missed · 2 bad
@@ -356,6 +368,8 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
     if resumed:
         console.print(f"resuming after epoch {trainer.epochs_done}, iteration "
                       f"{trainer.iteration}", highlight=False)
+    for note in _run_notes(trainer):
+        console.print(f"note: {_escape(note)}", highlight=False, soft_wrap=True)
     every = log_every or max(1, -(-tr.epochs // 20))
     reporter = _make_reporter(tr.epochs, every, console, interactive)
 
@@ -412,6 +426,20 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
             raise typer.Exit(1)
 
 
+def _run_notes(trainer) -> list[str]:
+    """What the user should know about a run of their own network: no test set, or a file
+    that changed since the checkpoint it resumes."""
+    from .ownrun import NO_TEST_NOTE, NetworkFileRun
+
+    spec = trainer.scenario
+    if not isinstance(spec, NetworkFileRun):
+        return []
+    notes = [] if spec.has_test_data else [NO_TEST_NOTE]
+    if trainer.checkpoint_meta is not None:
+        notes += spec.resume_notes(trainer.checkpoint_meta)
+    return notes
+
+
 def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
                   lr: float | None, optimizer: OptimizerChoice | None, seed: int | None,
                   dtype: DtypeChoice | None, out: Path | None, resume: Path | None,
@@ -419,6 +447,7 @@ def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
     """The Trainer both front ends use: flags checked, the scenario loaded and overridden, or
     the run resumed from a checkpoint (raises ``UserError`` for bad input: exit 2)."""
     from .errors import UsageError
+    from .netfile import is_network_file
     from .scenario import load_scenario
     from .training import Trainer, default_run_dir
 
@@ -429,7 +458,15 @@ def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
         raise UsageError("must be a positive number", key="--lr", value=lr)
     if seed is not None and seed < 0:  # numpy seeds must be non-negative
         raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
-    sc = load_scenario(scenario)
+    if is_network_file(scenario):  # a network of the user's own, built by a Python file
+        from .ownrun import NetworkFileRun
+
+        if data_dir is not None:
+            raise UsageError("is for a scenario's MNIST data; a .py network brings its own",
+                             key="--data-dir", value=str(data_dir))
+        sc = NetworkFileRun.load(scenario)
+    else:
+        sc = load_scenario(scenario)
     opt_name = optimizer.value if optimizer else None
     dt = dtype.value if dtype else None
     if resume is not None:
@@ -572,31 +609,54 @@ def debug_cmd(
 @app.command("eval")
 @user_errors
 def eval_cmd(
-    scenario: ScenarioArg,
+    scenario: RunArg,
     checkpoint: Annotated[Path, typer.Option(
         help="A checkpoint file, or a run folder (its checkpoint.npz).", show_default=False)],
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Test accuracy, per-class accuracy and the confusion matrix of a trained network."""
+    """Test accuracy, per-class accuracy and the confusion matrix of a trained network: of a
+    scenario, or of your own network from the .py file it was trained from (on its x_test and
+    t_test; on its training data if it has none)."""
     import numpy as np
 
-    from .checkpoint import check_compatible, load_checkpoint
+    from .checkpoint import load_checkpoint
+    from .errors import CheckpointError, UsageError
     from .formatting import confusion_table
+    from .netfile import is_network_file
+    from .ownrun import NO_TEST_NOTE, NetworkFileRun
     from .scenario import load_scenario
     from .training import evaluate
 
-    sc = load_scenario(scenario)
+    if is_network_file(scenario):
+        if data_dir is not None:
+            raise UsageError("is for a scenario's MNIST data; a .py network brings its own",
+                             key="--data-dir", value=str(data_dir))
+        sc = NetworkFileRun.load(scenario)
+    else:
+        sc = load_scenario(scenario)
     ckpt = load_checkpoint(checkpoint)
-    check_compatible(ckpt, sc.name, sc.architecture_hash())
+    sc.check_checkpoint(ckpt)
     dtype = ckpt.meta.get("dtype", "float32")
     net = sc.build_network(dtype=dtype)
-    net.load_state_dict(ckpt.params)
+    try:
+        net.load_state_dict(ckpt.params)
+    except (KeyError, ValueError) as e:
+        raise CheckpointError(f"cannot load these weights: {e}", file=ckpt.path) from None
     _, _, x_te, t_te = sc.load_data(data_dir=data_dir, dtype=dtype)
-    loss, acc = evaluate(net, x_te, t_te)
-    pred = net.predict(x_te)
+    own = isinstance(sc, NetworkFileRun)
+    if own and not sc.has_test_data and not as_json:
+        _console().print(f"note: {NO_TEST_NOTE}", highlight=False, soft_wrap=True)
+
+    def measure() -> tuple[float, float, Any]:
+        with np.errstate(all="ignore"):
+            return (*evaluate(net, x_te, t_te), net.predict(x_te))
+
+    loss, acc, pred = _own_code(sc, "evaluating the checkpoint", measure)
     labels = net.loss_layer.labels(t_te)
-    k = len(sc.class_names())
+    names = sc.class_names() if not own else \
+        tuple(str(i) for i in range(int(max(labels.max(), pred.max(), 1)) + 1))
+    k = len(names)
     cm = np.zeros((k, k), dtype=np.int64)
     np.add.at(cm, (labels, pred), 1)
     per_class = [float(cm[i, i] / cm[i].sum()) if cm[i].sum() else float("nan") for i in range(k)]
@@ -604,7 +664,7 @@ def eval_cmd(
         print(json.dumps({
             "scenario": sc.name, "checkpoint": str(ckpt.path), "test_samples": int(len(x_te)),
             "test_loss": loss, "test_accuracy": acc,
-            "per_class_accuracy": dict(zip(sc.class_names(), per_class, strict=True)),
+            "per_class_accuracy": dict(zip(names, per_class, strict=True)),
             "confusion_matrix": cm.tolist(),
         }, indent=2))
         return
@@ -613,7 +673,19 @@ def eval_cmd(
                   f"{len(x_te):,} test samples", highlight=False, soft_wrap=True)
     console.print(f"test accuracy [bold]{100 * acc:.2f}%[/] ({int(cm.trace())}/{len(x_te)}), "
                   f"test loss {loss:.4f}", highlight=False)
-    console.print(confusion_table(cm, sc.class_names(), per_class))
+    console.print(confusion_table(cm, names, per_class))
+
+
+def _own_code(sc: Any, doing: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, where code of the user's runs: what it raises is one error line naming
+    the file and the line (exit 2)."""
+    from .engine.contract import describe_error
+    from .errors import TrainingError
+
+    try:
+        return fn(*args)
+    except Exception as e:
+        raise TrainingError(f"{doing} raised {describe_error(e)}", file=sc.path) from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ place of a scenario. The file builds what it checks, and its data, and either
 
 The file runs with its own folder first on ``sys.path`` (so ``from mylayers import MyAffine``
 works) and with ``__name__`` set to ``"__backprop_tui__"``, so code under
-``if __name__ == "__main__":`` does not run; what it prints is not shown. Anything that goes
+``if __name__ == "__main__":`` does not run; what it prints is not shown. ``x_test`` and
+``t_test`` at module level, if the file defines them, are a test set (``backprop-tui train``
+evaluates on it). Anything that goes
 wrong — no such file, the file raises, nothing usable in it — is a
 :class:`~backprop_tui.errors.ScenarioError` (exit 2) naming the file and the line.
 """
@@ -50,6 +52,10 @@ class NetworkFile:
     options: dict[str, Any] = field(default_factory=dict)
     kind: str = "network"
     params: dict[str, np.ndarray] | None = None
+    #: ``x_test`` and ``t_test`` at the file's module level, as it defines them (None if not);
+    #: ``backprop-tui train`` checks and uses them
+    x_test: Any = None
+    t_test: Any = None
 
     @property
     def name(self) -> str:
@@ -146,12 +152,13 @@ def load_network_file(ref: str | Path) -> NetworkFile:
         raise ScenarioError("x and t do not match", file=path,
                             value=f"x of shape {x.shape}, t of shape {t.shape}",
                             expected="x with one sample per row and one target per sample")
+    tests = {"x_test": namespace.get("x_test"), "t_test": namespace.get("t_test")}
     if is_model(obj) and not is_book_network(obj):
-        return NetworkFile(path, obj, x, t, options, kind="model")
+        return NetworkFile(path, obj, x, t, options, kind="model", **tests)
     try:
         net = as_network(obj, "net")
     except NotANetwork:
         raise ScenarioError("is not a network the tool can take", file=path,
                             key="net" if "net" in found else "model",
                             value=type(obj).__name__, expected=WAYS_IN) from None
-    return NetworkFile(path, net, x, t, options)
+    return NetworkFile(path, net, x, t, options, **tests)

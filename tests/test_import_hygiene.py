@@ -62,6 +62,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
     f"{PACKAGE}.training": UI,
     f"{PACKAGE}.scenario": UI,
     f"{PACKAGE}.layerspec": UI,
+    f"{PACKAGE}.ownrun": UI,  # a network of the user's own, trained
 }
 
 # Imports the room and prints, for each forbidden library it loaded, the package's own frames

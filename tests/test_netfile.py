@@ -110,14 +110,15 @@ def test_a_file_that_gives_no_usable_network_is_one_clear_error(tmp_path, code, 
             assert w in result.stderr, result.stderr
 
 
-def test_no_such_file_and_the_commands_that_need_a_scenario(files) -> None:
+def test_no_such_file_and_a_py_file_where_a_scenario_is_needed(files) -> None:
     result = run("gradcheck", str(files / "nope.py"))
     assert result.exit_code == 2 and "no such Python file" in result.stderr
-    for args in (["train", str(files / "example.py"), "--headless"],
-                 ["eval", str(files / "example.py"), "--checkpoint", "x.npz"]):
-        result = run(*args)
-        assert result.exit_code == 2
-        assert "is a Python network file, not a scenario" in result.stderr
+    for args in (["train", str(files / "nope.py"), "--headless"],
+                 ["eval", str(files / "nope.py"), "--checkpoint", "x.npz"]):
+        result = run(*args)  # train and eval take a .py network (tests/test_train_own.py)
+        assert result.exit_code == 2 and "no such Python file" in result.stderr
+    with pytest.raises(ScenarioError, match="is a Python network file, not a scenario"):
+        bt.load_scenario(files / "example.py")
     with pytest.raises(ScenarioError, match="no such Python file"):
         load_network_file(files / "missing.py")
 
