@@ -36,7 +36,7 @@ import numpy as np
 from . import __version__
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .engine.batches import Batches
-from .engine.contract import LayerError
+from .engine.contract import LayerError, check_grads
 from .engine.network import Network
 from .engine.optim import Optimizer
 from .engine.records import count_nonfinite
@@ -316,6 +316,7 @@ class Trainer:
         loss_layer = net.loss_layer
         n_batches = len(batches)
         done_now = 0
+        checked = False  # the layer contract, held once per call: every gradient there
         if self.out_dir is not None and not self._recorded:
             self.write_config()
             self._recorded = True
@@ -344,6 +345,10 @@ class Trainer:
                     if not math.isfinite(loss):
                         return self._nonfinite(xb, tb, emit)
                     net.backward(need_input_grad=False)
+                    if not checked:  # a gradient left out would silently never be trained
+                        for layer in net.layers:
+                            check_grads(layer)
+                        checked = True
                     finite = self._grads_finite()
                 except Exception as e:  # code of the user's: name it, save, stop
                     raise self._code_error(e, xb, tb) from None

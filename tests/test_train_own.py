@@ -12,6 +12,7 @@ import asyncio
 import csv
 import hashlib
 import json
+import re
 import textwrap
 import tomllib
 from pathlib import Path
@@ -287,6 +288,71 @@ def test_code_that_raises_only_once_is_named_from_the_traceback(tmp_path) -> Non
     err = refused("train", path, "--headless", "--epochs", 1, "--out", tmp_path / "run")
     assert "iteration 3 (epoch 1, batch 3): the forward step of layer 'picky' (Picky) raised " \
            f"ValueError at once.py:{line} in forward: third call" in err
+
+
+NO_DB = '''
+import numpy as np
+import backprop_tui as bt
+
+class NoDb(bt.Affine):
+    kind = "NoDb"
+
+    def backward(self, dout, need_dx=True):
+        dx = super().backward(dout, need_dx)
+        del self.grads["b"]
+        return dx
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(40, 4))
+t = (x[:, 0] > 0).astype(int)
+net = bt.Network([NoDb(rng.normal(size=(4, 2)), np.zeros(2), name="nodb")],
+                 bt.SoftmaxCrossEntropy())
+'''
+
+
+def test_a_layer_raising_in_the_evaluation_or_leaving_a_gradient_out_is_named(tmp_path) -> None:
+    path = tmp_path / "picky_net.py"
+    path.write_text(change(PICKY, "if len(x) == 8:", "if not self.training:"))
+    err = refused("train", path, "--headless", "--epochs", 2, "--out", tmp_path / "run")
+    assert "training stopped at evaluating the network after epoch 1: the forward step of " \
+           "layer 'picky' (Picky) raised ValueError" in err
+    ck = load_checkpoint(tmp_path / "run")  # the epoch's training is kept: resumable
+    assert (ck.meta["iteration"], ck.meta["epochs_done"], ck.meta["in_epoch"]) == (13, 0, True)
+    # a backward that leaves a gradient out is blamed before any update: b would never train
+    path.write_text(NO_DB)
+    err = refused("train", path, "--headless", "--out", tmp_path / "nodb")
+    assert "iteration 1 (epoch 1, batch 1): the backward step of layer 'nodb' (NoDb) raised " \
+           "ValueError" in err and "backward set no grads['b']" in err
+
+
+def test_ctrl_c_saves_and_exits_130_as_for_a_scenario(book, tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backprop_tui", "train", book.name, "--headless", "--epochs",
+         "1000000", "--out", "run"], cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**env, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # training (and the SIGINT handler) has started
+            if re.match(r"^epoch +1/1000000 ", line):
+                break
+        else:
+            raise AssertionError("training did not start")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    meta = load_checkpoint(tmp_path / "run").meta
+    assert f"after iteration {meta['iteration']}: saved run/checkpoint.npz" in out
+    assert "resume with: backprop-tui train book_net.py --headless --resume run" in out
+    assert "numpy_global_rng" in meta
 
 
 def test_a_model_file_is_refused_for_training(tmp_path) -> None:
