@@ -301,7 +301,9 @@ def train_cmd(
     lr: Annotated[float | None, typer.Option(help="Learning rate.", show_default=False)] = None,
     optimizer: Annotated[OptimizerChoice | None, typer.Option(show_default=False)] = None,
     seed: Annotated[int | None, typer.Option(
-        help="Seed for the weights, the batch order and Dropout.", show_default=False)] = None,
+        help="Seed for the weights, the batch order and Dropout (a .py file builds its own "
+             "weights; its seed also seeds numpy's global generator, for the book's Dropout).",
+        show_default=False)] = None,
     dtype: Annotated[DtypeChoice | None, typer.Option(
         help="float32 is fast; float64 is exact. A .py network trains in float64 unless told: "
              "your own layers may not be float32-safe.", show_default=False)] = None,
@@ -661,12 +663,15 @@ def eval_cmd(
     np.add.at(cm, (labels, pred), 1)
     per_class = [float(cm[i, i] / cm[i].sum()) if cm[i].sum() else float("nan") for i in range(k)]
     if as_json:
-        print(json.dumps({
+        doc = {
             "scenario": sc.name, "checkpoint": str(ckpt.path), "test_samples": int(len(x_te)),
             "test_loss": loss, "test_accuracy": acc,
             "per_class_accuracy": dict(zip(names, per_class, strict=True)),
             "confusion_matrix": cm.tolist(),
-        }, indent=2))
+        }
+        if own:  # what the "test" samples are: the file's x_test/t_test or its training data
+            doc["test_set"] = "x_test/t_test" if sc.has_test_data else "the training data"
+        print(json.dumps(doc, indent=2))
         return
     console = _console()
     console.print(f"[bold]{sc.name}[/] · {ckpt.path} · epoch {ckpt.meta.get('epochs_done')} · "

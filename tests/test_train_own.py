@@ -191,6 +191,7 @@ def test_x_test_and_t_test_are_the_test_set_and_eval_reports_on_them(example,
     assert "confusion matrix" in out and NO_TEST_NOTE not in out
     doc = json.loads(ok("eval", with_test, "--checkpoint", tmp_path / "run", "--json"))
     assert doc["test_samples"] == 50 and set(doc["per_class_accuracy"]) == {"0", "1"}
+    assert doc["test_set"] == "x_test/t_test"
     assert sum(map(sum, doc["confusion_matrix"])) == 50
     last = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))[-1]
     assert doc["test_accuracy"] == float(last["test_accuracy"])
