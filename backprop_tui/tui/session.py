@@ -501,19 +501,22 @@ class DebugSession:
                        fwd.output if fwd else None, fsrc if fwd else fpend),
         ]
         cache_keys = list(fwd.cache) if fwd else list(layer.cache)
+        # shown under their own names already: the input (x), the output (y), the parameters
+        # (cs231n's caches keep (x, w, b); a user's layer is handed a copy of x)
+        shown = [a for a in (fwd.input, fwd.output) if a is not None] if fwd else []
+        shown += list(layer.params.values()) if fwd else []
         for k in cache_keys:
             a = fwd.cache.get(k) if fwd else None
-            if a is not None and fwd is not None and fwd.input is not None and _same_data(
-                    a, fwd.input):
-                continue  # the input, kept for backward: shown as x
-            if a is not None and fwd is not None and fwd.output is not None and _same_data(
-                    a, fwd.output):
-                continue  # the output, kept for backward (sigmoid, tanh): shown as y
+            if a is not None and (any(_same_data(a, b) for b in shown) or (
+                    layer.writes_inputs and fwd.input is not None
+                    and _same_values(a, fwd.input))):
+                continue
             if a is None and k in ("x", "y"):
                 continue
             role: TensorRole = "mask" if (a is not None and a.dtype == np.bool_) else "cache"
             title = f"{k} — {layer.cache_hint(k)} (kept by forward for backward)"
-            items.append(TensorItem(k, title, role, a, fsrc if fwd else fpend))
+            key = f"cache {k}" if k in layer.params or k in ("x", "y", "dout", "dx") else k
+            items.append(TensorItem(key, title, role, a, fsrc if fwd else fpend))
         for k, p in layer.params.items():
             items.append(TensorItem(k, f"{k} — parameter of {layer.name}, current value",
                                     "param", p, "the live parameter (changes at the update)"))
@@ -673,6 +676,11 @@ class DebugSession:
 def _same_data(a: np.ndarray, b: np.ndarray) -> bool:
     """True when ``a`` is ``b`` or a reshaped view of it (Affine keeps its input flattened)."""
     return a is b or (a.size == b.size and np.shares_memory(a, b))
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    """A copy of ``b``, value for value (what a user's layer caches of the copy it was given)."""
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
 
 
 @dataclass
