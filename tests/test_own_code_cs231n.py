@@ -231,11 +231,23 @@ def test_the_debugger_steps_through_function_pairs_and_shows_their_caches() -> N
     s = DebugSession.for_network(fc_net(), x, t, batch_size=8)
     for _ in range(len(s.stepper.steps)):
         s.step()
-    keys = {item.key for item in s.tensors(0)}
-    assert {"x", "y", "w", "b", "dw", "db", "dx"} <= keys
+    # the cache (x, w, b) holds the input's copy and the parameters: shown once, as x, w, b
+    assert [item.key for item in s.tensors(0)] == ["x", "y", "w", "b", "dout", "dw", "db", "dx"]
     fc1 = s.stepper.record_for("backward", 0)
     fc2 = s.stepper.record_for("backward", 2)
     relu = s.stepper.record_for("backward", 1)
     assert np.count_nonzero(fc2.output) == fc2.output.size  # relu_backward wrote into a copy
     assert np.array_equal(relu.input, fc2.output)
     assert fc1.grads["w"].shape == (5, 6)
+
+
+def test_a_dict_cache_shows_its_own_arrays_by_key_once() -> None:
+    x, t = flat(16)
+    net = fc_net(middle=[bt.from_functions(C.batchnorm_forward, C.batchnorm_backward,
+                                           np.ones(6), np.zeros(6), {"mode": "train"},
+                                           name="bn")])
+    s = DebugSession.for_network(net, x, t, batch_size=16)
+    for _ in range(3):
+        s.step()
+    keys = [item.key for item in s.tensors(2)]
+    assert keys == ["x", "y", "x_hat", "std", "gamma", "beta", "dout", "dgamma", "dbeta", "dx"]
