@@ -57,6 +57,9 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except UserError as e:
+            if kwargs.get("as_json"):  # a script reading stdout gets JSON, not an empty line
+                print(json.dumps({"passed": False, "error": {"kind": type(e).__name__,
+                                                             "message": str(e)}}, indent=2))
             _console(stderr=True).print(f"[bold red]error:[/] {_escape(str(e))}", soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
 

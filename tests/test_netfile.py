@@ -253,3 +253,15 @@ def test_a_float32_model_is_refused_with_the_parameter_named(tmp_path) -> None:
     assert result.exit_code == 2
     assert "params['W1']: the gradient check needs float64 parameters (got 'float32')" in \
         " ".join(result.output.split())
+
+
+def test_json_gets_json_for_a_usage_error_too(tmp_path) -> None:
+    """A CI job that parses stdout as JSON gets an error object, not an empty string; the
+    one-line message still goes to stderr, and the exit code is still 2."""
+    path = tmp_path / "nothing.py"
+    path.write_text("a = 1\n")
+    result = CliRunner().invoke(app, ["gradcheck", str(path), "--json"], env=ENV)
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert doc["passed"] is False and doc["error"]["kind"] == "ScenarioError"
+    assert "defines nothing to check" in doc["error"]["message"]
