@@ -500,3 +500,17 @@ def test_code_that_raises_in_a_later_evaluation_is_a_layer_error() -> None:
     assert str(e.value).startswith("the forward of layer 'Affine1', in its gradient check "
                                    "(W perturbed), raised FloatingPointError at "
                                    "test_own_code_book.py:")
+
+
+def test_a_broken_contract_points_at_the_users_method_not_the_tools_check() -> None:
+    """A backward that returns a misshapen dx or leaves a gradient out raised nothing itself:
+    the step names where that backward is written (book_style.py), not the tool's check."""
+    np.random.seed(23)
+    x, t = data()
+    s = DebugSession.for_network(two_layer(affine=B.AffineEmptyDx), x, t, batch_size=8)
+    with pytest.raises(bt.LayerError) as e:
+        for _ in range(len(s.stepper.steps)):
+            s.step()
+    assert e.value.layer == "Affine1" and e.value.phase == "backward"
+    assert e.value.where.startswith("book_style.py:") and e.value.where.endswith("in backward")
+    assert "contract.py" not in str(e.value)

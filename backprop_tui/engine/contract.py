@@ -32,10 +32,10 @@ class LayerError(RuntimeError):
     """
 
     def __init__(self, what: str, error: BaseException, *, layer: str | None = None,
-                 phase: str | None = None) -> None:
+                 phase: str | None = None, where: str | None = None) -> None:
         self.what = what
         self.error = error
-        self.where = _where(error)
+        self.where = _where(error) if where is None else where
         self.layer = layer
         self.phase = phase
         super().__init__(f"{what} raised {describe_error(error, self.where)}")
@@ -66,6 +66,28 @@ def _where(error: BaseException) -> str:
         return ""
     f = mine[-1]
     return f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}"
+
+
+def raised_by_the_contract(error: BaseException) -> bool:
+    """Whether ``error`` is a contract check's (this module's), not the layer's own code's: the
+    layer returned and the check found what it returned wrong."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename == __file__
+
+
+def code_location(fn: Any) -> str:
+    """``mylayers.py:31 in backward``: where a function (or method) of the user's is defined."""
+    import inspect
+    import os
+
+    fn = getattr(fn, "__func__", fn)
+    try:
+        line = inspect.getsourcelines(fn)[1]
+        return f"{os.path.basename(inspect.getsourcefile(fn) or '?')}:{line} in {fn.__name__}"
+    except (OSError, TypeError):
+        return ""
 
 
 def check_returned(a: Any, given: np.ndarray, method: str, what: str) -> None:

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .contract import LayerError, check_grads, check_returned
+from .contract import LayerError, check_grads, check_returned, code_location, raised_by_the_contract
 from .network import Network
 from .optim import Optimizer
 
@@ -51,6 +51,16 @@ def step_sequence(n_layers: int) -> list[Step]:
         + [("backward", i) for i in range(n_layers - 1, -1, -1)]
         + [("update", None)]
     )
+
+
+def _user_method(layer: Any, phase: str) -> Any:
+    """The function of the user's that a layer's ``phase`` runs: a wrapped book object's or
+    cs231n function's, else the layer's own method."""
+    obj = getattr(layer, "obj", None)
+    if obj is not None:
+        return getattr(obj, phase, None)
+    fn = getattr(layer, f"{phase}_fn", None)
+    return fn if fn is not None else getattr(layer, phase, None)
 
 
 def batch_accuracy(net: Network, scores: np.ndarray, t: np.ndarray) -> float:
@@ -114,7 +124,11 @@ class Walk:
         except Exception as e:
             phase, i = self.steps[pos]
             layer = self.net.layers[i].name if i is not None else None
-            raise LayerError(self.what(pos), e, layer=layer, phase=phase) from e
+            where = None
+            if i is not None and raised_by_the_contract(e):
+                # the layer's code returned; what it returned broke the contract: point at it
+                where = code_location(_user_method(self.net.layers[i], phase))
+            raise LayerError(self.what(pos), e, layer=layer, phase=phase, where=where) from e
 
     def _run(self, pos: int, need_dx: bool, check: bool) -> Unit:
         net = self.net
