@@ -9,6 +9,7 @@ it *dry* (placeholder weights), and builds the real layers from seeded random st
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ def read_init(r: TableReader, default: str | float) -> str | float:
             raise ScenarioError("unknown value", file=r.file, key=r.key("init"), value=v,
                                 expected=INIT_EXPECTED, hint=closest(v, ("he", "xavier")))
         return v
-    if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not (v > 0 and math.isfinite(v)):
         raise r.error("init", "wrong value", v, INIT_EXPECTED)
     return float(v)
 
@@ -62,6 +63,8 @@ def _read_array(r: TableReader, name: str, shape: tuple[int, ...]) -> np.ndarray
         raise r.error(name, "not a numeric array", v, f"numbers with shape {shape}") from None
     if arr.shape != shape:
         raise r.error(name, f"shape {arr.shape} does not fit", v, f"shape {shape}")
+    if not np.isfinite(arr).all():
+        raise r.error(name, "holds NaN or inf", v, f"finite numbers with shape {shape}")
     return arr
 
 

@@ -827,3 +827,18 @@ def test_lr_decay_is_validated(tmp_path) -> None:
     assert sc.epoch_lr(1) == 0.2 and sc.epoch_lr(3) == 0.05
     err = scenario_error(tmp_path, replaced("lr = 0.1", "lr = 0.1\nlr_decay = 1.5"))
     assert_clear(err, "train.lr_decay", "1.5", "a factor in (0, 1]")
+
+
+@pytest.mark.parametrize(("layer", "words"), [
+    ('{ type = "affine", out = 1, init = 1e400 }', ["init", "(got inf)"]),
+    ('{ type = "affine", out = 1, W = [[nan], [1.0]] }', ["network.layers[0].W",
+                                                           "holds NaN or inf"]),
+])
+def test_infinite_or_nan_weights_are_refused(tmp_path, layer, words) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(f'[data]\nsource = "and"\n[network]\nloss = "sigmoid_bce"\n'
+                    f'layers = [ {layer} ]\n')
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(path)
+    for w in words:
+        assert w in str(e.value)

@@ -131,7 +131,8 @@ class GradcheckReport:
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        """Every row passed — and there is a row: a check that compared nothing does not pass."""
+        return bool(self.checks) and all(c.passed for c in self.checks)
 
     @property
     def failed_layers(self) -> list[str]:

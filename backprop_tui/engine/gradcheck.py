@@ -56,7 +56,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
@@ -151,83 +152,102 @@ def gradcheck(
     if is_book_network(net):  # copied whole, so that its own gradient() can be compared too
         book = net if inplace else copy.deepcopy(net)
         net = as_network(book)
-        net.cast(np.float64)  # a float32 book network: its copy, checked in float64
+        _cast_book(book, net)  # a float32 book network: its copy, checked in float64
     else:
         net = as_network(net)
         if net.dtype != np.float64:
             raise ValueError(f"gradient checks need a float64 network, this one is {net.dtype}")
         if not inplace:
             net = copy.deepcopy(net)
+    if layers is not None:
+        known = [layer.name for layer in net.layers] + ["loss"]
+        unknown = [name for name in layers if name not in known]
+        if unknown:  # a typo would otherwise check nothing, and pass
+            raise ValueError(f"no layer {', '.join(map(repr, unknown))} in this network; its "
+                             f"layers are {', '.join(known)}")
     rng = np.random.default_rng(seed)
     x = np.asarray(x, dtype=np.float64)
     net.train(True)
     counter = Counter(progress, cancelled)
     walk = Walk(net)
     n_layers = len(net.layers)
-    # numpy's global generator, which the book's Dropout draws from, before the checked pass
-    global_rng = np.random.get_state()  # noqa: NPY002 - users' layers draw from it
-    walk.start(x, t)
-    for pos in range(n_layers + 1):  # draws the Dropout masks that every evaluation reuses
-        walk.run(pos, check=False)
-    with net.frozen():
-        np.random.set_state(global_rng)  # noqa: NPY002
-        base_loss, rng_before, reached = _checked_pass(walk, x, t)
-        base_data_loss = net.data_loss
-        after_pass = np.random.get_state()  # noqa: NPY002
-        base_inputs = [h.copy() for h in net.inputs]
-        jobs: list[Job] = []
-        unchecked: list[str] = []
-        for i, layer in enumerate(net.layers):
-            if layers is not None and layer.name not in layers:
-                continue
-            if i < reached:  # no gradient reached it: the layer above returned a misshapen dx
-                unchecked.append(layer.name)
-                continue
-            upstream = net.dout if i == n_layers - 1 else net.dinputs[i + 1]
-            if scope == "local" and not np.any(upstream):
-                # only zeros reached its output (dead units above, a step, a backward that
-                # returns zeros): ⟨forward, 0⟩ is 0 whatever the layer computes, so its rows
-                # compare 0 with 0 — true, but its backward was not exercised: said so
-                unchecked.append(layer.name)
-            jobs.extend(_layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit,
-                                    counter, rng_before))
-        if scope == "local" and inputs and (layers is None or "loss" in layers):
-            jobs.append(_loss_job(net, t, mode, k, full_limit, counter))
-        if scope == "local" and end_to_end and layers is None and reached == 0:
-            job = _end_to_end_job(net, x, t, counter, rng_before[0] if rng_before else None)
-            if job is not None:
-                jobs.append(job)
-        counter.total = sum(2 * (j.n_entries + j.n_dirs) for j in jobs)
+    # numpy's global generator, which the book's Dropout draws from, is put back as it was
+    # before the check, however it ends: the caller's next draws (a stepper's replay) are as if
+    # no check had run
+    with _numpy_rng_kept() as global_rng:
+        walk.start(x, t)
+        for pos in range(n_layers + 1):  # draws the Dropout masks that every evaluation reuses
+            walk.run(pos, check=False)
+        with net.frozen():
+            np.random.set_state(global_rng)  # noqa: NPY002
+            base_loss, rng_before, reached = _checked_pass(walk, x, t)
+            base_data_loss = net.data_loss
+            base_inputs = [h.copy() for h in net.inputs]
+            jobs: list[Job] = []
+            unchecked: list[str] = []
+            for i, layer in enumerate(net.layers):
+                if layers is not None and layer.name not in layers:
+                    continue
+                if i < reached:  # no gradient reached it: the layer above returned a misshapen dx
+                    unchecked.append(layer.name)
+                    continue
+                upstream = net.dout if i == n_layers - 1 else net.dinputs[i + 1]
+                if scope == "local" and not np.any(upstream):
+                    # only zeros reached its output (dead units above, a step, a backward that
+                    # returns zeros): ⟨forward, 0⟩ is 0 whatever the layer computes, so its rows
+                    # compare 0 with 0 — true, but its backward was not exercised: said so
+                    unchecked.append(layer.name)
+                jobs.extend(_layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit,
+                                        counter, rng_before))
+            if scope == "local" and inputs and (layers is None or "loss" in layers):
+                jobs.append(_loss_job(net, t, mode, k, full_limit, counter))
+            if scope == "local" and end_to_end and layers is None and reached == 0:
+                job = _end_to_end_job(net, x, t, counter, rng_before[0] if rng_before else None)
+                if job is not None:
+                    jobs.append(job)
+            counter.total = sum(2 * (j.n_entries + j.n_dirs) for j in jobs)
 
-        checks = []
-        for job in jobs:
-            check = compare(job, h, rng, tol, atol)
-            if job.layer == "loss" and (not check.passed or check.max_rel_error > tol / 10):
-                check = _loss_with_epsilon(job, check, net.output, t, base_data_loss, h, rng,
-                                           tol, atol)
-                if check.explained:
-                    # take the loss's own ε out of the end-to-end row: its subject is the chain
-                    # of layers and the L2 term, and the loss row has said what ε does
-                    delta = (check.numeric - check.analytic).reshape(job.analytic.shape)
-                    for other in jobs:
-                        if other.layer == "network":
-                            other.loss_delta = delta
-            elif job.layer in unchecked and check.passed:
-                check.untested = True
-                check.note = ("only zeros reached this layer's output, so 0 = 0 here: true, "
-                              "but its backward was not exercised")
-            elif job.layer == "network" and job.loss_delta is not None:
-                check.note = ("the loss's ε (see the loss row) is taken out of this "
-                              "comparison, which checks the chain of layers and the L2 term")
-            checks.append(check)
-        # leave the network exactly as the unperturbed pass left it
-        np.random.set_state(global_rng)  # noqa: NPY002
-        _checked_pass(walk, x, t)
-        if book is not None and layers is None and reached == 0:
-            checks.extend(_book_methods(book, net, x, t, base_loss, global_rng, tol, atol))
-        np.random.set_state(after_pass)  # noqa: NPY002
-    return GradcheckReport(checks, str(mode), h, tol, atol, base_loss, counter.count, scope,
-                           unchecked)
+            checks = []
+            for job in jobs:
+                check = compare(job, h, rng, tol, atol)
+                if job.layer == "loss" and (not check.passed or check.max_rel_error > tol / 10):
+                    check = _loss_with_epsilon(job, check, net.output, t, base_data_loss, h, rng,
+                                               tol, atol)
+                    if check.explained:
+                        # take the loss's own ε out of the end-to-end row: its subject is the chain
+                        # of layers and the L2 term, and the loss row has said what ε does
+                        delta = (check.numeric - check.analytic).reshape(job.analytic.shape)
+                        for other in jobs:
+                            if other.layer == "network":
+                                other.loss_delta = delta
+                elif job.layer in unchecked and check.passed:
+                    check.untested = True
+                    check.note = ("only zeros reached this layer's output, so 0 = 0 here: true, "
+                                  "but its backward was not exercised")
+                elif job.layer == "network" and job.loss_delta is not None:
+                    check.note = ("the loss's ε (see the loss row) is taken out of this "
+                                  "comparison, which checks the chain of layers and the L2 term")
+                checks.append(check)
+            # leave the network exactly as the unperturbed pass left it
+            np.random.set_state(global_rng)  # noqa: NPY002
+            _checked_pass(walk, x, t)
+            if book is not None and layers is None and reached == 0:
+                checks.extend(_book_methods(book, net, x, t, base_loss, global_rng, tol, atol))
+        return GradcheckReport(checks, str(mode), h, tol, atol, base_loss, counter.count, scope,
+                               unchecked)
+
+
+def _cast_book(book: Any, net: Network) -> None:
+    """Cast a book network's copy to float64 and point its ``params`` dict at the new arrays
+    (casting rebinds the layers' attributes), so that its own ``gradient()`` is compared."""
+    before = {id(p): (layer, name) for layer in net.layers for name, p in layer.params.items()}
+    keys = {key: before.get(id(p)) for key, p in getattr(book, "params", {}).items()
+            if isinstance(p, np.ndarray)}
+    net.cast(np.float64)
+    for key, owner in keys.items():
+        if owner is not None:
+            layer, name = owner
+            book.params[key] = layer.params[name]
 
 
 def _row(layer: str, tensor: str, shape: tuple[int, ...], a: np.ndarray, n: np.ndarray,
@@ -319,6 +339,16 @@ def _parameters(fn: Any) -> set[str]:
         return set(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
         return set()
+
+
+@contextmanager
+def _numpy_rng_kept() -> Iterator[tuple]:
+    """numpy's global generator state now, put back on leaving (users' layers draw from it)."""
+    state = np.random.get_state()  # noqa: NPY002
+    try:
+        yield state
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
 
 
 def _checked_pass(walk: Walk, x: np.ndarray, t: np.ndarray) -> tuple[float, list[tuple], int]:

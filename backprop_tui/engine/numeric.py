@@ -116,7 +116,6 @@ def compare(job: Job, h: float, rng: np.random.Generator, tol: float, atol: floa
         idx = pick_entries(g, job.n_entries, rng)
     else:
         idx = np.zeros(0, dtype=np.int64)
-    flat = target.reshape(-1) if idx.size else None  # a view: perturbing it perturbs the tensor
     ana, num, kink, atols = [], [], [], []
     refined = 0
 
@@ -127,6 +126,7 @@ def compare(job: Job, h: float, rng: np.random.Generator, tol: float, atol: floa
         try:
             return job.run()
         except (GradcheckCancelled, LayerError):
+            apply_none()  # the tensor (the user's own array, perhaps) as it was
             raise
         except Exception as e:  # the user's code raised on a perturbed input: name it
             apply_none()
@@ -185,10 +185,13 @@ def compare(job: Job, h: float, rng: np.random.Generator, tol: float, atol: floa
         atols.append(atol * scale)
 
     for j in idx:
-        orig = flat[j]
+        # by index into the tensor itself: reshape(-1) of a transposed or Fortran-order
+        # parameter is a copy, and perturbing a copy would check nothing
+        where = np.unravel_index(int(j), target.shape)
+        orig = target[where]
 
-        def apply(d: float, j: int = j, orig: float = orig) -> None:
-            flat[j] = orig + d if d else orig
+        def apply(d: float, where: tuple = where, orig: float = orig) -> None:
+            target[where] = orig + d if d else orig
 
         judge(float(g.flat[j]), apply)
     for _ in range(job.n_dirs):

@@ -107,6 +107,10 @@ def gradcheck_params(
             what = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
             raise ValueError(f"gradient checks need float64 parameters: params[{key!r}] is "
                              f"{what} (cs231n's models take dtype=np.float64)")
+    unknown = [name for name in layers or () if name not in params]
+    if unknown:  # a typo would otherwise check nothing, and pass
+        raise ValueError(f"no parameter {', '.join(map(repr, unknown))}; the parameters are "
+                         f"{', '.join(params)}")
     rng = np.random.default_rng(seed)
     counter = Counter(progress, cancelled)
     global_rng = np.random.get_state()  # noqa: NPY002 - a dropout without a seed draws from it
