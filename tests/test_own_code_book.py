@@ -62,7 +62,7 @@ def test_the_books_networks_pass_the_default_audit(name, net, xt) -> None:
     assert report.passed, str(report)
     assert all(c.checked > 0 for c in report.checks)
     names = {c.layer for c in report.checks}
-    assert set(net.layers) <= names | {k for k in net.layers if "Relu" in k and False}
+    assert set(net.layers) <= names  # every layer has its rows
     loss = next(c for c in report.checks if c.layer == "loss")
     assert loss.explained or loss.max_rel_error <= 1e-6  # log(y + 1e-7): said, not failed
 

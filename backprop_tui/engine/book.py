@@ -62,7 +62,7 @@ def from_book(obj: Any, name: str | None = None) -> Layer | Loss | Network:
         if not callable(getattr(obj, method, None)):
             raise TypeError(f"{type(obj).__name__} has no {method}() method: a book-style "
                             "layer has forward(x) and backward(dout)")
-    if _positional(obj.forward) >= 2 and "train_flg" not in _params(obj.forward):
+    if _positional(obj.forward) >= 2 and "train_flg" not in signature_parameters(obj.forward):
         return BookLoss(obj)
     return BookLayer(obj, name)
 
@@ -91,7 +91,8 @@ def _network(obj: Any) -> Network:
     return Network(layers, loss, l2=l2, dtype=dtype)
 
 
-def _params(fn: Any) -> dict[str, inspect.Parameter]:
+def signature_parameters(fn: Any) -> dict[str, inspect.Parameter]:
+    """``fn``'s parameters by name (none when it has no readable signature)."""
     try:
         return dict(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
@@ -100,7 +101,7 @@ def _params(fn: Any) -> dict[str, inspect.Parameter]:
 
 def _positional(fn: Any) -> int:
     """How many positional parameters without defaults ``fn`` takes."""
-    return sum(1 for p in _params(fn).values()
+    return sum(1 for p in signature_parameters(fn).values()
                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
                and p.default is p.empty)
 
@@ -122,7 +123,7 @@ class BookLayer(Layer):
         self.params = {k: v for k, v in vars(obj).items()
                        if isinstance(v, np.ndarray) and not k.startswith("_")
                        and (k in PARAM_NAMES or hasattr(obj, "d" + k))}
-        self._train_flg = "train_flg" in _params(obj.forward)
+        self._train_flg = "train_flg" in signature_parameters(obj.forward)
         self._skip = set(self.params) | {"d" + k for k in self.params}
         #: the L2 penalty of the network applies to the weights, as the book's weight decay
         self.decay = ("W",) if "W" in self.params else ()

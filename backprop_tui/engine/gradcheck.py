@@ -62,7 +62,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .book import is_book_network
+from .book import is_book_network, signature_parameters
 from .checks import GradcheckReport, TensorCheck
 from .contract import describe_error
 from .network import Network, given
@@ -275,7 +275,7 @@ def _book_methods(book: Any, net: Network, x: np.ndarray, t: np.ndarray, base_lo
 
     def call(method: str) -> Any:
         fn = getattr(book, method)
-        kwargs = {"train_flg": True} if "train_flg" in _parameters(fn) else {}
+        kwargs = {"train_flg": True} if "train_flg" in signature_parameters(fn) else {}
         np.random.set_state(global_rng)  # noqa: NPY002
         try:
             return fn(x, t, **kwargs)
@@ -330,15 +330,6 @@ def _book_methods(book: Any, net: Network, x: np.ndarray, t: np.ndarray, base_lo
                     note += ": exactly by λ·W, missing from gradient()"
             rows.append(_row("gradient()", key, p.shape, own, mine, ok, note))
     return rows
-
-
-def _parameters(fn: Any) -> set[str]:
-    import inspect
-
-    try:
-        return set(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return set()
 
 
 @contextmanager
