@@ -119,6 +119,27 @@ def test_layer_names_must_be_unique():
         Network([ReLU(), ReLU()], MeanSquaredError())
 
 
+class BookStyleRelu:  # a student's layer, written the book's way: not a bt.Layer
+    def forward(self, x):
+        self.mask = x <= 0
+        out = x.copy()
+        out[self.mask] = 0
+        return out
+
+    def backward(self, dout):
+        dout[self.mask] = 0
+        return dout
+
+
+def test_a_book_style_layer_or_loss_is_told_how_to_get_in():
+    """Handed straight to bt.Network, a student's own layer was an AttributeError ('name')."""
+    with pytest.raises(TypeError, match=r"layer 1 is a BookStyleRelu, not a bt.Layer.*"
+                                        r"bt.from_book\(obj\)"):
+        Network([ReLU(), BookStyleRelu()], MeanSquaredError())
+    with pytest.raises(TypeError, match="the loss is a BookStyleRelu, not a bt.Loss"):
+        Network([ReLU()], BookStyleRelu())
+
+
 # -- the step sequence -------------------------------------------------------------------------
 
 

@@ -25,6 +25,22 @@ def given(obj: Layer | Loss, a: np.ndarray) -> np.ndarray:
     return a.copy() if obj.writes_inputs else a
 
 
+def _check_pieces(layers: list, loss: object) -> None:
+    """A plain object (a book-style layer written by the user) in ``bt.Network`` gets a message
+    that says how it gets in, not an AttributeError from deep inside."""
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"bt.Network: layer {i} is a {type(layer).__name__}, not a bt.Layer. Subclass "
+                "bt.Layer, or wrap a book-style layer (forward(x), backward(dout)) with "
+                "bt.from_book(obj); a whole book network goes in as bt.from_book(net)")
+    if not isinstance(loss, Loss):
+        raise TypeError(
+            f"bt.Network: the loss is a {type(loss).__name__}, not a bt.Loss. Use a built-in "
+            "loss (bt.SoftmaxCrossEntropy()) or wrap a book-style one (forward(x, t), "
+            "backward(dout=1)) with bt.from_book(obj)")
+
+
 class Network:
     def __init__(
         self,
@@ -40,6 +56,7 @@ class Network:
         self.l2 = float(l2)
         self.dtype = np.dtype(dtype)
         self.input_shape: Shape | None = tuple(input_shape) if input_shape else None
+        _check_pieces(self.layers, loss)
         #: per-sample output shape of every layer (filled by check_shapes)
         self.shapes: list[Shape] = []
         names = [layer.name for layer in self.layers]
