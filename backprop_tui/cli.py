@@ -19,6 +19,16 @@ from .engine.gradcheck import SCOPES
 from .engine.numeric import MODES
 from .engine.optim import OPTIMIZERS
 from .errors import UserError
+from .optioncheck import (
+    COUNT,
+    FRACTION,
+    POSITIVE,
+    POSITIVE_INT,
+    REL_TOL,
+    SEED,
+    STEP,
+    check_options,
+)
 from .scenario import DTYPES
 
 app = typer.Typer(
@@ -185,14 +195,9 @@ def gradcheck_cmd(
     from .netfile import is_network_file, load_network_file
     from .scenario import load_scenario
 
-    for name, value in (("--tol", tol), ("--atol", atol), ("--h", h)):
-        if not value > 0:
-            raise UsageError("must be a positive number", key=name, value=value)
-    for name, value in (("--k", k), ("--full-limit", full_limit), ("--batch-size", batch_size)):
-        if value is not None and value <= 0:
-            raise UsageError("must be a positive integer", key=name, value=value)
-    if seed < 0:  # numpy seeds must be non-negative
-        raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
+    check_options(("--tol", tol, REL_TOL), ("--atol", atol, POSITIVE), ("--h", h, STEP),
+                  ("--k", k, POSITIVE_INT), ("--full-limit", full_limit, POSITIVE_INT),
+                  ("--batch-size", batch_size, POSITIVE_INT), ("--seed", seed, SEED))
     nf = None
     if is_network_file(scenario):  # your own code, built by a Python file
         nf = load_network_file(scenario)
@@ -336,8 +341,8 @@ def train_cmd(
     """
     from .errors import UsageError
 
-    if log_every is not None and log_every < 1:
-        raise UsageError("must be a positive integer", key="--log-every", value=log_every)
+    check_options(("--log-every", log_every, POSITIVE_INT),
+                  ("--min-accuracy", min_accuracy, FRACTION))
     # the dashboard reads keys from stdin and draws on stderr (Textual's choice)
     if not headless and not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise UsageError(
@@ -456,13 +461,8 @@ def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
     from .scenario import load_scenario
     from .training import Trainer, default_run_dir
 
-    for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
-        if value is not None and value < (0 if name == "--epochs" else 1):
-            raise UsageError("must be a positive integer", key=name, value=value)
-    if lr is not None and not lr > 0:
-        raise UsageError("must be a positive number", key="--lr", value=lr)
-    if seed is not None and seed < 0:  # numpy seeds must be non-negative
-        raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
+    check_options(("--epochs", epochs, COUNT), ("--batch-size", batch_size, POSITIVE_INT),
+                  ("--lr", lr, POSITIVE), ("--seed", seed, SEED))
     if is_network_file(scenario):  # a network of the user's own, built by a Python file
         from .ownrun import NetworkFileRun
 
@@ -588,6 +588,7 @@ def debug_cmd(
     from .tui.app import DARK, LIGHT, run_debugger
     from .tui.session import DebugSession
 
+    check_options(("--batch-size", batch_size, POSITIVE_INT), ("--seed", seed, SEED))
     if is_network_file(scenario):  # a network of the user's own, built by a Python file
         if checkpoint is not None:
             raise UsageError("is for scenarios; a .py network starts from the weights the file "
