@@ -117,6 +117,11 @@ def parse_layers(raw: list, file: Path, input_shape: tuple[int, ...], default_in
                 str(e), file=file, key=prefix,
                 hint="Check the sizes of this layer and the one before it.",
             ) from None
+        except MemoryError:  # even its biases or statistics cannot be allocated
+            raise ScenarioError(
+                f"this {kind} layer is too large for any machine's memory", file=file,
+                key=prefix, value={k: v for k, v in opts.items() if not isinstance(v, np.ndarray)},
+                hint="Make its sizes (out, filters, pad) smaller") from None
         n_params += dry.param_count()
         specs.append(spec)
         shapes.append(shape)

@@ -29,6 +29,7 @@ from .engine.optim import OPTIMIZERS, Optimizer
 from .engine.registry import Build
 from .errors import ScenarioError
 from .layerspec import LayerSpec, architecture, build_layers, parse_layers, read_init
+from .memory import check_fits
 from .resources import scenarios_dir
 from .tomlcheck import TableReader, positive
 
@@ -152,7 +153,10 @@ class Scenario:
         if not changes:
             return self
         train = replace(self.train, **changes)
-        return replace(self, train=train)
+        sc = replace(self, train=train)
+        if {"batch_size", "dtype", "optimizer"} & changes.keys():
+            check_fits(sc, key="train")  # a --batch-size of a million needs its activations
+        return sc
 
     # -- building ---------------------------------------------------------------------------
     def rng(self, seed: int | None, stream: str) -> np.random.Generator:
@@ -356,11 +360,13 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
                    expected="a positive integer")
     gc.done()
     top.done()
-    return Scenario(
+    sc = Scenario(
         name=name, description=description, path=file, data=data, layers=specs, loss=loss,
         l2=l2, init=init, train=train, debug_batch_size=debug_bs, gradcheck_batch_size=gc_bs,
         input_shape=input_shape, shapes=shapes, param_count=n_params,
     )
+    check_fits(sc)  # before anything is built: `out = 1000000000` would try 15 GiB
+    return sc
 
 
 def _check_output_fits_data(loss: str, out: tuple[int, ...], source: str, file: Path) -> None:
@@ -435,6 +441,9 @@ def load_scenario(ref: str | Path) -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"not valid TOML: {e}", file=path) from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ScenarioError("not valid TOML: arrays or tables nested too deeply", file=path,
+                            expected="a scenario file (a few levels of nesting)") from None
     sc = _parse(doc, path, path.stem)
     return replace(sc, builtin=builtin)
 
