@@ -188,9 +188,10 @@ def gradcheck_cmd(
     import numpy as np
 
     from .engine.contract import LayerError
+    from .engine.datacheck import BadData
     from .engine.gradcheck import gradcheck
     from .engine.paramcheck import gradcheck_function
-    from .errors import UsageError
+    from .errors import DataError, UsageError
     from .formatting import gradcheck_summary, gradcheck_table
     from .netfile import is_network_file, load_network_file
     from .scenario import load_scenario
@@ -248,6 +249,8 @@ def gradcheck_cmd(
             report = gradcheck_function(net, nf.params, **options)
         else:
             report = gradcheck(net, x, t, scope=scope.value, inplace=True, **options)
+    except BadData as e:  # NaN in the data, labels that are not class indices: not a layer's
+        raise DataError(str(e), file=nf.path if nf is not None else sc.path) from None
     except LayerError as e:  # the code being checked raised: a failed check, said in one line
         if as_json:
             print(json.dumps({"scenario": title, "mode": mode.value, "scope": scope.value,
