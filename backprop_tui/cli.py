@@ -76,10 +76,14 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _escape(text: str) -> str:
+def _escape(text: object) -> str:
+    """Text that is not ours (names, messages, paths) for a markup string: its control
+    characters escaped (safetext) and its brackets too (rich markup)."""
     from rich.markup import escape
 
-    return escape(text)
+    from .safetext import printable
+
+    return escape(printable(text))
 
 
 ScenarioArg = Annotated[
@@ -370,12 +374,13 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
     console = _console()
     interactive = sys.stdout.isatty()
     console.print(
-        f"[bold]{sc.name}[/]: {sc.architecture}, {sc.param_count:,} parameters · "
+        f"[bold]{_escape(sc.name)}[/]: {_escape(sc.architecture)}, {sc.param_count:,} "
+        "parameters · "
         f"{trainer.optimizer.describe()}"
         f"{f' (×{tr.lr_decay:g} per epoch)' if tr.lr_decay != 1 else ''}, "
         f"batch {tr.batch_size}, {tr.epochs} epochs, "
         f"{tr.dtype}, seed {tr.seed} · {len(trainer.x_train):,} training / "
-        f"{len(trainer.x_test):,} test samples → {trainer.out_dir}",
+        f"{len(trainer.x_test):,} test samples → {_escape(trainer.out_dir)}",
         highlight=False, soft_wrap=True,
     )
     if resumed:
@@ -407,14 +412,14 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
         last = trainer.out_dir / "checkpoint.npz" if trainer.out_dir else None
         kept = f"the last checkpoint is {last}" if last and last.is_file() else \
             "no checkpoint was written yet"
-        _console(stderr=True).print(f"interrupted again: stopped without saving; {kept}",
+        _console(stderr=True).print(f"interrupted again: stopped without saving; {_escape(kept)}",
                                     highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
     if result.status == "stopped":
         console.print(
             f"interrupted in epoch {trainer.epochs_done + 1}, after iteration "
-            f"{trainer.iteration}: saved {path}\nresume with: backprop-tui train "
-            f"{scenario} --headless --resume {trainer.out_dir}",
+            f"{trainer.iteration}: saved {_escape(path)}\nresume with: backprop-tui train "
+            f"{_escape(scenario)} --headless --resume {_escape(trainer.out_dir)}",
             highlight=False, soft_wrap=True)
         raise typer.Exit(130)
     if result.status == "nonfinite":
@@ -422,7 +427,7 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
         _console(stderr=True).print(
             f"[bold red]stopped:[/] {_escape(result.nonfinite.message())}. The parameters are "
             "those from before this iteration's update; lower the learning rate or check the "
-            f"layer in the debugger: backprop-tui debug {scenario}", soft_wrap=True)
+            f"layer in the debugger: backprop-tui debug {_escape(scenario)}", soft_wrap=True)
         raise typer.Exit(1)
     if result.history:
         last = result.history[-1]
@@ -431,7 +436,7 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
             f"done: test accuracy {100 * last.test_accuracy:.2f}% after epoch {last.epoch} "
             f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
             f"{100 * last.train_accuracy:.2f}%; mean {_mean_epoch(result.history):.2f} s/epoch. "
-            f"Saved in {trainer.out_dir}", highlight=False, soft_wrap=True)
+            f"Saved in {_escape(trainer.out_dir)}", highlight=False, soft_wrap=True)
         if min_accuracy is not None and last.test_accuracy < min_accuracy:
             _console(stderr=True).print(
                 f"[bold red]below target:[/] test accuracy {last.test_accuracy:.4f} < "
@@ -509,13 +514,13 @@ def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None
         _console(stderr=True).print(
             f"[bold red]stopped:[/] {_escape(nf.message() if nf else 'NaN/Inf appeared')}. "
             "Nothing was saved for this iteration; lower the learning rate or check the layer "
-            f"in the debugger: backprop-tui debug {scenario}", soft_wrap=True)
+            f"in the debugger: backprop-tui debug {_escape(scenario)}", soft_wrap=True)
         raise typer.Exit(1)
     if outcome.status == "stopped":
         console.print(
             f"stopped in epoch {trainer.epochs_done + 1}, after iteration {trainer.iteration}: "
-            f"saved {outcome.saved}\nresume with: backprop-tui train {scenario} --resume "
-            f"{trainer.out_dir}", highlight=False, soft_wrap=True)
+            f"saved {_escape(outcome.saved)}\nresume with: backprop-tui train {_escape(scenario)} "
+            f"--resume {_escape(trainer.out_dir)}", highlight=False, soft_wrap=True)
         raise typer.Exit(130)
     history = trainer.history
     if history:
@@ -524,7 +529,7 @@ def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None
         console.print(
             f"done: test accuracy {100 * last.test_accuracy:.2f}% after epoch {last.epoch} "
             f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
-            f"{100 * last.train_accuracy:.2f}%. Saved in {trainer.out_dir}",
+            f"{100 * last.train_accuracy:.2f}%. Saved in {_escape(trainer.out_dir)}",
             highlight=False, soft_wrap=True)
         if min_accuracy is not None and last.test_accuracy < min_accuracy:
             _console(stderr=True).print(
@@ -681,7 +686,8 @@ def eval_cmd(
         print(json.dumps(doc, indent=2))
         return
     console = _console()
-    console.print(f"[bold]{sc.name}[/] · {ckpt.path} · epoch {ckpt.meta.get('epochs_done')} · "
+    console.print(f"[bold]{_escape(sc.name)}[/] · {_escape(ckpt.path)} · epoch "
+                  f"{_escape(ckpt.meta.get('epochs_done'))} · "
                   f"{len(x_te):,} test samples", highlight=False, soft_wrap=True)
     console.print(f"test accuracy [bold]{100 * acc:.2f}%[/] ({int(cm.trace())}/{len(x_te)}), "
                   f"test loss {loss:.4f}", highlight=False)

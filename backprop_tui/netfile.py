@@ -37,6 +37,7 @@ from .engine.datacheck import BadData, check_finite
 from .engine.paramcheck import is_model
 from .engine.ways_in import WAYS_IN, NotANetwork, as_network
 from .errors import DataError, ScenarioError
+from .safetext import printable
 
 RUN_NAME = "__backprop_tui__"
 
@@ -60,7 +61,8 @@ class NetworkFile:
 
     @property
     def name(self) -> str:
-        return str(self.options.get("name") or self.path.name)
+        """``bt.debug(name=...)``, else the file's name, printable (it reaches the terminal)."""
+        return printable(self.options.get("name") or self.path.name)
 
 
 def check_file_data(path: Path, **arrays: Any) -> None:

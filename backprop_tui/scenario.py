@@ -31,6 +31,7 @@ from .errors import ScenarioError
 from .layerspec import LayerSpec, architecture, build_layers, parse_layers, read_init
 from .memory import check_fits
 from .resources import scenarios_dir
+from .safetext import NAME_RULE, name_problem, safe_name
 from .tomlcheck import TableReader, positive
 
 DTYPES = ("float32", "float64")
@@ -288,8 +289,11 @@ def _check_data(data: DataSpec, r: TableReader) -> None:
 
 def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
     top = TableReader(doc, file, "")
+    # the name becomes the default run folder (runs/NAME-TIME) and is shown everywhere
     name = top.get("name", "str", default_name)
-    description = top.get("description", "str", "")
+    if (problem := name_problem(name)) is not None:
+        raise top.error("name", problem, name, NAME_RULE)
+    description = top.get("description", "str", "")  # kept as written; printable when shown
 
     d = TableReader(top.get("data", "table"), file, "data")
     source = d.get("source", "str", choices=SOURCES)
@@ -444,7 +448,7 @@ def load_scenario(ref: str | Path) -> Scenario:
     except RecursionError:  # tomllib parses nested arrays and tables recursively
         raise ScenarioError("not valid TOML: arrays or tables nested too deeply", file=path,
                             expected="a scenario file (a few levels of nesting)") from None
-    sc = _parse(doc, path, path.stem)
+    sc = _parse(doc, path, safe_name(path.stem, "scenario"))
     return replace(sc, builtin=builtin)
 
 

@@ -39,6 +39,7 @@ from ..engine.records import LossPoint, StepRecord, StopReason
 from ..engine.stepper import DEFAULT_HISTORY_BYTES, Stepper
 from ..engine.walk import Walk
 from ..errors import CheckpointError, UsageError
+from ..safetext import printable
 from ..scenario import Scenario
 from .formulas import Formula, layer_formulas, loss_formulas, update_formulas
 
@@ -245,7 +246,7 @@ class DebugSession:
             raise ValueError("the debugger steps a float64 network")
         self.scenario = scenario
         #: what the title bar and the first message call this network
-        self.name = name
+        self.name = printable(name)  # bt.debug(name=...) or a file's: shown in the title
         self.architecture = architecture
         self.has_step = any(layer.kind == "Step" for layer in net.layers)
         #: flat 784-vectors are MNIST digits (a picture); a user's own data may be anything
