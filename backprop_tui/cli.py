@@ -235,7 +235,7 @@ def gradcheck_cmd(
             print(json.dumps({"scenario": title, "mode": mode.value, "passed": True,
                               "skipped": reason, "checks": []}, indent=2))
         else:
-            _console().print(reason)
+            _console().print(_escape(reason))
         return
     if nf is None:
         net = sc.build_network(seed=seed, dtype="float64")

@@ -91,7 +91,7 @@ class PickerScreen(Screen[None]):
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         self.loading = True
-        self.query_one("#picker-status", Static).update(f"loading {key}…")
+        self.query_one("#picker-status", Static).update(Text(printable(f"loading {key}…")))
         self._load(SessionSpec(str(key)))
 
     @work(thread=True, exclusive=True, group="load")
