@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -217,6 +218,10 @@ def gradcheck_cmd(
         has_step = nf.kind == "network" and any(lyr.kind == "Step" for lyr in net.layers)
     else:
         sc = load_scenario(scenario)
+        if batch_size:  # its activations at this batch size, before anything is built
+            from .memory import check_fits
+
+            check_fits(replace(sc, gradcheck_batch_size=batch_size), key="--batch-size")
         title, net = sc.name, None
         names = [spec.name for spec in sc.layers] + ["loss"]
         has_step = sc.has_step
@@ -615,6 +620,10 @@ def debug_cmd(
             seed=seed if seed is not None else int(opts.get("seed", 0)), name=nf.name)
     else:
         sc = load_scenario(scenario)
+        if batch_size:  # its activations at this batch size, before anything is built
+            from .memory import check_fits
+
+            check_fits(replace(sc, debug_batch_size=batch_size), key="--batch-size")
         session = DebugSession.from_scenario(sc, seed=seed, batch_size=batch_size,
                                              checkpoint=checkpoint, data_dir=data_dir)
     run_debugger(session, theme=LIGHT if theme == ThemeChoice.light else DARK)

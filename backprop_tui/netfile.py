@@ -126,8 +126,10 @@ def _run(path: Path) -> tuple[dict[str, Any], list[tuple[str, tuple, dict]]]:
 
 def load_network_file(ref: str | Path) -> NetworkFile:
     """Run the file and take what it checks or steps, and its data (see the module docstring)."""
+    from .scenario import path_kind
+
     path = Path(ref).expanduser()
-    if not path.is_file():
+    if path_kind(path) != "file":
         raise ScenarioError("no such Python file", file=path,
                             hint="Give the path of a .py file that builds your network")
     namespace, calls = _run(path)

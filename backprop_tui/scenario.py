@@ -407,6 +407,16 @@ def _looks_like_path(ref: str) -> bool:
     return ref.endswith(".toml") or "/" in ref or "\\" in ref or ref.startswith(".")
 
 
+def path_kind(path: Path) -> str:
+    """``"file"``, ``"dir"`` or ``"missing"``; a path the system cannot even look up (a name
+    of 300 characters, a NUL) is a ScenarioError, not an OSError traceback."""
+    try:
+        return "file" if path.is_file() else "dir" if path.is_dir() else "missing"
+    except (OSError, ValueError) as e:
+        raise ScenarioError(f"cannot use this path ({getattr(e, 'strerror', None) or e})",
+                            file=path) from None
+
+
 def load_scenario(ref: str | Path) -> Scenario:
     """Load a scenario by built-in name (``"xor"``) or by path to a ``.toml`` file."""
     ref_s = str(ref)
@@ -418,10 +428,10 @@ def load_scenario(ref: str | Path) -> Scenario:
                  "built-in name or a .toml file")
     if isinstance(ref, Path) or _looks_like_path(ref_s):
         path = Path(ref_s).expanduser()
-        if path.is_dir():
+        if path_kind(path) == "dir":
             raise ScenarioError("is a folder, not a scenario file", file=path,
                                 expected="a path to a .toml file or a built-in name")
-        if not path.is_file():
+        if path_kind(path) != "file":
             raise ScenarioError("no such scenario file", file=path,
                                 hint="Give a path to a .toml file or a built-in name "
                                      "(`backprop-tui scenarios` lists them).")

@@ -117,3 +117,18 @@ def test_the_estimate_is_within_a_factor_of_two_of_trainings_peak(tmp_path: Path
         tracemalloc.stop()
     ratio = memory.estimate(sc).total / peak
     assert 0.5 <= ratio <= 2.0, f"estimate / peak = {ratio:.2f}"
+
+
+@pytest.mark.parametrize("command", ["gradcheck", "debug"])
+def test_a_batch_size_flag_of_the_debugger_and_the_check_is_estimated(two_gib: None,
+                                                                      command: str) -> None:
+    assert_user_error(run(command, "mnist-cnn", "--batch-size", "60000"), "--batch-size",
+                      "GiB for the debugger", "2.0 GiB of memory available")
+
+
+@pytest.mark.parametrize("command", ["gradcheck", "debug", "train"])
+def test_a_path_the_system_cannot_look_up_is_one_error_line(tmp_path: Path,
+                                                           command: str) -> None:
+    long = str(tmp_path / ("a" * 300)) + (".py" if command == "debug" else ".toml")
+    assert_user_error(run(command, long, *(["--headless"] if command == "train" else [])),
+                      "cannot use this path", "name too long")
