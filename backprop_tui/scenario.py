@@ -287,7 +287,7 @@ def _check_data(data: DataSpec, r: TableReader) -> None:
                           "a fraction between 0.02 and 0.98")
 
 
-def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
+def _parse(doc: dict, file: Path, default_name: str, check_memory: bool = True) -> Scenario:
     top = TableReader(doc, file, "")
     # the name becomes the default run folder (runs/NAME-TIME) and is shown everywhere
     name = top.get("name", "str", default_name)
@@ -369,7 +369,8 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
         l2=l2, init=init, train=train, debug_batch_size=debug_bs, gradcheck_batch_size=gc_bs,
         input_shape=input_shape, shapes=shapes, param_count=n_params,
     )
-    check_fits(sc)  # before anything is built: `out = 1000000000` would try 15 GiB
+    if check_memory:  # before anything is built: `out = 1000000000` would try 15 GiB
+        check_fits(sc)
     return sc
 
 
@@ -417,8 +418,10 @@ def path_kind(path: Path) -> str:
                             file=path) from None
 
 
-def load_scenario(ref: str | Path) -> Scenario:
-    """Load a scenario by built-in name (``"xor"``) or by path to a ``.toml`` file."""
+def load_scenario(ref: str | Path, *, check_memory: bool = True) -> Scenario:
+    """Load a scenario by built-in name (``"xor"``) or by path to a ``.toml`` file; unless
+    ``check_memory`` is false (listing, not building), one that needs more memory than the
+    machine has available is refused (:mod:`backprop_tui.memory`)."""
     ref_s = str(ref)
     builtin = False
     if ref_s.endswith(".py"):
@@ -458,10 +461,10 @@ def load_scenario(ref: str | Path) -> Scenario:
     except RecursionError:  # tomllib parses nested arrays and tables recursively
         raise ScenarioError("not valid TOML: arrays or tables nested too deeply", file=path,
                             expected="a scenario file (a few levels of nesting)") from None
-    sc = _parse(doc, path, safe_name(path.stem, "scenario"))
+    sc = _parse(doc, path, safe_name(path.stem, "scenario"), check_memory)
     return replace(sc, builtin=builtin)
 
 
 def list_scenarios() -> list[Scenario]:
     """Every built-in scenario, validated."""
-    return [load_scenario(name) for name in builtin_names()]
+    return [load_scenario(name, check_memory=False) for name in builtin_names()]

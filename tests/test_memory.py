@@ -132,3 +132,11 @@ def test_a_path_the_system_cannot_look_up_is_one_error_line(tmp_path: Path,
     long = str(tmp_path / ("a" * 300)) + (".py" if command == "debug" else ".toml")
     assert_user_error(run(command, long, *(["--headless"] if command == "train" else [])),
                       "cannot use this path", "name too long")
+
+
+def test_listing_scenarios_builds_nothing_and_refuses_nothing(monkeypatch) -> None:
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2**20)  # 1 MiB: nothing would fit
+    result = run("scenarios", "--json")
+    assert result.exit_code == 0, result.output
+    with pytest.raises(ScenarioError, match="1.0 MiB of memory available"):
+        load_scenario("xor")  # but loading one to use it is refused
