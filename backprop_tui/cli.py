@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -19,6 +20,16 @@ from .engine.gradcheck import SCOPES
 from .engine.numeric import MODES
 from .engine.optim import OPTIMIZERS
 from .errors import UserError
+from .optioncheck import (
+    COUNT,
+    FRACTION,
+    POSITIVE,
+    POSITIVE_INT,
+    REL_TOL,
+    SEED,
+    STEP,
+    check_options,
+)
 from .scenario import DTYPES
 
 app = typer.Typer(
@@ -66,10 +77,14 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _escape(text: str) -> str:
+def _escape(text: object) -> str:
+    """Text that is not ours (names, messages, paths) for a markup string: its control
+    characters escaped (safetext) and its brackets too (rich markup)."""
     from rich.markup import escape
 
-    return escape(text)
+    from .safetext import printable
+
+    return escape(printable(text))
 
 
 ScenarioArg = Annotated[
@@ -178,21 +193,17 @@ def gradcheck_cmd(
     import numpy as np
 
     from .engine.contract import LayerError
+    from .engine.datacheck import BadData
     from .engine.gradcheck import gradcheck
     from .engine.paramcheck import gradcheck_function
-    from .errors import UsageError
+    from .errors import DataError, UsageError
     from .formatting import gradcheck_summary, gradcheck_table
     from .netfile import is_network_file, load_network_file
     from .scenario import load_scenario
 
-    for name, value in (("--tol", tol), ("--atol", atol), ("--h", h)):
-        if not value > 0:
-            raise UsageError("must be a positive number", key=name, value=value)
-    for name, value in (("--k", k), ("--full-limit", full_limit), ("--batch-size", batch_size)):
-        if value is not None and value <= 0:
-            raise UsageError("must be a positive integer", key=name, value=value)
-    if seed < 0:  # numpy seeds must be non-negative
-        raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
+    check_options(("--tol", tol, REL_TOL), ("--atol", atol, POSITIVE), ("--h", h, STEP),
+                  ("--k", k, POSITIVE_INT), ("--full-limit", full_limit, POSITIVE_INT),
+                  ("--batch-size", batch_size, POSITIVE_INT), ("--seed", seed, SEED))
     nf = None
     if is_network_file(scenario):  # your own code, built by a Python file
         nf = load_network_file(scenario)
@@ -207,6 +218,10 @@ def gradcheck_cmd(
         has_step = nf.kind == "network" and any(lyr.kind == "Step" for lyr in net.layers)
     else:
         sc = load_scenario(scenario)
+        if batch_size:  # its activations at this batch size, before anything is built
+            from .memory import check_fits
+
+            check_fits(replace(sc, gradcheck_batch_size=batch_size), key="--batch-size")
         title, net = sc.name, None
         names = [spec.name for spec in sc.layers] + ["loss"]
         has_step = sc.has_step
@@ -225,7 +240,7 @@ def gradcheck_cmd(
             print(json.dumps({"scenario": title, "mode": mode.value, "passed": True,
                               "skipped": reason, "checks": []}, indent=2))
         else:
-            _console().print(reason)
+            _console().print(_escape(reason))
         return
     if nf is None:
         net = sc.build_network(seed=seed, dtype="float64")
@@ -243,6 +258,8 @@ def gradcheck_cmd(
             report = gradcheck_function(net, nf.params, **options)
         else:
             report = gradcheck(net, x, t, scope=scope.value, inplace=True, **options)
+    except BadData as e:  # NaN in the data, labels that are not class indices: not a layer's
+        raise DataError(str(e), file=nf.path if nf is not None else sc.path) from None
     except LayerError as e:  # the code being checked raised: a failed check, said in one line
         if as_json:
             print(json.dumps({"scenario": title, "mode": mode.value, "scope": scope.value,
@@ -336,8 +353,8 @@ def train_cmd(
     """
     from .errors import UsageError
 
-    if log_every is not None and log_every < 1:
-        raise UsageError("must be a positive integer", key="--log-every", value=log_every)
+    check_options(("--log-every", log_every, POSITIVE_INT),
+                  ("--min-accuracy", min_accuracy, FRACTION))
     # the dashboard reads keys from stdin and draws on stderr (Textual's choice)
     if not headless and not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise UsageError(
@@ -362,12 +379,13 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
     console = _console()
     interactive = sys.stdout.isatty()
     console.print(
-        f"[bold]{sc.name}[/]: {sc.architecture}, {sc.param_count:,} parameters · "
+        f"[bold]{_escape(sc.name)}[/]: {_escape(sc.architecture)}, {sc.param_count:,} "
+        "parameters · "
         f"{trainer.optimizer.describe()}"
         f"{f' (×{tr.lr_decay:g} per epoch)' if tr.lr_decay != 1 else ''}, "
         f"batch {tr.batch_size}, {tr.epochs} epochs, "
         f"{tr.dtype}, seed {tr.seed} · {len(trainer.x_train):,} training / "
-        f"{len(trainer.x_test):,} test samples → {trainer.out_dir}",
+        f"{len(trainer.x_test):,} test samples → {_escape(trainer.out_dir)}",
         highlight=False, soft_wrap=True,
     )
     if resumed:
@@ -399,14 +417,14 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
         last = trainer.out_dir / "checkpoint.npz" if trainer.out_dir else None
         kept = f"the last checkpoint is {last}" if last and last.is_file() else \
             "no checkpoint was written yet"
-        _console(stderr=True).print(f"interrupted again: stopped without saving; {kept}",
+        _console(stderr=True).print(f"interrupted again: stopped without saving; {_escape(kept)}",
                                     highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
     if result.status == "stopped":
         console.print(
             f"interrupted in epoch {trainer.epochs_done + 1}, after iteration "
-            f"{trainer.iteration}: saved {path}\nresume with: backprop-tui train "
-            f"{scenario} --headless --resume {trainer.out_dir}",
+            f"{trainer.iteration}: saved {_escape(path)}\nresume with: backprop-tui train "
+            f"{_escape(scenario)} --headless --resume {_escape(trainer.out_dir)}",
             highlight=False, soft_wrap=True)
         raise typer.Exit(130)
     if result.status == "nonfinite":
@@ -414,7 +432,7 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
         _console(stderr=True).print(
             f"[bold red]stopped:[/] {_escape(result.nonfinite.message())}. The parameters are "
             "those from before this iteration's update; lower the learning rate or check the "
-            f"layer in the debugger: backprop-tui debug {scenario}", soft_wrap=True)
+            f"layer in the debugger: backprop-tui debug {_escape(scenario)}", soft_wrap=True)
         raise typer.Exit(1)
     if result.history:
         last = result.history[-1]
@@ -423,7 +441,7 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
             f"done: test accuracy {100 * last.test_accuracy:.2f}% after epoch {last.epoch} "
             f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
             f"{100 * last.train_accuracy:.2f}%; mean {_mean_epoch(result.history):.2f} s/epoch. "
-            f"Saved in {trainer.out_dir}", highlight=False, soft_wrap=True)
+            f"Saved in {_escape(trainer.out_dir)}", highlight=False, soft_wrap=True)
         if min_accuracy is not None and last.test_accuracy < min_accuracy:
             _console(stderr=True).print(
                 f"[bold red]below target:[/] test accuracy {last.test_accuracy:.4f} < "
@@ -456,13 +474,8 @@ def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
     from .scenario import load_scenario
     from .training import Trainer, default_run_dir
 
-    for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
-        if value is not None and value < (0 if name == "--epochs" else 1):
-            raise UsageError("must be a positive integer", key=name, value=value)
-    if lr is not None and not lr > 0:
-        raise UsageError("must be a positive number", key="--lr", value=lr)
-    if seed is not None and seed < 0:  # numpy seeds must be non-negative
-        raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
+    check_options(("--epochs", epochs, COUNT), ("--batch-size", batch_size, POSITIVE_INT),
+                  ("--lr", lr, POSITIVE), ("--seed", seed, SEED))
     if is_network_file(scenario):  # a network of the user's own, built by a Python file
         from .ownrun import NetworkFileRun
 
@@ -506,13 +519,13 @@ def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None
         _console(stderr=True).print(
             f"[bold red]stopped:[/] {_escape(nf.message() if nf else 'NaN/Inf appeared')}. "
             "Nothing was saved for this iteration; lower the learning rate or check the layer "
-            f"in the debugger: backprop-tui debug {scenario}", soft_wrap=True)
+            f"in the debugger: backprop-tui debug {_escape(scenario)}", soft_wrap=True)
         raise typer.Exit(1)
     if outcome.status == "stopped":
         console.print(
             f"stopped in epoch {trainer.epochs_done + 1}, after iteration {trainer.iteration}: "
-            f"saved {outcome.saved}\nresume with: backprop-tui train {scenario} --resume "
-            f"{trainer.out_dir}", highlight=False, soft_wrap=True)
+            f"saved {_escape(outcome.saved)}\nresume with: backprop-tui train {_escape(scenario)} "
+            f"--resume {_escape(trainer.out_dir)}", highlight=False, soft_wrap=True)
         raise typer.Exit(130)
     history = trainer.history
     if history:
@@ -521,7 +534,7 @@ def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None
         console.print(
             f"done: test accuracy {100 * last.test_accuracy:.2f}% after epoch {last.epoch} "
             f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
-            f"{100 * last.train_accuracy:.2f}%. Saved in {trainer.out_dir}",
+            f"{100 * last.train_accuracy:.2f}%. Saved in {_escape(trainer.out_dir)}",
             highlight=False, soft_wrap=True)
         if min_accuracy is not None and last.test_accuracy < min_accuracy:
             _console(stderr=True).print(
@@ -588,6 +601,7 @@ def debug_cmd(
     from .tui.app import DARK, LIGHT, run_debugger
     from .tui.session import DebugSession
 
+    check_options(("--batch-size", batch_size, POSITIVE_INT), ("--seed", seed, SEED))
     if is_network_file(scenario):  # a network of the user's own, built by a Python file
         if checkpoint is not None:
             raise UsageError("is for scenarios; a .py network starts from the weights the file "
@@ -606,6 +620,10 @@ def debug_cmd(
             seed=seed if seed is not None else int(opts.get("seed", 0)), name=nf.name)
     else:
         sc = load_scenario(scenario)
+        if batch_size:  # its activations at this batch size, before anything is built
+            from .memory import check_fits
+
+            check_fits(replace(sc, debug_batch_size=batch_size), key="--batch-size")
         session = DebugSession.from_scenario(sc, seed=seed, batch_size=batch_size,
                                              checkpoint=checkpoint, data_dir=data_dir)
     run_debugger(session, theme=LIGHT if theme == ThemeChoice.light else DARK)
@@ -677,7 +695,8 @@ def eval_cmd(
         print(json.dumps(doc, indent=2))
         return
     console = _console()
-    console.print(f"[bold]{sc.name}[/] · {ckpt.path} · epoch {ckpt.meta.get('epochs_done')} · "
+    console.print(f"[bold]{_escape(sc.name)}[/] · {_escape(ckpt.path)} · epoch "
+                  f"{_escape(ckpt.meta.get('epochs_done'))} · "
                   f"{len(x_te):,} test samples", highlight=False, soft_wrap=True)
     console.print(f"test accuracy [bold]{100 * acc:.2f}%[/] ({int(cm.trace())}/{len(x_te)}), "
                   f"test loss {loss:.4f}", highlight=False)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .safetext import printable
+
 _MISSING = object()
 
 
@@ -46,7 +48,8 @@ class UserError(Exception):
             text += f"; expected {self.expected}"
         if self.hint:
             text += f". {self.hint}"
-        return text
+        # file names, keys and messages may come from files: no control character gets out
+        return printable(text)
 
     def __str__(self) -> str:
         return self.message

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .engine.checks import GOOD, SUSPICIOUS, WRONG, GradcheckReport, TensorCheck
+from .safetext import printable
 from .scenario import Scenario
 
 VERDICT_STYLE = {"pass": "bold green", "FAIL": "bold red", "kink": "yellow"}
@@ -35,7 +36,7 @@ def scenarios_table(items: Iterable[Scenario], width: int | None = None) -> Tabl
             head.append(sc.architecture)
             head.append(f" · {sc.param_count:,} params", style="dim")
             blocks.append(head)
-            blocks.append(Padding(Text(sc.description), (0, 0, 0, 4)))
+            blocks.append(Padding(Text(printable(sc.description, spaces=True)), (0, 0, 0, 4)))
         return Group(*blocks)
     table = Table(title="built-in scenarios", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False)
@@ -46,7 +47,8 @@ def scenarios_table(items: Iterable[Scenario], width: int | None = None) -> Tabl
     for sc in items:
         name = Text(sc.name, style="bold cyan")
         name.append(f"\n{sc.data_label}", style="dim")
-        table.add_row(name, sc.architecture, f"{sc.param_count:,}", sc.description)
+        table.add_row(name, sc.architecture, f"{sc.param_count:,}",
+                      Text(printable(sc.description, spaces=True)))
     return table
 
 
@@ -69,7 +71,9 @@ def mode_label(check: TensorCheck) -> str:
 
 
 def gradcheck_table(report: GradcheckReport, title: str = "gradient check") -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    # layer names, notes and titles come from the user's code: Text, not markup, and printable
+    table = Table(title=Text(printable(title)), title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False,
                   caption="x: the layer's input (checks dx) · n: entries compared · "
                   "k=24+dir: 24 entries and 1 random direction", caption_justify="left")
     table.add_column("layer", style="bold", no_wrap=True)
@@ -85,7 +89,7 @@ def gradcheck_table(report: GradcheckReport, title: str = "gradient check") -> T
         label = c.label
         judged = c.checked > c.kinks
         table.add_row(
-            c.layer if c.layer != previous else "",
+            Text(printable(c.layer)) if c.layer != previous else "",
             tensor_label(c),
             mode_label(c),
             str(c.checked),
@@ -105,14 +109,14 @@ def gradcheck_summary(
     text = Text()
     for c in report.checks:
         if c.note:
-            text.append(f"{c.layer} {tensor_label(c).split()[0]}: ", style="bold")
-            text.append(f"{c.note}\n", style="red" if not c.passed else "yellow")
+            text.append(printable(f"{c.layer} {tensor_label(c).split()[0]}: "), style="bold")
+            text.append(f"{printable(c.note)}\n", style="red" if not c.passed else "yellow")
     if report.note:
-        text.append(f"{report.note}\n", style="red")
+        text.append(f"{printable(report.note)}\n", style="red")
     if report.passed:
         text.append("PASSED", style="bold green")
         if report.unchecked:
-            text.append(f" (but {', '.join(report.unchecked)} could not be checked)",
+            text.append(printable(f" (but {', '.join(report.unchecked)} could not be checked)"),
                         style="bold yellow")
         where = (f"{len(report.checks)} parameters" if report.scope == "params" else
                  f"{len(report.checks)} tensors in {n_layers} layers")
@@ -121,7 +125,7 @@ def gradcheck_summary(
         text.append("FAILED", style="bold red")
         failed = [c for c in report.checks if not c.passed]
         text.append(f": {len(failed)} of {len(report.checks)} tensors disagree, in "
-                    f"{', '.join(report.failed_layers)}.\n")
+                    f"{printable(', '.join(report.failed_layers))}.\n")
         if report.scope == "local":
             text.append("Local scope: each layer was checked against its own forward, so the "
                         "layers named are the ones whose backward is wrong.\n")
@@ -133,7 +137,7 @@ def gradcheck_summary(
            if report.scope == "params" else f"{report.scope} scope")
     samples = f"{batch_size} training samples, " if batch_size else ""
     text.append(
-        f"{scenario}: {samples}seed {seed}, float64, h = {report.h:g}, "
+        f"{printable(scenario)}: {samples}seed {seed}, float64, h = {report.h:g}, "
         f"{how}, {report.evaluations:,} evaluations in {seconds:.2f} s.\n"
         f"An entry passes if |a−n|/max(|a|,|n|) ≤ {report.tol:g} or |a−n| ≤ {report.atol:g}; "
         f"max rel err is over entries with |gradient| ≥ {report.atol / report.tol:g}.\n"
@@ -148,7 +152,7 @@ def confusion_table(cm, class_names: tuple[str, ...], per_class: list[float]) ->
     """Rows: true class; columns: predicted class; the diagonal in green."""
     table = Table(title="confusion matrix (rows: true class, columns: predicted)",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    short = [n.replace("Iris-", "") for n in class_names]
+    short = [printable(n.replace("Iris-", "")) for n in class_names]
     table.add_column("true \\ pred", style="bold", no_wrap=True)
     for name in short:
         table.add_column(name, justify="right", no_wrap=True)
@@ -160,5 +164,5 @@ def confusion_table(cm, class_names: tuple[str, ...], per_class: list[float]) ->
             style = "green" if i == j else ("red" if v else "dim")
             cells.append(Text(str(v), style=style))
         acc = per_class[i]
-        table.add_row(name, *cells, f"{100 * acc:.2f}%" if acc == acc else "—")
+        table.add_row(Text(name), *cells, f"{100 * acc:.2f}%" if acc == acc else "—")
     return table

@@ -19,6 +19,7 @@ import numpy as np
 from .engine.layers import Layer, ShapeError
 from .engine.registry import LAYER_TYPES, REQUIRED, Build, Option
 from .errors import ScenarioError
+from .safetext import NAME_MAX, printable
 from .tomlcheck import REQUIRED as TOML_REQUIRED
 from .tomlcheck import TableReader, closest
 
@@ -98,6 +99,9 @@ def parse_layers(raw: list, file: Path, input_shape: tuple[int, ...], default_in
         kind = r.get("type", "str", choices=tuple(LAYER_TYPES))
         counts[kind] = counts.get(kind, 0) + 1
         name = r.get("name", "str", f"{kind}{counts[kind]}")
+        if printable(name) != name or not 0 < len(name) <= NAME_MAX:
+            raise r.error("name", "not a printable layer name", name,
+                          f"1 to {NAME_MAX} characters, no control characters")
         if name in names or name in ("loss", "network"):
             raise r.error("name", "layer names must be unique and not 'loss'/'network'", name,
                           "a new name")
@@ -117,6 +121,11 @@ def parse_layers(raw: list, file: Path, input_shape: tuple[int, ...], default_in
                 str(e), file=file, key=prefix,
                 hint="Check the sizes of this layer and the one before it.",
             ) from None
+        except MemoryError:  # even its biases or statistics cannot be allocated
+            raise ScenarioError(
+                f"this {kind} layer is too large for any machine's memory", file=file,
+                key=prefix, value={k: v for k, v in opts.items() if not isinstance(v, np.ndarray)},
+                hint="Make its sizes (out, filters, pad) smaller") from None
         n_params += dry.param_count()
         specs.append(spec)
         shapes.append(shape)

@@ -33,9 +33,11 @@ import numpy as np
 
 from .engine.book import is_book_network
 from .engine.contract import describe_error
+from .engine.datacheck import BadData, check_finite
 from .engine.paramcheck import is_model
 from .engine.ways_in import WAYS_IN, NotANetwork, as_network
-from .errors import ScenarioError
+from .errors import DataError, ScenarioError
+from .safetext import printable
 
 RUN_NAME = "__backprop_tui__"
 
@@ -59,7 +61,18 @@ class NetworkFile:
 
     @property
     def name(self) -> str:
-        return str(self.options.get("name") or self.path.name)
+        """``bt.debug(name=...)``, else the file's name, printable (it reaches the terminal)."""
+        return printable(self.options.get("name") or self.path.name)
+
+
+def check_file_data(path: Path, **arrays: Any) -> None:
+    """The file's data must be finite (:func:`~backprop_tui.engine.datacheck.check_finite`):
+    a NaN would otherwise fail every layer of the check. A DataError naming the file."""
+    for name, a in arrays.items():
+        try:
+            check_finite(a, name)
+        except BadData as e:
+            raise DataError(str(e), file=path) from None
 
 
 def is_network_file(ref: str | Path) -> bool:
@@ -100,6 +113,8 @@ def _run(path: Path) -> tuple[dict[str, Any], list[tuple[str, tuple, dict]]]:
     except SystemExit as e:
         raise ScenarioError(f"the file exited (SystemExit {e.code}) while it was run",
                             file=path) from None
+    except BadData as e:  # the file's own bt.gradcheck(net, x, t) refused its data
+        raise DataError(str(e), file=path) from None
     except Exception as e:
         raise ScenarioError(f"running it raised {describe_error(e)}", file=path) from None
     finally:
@@ -111,8 +126,10 @@ def _run(path: Path) -> tuple[dict[str, Any], list[tuple[str, tuple, dict]]]:
 
 def load_network_file(ref: str | Path) -> NetworkFile:
     """Run the file and take what it checks or steps, and its data (see the module docstring)."""
+    from .scenario import path_kind
+
     path = Path(ref).expanduser()
-    if not path.is_file():
+    if path_kind(path) != "file":
         raise ScenarioError("no such Python file", file=path,
                             hint="Give the path of a .py file that builds your network")
     namespace, calls = _run(path)
@@ -152,6 +169,7 @@ def load_network_file(ref: str | Path) -> NetworkFile:
         raise ScenarioError("x and t do not match", file=path,
                             value=f"x of shape {x.shape}, t of shape {t.shape}",
                             expected="x with one sample per row and one target per sample")
+    check_file_data(path, x=x, t=t)
     tests = {"x_test": namespace.get("x_test"), "t_test": namespace.get("t_test")}
     if is_model(obj) and not is_book_network(obj):
         return NetworkFile(path, obj, x, t, options, kind="model", **tests)

@@ -34,11 +34,13 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import Checkpoint
+from .engine.datacheck import BadData, check_labels
 from .engine.layers import dims
+from .engine.losses import MeanSquaredError, SigmoidBCE
 from .engine.network import Network
 from .engine.optim import OPTIMIZERS, Optimizer
-from .errors import CheckpointError, ScenarioError
-from .netfile import NetworkFile, load_network_file
+from .errors import CheckpointError, DataError, ScenarioError
+from .netfile import NetworkFile, check_file_data, load_network_file
 from .scenario import STREAMS, TrainSpec, seeded_rng
 
 #: the run folder's record of what ran (a .py network has no config.toml to write)
@@ -98,6 +100,7 @@ class NetworkFileRun:
             beta2=float(getattr(opt, "beta2", defaults.beta2)),
             batch_size=min(len(nf.x), 32) if batch_size is None else batch_size,
             epochs=10, seed=seed, dtype="float64")
+        _check_labels(nf, t_test)
         return cls(path=nf.path, name=nf.name, sha256=_file_sha256(nf.path),
                    data_sha256=_data_sha256(nf.x, nf.t, x_test, t_test), train=train,
                    template=nf.net, x=nf.x, t=nf.t, x_test=x_test, t_test=t_test,
@@ -296,7 +299,23 @@ def _test_set(nf: NetworkFile) -> tuple[np.ndarray | None, np.ndarray | None]:
                             value=f"x_test of shape {xt.shape}, t_test of shape {tt.shape}",
                             expected=f"samples shaped like x's ({x.shape[1:]}) and targets "
                                      f"like t's ({t.shape[1:]}), one per sample")
+    check_file_data(nf.path, x_test=xt, t_test=tt)
     return xt, tt
+
+
+def _check_labels(nf: NetworkFile, t_test: np.ndarray | None) -> None:
+    """Integer labels must be class indices ≥ 0: numpy takes −1 for the last class, silently,
+    and the file's own loss may not check (the number of classes is only known once its code
+    runs; the built-in losses check the upper end on every batch). Regression targets of a
+    mean-squared-error or sigmoid loss are numbers, not labels."""
+    if isinstance(nf.net.loss_layer, MeanSquaredError | SigmoidBCE):
+        return
+    for name, t in (("t", nf.t), ("t_test", t_test)):
+        if t is not None and np.issubdtype(np.asarray(t).dtype, np.integer):
+            try:
+                check_labels(t, None, name)
+            except BadData as e:
+                raise DataError(str(e), file=nf.path) from None
 
 
 def _targets(t: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -29,7 +29,9 @@ from .engine.optim import OPTIMIZERS, Optimizer
 from .engine.registry import Build
 from .errors import ScenarioError
 from .layerspec import LayerSpec, architecture, build_layers, parse_layers, read_init
+from .memory import check_fits
 from .resources import scenarios_dir
+from .safetext import NAME_RULE, name_problem, safe_name
 from .tomlcheck import TableReader, positive
 
 DTYPES = ("float32", "float64")
@@ -152,7 +154,10 @@ class Scenario:
         if not changes:
             return self
         train = replace(self.train, **changes)
-        return replace(self, train=train)
+        sc = replace(self, train=train)
+        if {"batch_size", "dtype", "optimizer"} & changes.keys():
+            check_fits(sc, key="train")  # a --batch-size of a million needs its activations
+        return sc
 
     # -- building ---------------------------------------------------------------------------
     def rng(self, seed: int | None, stream: str) -> np.random.Generator:
@@ -282,10 +287,13 @@ def _check_data(data: DataSpec, r: TableReader) -> None:
                           "a fraction between 0.02 and 0.98")
 
 
-def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
+def _parse(doc: dict, file: Path, default_name: str, check_memory: bool = True) -> Scenario:
     top = TableReader(doc, file, "")
+    # the name becomes the default run folder (runs/NAME-TIME) and is shown everywhere
     name = top.get("name", "str", default_name)
-    description = top.get("description", "str", "")
+    if (problem := name_problem(name)) is not None:
+        raise top.error("name", problem, name, NAME_RULE)
+    description = top.get("description", "str", "")  # kept as written; printable when shown
 
     d = TableReader(top.get("data", "table"), file, "data")
     source = d.get("source", "str", choices=SOURCES)
@@ -356,11 +364,14 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
                    expected="a positive integer")
     gc.done()
     top.done()
-    return Scenario(
+    sc = Scenario(
         name=name, description=description, path=file, data=data, layers=specs, loss=loss,
         l2=l2, init=init, train=train, debug_batch_size=debug_bs, gradcheck_batch_size=gc_bs,
         input_shape=input_shape, shapes=shapes, param_count=n_params,
     )
+    if check_memory:  # before anything is built: `out = 1000000000` would try 15 GiB
+        check_fits(sc)
+    return sc
 
 
 def _check_output_fits_data(loss: str, out: tuple[int, ...], source: str, file: Path) -> None:
@@ -397,8 +408,20 @@ def _looks_like_path(ref: str) -> bool:
     return ref.endswith(".toml") or "/" in ref or "\\" in ref or ref.startswith(".")
 
 
-def load_scenario(ref: str | Path) -> Scenario:
-    """Load a scenario by built-in name (``"xor"``) or by path to a ``.toml`` file."""
+def path_kind(path: Path) -> str:
+    """``"file"``, ``"dir"`` or ``"missing"``; a path the system cannot even look up (a name
+    of 300 characters, a NUL) is a ScenarioError, not an OSError traceback."""
+    try:
+        return "file" if path.is_file() else "dir" if path.is_dir() else "missing"
+    except (OSError, ValueError) as e:
+        raise ScenarioError(f"cannot use this path ({getattr(e, 'strerror', None) or e})",
+                            file=path) from None
+
+
+def load_scenario(ref: str | Path, *, check_memory: bool = True) -> Scenario:
+    """Load a scenario by built-in name (``"xor"``) or by path to a ``.toml`` file; unless
+    ``check_memory`` is false (listing, not building), one that needs more memory than the
+    machine has available is refused (:mod:`backprop_tui.memory`)."""
     ref_s = str(ref)
     builtin = False
     if ref_s.endswith(".py"):
@@ -408,10 +431,10 @@ def load_scenario(ref: str | Path) -> Scenario:
                  "built-in name or a .toml file")
     if isinstance(ref, Path) or _looks_like_path(ref_s):
         path = Path(ref_s).expanduser()
-        if path.is_dir():
+        if path_kind(path) == "dir":
             raise ScenarioError("is a folder, not a scenario file", file=path,
                                 expected="a path to a .toml file or a built-in name")
-        if not path.is_file():
+        if path_kind(path) != "file":
             raise ScenarioError("no such scenario file", file=path,
                                 hint="Give a path to a .toml file or a built-in name "
                                      "(`backprop-tui scenarios` lists them).")
@@ -435,10 +458,13 @@ def load_scenario(ref: str | Path) -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"not valid TOML: {e}", file=path) from None
-    sc = _parse(doc, path, path.stem)
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ScenarioError("not valid TOML: arrays or tables nested too deeply", file=path,
+                            expected="a scenario file (a few levels of nesting)") from None
+    sc = _parse(doc, path, safe_name(path.stem, "scenario"), check_memory)
     return replace(sc, builtin=builtin)
 
 
 def list_scenarios() -> list[Scenario]:
     """Every built-in scenario, validated."""
-    return [load_scenario(name) for name in builtin_names()]
+    return [load_scenario(name, check_memory=False) for name in builtin_names()]

@@ -42,6 +42,7 @@ from .engine.optim import Optimizer
 from .engine.records import count_nonfinite
 from .engine.walk import Walk, locate_error
 from .errors import CheckpointError, TrainingError, UsageError
+from .safetext import safe_name
 
 if TYPE_CHECKING:
     from .scenario import TrainSpec
@@ -202,7 +203,8 @@ def evaluate(net: Network, x: np.ndarray, t: np.ndarray, batch_size: int = 1000
 
 def default_run_dir(scenario: str, root: str | Path = "runs") -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{scenario}-{stamp}"
+    # one component under root, whatever the name (a .py network's bt.debug(name=...))
+    base = Path(root) / f"{safe_name(scenario)}-{stamp}"
     path, n = base, 1
     while path.exists():
         n += 1

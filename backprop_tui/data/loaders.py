@@ -6,10 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.datacheck import BadData, check_labels
+from ..errors import DataError
 from .gates import gate_data
 from .iris import load_iris
 from .mnist import load_mnist
-from .spec import DataSpec
+from .spec import N_CLASSES, DataSpec
 from .splits import scale_pixels, standardize, stratified_split
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -58,6 +60,11 @@ def load_scenario_data(
     else:
         x_tr, x_te = x_tr.astype(dtype, copy=False), x_te.astype(dtype, copy=False)
 
+    for name, y in (("t_train", y_tr), ("t_test", y_te)):  # any reader: class indices only
+        try:
+            check_labels(y, N_CLASSES[spec.source], name)
+        except BadData as e:
+            raise DataError(f"{spec.label}: {e}") from None
     shape = tuple(input_shape)
     x_tr = x_tr.reshape((len(x_tr), *shape))
     x_te = x_te.reshape((len(x_te), *shape))

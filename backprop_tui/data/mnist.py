@@ -19,10 +19,12 @@ Every problem a user can cause (missing, truncated, corrupt or mismatched files)
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import threading
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -44,6 +46,12 @@ LABELS_MAGIC = 0x00000801
 IMAGES_MAGIC = 0x00000803
 _UBYTE = 0x08
 _GZIP_MAGIC = b"\x1f\x8b"
+#: the most samples an IDX header may promise (MNIST has 70000; EMNIST's largest split 814255)
+MAX_IDX_SAMPLES = 1_000_000
+#: the most data bytes an IDX header may promise: that many 28×28 images (784 MB)
+MAX_IDX_BYTES = MAX_IDX_SAMPLES * 28 * 28
+#: trailing bytes after the promised data are counted up to this many, then the reading stops
+_TRAILING_LIMIT = 1 << 20
 _HOW_TO_POINT = (
     f"Put the four MNIST IDX files ({', '.join(MNIST_FILES)}; .gz or raw) in one folder "
     f"and pass --data-dir FOLDER or set {DATA_DIR_ENV}=FOLDER"
@@ -87,29 +95,61 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 
 def _decode(file: Path, resolved: Path) -> np.ndarray:
+    """Read the header, then exactly the bytes it promises — never more: a gzip bomb (a small
+    file that inflates to gigabytes) costs the promised size at most, and a header promising
+    more than :data:`MAX_IDX_BYTES` is refused before anything is inflated."""
     try:
-        raw = resolved.read_bytes()
+        with open(resolved, "rb") as f:
+            gz = f.read(2) == _GZIP_MAGIC
+            f.seek(0)
+            stream = gzip.GzipFile(fileobj=f, mode="rb") if gz else f
+            try:
+                return _read_idx_stream(stream, file, "decompressed IDX data" if gz else
+                                        "IDX file")
+            except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
+                if not gz:
+                    raise
+                raise DataError(
+                    f"corrupt gzip data ({e})",
+                    file=file,
+                    expected="a complete gzip-compressed IDX file",
+                    hint="Download the file again, or decompress it and use the raw IDX file",
+                ) from None
     except OSError as e:
         raise DataError(f"cannot read the file ({e.strerror or e})", file=file) from None
-    what = "IDX file"
-    if raw[:2] == _GZIP_MAGIC:
-        what = "decompressed IDX data"
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
-            raise DataError(
-                f"corrupt gzip data ({e})",
-                file=file,
-                expected="a complete gzip-compressed IDX file",
-                hint="Download the file again, or decompress it and use the raw IDX file",
-            ) from None
-    if len(raw) < 4:
+
+
+def _read_exactly(stream: BinaryIO, n: int, into: np.ndarray | None = None) -> bytes | int:
+    """``n`` bytes (or, with ``into``, the count read into that uint8 buffer), stopping early
+    only at the end of the data."""
+    if into is None:
+        chunks, got = [], 0
+        while got < n:
+            chunk = stream.read(n - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+    view, got = memoryview(into), 0
+    while got < n:
+        k = stream.readinto(view[got:])
+        if not k:
+            break
+        got += k
+    return got
+
+
+def _read_idx_stream(stream: BinaryIO, file: Path, what: str) -> np.ndarray:
+    head = _read_exactly(stream, 4)
+    assert isinstance(head, bytes)
+    if len(head) < 4:
         raise DataError(
-            f"too short for an IDX header: {len(raw)} bytes",
+            f"too short for an IDX header: {len(head)} bytes",
             file=file,
             expected="an MNIST IDX file (gz or raw)",
         )
-    magic = int.from_bytes(raw[:4], "big")
+    magic = int.from_bytes(head, "big")
     if magic not in (LABELS_MAGIC, IMAGES_MAGIC):
         zero, dtype_code, ndim = magic >> 16, (magic >> 8) & 0xFF, magic & 0xFF
         why = "not an IDX file"
@@ -124,25 +164,55 @@ def _decode(file: Path, resolved: Path) -> np.ndarray:
         )
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
-    if len(raw) < header:
+    sizes = _read_exactly(stream, 4 * ndim)
+    assert isinstance(sizes, bytes)
+    if len(sizes) < 4 * ndim:
         raise DataError(
-            f"truncated IDX header: {len(raw)} bytes",
+            f"truncated IDX header: {4 + len(sizes)} bytes",
             file=file,
             expected=f"at least {header} bytes for a {ndim}-D header",
         )
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape, dtype=np.int64))
-    if len(raw) != expected:
-        kind = "truncated" if len(raw) < expected else "trailing bytes after the data"
+    shape = tuple(int.from_bytes(sizes[4 * i : 4 + 4 * i], "big") for i in range(ndim))
+    n_bytes = math.prod(shape)
+    dims = " × ".join(map(str, shape))
+    if n_bytes > MAX_IDX_BYTES:
+        # inflated garbage (a damaged deflate stream) reads as such a header too
+        maybe = "corrupt gzip data or not an MNIST file: " if what != "IDX file" else ""
         raise DataError(
-            f"{kind}: the {what} has {len(raw):,} bytes",
+            f"{maybe}the header promises {dims} = {n_bytes:,} bytes of data, more than any "
+            "MNIST-like file holds",
             file=file,
-            expected=f"{expected:,} bytes ({header}-byte header + "
-            f"{' × '.join(map(str, shape))} uint8 values)",
+            expected=f"at most {MAX_IDX_BYTES:,} bytes ({MAX_IDX_SAMPLES:,} images of 28×28); "
+                     "MNIST has 60000 and 10000",
         )
-    array = np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
-    array.flags.writeable = False  # frombuffer over bytes already is; say it explicitly
+    expected = f"{header + n_bytes:,} bytes ({header}-byte header + {dims} uint8 values)"
+    array = np.empty(n_bytes, dtype=np.uint8)
+    got = _read_exactly(stream, n_bytes, into=array)
+    assert isinstance(got, int)
+    if got < n_bytes:
+        raise DataError(f"truncated: the {what} has {header + got:,} bytes", file=file,
+                        expected=expected)
+    extra = _count_trailing(stream)
+    if extra:
+        size = f"more than {header + n_bytes + _TRAILING_LIMIT:,}" if extra > _TRAILING_LIMIT \
+            else f"{header + n_bytes + extra:,}"
+        raise DataError(f"trailing bytes after the data: the {what} has {size} bytes",
+                        file=file, expected=expected)
+    array = array.reshape(shape)
+    array.flags.writeable = False  # shared by every caller (see the module docstring)
     return array
+
+
+def _count_trailing(stream: BinaryIO) -> int:
+    """Bytes after the promised data, counted up to just past :data:`_TRAILING_LIMIT` (a bomb's
+    tail is not inflated to be measured); 0 also means a gzip stream ended with a good CRC."""
+    extra = 0
+    while extra <= _TRAILING_LIMIT:
+        chunk = stream.read(64 * 1024)
+        if not chunk:
+            break
+        extra += len(chunk)
+    return extra
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> tuple[Path, str]:

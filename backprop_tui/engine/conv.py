@@ -170,7 +170,7 @@ class Conv2D(Layer):
         c = in_shape[0] if len(in_shape) == 3 else 1  # output_shape refuses the rest
         k = opts["size"]
         W = build.normal((opts["filters"], c, k, k), init_std(opts["init"], c * k * k))
-        return cls(W, np.zeros(opts["filters"]), opts["stride"], opts["pad"], name=name)
+        return cls(W, build.zeros(opts["filters"]), opts["stride"], opts["pad"], name=name)
 
     @classmethod
     def arch_part(cls, opts: dict[str, Any]) -> str | None:
@@ -254,6 +254,15 @@ class Conv2D(Layer):
         dcolT = W.reshape(fn, -1).T @ d2.T
         img = _col2imT(dcolT, c, h + 2 * p, w + 2 * p, n, fh, fw, self.stride)
         return img[:, p : p + h, p : p + w, :].transpose(3, 0, 1, 2)
+
+    def scratch_per_sample(self, in_shape: Shape) -> int:
+        """The GEMM's columns (C·FH·FW + 1 rows per output pixel) and the padded input copy;
+        the debugger also keeps the book-order ``col`` and backward makes ``dcol``, the same
+        size again each."""
+        fn, c, fh, fw = self.params["W"].shape
+        _, oh, ow = self.output_shape(in_shape)
+        p = self.pad
+        return 3 * (c * fh * fw + 1) * oh * ow + c * (in_shape[1] + 2 * p) * (in_shape[2] + 2 * p)
 
     def describe(self) -> str:
         fn, c, fh, fw = self.params["W"].shape

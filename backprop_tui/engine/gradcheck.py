@@ -65,6 +65,7 @@ import numpy as np
 from .book import is_book_network, signature_parameters
 from .checks import GradcheckReport, TensorCheck
 from .contract import describe_error
+from .datacheck import check_finite, check_labels
 from .network import Network, given
 from .numeric import (
     DEFAULT_ATOL,
@@ -165,6 +166,9 @@ def gradcheck(
         if unknown:  # a typo would otherwise check nothing, and pass
             raise ValueError(f"no layer {', '.join(map(repr, unknown))} in this network; its "
                              f"layers are {', '.join(known)}")
+    # NaN in the data would fail every layer's row, as if every backward were wrong
+    check_finite(x, "x")
+    check_finite(t, "t")
     rng = np.random.default_rng(seed)
     x = np.asarray(x, dtype=np.float64)
     net.train(True)
@@ -177,6 +181,8 @@ def gradcheck(
     with _numpy_rng_kept() as global_rng:
         walk.start(x, t)
         for pos in range(n_layers + 1):  # draws the Dropout masks that every evaluation reuses
+            if pos == n_layers and isinstance(walk.h, np.ndarray) and walk.h.ndim == 2:
+                check_labels(t, walk.h.shape[1])  # before a user's loss indexes with them
             walk.run(pos, check=False)
         with net.frozen():
             np.random.set_state(global_rng)  # noqa: NPY002

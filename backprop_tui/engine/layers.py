@@ -150,6 +150,12 @@ class Layer:
     def param_count(self) -> int:
         return int(sum(p.size for p in self.params.values()))
 
+    def scratch_per_sample(self, in_shape: Shape) -> int:
+        """Entries of working memory one sample costs beyond the layer's input and output
+        (im2col's columns, a padded copy), for the memory estimate made before a scenario's
+        network is built (:mod:`backprop_tui.memory`). Most layers need none."""
+        return 0
+
     def cast(self, dtype: np.dtype) -> None:
         for store in (self.params, self.buffers):
             for k, v in store.items():
@@ -221,8 +227,8 @@ class Affine(Layer):
         if W is None:
             W = build.normal((n_in, opts["out"]), init_std(opts["init"], n_in))
         b = opts.get("b")
-        b = np.zeros(opts["out"]) if b is None else b
-        layer = cls(np.array(W, dtype=np.float64), np.array(b, dtype=np.float64), name=name)
+        b = build.zeros(opts["out"]) if b is None else b
+        layer = cls(build.params(W), build.params(b), name=name)
         layer.trainable = opts["trainable"]
         return layer
 

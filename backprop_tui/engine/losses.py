@@ -9,6 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .datacheck import check_labels
 from .layers import Shape, ShapeError, _sigmoid
 
 
@@ -78,11 +79,9 @@ class SoftmaxCrossEntropy(Loss):
         logp = z - logsum
         n = x.shape[0]
         t = np.asarray(t)
-        if t.ndim == 1 and not np.issubdtype(t.dtype, np.integer):
-            labels = t.astype(np.int64)
-            if not np.array_equal(labels, t):
-                raise ValueError("class labels must be whole numbers, got non-integral values")
-            t = labels  # e.g. float labels [0., 2.] read from a CSV
+        if t.ndim == 1:  # class indices (float labels [0., 2.] read from a CSV too), checked:
+            labels = check_labels(t, x.shape[1])  # numpy would take −1 for the last class
+            t = t if labels is None else labels
         if t.ndim == 1:
             loss = -logp[np.arange(n), t].sum() / n
         else:
@@ -156,7 +155,7 @@ class MeanSquaredError(Loss):
         t = np.asarray(t)
         if t.ndim == 1 and x.ndim == 2 and x.shape[1] > 1:
             onehot = np.zeros_like(x)
-            onehot[np.arange(x.shape[0]), t.astype(np.int64)] = 1
+            onehot[np.arange(x.shape[0]), check_labels(t, x.shape[1])] = 1
             return onehot
         return t.astype(x.dtype, copy=False).reshape(x.shape)
 

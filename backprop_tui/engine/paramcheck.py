@@ -25,6 +25,7 @@ import numpy as np
 
 from .checks import GradcheckReport
 from .contract import LayerError
+from .datacheck import check_finite
 from .numeric import (
     DEFAULT_ATOL,
     DEFAULT_FULL_LIMIT,
@@ -50,6 +51,8 @@ def is_model(obj: Any) -> bool:
 
 def gradcheck_model(model: Any, x: np.ndarray, t: np.ndarray, **kw: Any) -> GradcheckReport:
     """Check ``model.loss(x, t) -> (loss, grads)`` parameter by parameter (see the module)."""
+    check_finite(x, "x")
+    check_finite(t, "t")
     return gradcheck_params(lambda: model.loss(x, t), model.params,
                             who=f"{type(model).__name__}.loss(X, y)", layer="model", **kw)
 

@@ -86,10 +86,21 @@ class Build:
     def dry(self) -> bool:
         return self.init_rng is None
 
-    def normal(self, shape: tuple[int, ...], std: float) -> np.ndarray:
-        """Initial weights ``N(0, std²)`` from the init stream (zeros when dry)."""
+    def zeros(self, shape: tuple[int, ...] | int) -> np.ndarray:
+        """Zeros (biases); when dry, a read-only view of one zero, which costs nothing."""
         if self.init_rng is None:
-            return np.zeros(shape)
+            return np.broadcast_to(np.float64(0.0), shape)
+        return np.zeros(shape)
+
+    def params(self, a: np.ndarray) -> np.ndarray:
+        """``a`` as a float64 parameter of its own (a copy); when dry, as it is."""
+        return np.asarray(a, dtype=np.float64) if self.dry else np.array(a, dtype=np.float64)
+
+    def normal(self, shape: tuple[int, ...], std: float) -> np.ndarray:
+        """Initial weights ``N(0, std²)`` from the init stream (zeros when dry: a read-only
+        view of one zero, so that asking an absurdly large layer its shapes costs nothing)."""
+        if self.init_rng is None:
+            return self.zeros(shape)
         w = self.init_rng.standard_normal(shape)
         w *= std
         return w

@@ -30,6 +30,7 @@ from ..engine.batches import Batches
 from ..engine.checks import GradcheckReport
 from ..engine.conditions import DeadReLU, GradcheckFails, GradNorm, NonFinite
 from ..engine.contract import LayerError
+from ..engine.datacheck import BadData, check_finite, check_labels
 from ..engine.gradcheck import gradcheck
 from ..engine.layers import Layer
 from ..engine.network import Network
@@ -38,6 +39,7 @@ from ..engine.records import LossPoint, StepRecord, StopReason
 from ..engine.stepper import DEFAULT_HISTORY_BYTES, Stepper
 from ..engine.walk import Walk
 from ..errors import CheckpointError, UsageError
+from ..safetext import printable
 from ..scenario import Scenario
 from .formulas import Formula, layer_formulas, loss_formulas, update_formulas
 
@@ -244,7 +246,7 @@ class DebugSession:
             raise ValueError("the debugger steps a float64 network")
         self.scenario = scenario
         #: what the title bar and the first message call this network
-        self.name = name
+        self.name = printable(name)  # bt.debug(name=...) or a file's: shown in the title
         self.architecture = architecture
         self.has_step = any(layer.kind == "Step" for layer in net.layers)
         #: flat 784-vectors are MNIST digits (a picture); a user's own data may be anything
@@ -343,6 +345,11 @@ class DebugSession:
         if len(t) != len(x):
             raise UsageError(f"must have one target per sample of x ({len(x)})", key="t",
                              value=f"{len(t)} targets")
+        try:  # NaN in the data would look like every layer's backward being wrong
+            check_finite(x, "x")
+            check_finite(t, "t")
+        except BadData as e:
+            raise UsageError(str(e)) from None
         n = len(x)
         if batches is not None:
             batch_size = batches.batch_size
@@ -356,6 +363,11 @@ class DebugSession:
             batches = Batches(x.astype(np.float64, copy=False), t, batch_size,
                               np.random.default_rng(seed))
         error = _probe_shapes(net, x[:batch_size])
+        if error is None and len(net.shapes[-1]) == 1:
+            try:  # labels for k class scores are 0…k−1: numpy would take −1 for the last one
+                check_labels(t, net.shapes[-1][0])
+            except BadData as e:
+                raise UsageError(str(e)) from None
         architecture = f"{'×'.join(map(str, net.input_shape or ()))} → {net.describe()}"
         session = cls(net, optimizer if optimizer is not None else SGD(lr=0.1), batches,
                       name=name, architecture=architecture, seed=int(seed),

@@ -33,6 +33,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from ...safetext import printable
 from ...training import Event, Trainer, TrainResult
 from .. import render
 from ..monitor import Notice, RunMonitor, fmt_duration, fmt_short_duration, progress_bar
@@ -169,7 +170,7 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         sc = self.trainer.scenario
         self.title = "backprop-tui"
-        self.sub_title = f"training {sc.name}"
+        self.sub_title = printable(f"training {sc.name}")
         self.query_one("#dash-run").border_title = "run"
         self.query_one("#dash-events").border_title = "events"
         self._check_size(self.app.size.width, self.app.size.height)
@@ -372,12 +373,13 @@ class DashboardScreen(Screen[None]):
         pane = self.query_one("#dash-run", Static)
         width = max(40, pane.content_size.width or self.app.size.width - 4)
         t = Text(no_wrap=True, overflow="ellipsis", end="")
-        parts = [f"{sc.architecture}", f"{tr.net.param_count():,} parameters",
+        parts = [printable(sc.architecture), f"{tr.net.param_count():,} parameters",
                  tr.optimizer.describe(), f"batch {tr.batches.batch_size}", str(tr.dtype),
                  f"seed {sc.train.seed}",
                  f"{len(tr.x_train):,} train / {len(tr.x_test):,} test samples"]
-        t.append(sc.name, style="bold")
-        used = len(sc.name)
+        name = printable(sc.name)
+        t.append(name, style="bold")
+        used = len(name)
         for i, part in enumerate(parts):
             if used + 3 + len(part) > width and i:
                 t.append("\n")
@@ -388,8 +390,8 @@ class DashboardScreen(Screen[None]):
             t.append(part, style="dim" if i == len(parts) - 1 else "")
             used += len(part)
         t.append("\n")
-        pane.border_subtitle = (f"run folder {tr.out_dir}" if tr.out_dir
-                                else "no run folder: nothing is saved")
+        pane.border_subtitle = Text(printable(f"run folder {tr.out_dir}") if tr.out_dir
+                                    else "no run folder: nothing is saved")
         total = m.total_iterations
         pct = 100 * m.iteration / total if total else 0.0
         left = f"epoch {m.epoch}/{m.epochs} "
@@ -427,7 +429,7 @@ class DashboardScreen(Screen[None]):
             text = self.message
         if self._changed("alert", text):
             alert.set_class(bool(text), "shown")
-            alert.update(Text(text))
+            alert.update(Text(printable(text, newlines=True)))
 
     def _draw_epochs(self) -> None:
         m = self.monitor
@@ -472,7 +474,7 @@ class DashboardScreen(Screen[None]):
         for i, n in enumerate(items):
             if i:
                 t.append("\n")
-            t.append(n.text, style=n.style)
+            t.append(printable(n.text), style=n.style)
         if not items:
             t.append("checkpoints, new best accuracies and stops appear here", style="dim")
         pane.update(t)

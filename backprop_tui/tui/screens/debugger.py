@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,6 +27,7 @@ from textual.worker import get_current_worker
 from ...engine.contract import LayerError, describe_error
 from ...engine.numeric import GradcheckCancelled
 from ...engine.records import StopReason
+from ...safetext import printable
 from ..session import DebugSession, GradcheckResult
 from ..widgets.formula import FormulaPane
 from ..widgets.gradcheck import GradcheckPane
@@ -158,7 +160,7 @@ class DebuggerScreen(Screen[None]):
 
     def on_mount(self) -> None:
         s = self.session
-        self.sub_title = f"{s.name} · {s.architecture}"
+        self.sub_title = printable(f"{s.name} · {s.architecture}")
         self.title = "backprop-tui"
         self._check_size(self.app.size.width, self.app.size.height)
         self.query_one(Footer).compact = self.app.size.width < 110
@@ -239,8 +241,9 @@ class DebuggerScreen(Screen[None]):
         text = self.message
         if self.busy:
             text = f"{self.busy} — escape cancels"
-        status.update(f"{text}  ·  stop conditions: {cond}" if text else
-                      f"stop conditions: {cond}")
+        # messages name layers and quote the user's exceptions: plain text, printable
+        status.update(Text(printable(f"{text}  ·  stop conditions: {cond}" if text else
+                                     f"stop conditions: {cond}")))
 
     def set_message(self, message: str) -> None:
         self.message = message

@@ -9,6 +9,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from ...safetext import printable
 from ..session import ConditionSettings
 
 
@@ -24,8 +25,10 @@ class ErrorDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog error-dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.message, classes="dialog-body", markup=False)
+            # titles and messages name files and layers: printable, never markup
+            yield Label(printable(self.title_text), classes="dialog-title", markup=False)
+            yield Static(printable(self.message, newlines=True), classes="dialog-body",
+                         markup=False)
             yield Button("OK", variant="error", id="ok")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

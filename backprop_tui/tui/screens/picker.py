@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ...errors import UserError
+from ...safetext import printable
 from ..session import DebugSession, SessionSpec
 from .dialogs import ErrorDialog
 
@@ -59,7 +60,7 @@ class PickerScreen(Screen[None]):
                 table.add_row(name, "–", "–", "–", Text(str(e), style="red"), key=name)
                 continue
             table.add_row(sc.name, sc.data_label, sc.architecture, f"{sc.param_count:,}",
-                          sc.description, key=name)
+                          Text(printable(sc.description, spaces=True)), key=name)
         if "xor" in (self.names or builtin_names()):
             table.move_cursor(row=table.get_row_index("xor"))
         table.focus()
@@ -77,7 +78,7 @@ class PickerScreen(Screen[None]):
             return
         tr = sc.train
         detail.update(Text.assemble(
-            (sc.name, "bold"), f" — {sc.description}\n",
+            (sc.name, "bold"), f" — {printable(sc.description, spaces=True)}\n",
             (f"{sc.architecture} · loss {sc.loss} · {tr.optimizer} lr {tr.lr:g} · "
              f"debugger batch {sc.debug_batch_size} · seed {tr.seed}", "dim"),
         ))
@@ -90,7 +91,7 @@ class PickerScreen(Screen[None]):
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         self.loading = True
-        self.query_one("#picker-status", Static).update(f"loading {key}…")
+        self.query_one("#picker-status", Static).update(Text(printable(f"loading {key}…")))
         self._load(SessionSpec(str(key)))
 
     @work(thread=True, exclusive=True, group="load")

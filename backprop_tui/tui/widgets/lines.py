@@ -10,8 +10,22 @@ about a millisecond, and the strips are cached until the pane changes.
 from __future__ import annotations
 
 from rich.console import RenderableType
+from rich.segment import Segment
+from rich.style import Style
+from textual.content import Content
 from textual.strip import Strip
 from textual.widget import Widget
+
+from ...safetext import has_unsafe, printable
+
+
+def _printable_strip(line: list[Segment], width: int, style: Style) -> Strip:
+    """A rendered line with any control character from names or messages (a layer called
+    ``"\\x1b[2J"``) shown as its escape (safetext), re-cropped to the pane's width."""
+    if not any(not seg.control and has_unsafe(seg.text) for seg in line):
+        return Strip(line, width)
+    clean = [seg if seg.control else Segment(printable(seg.text), seg.style) for seg in line]
+    return Strip(clean).crop_extend(0, width, style)
 
 
 class CachedLines(Widget):
@@ -32,6 +46,13 @@ class CachedLines(Widget):
         self._paint += 1
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
+    def render_str(self, text_content: str | Content) -> Content:
+        """Border titles name layers (``Tensor · relu1 · x``): plain text, printable — not
+        markup, and no control character from a layer's name reaches the terminal."""
+        if isinstance(text_content, str):
+            return Content(printable(text_content))
+        return super().render_str(text_content)
+
     def render(self) -> RenderableType:  # pragma: no cover - subclasses draw
         raise NotImplementedError
 
@@ -46,7 +67,7 @@ class CachedLines(Widget):
                                               highlight=False)
             lines = console.render_lines(self.render(), options, style=base, pad=True,
                                          new_lines=False)
-            self._strips = [Strip(line, size.width) for line in lines]
+            self._strips = [_printable_strip(line, size.width, base) for line in lines]
             self._strips_key = key
             self._dirty_regions.clear()
         if y < len(self._strips):
