@@ -6,11 +6,15 @@ milliseconds even on the CNN. Everything that may take longer — finishing a pa
 to a breakpoint, training K iterations, a gradient check — runs in a thread worker with progress,
 and ``escape`` cancels it. While such a run owns the stepper, keys that would step are refused
 (the stepper is not thread-safe); the gradient check works on its own copy of the network and
-never blocks stepping.
+never blocks stepping. A job is stopped through its own event, never by cancelling its worker:
+a worker cancelled before its thread started never ran, so it never reported back and the
+screen stayed "busy" for ever (escape in the same frame as ``f``); a job asked to stop always
+ends and reports.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -141,6 +145,8 @@ class DebuggerScreen(Screen[None]):
         self._shown: tuple[int, int] | None = None  # (row, version) the panes show
         self._preferred: dict[int, str] = {}  # row → tensor key chosen with [ ]
         self._last_progress = 0.0
+        self._run_stop = threading.Event()  # set: the running run (f b u c t) should stop
+        self._check_stop: threading.Event | None = None  # the running gradient check's
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -373,14 +379,16 @@ class DebuggerScreen(Screen[None]):
             return
         self.busy = label
         self._update_status()
-        self._run(label, fn)
+        self._run_stop = threading.Event()
+        self._run(label, fn, self._run_stop)
 
-    @work(thread=True, exclusive=True, group="run")
-    def _run(self, label: str, fn: Callable[[Callable[[], bool]], str]) -> None:
-        worker = get_current_worker()
+    @work(thread=True, group="run")
+    def _run(self, label: str, fn: Callable[[Callable[[], bool]], str],
+             stop: threading.Event) -> None:
+        worker = get_current_worker()  # cancelled by Textual itself only when the app exits
         error: LayerError | None = None
         try:
-            msg = fn(lambda: worker.is_cancelled)
+            msg = fn(lambda: stop.is_set() or worker.is_cancelled)
         except LayerError as e:  # a layer's own code raised: stop there and say where
             msg, error = str(e), e
         except Exception as e:  # a bug must not leave the UI locked: report it
@@ -479,11 +487,14 @@ class DebuggerScreen(Screen[None]):
             pane.finish(None, "Select a layer (or the loss) to check its gradients.")
             return
         job = s.prepare_gradcheck(row)
+        if self._check_stop is not None:  # a new check replaces the running one
+            self._check_stop.set()
+        self._check_stop = threading.Event()
         pane.start(job.row_name)
-        self._gradcheck(job)
+        self._gradcheck(job, self._check_stop)
 
-    @work(thread=True, exclusive=True, group="gradcheck")
-    def _gradcheck(self, job) -> None:
+    @work(thread=True, group="gradcheck")
+    def _gradcheck(self, job, stop: threading.Event) -> None:
         worker = get_current_worker()
         last = [0.0]
 
@@ -491,24 +502,27 @@ class DebuggerScreen(Screen[None]):
             now = time.monotonic()
             if now - last[0] >= 0.1 or done == total:
                 last[0] = now
-                self.app.call_from_thread(self._gradcheck_progress, done, total)
+                self.app.call_from_thread(self._gradcheck_progress, done, total, stop)
 
         try:
             result: GradcheckResult | None = DebugSession.run_gradcheck(
-                job, progress=progress, cancelled=lambda: worker.is_cancelled)
+                job, progress=progress, cancelled=lambda: stop.is_set() or worker.is_cancelled)
             message = ""
         except GradcheckCancelled:
             result, message = None, "gradient check cancelled"
         except Exception as e:  # report, don't crash the UI
             result, message = None, f"gradient check failed: {describe_error(e)}"
-        if not worker.is_cancelled or result is None:
-            self.app.call_from_thread(self._gradcheck_done, result, message)
+        self.app.call_from_thread(self._gradcheck_done, result, message, stop)
 
-    def _gradcheck_progress(self, done: int, total: int) -> None:
-        if self._alive():
+    def _gradcheck_progress(self, done: int, total: int, stop: threading.Event) -> None:
+        if self._alive() and stop is self._check_stop:
             self.query_one(GradcheckPane).set_progress(done, total)
 
-    def _gradcheck_done(self, result: GradcheckResult | None, message: str) -> None:
+    def _gradcheck_done(self, result: GradcheckResult | None, message: str,
+                        stop: threading.Event) -> None:
+        if stop is not self._check_stop:  # a newer check replaced this one
+            return
+        self._check_stop = None
         if not self._alive():
             return
         pane = self.query_one(GradcheckPane)
@@ -550,13 +564,20 @@ class DebuggerScreen(Screen[None]):
         elif self.focused is not None:
             self.maximize(self.focused, container=False)
 
+    def jobs_running(self) -> bool:
+        """A run (f b u c t) or a gradient check has not reported back yet."""
+        return self.busy is not None or self._check_stop is not None
+
+    def stop_jobs(self) -> bool:
+        """Ask the running run and gradient check to stop (each reports back when it has);
+        True if there was one."""
+        self._run_stop.set()
+        if self._check_stop is not None:
+            self._check_stop.set()
+        return self.jobs_running()
+
     def action_cancel(self) -> None:
-        cancelled = False
-        for w in self.workers:
-            if w.group in ("run", "gradcheck") and not w.is_finished:
-                w.cancel()
-                cancelled = True
-        if cancelled:
+        if self.stop_jobs():
             self.set_message("cancelling…")
         elif self.maximized is not None:
             self.minimize()
@@ -566,6 +587,5 @@ class DebuggerScreen(Screen[None]):
         self.app.push_screen(debugger_help(keys))
 
     def action_quit(self) -> None:
-        for w in self.workers:
-            w.cancel()
+        self.stop_jobs()
         self.app.exit()
