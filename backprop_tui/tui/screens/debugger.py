@@ -168,6 +168,7 @@ class DebuggerScreen(Screen[None]):
         self.title = "backprop-tui"
         self._check_size(self.app.size.width, self.app.size.height)
         self.query_one(Footer).compact = self.app.size.width < 110
+        self.query_one(GradcheckPane).unavailable = s.no_gradcheck
         self.refresh_panes()
         self.query_one(NetworkPane).focus()
         ck = self.session.checkpoint_path
@@ -252,8 +253,10 @@ class DebuggerScreen(Screen[None]):
         self.message = message
         self._update_status()
 
-    def _changed(self, follow: tuple[str, int | None] | None = None) -> None:
-        """The stepper moved: select the row of the step that ran and redraw."""
+    def _changed(self, follow: tuple[str, int | None] | None = None, *,
+                 upcoming: bool = False) -> None:
+        """The stepper moved: select the row of the step ``follow`` (the one that ran, or with
+        ``upcoming`` the one that runs next) and redraw."""
         self._version += 1
         if not self._alive():
             return
@@ -263,7 +266,9 @@ class DebuggerScreen(Screen[None]):
             row = self.session.row_of_layer(layer, phase)
             if row not in self._preferred:
                 default = {"forward": "y", "loss": "dscores", "backward": "dx"}.get(phase)
-                if phase == "backward" and layer is not None and \
+                if upcoming:  # what arrives at the step
+                    default = {"forward": "x", "loss": "scores", "backward": "dout"}.get(phase)
+                elif phase == "backward" and layer is not None and \
                         self.session.layers[layer].params:
                     default = "dW" if "W" in self.session.layers[layer].params else default
                 if default:
@@ -374,7 +379,8 @@ class DebuggerScreen(Screen[None]):
             self.busy = text
             self._update_status()
 
-    def _start(self, label: str, fn: Callable[[Callable[[], bool]], str]) -> None:
+    def _start(self, label: str,
+               fn: Callable[[Callable[[], bool]], str | StopReason]) -> None:
         if not self._idle():
             return
         self.busy = label
@@ -383,23 +389,34 @@ class DebuggerScreen(Screen[None]):
         self._run(label, fn, self._run_stop)
 
     @work(thread=True, group="run")
-    def _run(self, label: str, fn: Callable[[Callable[[], bool]], str],
+    def _run(self, label: str, fn: Callable[[Callable[[], bool]], str | StopReason],
              stop: threading.Event) -> None:
         worker = get_current_worker()  # cancelled by Textual itself only when the app exits
         error: LayerError | None = None
+        at_breakpoint = False
         try:
-            msg = fn(lambda: stop.is_set() or worker.is_cancelled)
+            out = fn(lambda: stop.is_set() or worker.is_cancelled)
+            at_breakpoint = isinstance(out, StopReason) and out.kind == "breakpoint"
+            msg = self._stop_text(out) if isinstance(out, StopReason) else out
         except LayerError as e:  # a layer's own code raised: stop there and say where
             msg, error = str(e), e
         except Exception as e:  # a bug must not leave the UI locked: report it
             msg = f"{label} failed: {describe_error(e)}"
-        self.app.call_from_thread(self._finished, msg, error)
+        self.app.call_from_thread(self._finished, msg, error, at_breakpoint)
 
-    def _finished(self, message: str, error: LayerError | None = None) -> None:
+    def _finished(self, message: str, error: LayerError | None = None,
+                  at_breakpoint: bool = False) -> None:
+        """A run ended. Stopped at a breakpoint, the row of the step that runs next (▶) is
+        selected — the breakpoint is on it, and B or g act there — showing what arrives at
+        it; otherwise the row of the last step run, showing what it produced."""
         self.busy = None
-        last = self.session.stepper.last_record
+        st = self.session.stepper
+        last = st.last_record
         self.set_message(message)
-        self._changed((last.phase, last.layer_index) if last else ("forward", 0))
+        if at_breakpoint:
+            self._changed(st.upcoming, upcoming=True)
+        else:
+            self._changed((last.phase, last.layer_index) if last else ("forward", 0))
         if error is not None and self._alive():
             self._layer_error(error)
 
@@ -414,11 +431,11 @@ class DebuggerScreen(Screen[None]):
 
     def action_finish_forward(self) -> None:
         self._start("finishing the forward pass",
-                    lambda cancelled: self._stop_text(self.session.stepper.finish_forward()))
+                    lambda cancelled: self.session.stepper.finish_forward())
 
     def action_finish_backward(self) -> None:
         self._start("finishing the backward pass",
-                    lambda cancelled: self._stop_text(self.session.stepper.finish_backward()))
+                    lambda cancelled: self.session.stepper.finish_backward())
 
     def action_update(self) -> None:
         def run(cancelled: Callable[[], bool]) -> str:
@@ -430,10 +447,9 @@ class DebuggerScreen(Screen[None]):
         self._start("running to the update", run)
 
     def action_continue(self) -> None:
-        def run(cancelled: Callable[[], bool]) -> str:
-            stop = self.session.continue_(progress=self._progress("continuing"),
+        def run(cancelled: Callable[[], bool]) -> StopReason:
+            return self.session.continue_(progress=self._progress("continuing"),
                                           cancelled=cancelled)
-            return self._stop_text(stop)
 
         self._start("continuing to the next breakpoint", run)
 
@@ -466,7 +482,7 @@ class DebuggerScreen(Screen[None]):
                 return
             self.session.conditions = settings
             self.session.apply_conditions()
-            self.set_message(f"stop conditions: {self.session.describe_conditions()}")
+            self.set_message("conditions applied")  # the status line lists them
 
         if self._idle():
             self.app.push_screen(ConditionsDialog(self.session.conditions), done)
@@ -479,9 +495,8 @@ class DebuggerScreen(Screen[None]):
         s = self.session
         row = self.network.selected
         pane = self.query_one(GradcheckPane)
-        if s.has_step:
-            pane.finish(None, "This network has step layers: their derivative is 0 wherever it "
-                        "exists, so there is no gradient to check.")
+        if s.no_gradcheck:  # the pane says so already
+            self.set_message(s.no_gradcheck)
             return
         if row == s.update_row:
             pane.finish(None, "Select a layer (or the loss) to check its gradients.")
