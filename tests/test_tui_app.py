@@ -721,3 +721,43 @@ def test_on_a_network_with_step_layers_the_check_pane_says_what_g_says() -> None
         assert pane.result is None and pane.running is None
 
     run(body, scenario="perceptron")
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_the_picker_lists_the_learning_path_and_shows_descriptions_whole(size) -> None:
+    """Gates and perceptron, xor, iris, MNIST MLP, MNIST CNN, then the rest (the order is
+    scenarios/learning-path.txt); at 120 columns every description is readable in the table,
+    wrapped in its column rather than cut at the screen's edge; at 80 there is no room for a
+    description column, and the line under the table shows the selected one in full."""
+    from rich.text import Text
+
+    from backprop_tui.scenario import builtin_names, load_scenario
+
+    app = BackpropApp("picker")
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            table = app.screen.query_one("DataTable")
+            keys = [row.key.value for row in table.ordered_rows]
+            assert keys == builtin_names()
+            path = ["not", "and", "or", "nand", "perceptron", "xor", "iris", "mnist-mlp",
+                    "mnist-cnn"]
+            assert keys[:len(path)] == path
+            assert table.get_row_at(table.cursor_row) and keys[table.cursor_row] == "xor"
+            detail = app.screen.query_one("#picker-detail").render()
+            assert load_scenario("xor").description in " ".join(str(detail).split())
+            # the table fits the screen (no sideways scrolling, no number cut at its edge)
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+            if size[0] < 120:
+                assert "description" not in table.columns
+                return
+            # … and each description is there in full, over as many lines as it needs
+            for name in keys:
+                cell = table.get_cell(name, "description")
+                assert Text(cell).plain if isinstance(cell, str) else cell.plain == \
+                    load_scenario(name).description
+            longest = max(keys, key=lambda n: len(load_scenario(n).description))
+            assert table.rows[longest].height > 1
+
+    asyncio.run(main())

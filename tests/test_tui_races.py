@@ -272,3 +272,46 @@ def test_escape_twice_on_a_dialog_over_the_training_debugger_stays_in_the_debugg
 
     asyncio.run(main())
     dashboard.finish()
+
+
+@pytest.mark.parametrize("keys", [["ctrl+p", "escape", "ctrl+p"],
+                                  ["ctrl+p", "escape", "ctrl+p", "escape", "ctrl+p"]])
+def test_the_palette_reopened_while_the_closed_one_is_still_removed_does_not_crash(
+        keys: list[str]) -> None:
+    """ctrl+p right after escape: the closed palette was still registered under its id, and
+    the new one raised DuplicateIds, which took the app down."""
+    async def body(app, pilot):
+        send_keys(app, keys)
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        assert app.is_running
+        names = stack(app)
+        assert names[:2] == ["Screen", "DebuggerScreen"], names
+        assert all(n == "_CommandPalette" for n in names[2:]) and len(names) <= 3, names
+        while len(app.screen_stack) > 2:
+            await pilot.press("escape")
+            await settle(app, pilot)
+        await assert_debugger_answers(app, pilot)
+
+    run(body)
+
+
+def test_ctrl_p_with_the_palette_open_under_an_error_dialog_does_not_crash() -> None:
+    """A run's layer error arrives (an error dialog) while the palette is open: ctrl+p on the
+    dialog tried to open a second palette under the same id (DuplicateIds: the app died)."""
+    async def body(app, pilot):
+        await pilot.press("ctrl+p")
+        await settle(app, pilot)
+        assert stack(app)[-1] == "_CommandPalette"
+        app.push_screen(ErrorDialog("a layer raised an error", "ValueError: shapes"))
+        await settle(app, pilot)
+        send_keys(app, ["ctrl+p", "ctrl+p"])
+        await settle(app, pilot)
+        assert app.is_running
+        assert stack(app) == ["Screen", "DebuggerScreen", "_CommandPalette", "ErrorDialog"]
+        while len(app.screen_stack) > 2:
+            await pilot.press("escape")
+            await settle(app, pilot)
+        await assert_debugger_answers(app, pilot)
+
+    run(body)

@@ -98,6 +98,7 @@ class BackpropApp(App[None]):
         #: the screen on top when each key arrived, until the key comes back up to the app
         self._key_screens: weakref.WeakKeyDictionary[events.Key, Screen] = \
             weakref.WeakKeyDictionary()
+        self._palette: CommandPalette | None = None  # the last palette opened
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack:
@@ -148,8 +149,14 @@ class BackpropApp(App[None]):
         self.call_after_refresh(self.freeze_gc)
 
     def action_command_palette(self) -> None:
-        if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(_CommandPalette(id="--command-palette"))
+        # Textual asks only whether the screen on top is a palette: with one open under a
+        # dialog (a run's error arrived), or one closed but not yet removed, a second one with
+        # the same id raised DuplicateIds and took the app down
+        old = self._palette
+        if not self.use_command_palette or (old is not None and old.is_attached):
+            return
+        self._palette = _CommandPalette(id="--command-palette")
+        self.push_screen(self._palette)
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK
