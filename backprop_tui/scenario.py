@@ -394,9 +394,13 @@ LEARNING_PATH = "learning-path.txt"
 
 
 def builtin_names() -> list[str]:
+    return sorted(p.stem for p in scenarios_dir().glob("*.toml"))
+
+
+def learning_path() -> list[str]:
     """The built-in scenarios in learning-path order (``scenarios/learning-path.txt``), then
-    those it does not list, by name."""
-    names = sorted(p.stem for p in scenarios_dir().glob("*.toml"))
+    those it does not list, by name: the picker's order."""
+    names = builtin_names()
     path = scenarios_dir() / LEARNING_PATH
     listed = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     rank = {}

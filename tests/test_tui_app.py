@@ -731,7 +731,7 @@ def test_the_picker_lists_the_learning_path_and_shows_descriptions_whole(size) -
     description column, and the line under the table shows the selected one in full."""
     from rich.text import Text
 
-    from backprop_tui.scenario import builtin_names, load_scenario
+    from backprop_tui.scenario import learning_path, load_scenario
 
     app = BackpropApp("picker")
 
@@ -740,7 +740,7 @@ def test_the_picker_lists_the_learning_path_and_shows_descriptions_whole(size) -
             await pilot.pause()
             table = app.screen.query_one("DataTable")
             keys = [row.key.value for row in table.ordered_rows]
-            assert keys == builtin_names()
+            assert keys == learning_path()
             path = ["not", "and", "or", "nand", "perceptron", "xor", "iris", "mnist-mlp",
                     "mnist-cnn"]
             assert keys[:len(path)] == path

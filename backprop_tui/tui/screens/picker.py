@@ -58,9 +58,9 @@ class PickerScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "backprop-tui"
         self.sub_title = "scenarios"
-        from ...scenario import builtin_names, load_scenario
+        from ...scenario import learning_path, load_scenario
 
-        for name in self.names if self.names is not None else builtin_names():
+        for name in self.names if self.names is not None else learning_path():
             try:
                 sc = load_scenario(name)
             except UserError as e:  # a broken file still lists, with its problem
