@@ -633,8 +633,9 @@ def debug_cmd(
 @user_errors
 def eval_cmd(
     scenario: RunArg,
-    checkpoint: Annotated[Path, typer.Option(
-        help="A checkpoint file, or a run folder (its checkpoint.npz).", show_default=False)],
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="A checkpoint file, or a run folder (its checkpoint.npz). Default: the latest "
+             "run of the scenario in runs/.", show_default=False)] = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -649,7 +650,7 @@ def eval_cmd(
     from .netfile import is_network_file
     from .ownrun import NO_TEST_NOTE, NetworkFileRun
     from .scenario import load_scenario
-    from .training import evaluate
+    from .training import evaluate, latest_run_dir
 
     if is_network_file(scenario):
         if data_dir is not None:
@@ -658,6 +659,10 @@ def eval_cmd(
         sc = NetworkFileRun.load(scenario)
     else:
         sc = load_scenario(scenario)
+    if checkpoint is None:  # the latest run; say which (on stderr: --json stays JSON)
+        checkpoint = latest_run_dir(sc.name, scenario)
+        _console(stderr=True).print(f"evaluating the latest run of {sc.name}: {checkpoint} "
+                                    "(--checkpoint chooses another)", markup=False)
     ckpt = load_checkpoint(checkpoint)
     sc.check_checkpoint(ckpt)
     dtype = ckpt.meta.get("dtype", "float32")

@@ -400,8 +400,26 @@ def _check_output_fits_data(loss: str, out: tuple[int, ...], source: str, file: 
         )
 
 
+#: the file that orders the built-in scenarios (the learning path), in the scenarios folder
+LEARNING_PATH = "learning-path.txt"
+
+
 def builtin_names() -> list[str]:
     return sorted(p.stem for p in scenarios_dir().glob("*.toml"))
+
+
+def learning_path() -> list[str]:
+    """The built-in scenarios in learning-path order (``scenarios/learning-path.txt``), then
+    those it does not list, by name: the picker's order."""
+    names = builtin_names()
+    path = scenarios_dir() / LEARNING_PATH
+    listed = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    rank = {}
+    for line in listed:
+        name = line.split("#", 1)[0].strip()
+        if name:
+            rank.setdefault(name, len(rank))
+    return sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
 
 
 def _looks_like_path(ref: str) -> bool:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import csv
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -210,6 +211,27 @@ def default_run_dir(scenario: str, root: str | Path = "runs") -> Path:
         n += 1
         path = base.with_name(f"{base.name}-{n}")
     return path
+
+
+def latest_run_dir(scenario: str, given_as: str | None = None,
+                   root: str | Path = "runs") -> Path:
+    """The newest of ``scenario``'s default run folders (:func:`default_run_dir`'s
+    ``root/SCENARIO-YYYYmmdd-HHMMSS[-n]``) that holds a checkpoint, for ``--checkpoint``'s
+    default; a UsageError if there is none (``given_as``: the scenario as the user typed it,
+    for the hint). ``xor`` does not match ``xor-sigmoid``'s runs: the stamp follows the name."""
+    pattern = re.compile(re.escape(scenario) + r"-(\d{8}-\d{6})(?:-(\d+))?")
+    root = Path(root)
+    found = []
+    if root.is_dir():
+        for path in root.iterdir():
+            m = pattern.fullmatch(path.name)
+            if m and (path / "checkpoint.npz").is_file():
+                found.append(((m.group(1), int(m.group(2) or 1)), path))
+    if not found:
+        raise UsageError(f"no run of {scenario} with a checkpoint in {root}/",
+                         key="--checkpoint", hint=f"Train one (backprop-tui train "
+                         f"{given_as or scenario} --headless) or give --checkpoint RUN_FOLDER")
+    return max(found)[1]
 
 
 @dataclass

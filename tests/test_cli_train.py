@@ -510,3 +510,23 @@ def test_eval_of_a_gate(xor_run: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["test_samples"] == 4 and sum(map(sum, doc["confusion_matrix"])) == 4
     assert set(doc["per_class_accuracy"]) == {"0", "1"}
+
+
+def test_eval_without_checkpoint_uses_the_latest_run_of_the_scenario_and_says_which(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert_refused(cli("eval", "xor"), "--checkpoint", "runs", "xor")  # no run yet
+    for scenario, epochs in (("xor", 1), ("xor", 2), ("xor-sigmoid", 1)):
+        assert_ok(cli("train", scenario, "--headless", "--epochs", epochs))
+    runs = sorted(p for p in (tmp_path / "runs").iterdir())
+    xor_runs = [p for p in runs if p.name.startswith("xor-2")]
+    assert len(xor_runs) == 2, runs  # the default folders: runs/xor-YYYYmmdd-HHMMSS[-n]
+    latest = max(xor_runs, key=lambda p: load_checkpoint(p / "checkpoint.npz").meta["epochs_done"])
+    result = cli("eval", "xor", "--json")
+    assert_ok(result)
+    doc = json.loads(result.stdout)  # stdout stays pure JSON; the note goes to stderr
+    assert Path(doc["checkpoint"]).resolve() == (latest / "checkpoint.npz").resolve()
+    assert "latest run" in result.stderr and latest.name in result.stderr
+    result = cli("eval", "xor")
+    assert_ok(result)
+    assert latest.name in result.stdout + result.stderr

@@ -248,11 +248,11 @@ def test_breakpoint_and_continue() -> None:
         assert "breakpoint" in screen(app).message
         await press(app, pilot, "c")
         assert st.upcoming == ("backward", 1)
-        # the selection follows the last step taken (backward L3): select relu1 again
-        assert app.screen.query_one(NetworkPane).selected == 2
-        await press(app, pilot, "up", "B")
+        # stopped at a breakpoint, the ▶ row (relu1) is selected: B acts on it
+        assert app.screen.query_one(NetworkPane).selected == 1
+        await press(app, pilot, "B")
         assert not st.breakpoints
-        await press(app, pilot, "up", "up")  # update row: no breakpoint there
+        await press(app, pilot, "up", "up")  # update row (the cursor wraps): no breakpoint
         assert app.screen.query_one(NetworkPane).selected == app.session.update_row
         await press(app, pilot, "B")
         assert not st.breakpoints and "layer" in screen(app).message
@@ -665,3 +665,99 @@ def test_gc_is_frozen_after_a_screen_opens_and_closed_screens_are_still_freed() 
         asyncio.run(main())
     finally:
         gc.unfreeze()
+
+
+def test_after_a_breakpoint_stop_the_next_step_row_is_selected_and_b_acts_on_it() -> None:
+    """Down Down B c stops before forward L3 (affine2): the ▶ row, not the last step run
+    (relu1), is selected, it shows the input about to go in, and B clears that breakpoint;
+    c stops before backward L3: the ▶ row again (not the loss row), with the gradient about
+    to arrive, and B acts on it."""
+    async def body(app, pilot):
+        st = app.session.stepper
+        net = app.screen.query_one(NetworkPane)
+        await press(app, pilot, "down", "down", "B")
+        assert ("forward", 2) in st.breakpoints
+        await press(app, pilot, "c")
+        assert st.upcoming == ("forward", 2)
+        assert net.selected == 2  # affine2, the ▶ row
+        assert "▶" in text(app, NetworkPane).splitlines()[3]  # header, affine1, relu1, affine2
+        relu1_out = st.record_for("forward", 1).output
+        assert_shows(app, "x", relu1_out)  # what forward L3 takes in, already computed
+        await press(app, pilot, "c")
+        assert st.upcoming == ("backward", 2)
+        assert net.selected == 2  # the ▶ row again, not the loss row the last step ran
+        assert_shows(app, "dout", st.record_for("loss").output)
+        await press(app, pilot, "B")
+        assert not st.breakpoints, st.breakpoints
+        assert "layer row" not in screen(app).message
+
+    run(body)
+
+
+def test_the_status_line_says_stop_conditions_once_after_they_are_applied() -> None:
+    async def body(app, pilot):
+        await press(app, pilot, "C")
+        app.screen.query_one("#grad_norm").value = True
+        app.screen.query_one("#grad_norm_threshold").focus()
+        await press(app, pilot, "enter")
+        status = str(app.screen.query_one("#status").render())
+        assert status.count("stop conditions") == 1, status
+        assert "‖grad‖" in status
+
+    run(body)
+
+
+def test_on_a_network_with_step_layers_the_check_pane_says_what_g_says() -> None:
+    """perceptron: nothing to check (a step's derivative is 0); the pane must not invite g."""
+    async def body(app, pilot):
+        pane = app.screen.query_one(GradcheckPane)
+        before = text(app, GradcheckPane)
+        assert "press g" not in before, before
+        assert "no gradient to check" in before
+        await press(app, pilot, "g")
+        after = text(app, GradcheckPane)
+        assert "press g" not in after and "no gradient to check" in after
+        assert "no gradient to check" in screen(app).message
+        assert pane.result is None and pane.running is None
+
+    run(body, scenario="perceptron")
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_the_picker_lists_the_learning_path_and_shows_descriptions_whole(size) -> None:
+    """Gates and perceptron, xor, iris, MNIST MLP, MNIST CNN, then the rest (the order is
+    scenarios/learning-path.txt); at 120 columns every description is readable in the table,
+    wrapped in its column rather than cut at the screen's edge; at 80 there is no room for a
+    description column, and the line under the table shows the selected one in full."""
+    from rich.text import Text
+
+    from backprop_tui.scenario import learning_path, load_scenario
+
+    app = BackpropApp("picker")
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            table = app.screen.query_one("DataTable")
+            keys = [row.key.value for row in table.ordered_rows]
+            assert keys == learning_path()
+            path = ["not", "and", "or", "nand", "perceptron", "xor", "iris", "mnist-mlp",
+                    "mnist-cnn"]
+            assert keys[:len(path)] == path
+            assert table.get_row_at(table.cursor_row) and keys[table.cursor_row] == "xor"
+            detail = app.screen.query_one("#picker-detail").render()
+            assert load_scenario("xor").description in " ".join(str(detail).split())
+            # the table fits the screen (no sideways scrolling, no number cut at its edge)
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+            if size[0] < 120:
+                assert "description" not in table.columns
+                return
+            # … and each description is there in full, over as many lines as it needs
+            for name in keys:
+                cell = table.get_cell(name, "description")
+                assert Text(cell).plain if isinstance(cell, str) else cell.plain == \
+                    load_scenario(name).description
+            longest = max(keys, key=lambda n: len(load_scenario(n).description))
+            assert table.rows[longest].height > 1
+
+    asyncio.run(main())

@@ -13,9 +13,12 @@ import random
 import time
 
 import pytest
+from textual.screen import ModalScreen, Screen
 
 from backprop_tui.scenario import load_scenario
 from backprop_tui.tui.app import BackpropApp
+from backprop_tui.tui.screens.debugger import DebuggerScreen
+from backprop_tui.tui.screens.help import HelpScreen
 from backprop_tui.tui.session import DebugSession
 
 KEYS = [
@@ -46,29 +49,69 @@ def send_keys(app: BackpropApp, keys: list[str]) -> None:
         app._driver.send_message(event)
 
 
-async def fuzz(scenario: str, seed: int, n_keys: int, seconds: float) -> int:
+def assert_stack_sane(app: BackpropApp, base: type[Screen] = DebuggerScreen,
+                      above: tuple[type[Screen], ...] = ()) -> None:
+    """Textual's default screen, then ``base`` (the screen the app opened on), then at most
+    one of each of ``above``, then only dialogs, help or the command palette: nothing popped
+    the base, nothing else stacked."""
+    stack = app.screen_stack
+    names = [type(s).__name__ for s in stack]
+    assert len(stack) >= 2 and type(stack[0]) is Screen and isinstance(stack[1], base), names
+    rest = stack[2:]
+    for kind in above:
+        assert sum(isinstance(s, kind) for s in rest) <= 1, names
+    assert all(isinstance(s, (ModalScreen, *above)) for s in rest), names
+
+
+async def close_dialogs(app: BackpropApp, pilot) -> None:
+    """Escape out of every dialog on top of the base screen (a bounded number of tries)."""
+    for _ in range(10):
+        if len(app.screen_stack) <= 2:
+            return
+        await pilot.press("escape")
+        await pilot.pause()
+    raise AssertionError([type(s).__name__ for s in app.screen_stack])
+
+
+async def fuzz(scenario: str, seed: int, n_keys: int, seconds: float,
+               keys: list[str] = KEYS, weighted: dict[str, int] = WEIGHTS) -> int:
     rng = random.Random(seed)
     session = DebugSession.from_scenario(load_scenario(scenario), seed=seed)
     app = BackpropApp("debug", session=session)
-    weights = [WEIGHTS.get(k, 1) for k in KEYS]
+    weights = [weighted.get(k, 1) for k in keys]
     pressed = 0
     async with app.run_test(size=(120, 40)) as pilot:
         t0 = time.monotonic()
         while pressed < n_keys and time.monotonic() - t0 < seconds:
             if rng.random() < 0.03:
                 await pilot.resize_terminal(rng.randint(40, 250), rng.randint(12, 80))
-            batch = rng.choices(KEYS, weights, k=24)
+            batch = rng.choices(keys, weights, k=24)
             send_keys(app, batch)
             pressed += len(batch)
             await pilot.pause()  # let the app drain the queue and repaint
-        # leave cleanly: cancel what runs, close dialogs
-        for w in list(app.workers):
-            w.cancel()
-        deadline = time.monotonic() + 30
-        while any(not w.is_finished for w in app.workers) and time.monotonic() < deadline:
-            await pilot.pause(0.05)
-        await pilot.pause()
+            assert_stack_sane(app)
+        # leave cleanly: close dialogs, cancel what runs the way a user does (escape)
         assert app.is_running
+        assert_stack_sane(app)
+        await close_dialogs(app, pilot)
+        assert type(app.screen) is DebuggerScreen, app.screen_stack
+        debugger = app.screen
+        deadline = time.monotonic() + 30
+        while debugger.jobs_running() and time.monotonic() < deadline:
+            debugger.action_cancel()
+            await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        # not dead: the debugger's keys still act
+        assert debugger.busy is None, debugger.message
+        st = session.stepper
+        before = (st.iteration, st.position, len(st.loss_history))
+        await pilot.press("n")
+        await pilot.pause()
+        assert (st.iteration, st.position, len(st.loss_history)) != before
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
     return pressed
 
 
@@ -84,6 +127,22 @@ def test_random_keys_and_resizes_do_not_crash(scenario: str, seed: int, n_keys: 
     assert pressed >= min(n_keys, 500)
 
 
+#: keys that open and close dialogs (train, conditions, help, the palette) and submit them,
+#: typed faster than frames
+DIALOG_KEYS = ["t", "enter", "C", "escape", "question_mark", "ctrl+p", "tab", "space", "n",
+               "1", "down", "up"]
+DIALOG_WEIGHTS = {"t": 4, "enter": 6, "C": 2, "escape": 2}
+
+
+def test_keys_that_open_and_submit_dialogs_never_pop_the_debugger() -> None:
+    """Enter typed twice into the train dialog popped the debugger itself (a blank screen,
+    dead keys), three times raised ScreenStackError: after every batch of keys the debugger
+    is still under its dialogs, and at the end it answers keys."""
+    pressed = asyncio.run(fuzz("xor", 5, n_keys=720, seconds=60.0, keys=DIALOG_KEYS,
+                               weighted=DIALOG_WEIGHTS))
+    assert pressed >= 500
+
+
 #: the dashboard's keys, and the debugger's once ``d`` has opened it on the current batch
 #: (``q`` there goes back; on the dashboard it would end the run, so it is left out)
 DASHBOARD_KEYS = ["space", "d", "s", "l", "question_mark", "escape", "n", "p", "f", "b", "u",
@@ -96,6 +155,7 @@ def test_random_keys_and_resizes_on_the_training_dashboard(tmp_path) -> None:
     from backprop_tui.checkpoint import load_checkpoint
     from backprop_tui.training import Trainer
     from backprop_tui.tui.screens.dashboard import DashboardScreen
+    from backprop_tui.tui.screens.handoff import TrainingDebugger
 
     rng = random.Random(7)
     tr = Trainer(load_scenario("iris").with_train(epochs=100_000), out_dir=tmp_path / "run")
@@ -115,6 +175,7 @@ def test_random_keys_and_resizes_on_the_training_dashboard(tmp_path) -> None:
                 pressed += len(batch)
                 await pilot.pause()
                 seen.add(type(app.screen).__name__)
+                assert_stack_sane(app, DashboardScreen, above=(TrainingDebugger,))
             assert app.is_running
 
     seen: set[str] = set()

@@ -82,13 +82,20 @@ def test_breakpoint_toggle_shows_in_rows(xor: DebugSession) -> None:
 
 def test_layer_tensors_are_the_records_arrays(xor: DebugSession) -> None:
     items = {it.key: it for it in xor.tensors(0)}
-    assert not items["x"].ready and "press n" in items["x"].source
+    # before the first step, what goes in is known already: the batch
+    assert items["x"].array is xor.stepper.batch[0] and "next step" in items["x"].source
+    assert not items["y"].ready and "press n" in items["y"].source
+    assert not xor.tensors(1)[0].ready  # relu1's x: two steps away, not computed yet
     assert items["W"].ready  # parameters always exist
     rec = xor.step()
     items = {it.key: it for it in xor.tensors(0)}
     assert items["x"].array is rec.input and items["y"].array is rec.output
     assert items["W"].array is xor.net.layers[0].params["W"]
     assert not items["dW"].ready and not items["dx"].ready
+    xor.stepper.finish_forward()
+    xor.step()  # the loss: the gradient about to enter backward L3 is known
+    dout = {it.key: it for it in xor.tensors(2)}["dout"]
+    assert dout.array is xor.stepper.record_for("loss").output and "loss" in dout.source
     xor.stepper.finish_backward()
     bwd = xor.stepper.record_for("backward", 0)
     items = {it.key: it for it in xor.tensors(0)}

@@ -75,3 +75,10 @@ def test_xor_numbers_window_80x24(snap_compare) -> None:
     # affine1's 4×6 output at 80×24: a window of 4 columns, scrolled to the last one
     assert snap_compare(make_app("xor", LIGHT), terminal_size=(80, 24),
                         run_before=keys("n", "tab", *["right"] * 5))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_picker(snap_compare, size) -> None:
+    # the learning path from the top, each description wrapped in its column; xor selected
+    assert snap_compare(BackpropApp("picker", theme=DARK), terminal_size=size,
+                        run_before=keys())

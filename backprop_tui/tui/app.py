@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import gc
 import sys
+import weakref
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Literal
 
-from textual import on
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.command import CommandPalette
 from textual.css.query import NoMatches
@@ -94,6 +95,27 @@ class BackpropApp(App[None]):
         self.screen_factory = screen
         self.scenario_names = scenario_names
         self.theme = theme
+        #: the screen on top when each key arrived, until the key comes back up to the app
+        self._key_screens: weakref.WeakKeyDictionary[events.Key, Screen] = \
+            weakref.WeakKeyDictionary()
+        self._palette: CommandPalette | None = None  # the last palette opened
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack:
+            self._key_screens[event] = self.screen
+        await super().on_event(event)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key that no widget took comes back up here to find its binding — on the screen on
+        top *now*. Keys come faster than frames: ``q q`` typed to close the help screen both
+        went to it, the first closed it and the second found the debugger's ``q`` and quit;
+        an escape meant for a dialog left the debugger under it. A key typed into a screen that
+        has closed since does nothing (one still open under a new dialog types ahead into it,
+        as before), and no key acts while the app shuts down (no screen left)."""
+        aimed_at = self._key_screens.pop(event, None)
+        if not self.screen_stack or (aimed_at is not None
+                                     and aimed_at not in self.screen_stack):
+            event.prevent_default()  # Textual's own handler (the bindings) does not run
 
     def on_mount(self) -> None:
         if self.mode_name == "debug":
@@ -127,8 +149,14 @@ class BackpropApp(App[None]):
         self.call_after_refresh(self.freeze_gc)
 
     def action_command_palette(self) -> None:
-        if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(_CommandPalette(id="--command-palette"))
+        # Textual asks only whether the screen on top is a palette: with one open under a
+        # dialog (a run's error arrived), or one closed but not yet removed, a second one with
+        # the same id raised DuplicateIds and took the app down
+        old = self._palette
+        if not self.use_command_palette or (old is not None and old.is_attached):
+            return
+        self._palette = _CommandPalette(id="--command-palette")
+        self.push_screen(self._palette)
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK

@@ -249,6 +249,10 @@ class DebugSession:
         self.name = printable(name)  # bt.debug(name=...) or a file's: shown in the title
         self.architecture = architecture
         self.has_step = any(layer.kind == "Step" for layer in net.layers)
+        #: why the gradient check cannot run on this network (None: it can)
+        self.no_gradcheck = ("This network has step layers: their derivative is 0 wherever it "
+                             "exists, so there is no gradient to check." if self.has_step
+                             else None)
         #: flat 784-vectors are MNIST digits (a picture); a user's own data may be anything
         self.flat_images = flat_images
         self.seed = seed
@@ -477,6 +481,20 @@ class DebugSession:
                     "(press n)")
         return f"not computed yet in this iteration: the {where} step computes it (press n)"
 
+    def _arriving(self, phase: str, i: int) -> tuple[np.ndarray, str] | None:
+        """What the step ``(phase, i)`` will take in, if the steps before it have run but it
+        has not: the output of the step before it (for the first forward step, the batch),
+        and where it comes from. A breakpoint stops just there; what goes in is known."""
+        st = self.stepper
+        pos = st.steps.index((phase, i))
+        if st.complete or pos != st.position:
+            return None
+        if pos == 0:
+            return st.batch[0], "the current batch (goes in at the next step)"
+        before = st.records[pos - 1]
+        return before.output, (f"from the {st.describe_step(pos - 1)} step (goes in at the "
+                               "next step)")
+
     def _image_shape(self, i: int, what: Literal["in", "out"]) -> tuple[int, int] | None:
         """A picture shape for flat per-sample vectors that are images (MNIST flat layout)."""
         shape = self.net.input_shape if (what == "in" and i == 0) else None
@@ -506,9 +524,13 @@ class DebugSession:
         fpend = self._pending("forward", i)
         bpend = self._pending("backward", i)
         img_in = self._image_shape(i, "in")
+        x_in, x_src = (fwd.input, fsrc) if fwd else (self._arriving("forward", i)
+                                                     or (None, fpend))
+        dout, dout_src = (bwd.input, bsrc) if bwd else (self._arriving("backward", i)
+                                                        or (None, bpend))
         items = [
-            TensorItem("x", f"x — the input of {layer.name}", "activation",
-                       fwd.input if fwd else None, fsrc if fwd else fpend, img_in),
+            TensorItem("x", f"x — the input of {layer.name}", "activation", x_in, x_src,
+                       img_in),
             TensorItem("y", f"y — the output (activations) of {layer.name}", "activation",
                        fwd.output if fwd else None, fsrc if fwd else fpend),
         ]
@@ -536,8 +558,7 @@ class DebugSession:
             items.append(TensorItem(k, f"{k} — running statistic (not trained)", "cache", b,
                                     "the live buffer"))
         items.append(TensorItem("dout", f"dout = ∂L/∂y — the gradient arriving at {layer.name}'s "
-                                "output", "gradient", bwd.input if bwd else None,
-                                bsrc if bwd else bpend))
+                                "output", "gradient", dout, dout_src))
         for k in layer.params:
             g = bwd.grads.get(k) if bwd else None
             items.append(TensorItem(f"d{k}", f"d{k} = ∂L/∂{k} — the gradient for {k}"

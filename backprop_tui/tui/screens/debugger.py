@@ -6,11 +6,15 @@ milliseconds even on the CNN. Everything that may take longer — finishing a pa
 to a breakpoint, training K iterations, a gradient check — runs in a thread worker with progress,
 and ``escape`` cancels it. While such a run owns the stepper, keys that would step are refused
 (the stepper is not thread-safe); the gradient check works on its own copy of the network and
-never blocks stepping.
+never blocks stepping. A job is stopped through its own event, never by cancelling its worker:
+a worker cancelled before its thread started never ran, so it never reported back and the
+screen stayed "busy" for ever (escape in the same frame as ``f``); a job asked to stop always
+ends and reports.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -143,6 +147,8 @@ class DebuggerScreen(Screen[None]):
         self._shown: tuple[int, int] | None = None  # (row, version) the panes show
         self._preferred: dict[int, str] = {}  # row → tensor key chosen with [ ]
         self._last_progress = 0.0
+        self._run_stop = threading.Event()  # set: the running run (f b u c t) should stop
+        self._check_stop: threading.Event | None = None  # the running gradient check's
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -164,6 +170,7 @@ class DebuggerScreen(Screen[None]):
         self.title = "backprop-tui"
         self._check_size(self.app.size.width, self.app.size.height)
         self.query_one(Footer).compact = self.app.size.width < 110
+        self.query_one(GradcheckPane).unavailable = s.no_gradcheck
         self.refresh_panes()
         self.query_one(NetworkPane).focus()
         ck = self.session.checkpoint_path
@@ -249,8 +256,10 @@ class DebuggerScreen(Screen[None]):
         self.message = message
         self._update_status()
 
-    def _changed(self, follow: tuple[str, int | None] | None = None) -> None:
-        """The stepper moved: select the row of the step that ran and redraw."""
+    def _changed(self, follow: tuple[str, int | None] | None = None, *,
+                 upcoming: bool = False) -> None:
+        """The stepper moved: select the row of the step ``follow`` (the one that ran, or with
+        ``upcoming`` the one that runs next) and redraw."""
         self._version += 1
         if not self._alive():
             return
@@ -260,7 +269,9 @@ class DebuggerScreen(Screen[None]):
             row = self.session.row_of_layer(layer, phase)
             if row not in self._preferred:
                 default = {"forward": "y", "loss": "dscores", "backward": "dx"}.get(phase)
-                if phase == "backward" and layer is not None and \
+                if upcoming:  # what arrives at the step
+                    default = {"forward": "x", "loss": "scores", "backward": "dout"}.get(phase)
+                elif phase == "backward" and layer is not None and \
                         self.session.layers[layer].params:
                     default = "dW" if "W" in self.session.layers[layer].params else default
                 if default:
@@ -371,30 +382,44 @@ class DebuggerScreen(Screen[None]):
             self.busy = text
             self._update_status()
 
-    def _start(self, label: str, fn: Callable[[Callable[[], bool]], str]) -> None:
+    def _start(self, label: str,
+               fn: Callable[[Callable[[], bool]], str | StopReason]) -> None:
         if not self._idle():
             return
         self.busy = label
         self._update_status()
-        self._run(label, fn)
+        self._run_stop = threading.Event()
+        self._run(label, fn, self._run_stop)
 
-    @work(thread=True, exclusive=True, group="run")
-    def _run(self, label: str, fn: Callable[[Callable[[], bool]], str]) -> None:
-        worker = get_current_worker()
+    @work(thread=True, group="run")
+    def _run(self, label: str, fn: Callable[[Callable[[], bool]], str | StopReason],
+             stop: threading.Event) -> None:
+        worker = get_current_worker()  # cancelled by Textual itself only when the app exits
         error: LayerError | None = None
+        at_breakpoint = False
         try:
-            msg = fn(lambda: worker.is_cancelled)
+            out = fn(lambda: stop.is_set() or worker.is_cancelled)
+            at_breakpoint = isinstance(out, StopReason) and out.kind == "breakpoint"
+            msg = self._stop_text(out) if isinstance(out, StopReason) else out
         except LayerError as e:  # a layer's own code raised: stop there and say where
             msg, error = str(e), e
         except Exception as e:  # a bug must not leave the UI locked: report it
             msg = f"{label} failed: {describe_error(e)}"
-        self.app.call_from_thread(self._finished, msg, error)
+        self.app.call_from_thread(self._finished, msg, error, at_breakpoint)
 
-    def _finished(self, message: str, error: LayerError | None = None) -> None:
+    def _finished(self, message: str, error: LayerError | None = None,
+                  at_breakpoint: bool = False) -> None:
+        """A run ended. Stopped at a breakpoint, the row of the step that runs next (▶) is
+        selected — the breakpoint is on it, and B or g act there — showing what arrives at
+        it; otherwise the row of the last step run, showing what it produced."""
         self.busy = None
-        last = self.session.stepper.last_record
+        st = self.session.stepper
+        last = st.last_record
         self.set_message(message)
-        self._changed((last.phase, last.layer_index) if last else ("forward", 0))
+        if at_breakpoint:
+            self._changed(st.upcoming, upcoming=True)
+        else:
+            self._changed((last.phase, last.layer_index) if last else ("forward", 0))
         if error is not None and self._alive():
             self._layer_error(error)
 
@@ -409,11 +434,11 @@ class DebuggerScreen(Screen[None]):
 
     def action_finish_forward(self) -> None:
         self._start("finishing the forward pass",
-                    lambda cancelled: self._stop_text(self.session.stepper.finish_forward()))
+                    lambda cancelled: self.session.stepper.finish_forward())
 
     def action_finish_backward(self) -> None:
         self._start("finishing the backward pass",
-                    lambda cancelled: self._stop_text(self.session.stepper.finish_backward()))
+                    lambda cancelled: self.session.stepper.finish_backward())
 
     def action_update(self) -> None:
         def run(cancelled: Callable[[], bool]) -> str:
@@ -425,10 +450,9 @@ class DebuggerScreen(Screen[None]):
         self._start("running to the update", run)
 
     def action_continue(self) -> None:
-        def run(cancelled: Callable[[], bool]) -> str:
-            stop = self.session.continue_(progress=self._progress("continuing"),
+        def run(cancelled: Callable[[], bool]) -> StopReason:
+            return self.session.continue_(progress=self._progress("continuing"),
                                           cancelled=cancelled)
-            return self._stop_text(stop)
 
         self._start("continuing to the next breakpoint", run)
 
@@ -461,7 +485,7 @@ class DebuggerScreen(Screen[None]):
                 return
             self.session.conditions = settings
             self.session.apply_conditions()
-            self.set_message(f"stop conditions: {self.session.describe_conditions()}")
+            self.set_message("conditions applied")  # the status line lists them
 
         if self._idle():
             self.app.push_screen(ConditionsDialog(self.session.conditions), done)
@@ -474,19 +498,21 @@ class DebuggerScreen(Screen[None]):
         s = self.session
         row = self.network.selected
         pane = self.query_one(GradcheckPane)
-        if s.has_step:
-            pane.finish(None, "This network has step layers: their derivative is 0 wherever it "
-                        "exists, so there is no gradient to check.")
+        if s.no_gradcheck:  # the pane says so already
+            self.set_message(s.no_gradcheck)
             return
         if row == s.update_row:
             pane.finish(None, "Select a layer (or the loss) to check its gradients.")
             return
         job = s.prepare_gradcheck(row)
+        if self._check_stop is not None:  # a new check replaces the running one
+            self._check_stop.set()
+        self._check_stop = threading.Event()
         pane.start(job.row_name)
-        self._gradcheck(job)
+        self._gradcheck(job, self._check_stop)
 
-    @work(thread=True, exclusive=True, group="gradcheck")
-    def _gradcheck(self, job) -> None:
+    @work(thread=True, group="gradcheck")
+    def _gradcheck(self, job, stop: threading.Event) -> None:
         worker = get_current_worker()
         last = [0.0]
 
@@ -494,24 +520,27 @@ class DebuggerScreen(Screen[None]):
             now = time.monotonic()
             if now - last[0] >= 0.1 or done == total:
                 last[0] = now
-                self.app.call_from_thread(self._gradcheck_progress, done, total)
+                self.app.call_from_thread(self._gradcheck_progress, done, total, stop)
 
         try:
             result: GradcheckResult | None = DebugSession.run_gradcheck(
-                job, progress=progress, cancelled=lambda: worker.is_cancelled)
+                job, progress=progress, cancelled=lambda: stop.is_set() or worker.is_cancelled)
             message = ""
         except GradcheckCancelled:
             result, message = None, "gradient check cancelled"
         except Exception as e:  # report, don't crash the UI
             result, message = None, f"gradient check failed: {describe_error(e)}"
-        if not worker.is_cancelled or result is None:
-            self.app.call_from_thread(self._gradcheck_done, result, message)
+        self.app.call_from_thread(self._gradcheck_done, result, message, stop)
 
-    def _gradcheck_progress(self, done: int, total: int) -> None:
-        if self._alive():
+    def _gradcheck_progress(self, done: int, total: int, stop: threading.Event) -> None:
+        if self._alive() and stop is self._check_stop:
             self.query_one(GradcheckPane).set_progress(done, total)
 
-    def _gradcheck_done(self, result: GradcheckResult | None, message: str) -> None:
+    def _gradcheck_done(self, result: GradcheckResult | None, message: str,
+                        stop: threading.Event) -> None:
+        if stop is not self._check_stop:  # a newer check replaced this one
+            return
+        self._check_stop = None
         if not self._alive():
             return
         pane = self.query_one(GradcheckPane)
@@ -553,13 +582,20 @@ class DebuggerScreen(Screen[None]):
         elif self.focused is not None:
             self.maximize(self.focused, container=False)
 
+    def jobs_running(self) -> bool:
+        """A run (f b u c t) or a gradient check has not reported back yet."""
+        return self.busy is not None or self._check_stop is not None
+
+    def stop_jobs(self) -> bool:
+        """Ask the running run and gradient check to stop (each reports back when it has);
+        True if there was one."""
+        self._run_stop.set()
+        if self._check_stop is not None:
+            self._check_stop.set()
+        return self.jobs_running()
+
     def action_cancel(self) -> None:
-        cancelled = False
-        for w in self.workers:
-            if w.group in ("run", "gradcheck") and not w.is_finished:
-                w.cancel()
-                cancelled = True
-        if cancelled:
+        if self.stop_jobs():
             self.set_message("cancelling…")
         elif self.maximized is not None:
             self.minimize()
@@ -569,6 +605,5 @@ class DebuggerScreen(Screen[None]):
         self.app.push_screen(debugger_help(keys))
 
     def action_quit(self) -> None:
-        for w in self.workers:
-            w.cancel()
+        self.stop_jobs()
         self.app.exit()

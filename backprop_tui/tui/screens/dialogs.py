@@ -11,9 +11,10 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from ...safetext import printable
 from ..session import ConditionSettings
+from .once import DismissOnce
 
 
-class ErrorDialog(ModalScreen[None]):
+class ErrorDialog(DismissOnce, ModalScreen[None]):
     """Shows a user error (a bad scenario, missing data, a bad checkpoint) instead of a crash."""
 
     BINDINGS = [Binding("escape,enter", "dismiss_dialog", "close")]
@@ -39,7 +40,7 @@ class ErrorDialog(ModalScreen[None]):
         self.dismiss(None)
 
 
-class _FormDialog(ModalScreen):
+class _FormDialog(DismissOnce, ModalScreen):
     """A dialog with inputs and OK / Cancel: Enter in an input or OK submits (``_submit``
     validates and dismisses with the result), Cancel or escape dismisses with None."""
 
@@ -99,7 +100,6 @@ class TrainDialog(_FormDialog):
             self.query_one("#k-error", Static).update("K must be a whole number, 1 to 1000000")
             return
         self.dismiss(k)
-
 
 
 class ConditionsDialog(_FormDialog):

@@ -19,6 +19,7 @@ from ...scenario import Scenario
 from ...training import Trainer
 from ..session import DebugSession
 from .debugger import DEBUGGER_KEYS, DebuggerScreen, debugger_help
+from .once import DismissOnce
 
 
 def debug_session(trainer: Trainer, *, failed_batch: bool = False) -> DebugSession:
@@ -78,7 +79,7 @@ def trained_so_far(iteration: int, epoch: int, position: int) -> tuple[int, int]
     return iteration, epoch + 1 if position > 0 else max(1, epoch)
 
 
-class TrainingDebugger(DebuggerScreen):
+class TrainingDebugger(DismissOnce, DebuggerScreen):
     """The debugger pushed from the dashboard: ``q`` and ``escape`` return to the dashboard
     instead of leaving the app."""
 
@@ -96,10 +97,7 @@ class TrainingDebugger(DebuggerScreen):
         self.call_after_refresh(self.set_message, f"{self.origin} · q: back to training")
 
     def _leave(self) -> None:
-        running = [w for w in self.workers if not w.is_finished]
-        if running:  # their results must not arrive at a screen that is gone
-            for w in running:
-                w.cancel()
+        if self.stop_jobs():  # their results must not arrive at a screen that is gone
             self.set_message("cancelling the running job — press q again to go back")
             return
         self.dismiss(None)
@@ -108,8 +106,7 @@ class TrainingDebugger(DebuggerScreen):
         self._leave()
 
     def action_cancel(self) -> None:
-        busy = any(not w.is_finished for w in self.workers)
-        if busy or self.maximized is not None:
+        if self.jobs_running() or self.maximized is not None:
             super().action_cancel()
         else:
             self._leave()

@@ -13,8 +13,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from .once import DismissOnce
 
-class HelpScreen(ModalScreen[None]):
+
+class HelpScreen(DismissOnce, ModalScreen[None]):
     """Lists ``keys`` (keys as written, what they do) under ``heading`` and ``intro``, then
     explains ``panes`` (name, what it shows)."""
 

@@ -1,6 +1,7 @@
 """The scenario picker (``backprop-tui`` with no arguments): a table of the built-in
-scenarios; Enter opens the debugger on the highlighted one. A scenario or data error is shown
-in a dialog, never a crash."""
+scenarios in learning-path order (``scenarios/learning-path.txt``), each description wrapped
+in the width the other columns leave; Enter opens the debugger on the highlighted one. A
+scenario or data error is shown in a dialog, never a crash."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -34,6 +36,8 @@ class PickerScreen(Screen[None]):
         self.open_session = open_session
         self.names = names
         self.loading = False
+        self._rows: list[tuple[str, tuple[str, ...], Text | str]] = []  # key, cells, description
+        self._filled_width = 0
 
     def compose(self) -> ComposeResult:
         yield Static(Text.assemble(
@@ -46,24 +50,64 @@ class PickerScreen(Screen[None]):
         yield Static(id="picker-status")
         yield Footer()
 
+    #: the columns before the description, and the narrowest description column: with less
+    #: room the table has none (the lines under it show the selected one in full), and if the
+    #: rest still does not fit, no data column either (no number is cut at the edge)
+    COLUMNS = ("name", "data", "architecture", "params")
+    MIN_DESCRIPTION = 24
+
     def on_mount(self) -> None:
         self.title = "backprop-tui"
         self.sub_title = "scenarios"
-        table = self.query_one(DataTable)
-        table.add_columns("name", "data", "architecture", "params", "description")
-        from ...scenario import builtin_names, load_scenario
+        from ...scenario import learning_path, load_scenario
 
-        for name in self.names if self.names is not None else builtin_names():
+        for name in self.names if self.names is not None else learning_path():
             try:
                 sc = load_scenario(name)
             except UserError as e:  # a broken file still lists, with its problem
-                table.add_row(name, "–", "–", "–", Text(str(e), style="red"), key=name)
+                self._rows.append((name, (name, "–", "–", "–"), Text(str(e), style="red")))
                 continue
-            table.add_row(sc.name, sc.data_label, sc.architecture, f"{sc.param_count:,}",
-                          Text(printable(sc.description, spaces=True)), key=name)
-        if "xor" in (self.names or builtin_names()):
+            self._rows.append((name, (sc.name, sc.data_label, sc.architecture,
+                                      f"{sc.param_count:,}"),
+                               printable(sc.description, spaces=True)))
+        self._fill(self.size.width)
+        table = self.query_one(DataTable)
+        if any(key == "xor" for key, _, _ in self._rows):
             table.move_cursor(row=table.get_row_index("xor"))
         table.focus()
+
+    def on_resize(self, event: Resize) -> None:
+        if self._rows and event.size.width != self._filled_width:
+            self._fill(event.size.width)
+
+    def _fill(self, width: int) -> None:
+        """(Re)build the table for a screen ``width`` wide: the description column takes what
+        the others leave, and each row is as tall as its description needs."""
+        self._filled_width = width
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        widths = {head: max(len(head), *(len(cells[i]) for _, cells, _ in self._rows))
+                  for i, head in enumerate(self.COLUMNS)}
+        pad = 2 * table.cell_padding
+        # the table's margin (2 + 2, app.tcss) and a vertical scrollbar's 2 columns
+        room = width - 4 - 2 - sum(w + pad for w in widths.values()) - pad
+        wide = room >= self.MIN_DESCRIPTION
+        shown = list(self.COLUMNS)
+        if not wide and room + pad < 0:
+            shown.remove("data")
+        for head in shown:
+            table.add_column(head, width=widths[head], key=head)
+        if wide:
+            table.add_column("description", width=room, key="description")
+        for key, cells, description in self._rows:
+            # Text, not str: a DataTable reads a str cell as markup ("[/]" in a file's text)
+            row = [Text(c) for head, c in zip(self.COLUMNS, cells, strict=True) if head in shown]
+            desc = Text(description) if isinstance(description, str) else description
+            table.add_row(*row, *([desc] if wide else []), key=key,
+                          height=None if wide else 1)
+        if self._rows:
+            table.move_cursor(row=min(cursor, len(self._rows) - 1))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The highlighted scenario in full: description, loss, training settings."""
@@ -79,7 +123,8 @@ class PickerScreen(Screen[None]):
         tr = sc.train
         detail.update(Text.assemble(
             (sc.name, "bold"), f" — {printable(sc.description, spaces=True)}\n",
-            (f"{sc.architecture} · loss {sc.loss} · {tr.optimizer} lr {tr.lr:g} · "
+            (f"{sc.data_label} · {sc.architecture} · loss {sc.loss} · {tr.optimizer} "
+             f"lr {tr.lr:g} · "
              f"debugger batch {sc.debug_batch_size} · seed {tr.seed}", "dim"),
         ))
 

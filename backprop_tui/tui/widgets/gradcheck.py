@@ -31,6 +31,7 @@ class GradcheckPane(CachedLines, can_focus=True):
         self.stale = False
         self.message = ""
         self.row_name = ""
+        self.unavailable: str | None = None  # why no check can run here (a step network)
         self.border_title = "Gradient check · analytic vs numeric"
 
     def set_row(self, row_name: str) -> None:
@@ -78,7 +79,9 @@ class GradcheckPane(CachedLines, can_focus=True):
             parts.append(Text(self.message, style="italic"))
         res = self.result
         if res is None:
-            if not self.running:
+            if self.unavailable and not self.running:
+                parts.append(Text(self.unavailable))
+            elif not self.running:
                 parts.append(Text.assemble(
                     ("press g", "bold"), " to check the gradients of ",
                     (self.row_name or "the selected layer", "bold"),
