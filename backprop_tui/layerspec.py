@@ -9,7 +9,6 @@ it *dry* (placeholder weights), and builds the real layers from seeded random st
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,9 @@ from .safetext import NAME_MAX, printable
 from .tomlcheck import REQUIRED as TOML_REQUIRED
 from .tomlcheck import TableReader, closest
 
-INIT_EXPECTED = '"he", "xavier" or a positive number (the std)'
+#: a std above this overflows a network's scores; the book's "large" std is 1
+INIT_MAX = 1e3
+INIT_EXPECTED = f'"he", "xavier" or a positive number ≤ {INIT_MAX:g} (the std)'
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def read_init(r: TableReader, default: str | float) -> str | float:
             raise ScenarioError("unknown value", file=r.file, key=r.key("init"), value=v,
                                 expected=INIT_EXPECTED, hint=closest(v, ("he", "xavier")))
         return v
-    if isinstance(v, bool) or not isinstance(v, int | float) or not (v > 0 and math.isfinite(v)):
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= INIT_MAX:
         raise r.error("init", "wrong value", v, INIT_EXPECTED)
     return float(v)
 

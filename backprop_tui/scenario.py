@@ -317,7 +317,9 @@ def _parse(doc: dict, file: Path, default_name: str, check_memory: bool = True) 
 
     n = TableReader(top.get("network", "table"), file, "network")
     loss = n.get("loss", "str", choices=tuple(LOSSES))
-    l2 = n.get("l2", "float", 0.0, check=lambda v: v >= 0, expected="a number ≥ 0")
+    # cs231n's linear classifiers sweep reg up to ~1e5; far beyond that the penalty overflows
+    l2 = n.get("l2", "float", 0.0, check=lambda v: 0 <= v <= 1e6,
+               expected="a number in [0, 1e6]")
     init = read_init(n, "he")
     raw_layers = n.get("layers", "list", expected="an array of layer tables ([[network.layers]])")
     if not raw_layers:
