@@ -30,9 +30,11 @@ from textual.reactive import reactive
 
 from ...engine.layers import dims
 from .. import render
+from ..render import winners as winners_mod
 from ..render.numbers_plan import NumbersPlan, WindowPlan, numbers_plan, window_words
 from ..render.numtext import all_digits, fold
 from ..render.pictures import image_kind
+from ..render.winners import WinnersView
 from ..session import TensorItem
 from .lines import CachedLines
 
@@ -82,6 +84,10 @@ class TensorPane(CachedLines, can_focus=True):
         self._win_start: tuple[int, int] = (0, 0)
         self._per_line = 0
         self._strings_cache: tuple[np.ndarray, list[list[str]]] | None = None
+        #: a max-pool's switches drawn as arrows: what was laid out last (paging: the first
+        #: channel shown moves when the cursor passes an edge)
+        self.winners: WinnersView | None = None
+        self._chan0 = 0
         self.border_title = "Tensor"
 
     # -- state --------------------------------------------------------------------------------
@@ -109,6 +115,7 @@ class TensorPane(CachedLines, can_focus=True):
             self.cursor = (0, 0)
         if changed_row:
             self.sample = 0
+            self._chan0 = 0
         # the caches are keyed by the array's identity, and parameters change in place (an
         # update, `t`, `c` through an update): new items may hold new values in the same array,
         # so the caches only serve redraws of one state (cursor moves, resizes)
@@ -165,6 +172,8 @@ class TensorPane(CachedLines, can_focus=True):
         if rows == 0 or cols == 0:
             return
         r, c = self.cursor
+        if self.winners is not None and self._page_winners(r + dr, c + dc, rows, cols):
+            return
         per = self._per_line
         if per and rows == 1:  # a vector wrapped into lines: up/down move a line
             if dr:
@@ -178,7 +187,26 @@ class TensorPane(CachedLines, can_focus=True):
 
     def action_cursor_home(self) -> None:
         self.cursor = (0, 0)
+        self._chan0 = 0
         self.refresh()
+
+    def _page_winners(self, r: int, c: int, rows: int, cols: int) -> bool:
+        """The cursor passed an edge of the max-pool arrows: show the next (right, down) or
+        previous (left, up) channels, the cursor on the matching edge. False when there are no
+        more channels that way (the cursor then stops at the edge)."""
+        wv = self.winners
+        assert wv is not None
+        step = wv.per_page
+        if (r >= rows or c >= cols) and wv.first + wv.count < wv.channels:
+            self._chan0 = wv.first + step
+            self.cursor = (0 if r >= rows else r, 0 if c >= cols else c)
+        elif (r < 0 or c < 0) and wv.first > 0:
+            self._chan0 = max(0, wv.first - step)
+            self.cursor = (rows - 1 if r < 0 else r, cols - 1 if c < 0 else c)
+        else:
+            return False
+        self.refresh()
+        return True
 
     # -- drawing ------------------------------------------------------------------------------
     def _stats(self, a: np.ndarray):
@@ -232,6 +260,10 @@ class TensorPane(CachedLines, can_focus=True):
         head.append(render.format_stats(self._stats(a), width=width, shape=not compact))
         used = sum(1 + t.plain.count("\n") for t in head)
         budget_rows = max(1, height - used - 1 - FOOTER_LINES)
+        self.winners = None
+        grid = self._winner_grid(it)
+        if grid is not None:
+            return head + self._draw_winners(grid, it, width, budget_rows)
         kind = image_kind(it) if self.image_mode else None
         if self.image_mode and kind is None:
             head.append(Text("picture mode is for image-shaped data (MNIST inputs, feature maps, "
@@ -349,6 +381,92 @@ class TensorPane(CachedLines, can_focus=True):
             out[0] = fold(where, width)
         self._draw_cache = (key, out)
         return out
+
+    # -- a max-pool's switches: one arrow per window -------------------------------------------
+    def _winner_grid(self, it: TensorItem) -> np.ndarray | None:
+        """Which entry won each window, (N, C, OH, OW), for a tensor that says so (a max-pool's
+        ``argmax``, or its ``switches`` — read through ``argmax`` when the windows overlap)."""
+        if it.window is None or it.array is None:
+            return None
+        grid = winners_mod.winner_grid(it.array, it.window)
+        if grid is None:
+            for other in self.items:
+                if other.window == it.window and other.array is not None and \
+                        other.array.dtype != np.bool_:
+                    grid = winners_mod.winner_grid(other.array, it.window)
+        return grid
+
+    def _draw_winners(self, grid: np.ndarray, it: TensorItem, width: int, rows: int) -> list:
+        assert it.window is not None
+        size = it.window[0]
+        sample = min(self.sample, grid.shape[0] - 1)
+        x = next((o.array for o in self.items if o.key == "x"), None)
+        ties = None
+        if x is not None and x.ndim == 4 and x.shape[:2] == grid.shape[:2]:
+            ties = winners_mod.window_ties(x[sample], it.window)
+            if ties.shape != grid.shape[1:]:
+                ties = None
+        cell = winners_mod.winners_cell(size)
+        wv, where = None, Text()
+        for lines in (1, 2, 3):  # the header may fold; a cropped channel gives up rows for it
+            wv = winners_mod.winners_view(grid, sample, self._chan0, max_rows=rows - lines + 1,
+                                          max_cols=max(1, width // cell), cursor=self.cursor,
+                                          ties=ties)
+            parts = [(w, "dim") for w in wv.words]
+            if wv.count < wv.channels:
+                parts.append(("move past an edge for more", "dim"))
+            where = render.join_parts([("which entry won each window", "bold"), *parts], width)
+            if lines > 1 and where.plain.count("\n") >= lines:  # the legend says it too
+                where = render.join_parts(parts, width)
+            where.no_wrap, where.end = True, ""
+            if where.plain.count("\n") < lines or rows - lines < 2:
+                break
+        assert wv is not None
+        self.winners, self._chan0 = wv, wv.first
+        self.view = wv.view
+        self._grid = grid.shape[2:] if wv.crop else wv.view.data.shape
+        r = max(0, min(self.cursor[0], self._grid[0] - 1))
+        c = max(0, min(self.cursor[1], self._grid[1] - 1))
+        self.cursor = (r, c)
+        cur = (r - wv.crop[0], c - wv.crop[1]) if wv.crop else (r, c)
+        body = winners_mod.winners(wv, size, cursor=cur)
+        return [where, body, winners_mod.winners_legend(size, width),
+                self._winner_cursor_line(wv, cur, it, grid, x, width)]
+
+    def _winner_cursor_line(self, wv: WinnersView, cur: tuple[int, int], it: TensorItem,
+                            grid: np.ndarray, x: np.ndarray | None, width: int) -> Text:
+        """``cursor argmax[0, 3, 2, 5] = 1 top-right: x[0, 3, 4, 11] = 0.734 won`` (the
+        switches name the window instead), in as many whole parts as fit ``width``."""
+        assert it.window is not None
+        size, stride, pad = it.window
+        text = Text(no_wrap=True, overflow="crop", end="")
+        try:
+            n, ch, i, j = wv.view.index_of(*cur)
+        except IndexError:
+            return text
+        q = int(grid[n, ch, i, j])
+        di, dj = divmod(q, size)
+        xi, xj = i * stride - pad + di, j * stride - pad + dj
+        if it.array is not None and it.array.dtype == np.bool_:  # switches: name the window
+            where = f"window ({n}, {ch}, {i}, {j})"
+        else:
+            where = f"{it.key}[{n}, {ch}, {i}, {j}] = {q}"
+        won = f"x[{n}, {ch}, {xi}, {xj}]"
+        if x is not None and x.ndim == 4 and 0 <= xi < x.shape[2] and 0 <= xj < x.shape[3]:
+            won += f" = {all_digits(x[n, ch, xi, xj])}"
+        tied = wv.ties is not None and bool(wv.ties[cur])
+        words = winners_mod.winner_words(size, q)
+        # whole parts only, the longest wording that fits (a number is never cut)
+        forms = [[("cursor ", "dim"), (where, "bold"), (f" {words}: ", "dim"), (won, "bold"),
+                  (" (a tie: first taken)" if tied else " won", "dim")],
+                 [(where, "bold"), (f" {words}: ", "dim"), (won, "bold"),
+                  (" (tie)" if tied else "", "dim")],
+                 [(where, "bold"), (": ", "dim"), (won, "bold")],
+                 [(where, "bold")]]
+        parts = next((f for f in forms if sum(len(p) for p, _ in f) <= width), forms[-1])
+        for part, style in parts:
+            text.append(part, style=style)
+        return text
 
     def _same_entry(self, view: Any, a: np.ndarray) -> tuple[int, int]:
         """The cursor cell in ``view`` that stands for the entry the cursor was on, when the
