@@ -453,14 +453,14 @@ class TensorPane(CachedLines, can_focus=True):
             where = f"{it.key}[{n}, {ch}, {i}, {j}] = {q}"
         won = f"x[{n}, {ch}, {xi}, {xj}]"
         if x is not None and x.ndim == 4 and 0 <= xi < x.shape[2] and 0 <= xj < x.shape[3]:
-            won += f" = {all_digits(x[n, ch, xi, xj])}"
+            won += f" = {render.fmt(x[n, ch, xi, xj])}"
         tied = wv.ties is not None and bool(wv.ties[cur])
         words = winners_mod.winner_words(size, q)
         # whole parts only, the longest wording that fits (a number is never cut)
         forms = [[("cursor ", "dim"), (where, "bold"), (f" {words}: ", "dim"), (won, "bold"),
                   (" (a tie: first taken)" if tied else " won", "dim")],
                  [(where, "bold"), (f" {words}: ", "dim"), (won, "bold"),
-                  (" (tie)" if tied else "", "dim")],
+                  (" (tie)" if tied else " won", "dim")],
                  [(where, "bold"), (": ", "dim"), (won, "bold")],
                  [(where, "bold")]]
         parts = next((f for f in forms if sum(len(p) for p, _ in f) <= width), forms[-1])
