@@ -75,3 +75,11 @@ def test_xor_numbers_window_80x24(snap_compare) -> None:
     # affine1's 4×6 output at 80×24: a window of 4 columns, scrolled to the last one
     assert snap_compare(make_app("xor", LIGHT), terminal_size=(80, 24),
                         run_before=keys("n", "tab", *["right"] * 5))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_mnist_cnn_pool_switches(snap_compare, size) -> None:
+    # maxpool1 forward done: its switches, one arrow per 2×2 window (a dot for a tie); at
+    # 80×24 the rows of channel 0 around the cursor
+    assert snap_compare(make_app("mnist-cnn"), terminal_size=size,
+                        run_before=keys("n", "n", "n", "]"))
