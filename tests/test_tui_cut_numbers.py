@@ -1,0 +1,146 @@
+"""No number is cut anywhere on screen, and no line of a pane is cropped without a mark.
+
+Walks the built-in scenarios through a whole iteration in the debugger at 80×24 and 120×40
+(forward, loss, backward, update, one step at a time), and after it every row and every tensor
+of that row, and checks the whole screen each time:
+
+* ``…`` never touches a number: not after a digit, ``.``, ``=``, ``×``, a sign or a bracket
+  (``784→20…``, ``μ=…``, ``32×30×12×…``) and not before a digit;
+* a pane never crops a line silently: a line wider than its pane that is not shortened with
+  ``…`` lost its end unseen (``!!`` without ``NaN ±∞``, ``(kept by for``, ``exact 0.11860``).
+
+Also the training dashboard, and the ``eval``/``gradcheck`` tables at COLUMNS=80 and 120: a
+table cell keeps every digit (``992``, not ``9…``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import numpy as np
+import pytest
+from rich.cells import cell_len
+from rich.console import Console
+from rich.text import Text
+
+from backprop_tui.scenario import load_scenario
+from backprop_tui.tui.app import DARK, BackpropApp
+from backprop_tui.tui.session import DebugSession
+from backprop_tui.tui.widgets.lines import CachedLines
+from backprop_tui.tui.widgets.network import NetworkPane
+from backprop_tui.tui.widgets.tensor import TensorPane
+
+SIZES = [(80, 24), (120, 40)]
+#: ``…`` right after something that belongs to a number, or right before a digit
+CUT = re.compile(r"[0-9.,=×+\-−:(\[]…|…[0-9]")
+
+
+def cut_numbers(text: str) -> list[str]:
+    """The lines of ``text`` where ``…`` cuts into a number."""
+    return [line for line in text.split("\n") if CUT.search(line)]
+
+
+def silent_crops(pane: CachedLines) -> list[str]:
+    """The lines of ``pane`` wider than the pane that its render crops without a mark."""
+    t = pane.render()
+    if not isinstance(t, Text):
+        return []
+    no_wrap = t.no_wrap if t.no_wrap is not None else not pane.WRAP
+    if not no_wrap or t.overflow not in (None, "crop"):
+        return []
+    width = pane.content_size.width
+    return [line for line in t.plain.split("\n") if cell_len(line) > width]
+
+
+def screen_problems(app: BackpropApp, where: str) -> list[str]:
+    strips = app.screen._compositor.render_strips()
+    screen = "\n".join(s.text for s in strips)
+    out = [f"{where}: cut number: {line.strip()}" for line in cut_numbers(screen)]
+    for pane in app.screen.query(CachedLines):
+        if pane.display and pane.content_size.width > 0:
+            out += [f"{where}: {pane.id} crops: {line!r}" for line in silent_crops(pane)]
+    return out
+
+
+async def press(pilot, *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def walk(scenario: str, size: tuple[int, int]) -> list[str]:
+    session = DebugSession.from_scenario(load_scenario(scenario), batch_size=4)
+    app = BackpropApp("debug", session=session, theme=DARK)
+    problems: list[str] = []
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            steps = app.session.status()["steps"]
+            problems.extend(screen_problems(app, "start"))
+            for k in range(steps):
+                await press(pilot, "n")
+                problems.extend(screen_problems(app, f"step {k + 1}"))
+            net = app.screen.query_one(NetworkPane)
+            pane = app.screen.query_one(TensorPane)
+            for row in range(len(net.rows)):
+                net.selected = row
+                await pilot.pause()
+                for key in [it.key for it in pane.items]:
+                    pane.select(key)
+                    await pilot.pause()
+                    problems.extend(screen_problems(app, f"row {row} {key}"))
+            # pictures of what can be drawn as one (the first row's input, conv maps)
+            await press(pilot, "i")
+            for row in range(len(net.rows)):
+                net.selected = row
+                await pilot.pause()
+                problems.extend(screen_problems(app, f"row {row} picture"))
+
+    asyncio.run(main())
+    return problems
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("scenario", ["xor", "iris", "mnist-mlp", "mnist-cnn"])
+def test_no_pane_cuts_a_number_or_crops_a_line_unseen(scenario, size) -> None:
+    problems = walk(scenario, size)
+    assert not problems, "\n".join(dict.fromkeys(problems))  # each problem once
+
+
+def test_the_check_catches_what_it_is_for() -> None:
+    assert cut_numbers("L5 affine1 Affine 784→20… 32×100")
+    assert cut_numbers("dropout1 Dropout p=…")
+    assert cut_numbers("Tensor · maxpool1 · argmax (32×30×12×…")
+    assert cut_numbers("  7    9…   ")
+    assert cut_numbers("momentum lr=0.05 μ=…")
+    assert not cut_numbers("softmax + cross-ent…") and not cut_numbers("992 of 1,010")
+
+
+def table_text(renderable, width: int) -> str:
+    console = Console(width=width, record=True, file=open("/dev/null", "w"),  # noqa: SIM115
+                      color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_confusion_matrix_keeps_every_digit(width) -> None:
+    """``eval mnist-cnn`` at 80 columns printed ``9…`` on the diagonal instead of 992."""
+    from backprop_tui.formatting import confusion_table
+
+    cm = np.diag([992, 1125, 1010, 998, 970, 880, 950, 1020, 960, 1000])
+    cm[3, 5], cm[7, 2] = 12, 8
+    per_class = list(np.diag(cm) / cm.sum(axis=1))
+    out = table_text(confusion_table(cm, tuple(str(d) for d in range(10)), per_class), width)
+    assert not cut_numbers(out), out
+    for v in (992, 1125, 1010, 998, 12):
+        assert re.search(rf"(?<![\d,]){v}(?![\d,])", out), (v, out)
+    assert "98.81%" in out and "99.22%" in out  # 998/1010, 1020/1028
+    assert all(len(line.rstrip()) <= width for line in out.split("\n"))
+    iris = confusion_table(np.array([[10, 0, 0], [0, 9, 1], [0, 2, 8]]),
+                           ("Iris-setosa", "Iris-versicolor", "Iris-virginica"), [1, 0.9, 0.8])
+    out = table_text(iris, width)
+    assert "versicolor" in out and "90.00%" in out and not cut_numbers(out)
