@@ -24,33 +24,55 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from backprop_tui.engine.layers import dims
 from backprop_tui.scenario import load_scenario
 from backprop_tui.tui.app import DARK, BackpropApp
 from backprop_tui.tui.session import DebugSession
 from backprop_tui.tui.widgets.lines import CachedLines
-from backprop_tui.tui.widgets.network import NetworkPane
+from backprop_tui.tui.widgets.network import NetworkPane, _compact
 from backprop_tui.tui.widgets.tensor import TensorPane
 
 SIZES = [(80, 24), (120, 40)]
-#: ``…`` right after something that belongs to a number, or right before a digit
-CUT = re.compile(r"[0-9.,=×+\-−:(\[]…|…[0-9]")
+#: a word that ends in ``…`` (``0…3``, a range of indices, goes on with a digit: not a cut)
+ELLIPSIS = re.compile(r"(\S*)…(?![0-9])")
 
 
 def cut_numbers(text: str) -> list[str]:
-    """The lines of ``text`` where ``…`` cuts into a number."""
-    return [line for line in text.split("\n") if CUT.search(line)]
+    """The lines of ``text`` where ``…`` cuts into a number: the word it ends holds a digit or
+    ``=`` (``784→20…``, ``9…``, ``μ=…``, ``(32×30×12×…``; ``cross-…`` is a word)."""
+    return [line for line in text.split("\n")
+            if any(re.search(r"[0-9=]", m.group(1)) for m in ELLIPSIS.finditer(line))]
 
 
 def silent_crops(pane: CachedLines) -> list[str]:
-    """The lines of ``pane`` wider than the pane that its render crops without a mark."""
-    t = pane.render()
+    """The lines of ``pane`` wider than the pane that its drawing crops without a mark."""
+    width = pane.content_size.width
+    drawn = getattr(pane, "_clipped", None)  # what render_line draws, where there is a step
+    t = drawn(width) if drawn else pane.render()
     if not isinstance(t, Text):
         return []
     no_wrap = t.no_wrap if t.no_wrap is not None else not pane.WRAP
     if not no_wrap or t.overflow not in (None, "crop"):
         return []
-    width = pane.content_size.width
     return [line for line in t.plain.split("\n") if cell_len(line) > width]
+
+
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def network_rows(pane: NetworkPane) -> list[str]:
+    """The network pane's rows whose numbers are not whole numbers of what the row stands for
+    (``Affine 784→20`` for 784→200 and ``Dropout p=0`` for 0.5 are cut silently: the line fits
+    the pane, the column does not)."""
+    drawn = pane.render().plain.split("\n")[1:]  # the column headings first
+    bad = []
+    for row, line in zip(pane.rows, drawn, strict=False):
+        source = " ".join([row.label, row.name, row.describe, dims(row.out_shape),
+                           f"{row.params:,}", _compact(row.params)])
+        whole = set(NUMBER.findall(source))
+        if any(n not in whole for n in NUMBER.findall(line.replace("…", " "))):
+            bad.append(line)
+    return bad
 
 
 def screen_problems(app: BackpropApp, where: str) -> list[str]:
@@ -60,6 +82,8 @@ def screen_problems(app: BackpropApp, where: str) -> list[str]:
     for pane in app.screen.query(CachedLines):
         if pane.display and pane.content_size.width > 0:
             out += [f"{where}: {pane.id} crops: {line!r}" for line in silent_crops(pane)]
+    for pane in app.screen.query(NetworkPane):
+        out += [f"{where}: network row: {line.strip()}" for line in network_rows(pane)]
     return out
 
 
@@ -68,6 +92,21 @@ async def press(pilot, *keys: str) -> None:
         await pilot.press(key)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+#: mnist-mlp with Dropout after each hidden layer (no built-in scenario has one)
+DROPOUT = """
+name = "mnist-dropout"
+[data]
+source = "mnist"
+layout = "flat"
+[network]
+loss = "softmax_cross_entropy"
+layers = [
+  { type = "affine", out = 200 }, { type = "relu" }, { type = "dropout", p = 0.5 },
+  { type = "affine", out = 10 },
+]
+"""
 
 
 def walk(scenario: str, size: tuple[int, int]) -> list[str]:
@@ -104,9 +143,12 @@ def walk(scenario: str, size: tuple[int, int]) -> list[str]:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("scenario", ["xor", "iris", "mnist-mlp", "mnist-cnn"])
-def test_no_pane_cuts_a_number_or_crops_a_line_unseen(scenario, size) -> None:
-    problems = walk(scenario, size)
+@pytest.mark.parametrize("scenario", ["xor", "iris", "mnist-mlp", "mnist-cnn", "dropout"])
+def test_no_pane_cuts_a_number_or_crops_a_line_unseen(scenario, size, tmp_path) -> None:
+    if scenario == "dropout":
+        scenario = tmp_path / "dropout.toml"
+        scenario.write_text(DROPOUT)
+    problems = walk(str(scenario), size)
     assert not problems, "\n".join(dict.fromkeys(problems))  # each problem once
 
 
@@ -117,6 +159,7 @@ def test_the_check_catches_what_it_is_for() -> None:
     assert cut_numbers("  7    9…   ")
     assert cut_numbers("momentum lr=0.05 μ=…")
     assert not cut_numbers("softmax + cross-ent…") and not cut_numbers("992 of 1,010")
+    assert not cut_numbers("numbers · columns j=0…3 of 6 · ←→ scroll")
 
 
 def table_text(renderable, width: int) -> str:

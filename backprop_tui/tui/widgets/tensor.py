@@ -20,9 +20,11 @@ arrays, and the choice between numbers, a window and colours (``render.numbers_p
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -32,7 +34,7 @@ from ...engine.layers import dims
 from .. import render
 from ..render import winners as winners_mod
 from ..render.numbers_plan import NumbersPlan, WindowPlan, numbers_plan, window_words
-from ..render.numtext import all_digits, fold
+from ..render.numtext import all_digits, first_fit, fold
 from ..render.pictures import image_kind
 from ..render.winners import WinnersView
 from ..session import TensorItem
@@ -158,10 +160,12 @@ class TensorPane(CachedLines, can_focus=True):
     def _update_title(self) -> None:
         it = self.item
         if it is None:
-            self.border_title = f"Tensor · {self.row_name}"
+            self.set_title_forms(f"Tensor · {self.row_name}", self.row_name)
             return
         shape = dims(it.array.shape) if it.array is not None else "not computed yet"
-        self.border_title = f"Tensor · {self.row_name} · {it.key} ({shape})"
+        row, key = self.row_name, it.key
+        self.set_title_forms(f"Tensor · {row} · {key} ({shape})", f"{row} · {key} ({shape})",
+                             f"{key} ({shape})", f"{row} · {key}", key)
         self.border_subtitle = "[ ] tensor · i picture · , . sample"
 
     def watch_image_mode(self) -> None:
@@ -246,8 +250,10 @@ class TensorPane(CachedLines, can_focus=True):
             return [Text("select a layer in the network pane", style="dim")]
         compact = height < 16  # 80×24: every line counts; the border title names the tensor
         head = [self._tabs(width)]
-        if not compact:
-            head.append(Text(it.title, style="bold", no_wrap=True, overflow="ellipsis"))
+        if not compact:  # what the tensor is: on two lines rather than cut
+            lines = textwrap.wrap(it.title, width) or [""]
+            title = "\n".join([lines[0], " ".join(lines[1:])] if len(lines) > 1 else lines)
+            head.append(Text(title, style="bold", no_wrap=True, end=""))
         if it.array is None:
             if compact:
                 head.append(Text(it.title, style="bold", no_wrap=True, overflow="ellipsis"))
@@ -366,16 +372,16 @@ class TensorPane(CachedLines, can_focus=True):
                 legend.append("  as numpy prints them", style="dim")
             else:
                 legend = self._legend(view, it, width)
-            out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
+            out = [where, body, legend, self._cursor_line(view, r, c, it.key, width)]
         elif view.data.dtype == np.bool_:
             body = render.bitmap(view, cursor=(r, c))
             legend = Text("mask: ██ True   · False", style="dim")
-            out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
+            out = [where, body, legend, self._cursor_line(view, r, c, it.key, width)]
         else:
             scale = render.auto_scale(view.data)
             body = render.heatmap(view, scale=scale or None, cursor=(r, c), cell=cell)
             out = [where, body, self._legend(view, it, width),
-                   self._cursor_line(view, r, c, it.key)]
+                   self._cursor_line(view, r, c, it.key, width)]
         if len(where.plain) > width and len(out) > 1 and \
                 out[1].plain.count("\n") + 1 < rows:  # a spare line: fold rather than cut
             out[0] = fold(where, width)
@@ -463,10 +469,7 @@ class TensorPane(CachedLines, can_focus=True):
                   (" (tie)" if tied else " won", "dim")],
                  [(where, "bold"), (": ", "dim"), (won, "bold")],
                  [(where, "bold")]]
-        parts = next((f for f in forms if sum(len(p) for p, _ in f) <= width), forms[-1])
-        for part, style in parts:
-            text.append(part, style=style)
-        return text
+        return first_fit(forms, width)
 
     def _same_entry(self, view: Any, a: np.ndarray) -> tuple[int, int]:
         """The cursor cell in ``view`` that stands for the entry the cursor was on, when the
@@ -493,35 +496,49 @@ class TensorPane(CachedLines, can_focus=True):
         return strings
 
     def _legend(self, view: Any, it: TensorItem, width: int) -> Text:
-        """``units: -0.53 ▕ramp▏ +0.53 …`` for the drawn values (numbers use the same colours)."""
+        """``units: -0.53 ▕ramp▏ +0.53  diverging, 0 = grey  !! NaN ±∞`` for the drawn values
+        (numbers use the same colours): what does not fit goes first — the units' explanation,
+        the units, the words, ramp characters — never the ends of the scale or ``!! NaN ±∞``."""
         scale = render.auto_scale(view.data)
         signed = not (self._stats(it.array).min >= 0)
-        units = it.units if width >= 90 else it.units.split(" (")[0]
-        legend = Text(f"{units}: ", style="dim", end="")
-        legend.append_text(render.legend(scale, width=min(30, max(8, width - 50)),
-                                         signed=signed))
+        short = it.units.split(" (")[0]
+        forms = ((it.units, True), (short, True), ("", True), (short, False), ("", False))
+        for units, words in forms:
+            prefix = f"{units}: " if units else ""
+            rest = len(prefix) + cell_len(render.legend(scale, 0, signed=signed,
+                                                        words=words).plain) - 3
+            ramp = min(30, width - rest)
+            if ramp >= 8:
+                break
+        legend = Text(prefix, style="dim", end="")
+        legend.append_text(render.legend(scale, width=max(3, ramp), signed=signed,
+                                         words=words))
         return legend
 
-    def _cursor_line(self, view: Any, r: int, c: int, name: str) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
-        text.append("cursor ", style="dim")
+    def _cursor_line(self, view: Any, r: int, c: int, name: str, width: int) -> Text:
+        """``cursor W[0, 0] = 0.1257   exact 0.1257302210933933`` (a downsampled cell: what it
+        summarises, and the exact entry it stands for), in the longest wording that fits."""
         try:
-            if view.source is not None and view.source.dtype == np.bool_ and \
-                    not view.downsampled:
-                idx = view.index_of(r, c)
-                text.append(f"{name}[{', '.join(map(str, idx))}] = "
-                            f"{bool(view.source[idx])}", style="bold")
-                return text
-            text.append(view.describe(r, c, name=name), style="bold")
             idx = view.index_of(r, c)
-            if view.source is not None and view.source.dtype.kind == "f":
-                text.append("   exact: " if view.downsampled else "   exact ", style="dim")
-                if view.downsampled:
-                    text.append(f"{name}[{', '.join(map(str, idx))}] = ", style="dim")
-                text.append(all_digits(view.source[idx]))
+            at = f"{name}[{', '.join(map(str, idx))}]"
+            src = view.source
+            if src is not None and src.dtype == np.bool_ and not view.downsampled:
+                return first_fit([[("cursor ", "dim"), (f"{at} = {bool(src[idx])}", "bold")]],
+                                 width)
+            desc = [(view.describe(r, c, name=name), "bold")]
+            exact: list[tuple[str, str]] = []
+            if src is not None and src.dtype.kind == "f":
+                value = all_digits(src[idx])
+                exact = [("   exact: ", "dim"), (f"{at} = ", "dim"), (value, "")] \
+                    if view.downsampled else [("   exact ", "dim"), (value, "")]
+                short = [(f"{at} = {render.fmt(src[idx])}", "bold")]
+            else:
+                short = [(f"{at} = {src[idx]}", "bold")] if src is not None else desc
         except (IndexError, ValueError):
-            pass
-        return text
+            return Text("cursor", style="dim", end="")
+        cursor = [("cursor ", "dim")]
+        return first_fit([cursor + desc + exact, desc + exact, cursor + desc, desc, short],
+                         width)
 
     def _draw_picture(self, a: np.ndarray, it: TensorItem, kind: str, width: int,
                       rows: int) -> list:
