@@ -67,8 +67,8 @@ def network_rows(pane: NetworkPane) -> list[str]:
     drawn = pane.render().plain.split("\n")[1:]  # the column headings first
     bad = []
     for row, line in zip(pane.rows, drawn, strict=False):
-        source = " ".join([row.label, row.name, row.describe, dims(row.out_shape),
-                           f"{row.params:,}", _compact(row.params)])
+        counts = [f"{row.params:,}", _compact(row.params)] if row.params else []  # else "–"
+        source = " ".join([row.label, row.name, row.describe, dims(row.out_shape), *counts])
         whole = set(NUMBER.findall(source))
         if any(n not in whole for n in NUMBER.findall(line.replace("…", " "))):
             bad.append(line)
@@ -160,6 +160,56 @@ def test_the_check_catches_what_it_is_for() -> None:
     assert cut_numbers("momentum lr=0.05 μ=…")
     assert not cut_numbers("softmax + cross-ent…") and not cut_numbers("992 of 1,010")
     assert not cut_numbers("numbers · columns j=0…3 of 6 · ←→ scroll")
+
+
+def drawn(pane) -> str:
+    from textual.geometry import Region
+
+    whole = Region(0, 0, pane.outer_size.width, pane.outer_size.height)
+    return "\n".join(strip.text for strip in pane.render_lines(whole))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_colour_legend_and_a_description_are_whole(size) -> None:
+    """At 120 columns the legend ended in ``!!`` (no ``NaN ±∞``) and relu1's mask description
+    stopped at ``(kept by for``."""
+    session = DebugSession.from_scenario(load_scenario("mnist-cnn"), batch_size=4)
+    app = BackpropApp("debug", session=session, theme=DARK)
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await press(pilot, "n", "n")  # conv1, relu1
+            pane = app.screen.query_one(TensorPane)
+            for key in ("x", "y", "W"):
+                app.screen.query_one(NetworkPane).selected = 0
+                await pilot.pause()
+                pane.select(key)
+                await pilot.pause()
+                text = drawn(pane)
+                assert "!! NaN ±∞" in text, text
+                assert re.search(r"(-\d\.\d+|0) ▕ *▏ \+\d", text), text  # both ends
+            app.screen.query_one(NetworkPane).selected = 1
+            await pilot.pause()
+            pane.select("mask")
+            await pilot.pause()
+            text = " ".join(line.strip(" │") for line in drawn(pane).split("\n"))
+            if size[0] >= 120:  # the description is shown when the pane is tall enough
+                assert "pass no gradient (kept by forward for backward)" in text, text
+
+    asyncio.run(main())
+
+
+def test_the_network_pane_abbreviates_a_kind_without_cutting_its_numbers() -> None:
+    from backprop_tui.tui.widgets.network import _abbreviate
+
+    assert _abbreviate("Affine 784→200", 14) == "Affine 784→200"
+    assert _abbreviate("Affine 784→200", 13) == "784→200"
+    assert _abbreviate("Dropout p=0.5", 11) == "p=0.5"
+    assert _abbreviate("Affine 4320→100", 7) == "Affine"
+    assert _abbreviate("MaxPool2D 2×2 stride 2", 9) == "MaxPool2D"
+    assert _abbreviate("MaxPool2D 2×2 stride 2", 8) == "2×2"
+    assert _abbreviate("Affine 4320→100", 5) == ""
 
 
 def table_text(renderable, width: int) -> str:
