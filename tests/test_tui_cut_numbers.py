@@ -237,3 +237,64 @@ def test_the_confusion_matrix_keeps_every_digit(width) -> None:
                            ("Iris-setosa", "Iris-versicolor", "Iris-virginica"), [1, 0.9, 0.8])
     out = table_text(iris, width)
     assert "versicolor" in out and "90.00%" in out and not cut_numbers(out)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("scenario", ["iris", "mnist-mlp"])
+def test_the_dashboard_cuts_no_number(scenario, size, tmp_path) -> None:
+    """The training dashboard, running and paused, after its first epochs' numbers arrived."""
+    from backprop_tui.training import Trainer
+    from backprop_tui.tui.screens.dashboard import DashboardScreen
+
+    sc = load_scenario(scenario)
+    tr = Trainer(sc.with_train(epochs=3, batch_size=min(600, 20 * sc.train.batch_size)),
+                 out_dir=tmp_path / "run")
+    screen = DashboardScreen(tr)
+    app = BackpropApp("screen", screen=lambda: screen, theme=DARK)
+    problems: list[str] = []
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            for _ in range(3000):  # the first epoch's numbers, then pause
+                await pilot.pause(0.02)
+                if screen.monitor.epochs_done >= 1:
+                    break
+            problems.extend(screen_problems(app, "running"))
+            await pilot.press("space")
+            for _ in range(500):
+                await pilot.pause(0.02)
+                if screen.state != "running":
+                    break
+            problems.extend(screen_problems(app, screen.state))
+
+    asyncio.run(main())
+    assert not problems, "\n".join(dict.fromkeys(problems))
+
+
+def cli(columns: int, *args: str):
+    from typer.testing import CliRunner
+
+    from backprop_tui.cli import app as cli_app
+
+    result = CliRunner().invoke(cli_app, list(args),
+                                env={"COLUMNS": str(columns), "NO_COLOR": "1"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_eval_and_gradcheck_tables_cut_no_number(width, tmp_path) -> None:
+    """``eval`` and ``gradcheck`` as a terminal of ``width`` columns prints them (COLUMNS)."""
+    from backprop_tui.training import Trainer
+
+    out = tmp_path / "run"
+    Trainer(load_scenario("iris").with_train(epochs=2, lr=0.01), out_dir=out).run()
+    for args in (("eval", "iris", "--checkpoint", str(out)), ("gradcheck", "xor"),
+                 ("gradcheck", "iris"), ("gradcheck", "mnist-twolayer")):
+        result = cli(width, *args)
+        assert result.exit_code == 0, result.output
+        text = result.stdout
+        assert not cut_numbers(text), text
+        # the tables fit (a long first line of eval, with the checkpoint's path, soft-wraps)
+        table = [line for line in text.split("\n") if "─" in line or "  " in line.strip()]
+        assert table and all(cell_len(line.rstrip()) <= width for line in table), text

@@ -265,3 +265,13 @@ def first_fit(forms: list[list[tuple[str, Style | str]]], width: int) -> Text:
     for part, style in parts:
         out.append(part, style=style)
     return out
+
+
+def short_path(path: object, width: int) -> str:
+    """``path`` in ``width`` characters: whole when it fits, else its last folders after ``…``
+    (``…/runs/iris-3``): the end of a path says which run it is; cutting it off would not."""
+    s = str(path)
+    if len(s) <= width:
+        return s
+    cut = s.find("/", len(s) - width + 1)
+    return "…" + (s[cut:] if cut >= 0 else s[len(s) - width + 1:])
