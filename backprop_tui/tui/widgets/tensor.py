@@ -419,11 +419,13 @@ class TensorPane(CachedLines, can_focus=True):
                                           max_cols=max(1, width // cell), cursor=self.cursor,
                                           ties=ties)
             parts = [(w, "dim") for w in wv.words]
-            if wv.count < wv.channels:
-                parts.append(("move past an edge for more", "dim"))
-            where = render.join_parts([("which entry won each window", "bold"), *parts], width)
-            if lines > 1 and where.plain.count("\n") >= lines:  # the legend says it too
-                where = render.join_parts(parts, width)
+            more = [("move past an edge for more", "dim")] if wv.count < wv.channels else []
+            # the longest header in `lines` lines (the legend says what the arrows are)
+            for words in ([("which entry won each window", "bold"), *parts, *more],
+                          [*parts, *more], [*(parts if wv.crop else parts[:1]), *more]):
+                where = render.join_parts(words, width)
+                if where.plain.count("\n") < lines:
+                    break
             where.no_wrap, where.end = True, ""
             if where.plain.count("\n") < lines or rows - lines < 2:
                 break
@@ -527,18 +529,20 @@ class TensorPane(CachedLines, can_focus=True):
                                  width)
             desc = [(view.describe(r, c, name=name), "bold")]
             exact: list[tuple[str, str]] = []
+            only: list[list[tuple[str, str]]] = []  # the exact entry alone
             if src is not None and src.dtype.kind == "f":
                 value = all_digits(src[idx])
                 exact = [("   exact: ", "dim"), (f"{at} = ", "dim"), (value, "")] \
                     if view.downsampled else [("   exact ", "dim"), (value, "")]
+                only = [[(f"{at} = ", "bold"), (value, "")]]
                 short = [(f"{at} = {render.fmt(src[idx])}", "bold")]
             else:
                 short = [(f"{at} = {src[idx]}", "bold")] if src is not None else desc
         except (IndexError, ValueError):
             return Text("cursor", style="dim", end="")
         cursor = [("cursor ", "dim")]
-        return first_fit([cursor + desc + exact, desc + exact, cursor + desc, desc, short],
-                         width)
+        return first_fit([cursor + desc + exact, desc + exact, *only, cursor + desc, desc,
+                          short], width)
 
     def _draw_picture(self, a: np.ndarray, it: TensorItem, kind: str, width: int,
                       rows: int) -> list:
