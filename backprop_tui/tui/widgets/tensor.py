@@ -297,6 +297,7 @@ class TensorPane(CachedLines, can_focus=True):
         plan = numbers_plan(a, it, self.items, width, rows,
                             (0, 0) if self.is_maximized else zoomed, self._strings)
         win = None
+        legend_line = True  # False: the numbers took the legend's line
         if isinstance(plan, NumbersPlan | WindowPlan):  # numbers: the cursor moves over all
             grid = a.reshape(1, -1).shape if a.ndim < 2 else a.shape
             view = render.layout(a, max_rows=grid[0], max_cols=grid[1])
@@ -313,6 +314,13 @@ class TensorPane(CachedLines, can_focus=True):
             win = render.numbers_window(a, max_width=width, max_lines=rows, cursor=(r, c),
                                         start=self._win_start, names=plan.names,
                                         width=plan.width, strings=self._strings(a))
+            if win is not None and not win.whole and self.content_size.height < 16:
+                # 80×24: the legend's line, if it lets every number show (in blocks of columns)
+                wider = render.numbers_window(a, max_width=width, max_lines=rows + 1,
+                                              cursor=(r, c), names=plan.names,
+                                              width=plan.width, strings=self._strings(a))
+                if wider is not None and wider.blocks > 1:
+                    win, legend_line = wider, False
             if win is None:  # not even one column fits (the checks before are estimates)
                 plan = None
                 view = render.layout(a, max_rows=max(1, rows), max_cols=max_cols)
@@ -372,7 +380,8 @@ class TensorPane(CachedLines, can_focus=True):
                 legend.append("  as numpy prints them", style="dim")
             else:
                 legend = self._legend(view, it, width)
-            out = [where, body, legend, self._cursor_line(view, r, c, it.key, width)]
+            out = [where, body, *([legend] if legend_line else []),
+                   self._cursor_line(view, r, c, it.key, width)]
         elif view.data.dtype == np.bool_:
             body = render.bitmap(view, cursor=(r, c))
             legend = Text("mask: ██ True   · False", style="dim")
