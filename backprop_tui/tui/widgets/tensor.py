@@ -222,13 +222,18 @@ class TensorPane(CachedLines, can_focus=True):
         return s
 
     def _tabs(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
-        for n, it in enumerate(self.items):
-            if n:
-                prev = self.items[n - 1].role
-                text.append(" │ " if _group(prev) != _group(it.role) else " ", style="dim")
-            style = "reverse bold" if it.key == self.key else ("" if it.ready else "dim")
-            text.append(f" {it.key} ", style=style)
+        """`` x   y  │  W   b  │  dout   dW …``: the row's tensors, the shown one reversed;
+        closer together when they do not fit the pane otherwise."""
+        for pad, gap, bar in ((" ", " ", " │ "), ("", " ", " │ "), ("", " ", "│")):
+            text = Text(no_wrap=True, overflow="ellipsis", end="")
+            for n, it in enumerate(self.items):
+                if n:
+                    prev = self.items[n - 1].role
+                    text.append(bar if _group(prev) != _group(it.role) else gap, style="dim")
+                style = "reverse bold" if it.key == self.key else ("" if it.ready else "dim")
+                text.append(f"{pad}{it.key}{pad}", style=style)
+            if cell_len(text.plain) <= width:
+                break
         return text
 
     def render(self) -> Text:
