@@ -50,15 +50,15 @@ async def show_pool(app, pilot, key: str) -> TensorPane:
     return pane
 
 
-def expected(app) -> tuple[np.ndarray, np.ndarray]:
-    """The engine's argmax and, computed here, which windows of sample 0 tie."""
+def expected(app, sample: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's argmax and, computed here, which windows of ``sample`` tie."""
     rec = app.session.stepper.record_for("forward", POOL)
-    x = rec.input[0]  # (C, 24, 24)
+    x = rec.input[sample]  # (C, 24, 24)
     c, h, w = x.shape
     blocks = x.reshape(c, h // 2, 2, w // 2, 2).transpose(0, 1, 3, 2, 4).reshape(
         c, h // 2, w // 2, 4)
     ties = (blocks == blocks.max(axis=-1, keepdims=True)).sum(axis=-1) > 1
-    return rec.cache["argmax"][0], ties
+    return rec.cache["argmax"][sample], ties
 
 
 def arrow_tiles(plain: str) -> list[list[str]]:
@@ -144,3 +144,17 @@ def test_a_small_pane_shows_the_rows_of_one_channel_around_the_cursor() -> None:
             assert len(line) <= pane.content_size.width, line
 
     run(body, (80, 24))
+
+
+def test_the_next_sample_shows_its_own_winners() -> None:
+    async def body(app, pilot):
+        pane = await show_pool(app, pilot, "switches")
+        await press(pilot, "tab", "full_stop")  # . : the next sample
+        argmax, ties = expected(app, 1)
+        assert (argmax != expected(app, 0)[0]).any()
+        tiles = arrow_tiles(pane.render().plain)
+        assert tiles and all(tile == glyph_rows(argmax[ch], ties[ch])
+                             for ch, tile in enumerate(tiles))
+        assert pane.render().plain.split("\n")[-1].startswith("window (1, 0, 0, 0)")
+
+    run(body, (120, 40))

@@ -96,12 +96,14 @@ class WinnersView:
 def winners_view(grid: np.ndarray, sample: int, first: int, *, max_rows: int, max_cols: int,
                  cursor: tuple[int, int] = (0, 0), ties: np.ndarray | None = None
                  ) -> WinnersView:
-    """Lay out sample ``sample`` of a ``(N, C, OH, OW)`` winner grid at full size in
+    """Lay out sample ``sample`` of a ``(N, C, OH, OW)`` winner grid (or of just that sample,
+    ``(1, C, OH, OW)``: ``sample`` then only names it) at full size in
     ``max_rows`` × ``max_cols`` cells (a one-cell gap between channels): the channels from
     ``first`` on that fit, in reading order; when not even one channel fits, the part of channel
     ``first`` around ``cursor`` (a window position in that channel). ``ties`` (C, OH, OW) of
     this sample (:func:`window_ties`) is laid out the same way."""
     n, c, oh, ow = grid.shape
+    g = grid[0] if n == 1 else grid[sample]  # (C, OH, OW)
     first = max(0, min(first, c - 1))
     per_row = max(0, (max_cols + 1) // (ow + 1))
     tile_rows = max(0, (max_rows + 1) // (oh + 1))
@@ -111,7 +113,7 @@ def winners_view(grid: np.ndarray, sample: int, first: int, *, max_rows: int, ma
         cols = min(per_row, count)
         rows = -(-count // cols)
         tiles = np.full((rows * cols, oh, ow), -1, dtype=np.intp)
-        tiles[:count] = grid[sample, first:first + count]
+        tiles[:count] = g[first:first + count]
 
         def arrange(t: np.ndarray) -> np.ndarray:
             return t.reshape(rows, cols, oh, ow).transpose(0, 2, 1, 3).reshape(rows * oh,
@@ -140,7 +142,7 @@ def winners_view(grid: np.ndarray, sample: int, first: int, *, max_rows: int, ma
     rows, cols = max(1, min(oh, max_rows)), max(1, min(ow, max_cols))
     top = max(0, min(cursor[0] - rows // 2, oh - rows))
     left = max(0, min(cursor[1] - cols // 2, ow - cols))
-    data = grid[sample, first, top:top + rows, left:left + cols]
+    data = g[first, top:top + rows, left:left + cols]
 
     def crop_index(r: int, col: int) -> tuple[int, ...]:
         _check_cell(data, r, col)

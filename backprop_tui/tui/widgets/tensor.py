@@ -404,25 +404,29 @@ class TensorPane(CachedLines, can_focus=True):
 
     # -- a max-pool's switches: one arrow per window -------------------------------------------
     def _winner_grid(self, it: TensorItem) -> np.ndarray | None:
-        """Which entry won each window, (N, C, OH, OW), for a tensor that says so (a max-pool's
-        ``argmax``, or its ``switches`` — read through ``argmax`` when the windows overlap)."""
-        if it.window is None or it.array is None:
+        """Which entry won each window of the shown sample, (1, C, OH, OW), for a tensor that
+        says so (a max-pool's ``argmax``, or its ``switches`` — read through ``argmax`` when
+        the windows overlap). One sample only: all 32 of mnist-cnn's took 7 ms, one 0.04 ms."""
+        if it.window is None or it.array is None or it.array.ndim != 4:
             return None
-        grid = winners_mod.winner_grid(it.array, it.window)
+        s = min(self.sample, it.array.shape[0] - 1)
+        grid = winners_mod.winner_grid(it.array[s:s + 1], it.window)
         if grid is None:
             for other in self.items:
                 if other.window == it.window and other.array is not None and \
-                        other.array.dtype != np.bool_:
-                    grid = winners_mod.winner_grid(other.array, it.window)
+                        other.array.dtype != np.bool_ and other.array.ndim == 4:
+                    grid = winners_mod.winner_grid(other.array[s:s + 1], it.window)
         return grid
 
     def _draw_winners(self, grid: np.ndarray, it: TensorItem, width: int, rows: int) -> list:
         assert it.window is not None
         size = it.window[0]
-        sample = min(self.sample, grid.shape[0] - 1)
+        assert it.array is not None
+        sample = min(self.sample, it.array.shape[0] - 1)
         x = next((o.array for o in self.items if o.key == "x"), None)
         ties = None
-        if x is not None and x.ndim == 4 and x.shape[:2] == grid.shape[:2]:
+        if x is not None and x.ndim == 4 and x.shape[1] == grid.shape[1] and \
+                x.shape[0] == it.array.shape[0]:
             ties = winners_mod.window_ties(x[sample], it.window)
             if ties.shape != grid.shape[1:]:
                 ties = None
@@ -466,7 +470,7 @@ class TensorPane(CachedLines, can_focus=True):
             n, ch, i, j = wv.view.index_of(*cur)
         except IndexError:
             return text
-        q = int(grid[n, ch, i, j])
+        q = int(grid[0, ch, i, j])
         di, dj = divmod(q, size)
         xi, xj = i * stride - pad + di, j * stride - pad + dj
         if it.array is not None and it.array.dtype == np.bool_:  # switches: name the window
