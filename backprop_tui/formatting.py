@@ -149,20 +149,26 @@ def gradcheck_summary(
 
 
 def confusion_table(cm, class_names: tuple[str, ...], per_class: list[float]) -> Table:
-    """Rows: true class; columns: predicted class; the diagonal in green."""
+    """Rows: true class; columns: predicted class; the diagonal in green. A count never loses a
+    digit in a narrow terminal: every column is at least as wide as its numbers, and the
+    headings wrap instead."""
     table = Table(title="confusion matrix (rows: true class, columns: predicted)",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     short = [printable(n.replace("Iris-", "")) for n in class_names]
-    table.add_column("true \\ pred", style="bold", no_wrap=True)
-    for name in short:
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("accuracy", justify="right", no_wrap=True)
+    accs = [f"{100 * acc:.2f}%" if acc == acc else "—" for acc in per_class]
+    # "true" (not "true \\ pred"): 11 characters more than MNIST's column needs, which at 80
+    # columns squeezed the counts to "9…"; the title says which axis is which
+    table.add_column("true", style="bold", overflow="fold", min_width=max(map(len, short)))
+    for j, name in enumerate(short):
+        digits = max(len(str(int(v))) for v in cm[:, j])
+        table.add_column(name, justify="right", overflow="fold", min_width=digits)
+    table.add_column("accuracy", justify="right", overflow="fold",
+                     min_width=max(len("accuracy"), *map(len, accs)))
     for i, name in enumerate(short):
         cells = []
         for j in range(len(short)):
             v = int(cm[i, j])
             style = "green" if i == j else ("red" if v else "dim")
             cells.append(Text(str(v), style=style))
-        acc = per_class[i]
-        table.add_row(Text(name), *cells, f"{100 * acc:.2f}%" if acc == acc else "—")
+        table.add_row(Text(name), *cells, accs[i])
     return table

@@ -3,6 +3,8 @@ the cursor leaves it, columns that keep their widths, long vectors wrapped into 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -66,6 +68,11 @@ def read_window(win: R.NumbersWindow, a: np.ndarray, names: tuple[str, str],
         cols = list(win.cols)
     for line in lines:
         tokens = line.replace("[", " ").replace("]", " ").split()
+        if labels and not wrapped and a.ndim == 2 and tokens and all(
+                re.fullmatch(rf"{cname}=\d+" if cname else r"\d+", t) for t in tokens) \
+                and len(tokens) < len(line) and not re.match(r"\S", line):
+            cols = [_index(t, cname) for t in tokens]  # the next block of columns
+            continue
         labelled = wrapped or a.ndim == 2
         first = _index(tokens.pop(0), cname if wrapped else rname) if labelled else 0
         assert len(tokens) <= len(cols)
@@ -242,3 +249,17 @@ def test_numbers_window_refuses_what_does_not_fit() -> None:
     assert R.numbers_window(a, max_width=80, max_lines=0) is None
     with pytest.raises(ValueError):
         R.numbers_window(np.zeros((2, 2, 2)), max_width=80, max_lines=5)
+
+
+def test_a_wide_matrix_that_fits_in_blocks_of_columns_prints_whole() -> None:
+    from backprop_tui.tui.render.numbers_window import numbers_window
+
+    a = np.arange(12, dtype=float).reshape(2, 6) / 7 - 0.5
+    win = numbers_window(a, max_width=32, max_lines=6, names=("i", "j"))
+    assert win is not None and win.whole and win.blocks == 2
+    lines = win.text.plain.split("\n")
+    assert len(lines) == 6 and all(len(line) <= 32 for line in lines)
+    assert lines[0].split() == ["j=0", "j=1", "j=2"] and lines[3].split()[0] == "j=3"
+    # one line short of two blocks: a window that scrolls, as before
+    win = numbers_window(a, max_width=32, max_lines=5, names=("i", "j"))
+    assert win is not None and not win.whole and win.blocks == 1

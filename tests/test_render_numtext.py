@@ -148,3 +148,38 @@ def test_format_stats_without_shape_fits_two_lines_of_a_narrow_pane() -> None:
     assert lines[1].startswith("mean ") and lines[1].endswith("NaN 0 · Inf 0")
     assert "shape" not in t.plain and "float64" not in t.plain
     assert R.format_stats(R.tensor_stats(a), width=200, shape=False).plain.count("\n") == 0
+
+
+def test_clip_words_never_cuts_a_number_and_marks_what_it_left_out() -> None:
+    from rich.text import Text
+
+    from backprop_tui.tui.render.numtext import clip_words
+
+    t = Text("cursor W[0, 0] = 0.1257   exact 0.1257302210933933\nshort")
+    out = clip_words(t, 40)
+    assert out.plain.split("\n") == ["cursor W[0, 0] = 0.1257   exact …", "short"]
+    fits = Text("all of it fits")
+    assert clip_words(fits, 40) is fits
+    # a single word wider than the line is cut, but says so
+    assert clip_words(Text("abcdefghij"), 5).plain == "abcd…"
+    # parts end whole: no dangling separator before the mark
+    assert clip_words(Text("numbers · columns j=0…3 of 6 · ←→ scroll"), 30).plain == \
+        "numbers · columns j=0…3 of 6 …"
+    assert clip_words(Text("alpha · beta · gamma"), 11).plain == "alpha …"
+
+
+def test_short_path_keeps_the_end_of_a_path() -> None:
+    from backprop_tui.tui.render.numtext import short_path
+
+    assert short_path("/tmp/runs/iris-3", 40) == "/tmp/runs/iris-3"
+    assert short_path("/very/long/folder/name/runs/iris-3", 16) == "…/runs/iris-3"
+    assert len(short_path("/a/" + "x" * 50, 20)) == 20
+
+
+def test_first_fit_takes_the_longest_wording_that_fits() -> None:
+    from backprop_tui.tui.render.numtext import first_fit
+
+    forms = [[("cursor ", "dim"), ("W[0, 0] = 0.1257", "bold")], [("W[0, 0] = 0.1257", "")]]
+    assert first_fit(forms, 30).plain == "cursor W[0, 0] = 0.1257"
+    assert first_fit(forms, 20).plain == "W[0, 0] = 0.1257"
+    assert first_fit(forms, 5).plain == "W[0, 0] = 0.1257"  # the last, for the clip to mark

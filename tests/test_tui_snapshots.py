@@ -82,3 +82,11 @@ def test_picker(snap_compare, size) -> None:
     # the learning path from the top, each description wrapped in its column; xor selected
     assert snap_compare(BackpropApp("picker", theme=DARK), terminal_size=size,
                         run_before=keys())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_mnist_cnn_pool_switches(snap_compare, size) -> None:
+    # maxpool1 forward done: its switches, one arrow per 2×2 window (a dot for a tie); at
+    # 80×24 the rows of channel 0 around the cursor
+    assert snap_compare(make_app("mnist-cnn"), terminal_size=size,
+                        run_before=keys("n", "n", "n", "]"))

@@ -201,7 +201,9 @@ def test_xor_at_80x24_shows_a_window_of_columns_and_zoom_shows_them_all() -> Non
         assert shown[-1] == 5 and shown == list(range(shown[0], 6)) and shown[0] > 0
         assert f"columns j={shown[0]}…5 of 6" in plain
         assert_block(cells, y)
-        assert f"y[0, 5] = {render.fmt(y[0, 5])}" in plain and repr(float(y[0, 5])) in plain
+        # the cursor line: the exact entry, whole (its 4-digit form and "exact" do not both fit
+        # 40 columns; the line cut them to "exact 0.3615" before)
+        assert f"y[0, 5] = {repr(float(y[0, 5]))}" in plain.split("\n")[-1]
         # zoomed, every column fits
         await press(app, pilot, "z")
         assert pane.is_maximized
@@ -405,3 +407,25 @@ def test_zooming_keeps_the_cursor_on_the_same_entry() -> None:
         assert all(s.start <= e < s.stop for s, e in zip(blk, entry, strict=True))
 
     run(body, scenario="iris", size=(80, 24))
+
+
+def test_xor_dw_at_80x24_prints_all_six_columns_in_blocks() -> None:
+    """xor's dW (2×6) showed 3 of its 6 columns at 80 columns; two blocks of columns, one under
+    the other, hold every entry (the colour legend gives up its line for them)."""
+
+    async def body(app, pilot):
+        await press(app, pilot, "b")  # forward, loss and the whole backward
+        pane = await show(app, pilot, 0, "dW")
+        dW = app.session.stepper.record_for("backward", 0).grads["W"]
+        plain = pane.render().plain
+        cells = printed_block(plain, "i", "j")
+        assert sorted(cells) == [(i, j) for i in range(2) for j in range(6)], plain
+        assert_block(cells, dW)
+        assert pane.window is not None and pane.window.blocks == 2
+        assert "all 12, 2 blocks" in plain
+        # the cursor crosses into the second block and the line under it says where it is
+        await press(app, pilot, "tab", *["right"] * 4)
+        assert pane.cursor == (0, 4)
+        assert f"dW[0, 4] = {repr(float(dW[0, 4]))}" in pane.render().plain.split("\n")[-1]
+
+    run(body, size=(80, 24))

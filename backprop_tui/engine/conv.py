@@ -439,6 +439,9 @@ class MaxPool2D(Layer):
     def kink_signature(self) -> np.ndarray | None:
         return self.cache.get("argmax")
 
+    def cache_window(self, key: str) -> tuple[int, int, int] | None:
+        return (self.size, self.stride, self.pad) if key in ("switches", "argmax") else None
+
     def describe(self) -> str:
         extra = f" stride {self.stride}" if self.stride != self.size else ""
         if self.pad:

@@ -137,6 +137,13 @@ class Layer:
         """A short human description, e.g. ``Affine 784→200``."""
         return self.kind
 
+    def cache_window(self, key: str) -> tuple[int, int, int] | None:
+        """``(size, stride, pad)`` of the square windows when the cached tensor ``key`` says
+        which entry of each window won (a max-pool's ``argmax``: the index inside the window,
+        in the output's shape; its ``switches``: True at the winner, in the input's shape), so
+        that the tensor pane can draw one arrow per window; None for every other tensor."""
+        return None
+
     def cache_hint(self, key: str) -> str:
         """What the cached tensor ``key`` holds, in a few words."""
         return self.cache_hints.get(key) or COMMON_CACHE_HINTS.get(key, "used by backward")

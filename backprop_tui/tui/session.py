@@ -91,6 +91,9 @@ class TensorItem:
     source: str
     #: for flat MNIST-like data: the picture shape of one sample (28, 28); 4-D data needs none
     image_shape: tuple[int, int] | None = None
+    #: (size, stride, pad) when the tensor says which entry of each pooling window won
+    #: (``Layer.cache_window``): the tensor pane draws one arrow per window
+    window: tuple[int, int, int] | None = None
 
     @property
     def ready(self) -> bool:
@@ -550,7 +553,8 @@ class DebugSession:
             role: TensorRole = "mask" if (a is not None and a.dtype == np.bool_) else "cache"
             title = f"{k} — {layer.cache_hint(k)} (kept by forward for backward)"
             key = f"cache {k}" if k in layer.params or k in ("x", "y", "dout", "dx") else k
-            items.append(TensorItem(key, title, role, a, fsrc if fwd else fpend))
+            items.append(TensorItem(key, title, role, a, fsrc if fwd else fpend,
+                                    window=layer.cache_window(k)))
         for k, p in layer.params.items():
             items.append(TensorItem(k, f"{k} — parameter of {layer.name}, current value",
                                     "param", p, "the live parameter (changes at the update)"))

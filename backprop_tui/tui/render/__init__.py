@@ -9,7 +9,8 @@ without knowing which module holds them:
 * :mod:`.colors` — the diverging ramp and the special colours, WCAG contrast; why the colours
   are what they are
 * :mod:`.numtext` — numbers and statistics as text: ``fmt``, ``all_digits``, ``tensor_stats``,
-  ``format_stats``, ``join_parts``, ``fold``
+  ``format_stats``, ``join_parts``, ``fold``; lines that fit without cutting a number
+  (``clip_words``, ``first_fit``, ``short_path``)
 * :mod:`.blocks` — downsampling by whole blocks (mean, largest |value|, any) and tile planning
 * :mod:`.grid` — ``View`` and ``layout``: any tensor as a 2-D grid of cells, cell → index
 * :mod:`.heatmaps` — heat codes, ``heatmap``, ``legend``, ``bitmap``
@@ -17,6 +18,7 @@ without knowing which module holds them:
 * :mod:`.numbers_window` — ``numbers_window``: a block of numbers that follows the cursor
 * :mod:`.numbers_plan` — the tensor pane's choice: every number, a window, or colours only
 * :mod:`.pictures` — half-block pictures: ``halfblock``, ``image_grid``, ``image_kind``
+* :mod:`.winners` — max-pool switches as one arrow per window (which entry won, ties dotted)
 * :mod:`.series` — ``Series`` and ``SeriesBuffer`` (a long series in bounded memory)
 * :mod:`.plot` — the braille line chart (``plot``, nice bounds, ticks) and ``sparkline``
 

@@ -153,12 +153,14 @@ def heatmap(view_or_2d: View | np.ndarray, *, scale: float | None = None,
     return _paint(codes, glyphs, styles, max(1, cell))
 
 
-def legend(scale: float, width: int = 30, *, signed: bool = True, nonfinite: bool = True) -> Text:
+def legend(scale: float, width: int = 30, *, signed: bool = True, nonfinite: bool = True,
+           words: bool = True) -> Text:
     """The colour key: ``-0.53 ▕ramp▏ +0.53  diverging, 0 = grey  !! NaN ±∞``.
 
     ``width`` is the number of ramp characters. ``signed=False`` (a tensor with no negative
-    values) shows only the grey → red half, ``0 … +max``, and says so. ``scale`` 0 (all zero, or
-    no finite value) shows a single grey cell.
+    values) shows only the grey → red half, ``0 … +max``, and says so (``words=False``: the
+    ramp and its ends only, for a narrow pane). ``scale`` 0 (all zero, or no finite value) shows
+    a single grey cell.
     """
     width = max(3, int(width))
     t = Text(end="")
@@ -172,7 +174,8 @@ def legend(scale: float, width: int = 30, *, signed: bool = True, nonfinite: boo
         for lv in levels.tolist():
             t.append(" ", style=Style(bgcolor=_rgb(level_color(lv))))
         t.append(f"▏ +{fmt(scale)}")
-        t.append("  diverging, 0 = grey" if signed else "  all ≥ 0, 0 = grey")
+        if words:
+            t.append("  diverging, 0 = grey" if signed else "  all ≥ 0, 0 = grey")
     if nonfinite:
         t.append("  ")
         t.append("!!", style=Style(color=_contrast(NONFINITE), bgcolor=_rgb(NONFINITE), bold=True))

@@ -175,6 +175,9 @@ def window_words(win: NumbersWindow, plan: WindowPlan, a: np.ndarray) -> Text:
         t.append(f" · {cname or 'index'} = line + column", style="dim")
         return t
     rows, cols = win.grid
+    if win.blocks > 1:
+        t.append(f" · all {rows * cols}, {win.blocks} blocks", style="dim")
+        return t
     parts = []
     if len(win.rows) < rows:
         parts.append(f"rows {lab(rname, win.rows.start)}…{win.rows.stop - 1} of {rows}")

@@ -34,6 +34,7 @@ class NumbersWindow:
     cols: range
     grid: tuple[int, int]
     per_line: int = 0  #: a wrapped vector's values per line; 0 when not wrapped
+    blocks: int = 1  #: a whole matrix printed as this many blocks of columns, one under another
 
     @property
     def start(self) -> tuple[int, int]:
@@ -82,7 +83,9 @@ def numbers_window(a: np.ndarray, *, max_width: int, max_lines: int,
     * A matrix: the block around ``cursor`` (row, col), labelled with the true indices — rows
       ``n=5`` on the left, columns ``j=8`` above (``names`` = (row name, column name); no name:
       the bare index). Every column is as wide as its values need over *all* its rows, so it
-      keeps its width while the rows scroll.
+      keeps its width while the rows scroll. When the whole matrix fits as blocks of columns
+      one under another (numpy's way with a wide array: xor's 2×6 dW at 80 columns), it is
+      printed whole that way (:attr:`NumbersWindow.blocks`).
     * A vector (``cursor`` = (0, j)): one line with labels ``j=0`` … when it fits; else wrapped
       into lines of ``per_line`` values, numpy-like: each line labelled with the index of its
       first entry (``j=10``), the columns ``+0`` … above, so an entry's index is its line's
@@ -133,6 +136,20 @@ def numbers_window(a: np.ndarray, *, max_width: int, max_lines: int,
     widths = _column_widths(strings, width, all_labels)
     if lw + max(widths) > max_width:
         return None
+    if row_names and all_labels and lw + sum(widths) > max_width:
+        blocks = _column_blocks(widths, max_width - lw)
+        if 1 < len(blocks) and len(blocks) * (rows + 1) <= max_lines:
+            text = Text(end="")
+            for k, (c0, c1) in enumerate(blocks):  # all of it, as numpy prints a wide array
+                if k:
+                    text.append("\n")
+                text.append_text(numbers(
+                    grid[:, c0:c1], scale=scale, width=width, widths=widths[c0:c1],
+                    cursor=(r, c - c0) if c0 <= c < c1 else None,
+                    row_labels=[lab(rname, i).ljust(lw - 1) for i in range(rows)],
+                    col_labels=all_labels[c0:c1]))
+            return NumbersWindow(text, range(rows), range(cols), (rows, cols),
+                                 blocks=len(blocks))
     r0, r1 = _scroll([1] * rows, body, r, start[0])
     c0, c1 = _scroll(widths, max_width - lw, c, start[1])
     text = numbers(grid[r0:r1, c0:c1], scale=scale, cursor=(r - r0, c - c0), width=width,
@@ -140,6 +157,18 @@ def numbers_window(a: np.ndarray, *, max_width: int, max_lines: int,
                    if row_names else None,
                    col_labels=all_labels[c0:c1] if all_labels else None, widths=widths[c0:c1])
     return NumbersWindow(text, range(r0, r1), range(c0, c1), (rows, cols))
+
+
+def _column_blocks(widths: Sequence[int], avail: int) -> list[tuple[int, int]]:
+    """Consecutive columns in blocks of at most ``avail`` characters: ``[(c0, c1), …]``."""
+    blocks, c0, used = [], 0, 0
+    for j, w in enumerate(widths):
+        if used + w > avail and j > c0:
+            blocks.append((c0, j))
+            c0, used = j, 0
+        used += w
+    blocks.append((c0, len(widths)))
+    return blocks
 
 
 def _wrapped_window(d: np.ndarray, strings: list[str], max_width: int, body: int, j: int,

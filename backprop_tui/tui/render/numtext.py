@@ -1,6 +1,6 @@
 """Numbers and statistics as text: :func:`fmt`, :func:`all_digits`, :class:`Stats` of a tensor and
 its line (:func:`format_stats`), and lines of `` · ``-separated parts that fit a width
-(:func:`join_parts`, :func:`fold`).
+(:func:`join_parts`, :func:`fold`, :func:`clip_words`).
 
 Numbers are printed by :func:`fmt`: 4 significant digits; trailing zeros are kept exactly when
 the value was rounded (``0.3000`` is not exactly 0.3; ``0.3`` is), so the text never lies.
@@ -9,10 +9,12 @@ the value was rounded (``0.3000`` is not exactly 0.3; ``0.3`` is), so the text n
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
@@ -215,3 +217,61 @@ def fold(text: Text, width: int) -> Text:
     out.append("\n")
     out.append_text(tail)
     return out
+
+
+def clip_words(text: Text, width: int) -> Text:
+    """``text`` with every line wider than ``width`` shortened at a word boundary and marked
+    ``…``: a line never loses the end of a number (``0.11860911`` is kept whole or left out,
+    never cut to ``0.11860``), nor its end unseen. Lines that fit are left alone (the same
+    object when all do)."""
+    plain = text.plain
+    lines = plain.split("\n")
+    if all(cell_len(line) <= width for line in lines):
+        return text
+    out = Text(end=text.end, no_wrap=True, overflow="crop", style=text.style,
+               justify=text.justify)
+    for n, line in enumerate(text.split("\n", allow_blank=True)):
+        if n:
+            out.append("\n")
+        if cell_len(line.plain) > width:
+            line = _clip_line(line, width)
+        out.append_text(line)
+    return out
+
+
+def _clip_line(line: Text, width: int) -> Text:
+    plain = line.plain
+    keep = 0
+    for m in re.finditer(r"\s+", plain):  # the last word boundary with room for " …"
+        if cell_len(plain[:m.start()]) + 2 <= width:
+            keep = m.start()
+    if keep == 0:  # one word wider than the line: cut it, but say so
+        keep = max(0, width - 1)
+        while keep and cell_len(plain[:keep]) > width - 1:
+            keep -= 1
+        clipped = line[:keep]
+        clipped.append("…", style="dim")
+        return clipped
+    clipped = line[:len(plain[:keep].rstrip(" ·"))]
+    clipped.append(" …", style="dim")
+    return clipped
+
+
+def first_fit(forms: list[list[tuple[str, Style | str]]], width: int) -> Text:
+    """The first of ``forms`` (each a list of ``(text, style)`` parts, longest wording first)
+    that fits ``width``, else the last: a line says less rather than lose its end."""
+    parts = next((f for f in forms if cell_len("".join(p for p, _ in f)) <= width), forms[-1])
+    out = Text(no_wrap=True, overflow="crop", end="")
+    for part, style in parts:
+        out.append(part, style=style)
+    return out
+
+
+def short_path(path: object, width: int) -> str:
+    """``path`` in ``width`` characters: whole when it fits, else its last folders after ``…``
+    (``…/runs/iris-3``): the end of a path says which run it is; cutting it off would not."""
+    s = str(path)
+    if len(s) <= width:
+        return s
+    cut = s.find("/", len(s) - width + 1)
+    return "…" + (s[cut:] if cut >= 0 else s[len(s) - width + 1:])

@@ -38,6 +38,7 @@ from ...training import Event, Trainer, TrainResult
 from .. import render
 from ..monitor import Notice, RunMonitor, fmt_duration, fmt_short_duration, progress_bar
 from ..render.colors import COLORS
+from ..render.numtext import short_path
 from ..render.series import Series
 from ..widgets.chart import LineChart
 from .handoff import TrainingDebugger, debug_session
@@ -257,10 +258,11 @@ class DashboardScreen(Screen[None]):
         elif result is not None and result.status == "completed":
             self.state = "done"
             best = self.monitor.best
-            self.message = (f"done: {self.trainer.epochs_done} epochs" +
-                            (f", best test accuracy {100 * best.test_accuracy:.2f}% at epoch "
-                             f"{best.epoch}" if best else "") +
-                            f" · saved in {self.trainer.out_dir}")
+            done = (f"done: {self.trainer.epochs_done} epochs" +
+                    (f", best test accuracy {100 * best.test_accuracy:.2f}% at epoch "
+                     f"{best.epoch}" if best else "") + " · saved in ")
+            room = max(20, self.size.width - 2 - len(done))
+            self.message = done + short_path(self.trainer.out_dir, room)
             self.monitor.notices.append(Notice(self.message, "green"))
         elif result is not None and result.status == "nonfinite":
             self.state = "nonfinite"
@@ -390,8 +392,9 @@ class DashboardScreen(Screen[None]):
             t.append(part, style="dim" if i == len(parts) - 1 else "")
             used += len(part)
         t.append("\n")
-        pane.border_subtitle = Text(printable(f"run folder {tr.out_dir}") if tr.out_dir
-                                    else "no run folder: nothing is saved")
+        room = max(20, pane.size.width - len("run folder ") - 4)  # "╰─ " … " ─╯"
+        pane.border_subtitle = (printable(f"run folder {short_path(tr.out_dir, room)}")
+                                if tr.out_dir else "no run folder: nothing is saved")
         total = m.total_iterations
         pct = 100 * m.iteration / total if total else 0.0
         left = f"epoch {m.epoch}/{m.epochs} "

@@ -29,7 +29,9 @@ class FormulaPane(CachedLines, can_focus=True):
         self.formulas = formulas
         self.row_name = row_name
         self.n = n
-        self.border_title = f"Formula · {row_name} · N = {n} samples"
+        self.set_title_forms(f"Formula · {row_name} · N = {n} samples",
+                             f"Formula · {row_name} · N = {n}", f"{row_name} · N = {n}",
+                             row_name)
         self.refresh()
 
     def render(self) -> Group | Text:

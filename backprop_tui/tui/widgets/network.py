@@ -129,7 +129,7 @@ class NetworkPane(CachedLines, can_focus=True):
             line.append(f"{r.name:<{name_w}} ")
             if r.kind == "layer":
                 if show_kind:
-                    line.append(f"{r.describe[:kind_w]:<{kind_w}} ", style="cyan")
+                    line.append(f"{_abbreviate(r.describe, kind_w):<{kind_w}} ", style="cyan")
                 line.append(f"{dims(r.out_shape):>{shape_w}} ")
                 count = _compact(r.params) if compact_params else f"{r.params:,}"
                 line.append(f"{count:>{param_w}}" if r.params else f"{'–':>{param_w}}",
@@ -191,3 +191,18 @@ def _compact(n: int) -> str:
     if n >= 1000:
         return f"{n / 1000:.1f}k"
     return str(n)
+
+
+def _abbreviate(describe: str, width: int) -> str:
+    """``Affine 784→200`` in ``width`` characters, never with a number cut short (``784→20``):
+    what follows the kind's name (``784→200``: the row's name says the kind), else the kind's
+    name (``Affine``), else its first words that fit (``MaxPool2D 2×2 stride 2`` → ``2×2``)."""
+    if len(describe) <= width:
+        return describe
+    kind, *words = describe.split()
+    for form in (" ".join(words), kind):
+        if len(form) <= width:
+            return form
+    while words and len(" ".join(words)) > width:
+        words.pop()
+    return " ".join(words)

@@ -20,9 +20,11 @@ arrays, and the choice between numbers, a window and colours (``render.numbers_p
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -30,9 +32,11 @@ from textual.reactive import reactive
 
 from ...engine.layers import dims
 from .. import render
+from ..render import winners as winners_mod
 from ..render.numbers_plan import NumbersPlan, WindowPlan, numbers_plan, window_words
-from ..render.numtext import all_digits, fold
+from ..render.numtext import all_digits, first_fit, fold
 from ..render.pictures import image_kind
+from ..render.winners import WinnersView
 from ..session import TensorItem
 from .lines import CachedLines
 
@@ -82,6 +86,10 @@ class TensorPane(CachedLines, can_focus=True):
         self._win_start: tuple[int, int] = (0, 0)
         self._per_line = 0
         self._strings_cache: tuple[np.ndarray, list[list[str]]] | None = None
+        #: a max-pool's switches drawn as arrows: what was laid out last (paging: the first
+        #: channel shown moves when the cursor passes an edge)
+        self.winners: WinnersView | None = None
+        self._chan0 = 0
         self.border_title = "Tensor"
 
     # -- state --------------------------------------------------------------------------------
@@ -109,6 +117,7 @@ class TensorPane(CachedLines, can_focus=True):
             self.cursor = (0, 0)
         if changed_row:
             self.sample = 0
+            self._chan0 = 0
         # the caches are keyed by the array's identity, and parameters change in place (an
         # update, `t`, `c` through an update): new items may hold new values in the same array,
         # so the caches only serve redraws of one state (cursor moves, resizes)
@@ -151,10 +160,12 @@ class TensorPane(CachedLines, can_focus=True):
     def _update_title(self) -> None:
         it = self.item
         if it is None:
-            self.border_title = f"Tensor · {self.row_name}"
+            self.set_title_forms(f"Tensor · {self.row_name}", self.row_name)
             return
         shape = dims(it.array.shape) if it.array is not None else "not computed yet"
-        self.border_title = f"Tensor · {self.row_name} · {it.key} ({shape})"
+        row, key = self.row_name, it.key
+        self.set_title_forms(f"Tensor · {row} · {key} ({shape})", f"{row} · {key} ({shape})",
+                             f"{key} ({shape})", f"{row} · {key}", key)
         self.border_subtitle = "[ ] tensor · i picture · , . sample"
 
     def watch_image_mode(self) -> None:
@@ -165,6 +176,8 @@ class TensorPane(CachedLines, can_focus=True):
         if rows == 0 or cols == 0:
             return
         r, c = self.cursor
+        if self.winners is not None and self._page_winners(r + dr, c + dc, rows, cols):
+            return
         per = self._per_line
         if per and rows == 1:  # a vector wrapped into lines: up/down move a line
             if dr:
@@ -178,7 +191,26 @@ class TensorPane(CachedLines, can_focus=True):
 
     def action_cursor_home(self) -> None:
         self.cursor = (0, 0)
+        self._chan0 = 0
         self.refresh()
+
+    def _page_winners(self, r: int, c: int, rows: int, cols: int) -> bool:
+        """The cursor passed an edge of the max-pool arrows: show the next (right, down) or
+        previous (left, up) channels, the cursor on the matching edge. False when there are no
+        more channels that way (the cursor then stops at the edge)."""
+        wv = self.winners
+        assert wv is not None
+        step = wv.per_page
+        if (r >= rows or c >= cols) and wv.first + wv.count < wv.channels:
+            self._chan0 = wv.first + step
+            self.cursor = (0 if r >= rows else r, 0 if c >= cols else c)
+        elif (r < 0 or c < 0) and wv.first > 0:
+            self._chan0 = max(0, wv.first - step)
+            self.cursor = (rows - 1 if r < 0 else r, cols - 1 if c < 0 else c)
+        else:
+            return False
+        self.refresh()
+        return True
 
     # -- drawing ------------------------------------------------------------------------------
     def _stats(self, a: np.ndarray):
@@ -190,13 +222,18 @@ class TensorPane(CachedLines, can_focus=True):
         return s
 
     def _tabs(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
-        for n, it in enumerate(self.items):
-            if n:
-                prev = self.items[n - 1].role
-                text.append(" │ " if _group(prev) != _group(it.role) else " ", style="dim")
-            style = "reverse bold" if it.key == self.key else ("" if it.ready else "dim")
-            text.append(f" {it.key} ", style=style)
+        """`` x   y  │  W   b  │  dout   dW …``: the row's tensors, the shown one reversed;
+        closer together when they do not fit the pane otherwise."""
+        for pad, gap, bar in ((" ", " ", " │ "), ("", " ", " │ "), ("", " ", "│")):
+            text = Text(no_wrap=True, overflow="ellipsis", end="")
+            for n, it in enumerate(self.items):
+                if n:
+                    prev = self.items[n - 1].role
+                    text.append(bar if _group(prev) != _group(it.role) else gap, style="dim")
+                style = "reverse bold" if it.key == self.key else ("" if it.ready else "dim")
+                text.append(f"{pad}{it.key}{pad}", style=style)
+            if cell_len(text.plain) <= width:
+                break
         return text
 
     def render(self) -> Text:
@@ -218,8 +255,10 @@ class TensorPane(CachedLines, can_focus=True):
             return [Text("select a layer in the network pane", style="dim")]
         compact = height < 16  # 80×24: every line counts; the border title names the tensor
         head = [self._tabs(width)]
-        if not compact:
-            head.append(Text(it.title, style="bold", no_wrap=True, overflow="ellipsis"))
+        if not compact:  # what the tensor is: on two lines rather than cut
+            lines = textwrap.wrap(it.title, width) or [""]
+            title = "\n".join([lines[0], " ".join(lines[1:])] if len(lines) > 1 else lines)
+            head.append(Text(title, style="bold", no_wrap=True, end=""))
         if it.array is None:
             if compact:
                 head.append(Text(it.title, style="bold", no_wrap=True, overflow="ellipsis"))
@@ -232,6 +271,10 @@ class TensorPane(CachedLines, can_focus=True):
         head.append(render.format_stats(self._stats(a), width=width, shape=not compact))
         used = sum(1 + t.plain.count("\n") for t in head)
         budget_rows = max(1, height - used - 1 - FOOTER_LINES)
+        self.winners = None
+        grid = self._winner_grid(it)
+        if grid is not None:
+            return head + self._draw_winners(grid, it, width, budget_rows)
         kind = image_kind(it) if self.image_mode else None
         if self.image_mode and kind is None:
             head.append(Text("picture mode is for image-shaped data (MNIST inputs, feature maps, "
@@ -259,6 +302,7 @@ class TensorPane(CachedLines, can_focus=True):
         plan = numbers_plan(a, it, self.items, width, rows,
                             (0, 0) if self.is_maximized else zoomed, self._strings)
         win = None
+        legend_line = True  # False: the numbers took the legend's line
         if isinstance(plan, NumbersPlan | WindowPlan):  # numbers: the cursor moves over all
             grid = a.reshape(1, -1).shape if a.ndim < 2 else a.shape
             view = render.layout(a, max_rows=grid[0], max_cols=grid[1])
@@ -275,6 +319,13 @@ class TensorPane(CachedLines, can_focus=True):
             win = render.numbers_window(a, max_width=width, max_lines=rows, cursor=(r, c),
                                         start=self._win_start, names=plan.names,
                                         width=plan.width, strings=self._strings(a))
+            if win is not None and not win.whole and self.content_size.height < 16:
+                # 80×24: the legend's line, if it lets every number show (in blocks of columns)
+                wider = render.numbers_window(a, max_width=width, max_lines=rows + 1,
+                                              cursor=(r, c), names=plan.names,
+                                              width=plan.width, strings=self._strings(a))
+                if wider is not None and wider.blocks > 1:
+                    win, legend_line = wider, False
             if win is None:  # not even one column fits (the checks before are estimates)
                 plan = None
                 view = render.layout(a, max_rows=max(1, rows), max_cols=max_cols)
@@ -334,21 +385,111 @@ class TensorPane(CachedLines, can_focus=True):
                 legend.append("  as numpy prints them", style="dim")
             else:
                 legend = self._legend(view, it, width)
-            out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
+            out = [where, body, *([legend] if legend_line else []),
+                   self._cursor_line(view, r, c, it.key, width)]
         elif view.data.dtype == np.bool_:
             body = render.bitmap(view, cursor=(r, c))
             legend = Text("mask: ██ True   · False", style="dim")
-            out = [where, body, legend, self._cursor_line(view, r, c, it.key)]
+            out = [where, body, legend, self._cursor_line(view, r, c, it.key, width)]
         else:
             scale = render.auto_scale(view.data)
             body = render.heatmap(view, scale=scale or None, cursor=(r, c), cell=cell)
             out = [where, body, self._legend(view, it, width),
-                   self._cursor_line(view, r, c, it.key)]
+                   self._cursor_line(view, r, c, it.key, width)]
         if len(where.plain) > width and len(out) > 1 and \
                 out[1].plain.count("\n") + 1 < rows:  # a spare line: fold rather than cut
             out[0] = fold(where, width)
         self._draw_cache = (key, out)
         return out
+
+    # -- a max-pool's switches: one arrow per window -------------------------------------------
+    def _winner_grid(self, it: TensorItem) -> np.ndarray | None:
+        """Which entry won each window of the shown sample, (1, C, OH, OW), for a tensor that
+        says so (a max-pool's ``argmax``, or its ``switches`` — read through ``argmax`` when
+        the windows overlap). One sample only: all 32 of mnist-cnn's took 7 ms, one 0.04 ms."""
+        if it.window is None or it.array is None or it.array.ndim != 4:
+            return None
+        s = min(self.sample, it.array.shape[0] - 1)
+        grid = winners_mod.winner_grid(it.array[s:s + 1], it.window)
+        if grid is None:
+            for other in self.items:
+                if other.window == it.window and other.array is not None and \
+                        other.array.dtype != np.bool_ and other.array.ndim == 4:
+                    grid = winners_mod.winner_grid(other.array[s:s + 1], it.window)
+        return grid
+
+    def _draw_winners(self, grid: np.ndarray, it: TensorItem, width: int, rows: int) -> list:
+        assert it.window is not None
+        size = it.window[0]
+        assert it.array is not None
+        sample = min(self.sample, it.array.shape[0] - 1)
+        x = next((o.array for o in self.items if o.key == "x"), None)
+        ties = None
+        if x is not None and x.ndim == 4 and x.shape[1] == grid.shape[1] and \
+                x.shape[0] == it.array.shape[0]:
+            ties = winners_mod.window_ties(x[sample], it.window)
+            if ties.shape != grid.shape[1:]:
+                ties = None
+        cell = winners_mod.winners_cell(size)
+        wv, where = None, Text()
+        for lines in (1, 2, 3):  # the header may fold; a cropped channel gives up rows for it
+            wv = winners_mod.winners_view(grid, sample, self._chan0, max_rows=rows - lines + 1,
+                                          max_cols=max(1, width // cell), cursor=self.cursor,
+                                          ties=ties)
+            parts = [(w, "dim") for w in wv.words]
+            more = [("move past an edge for more", "dim")] if wv.count < wv.channels else []
+            # the longest header in `lines` lines (the legend says what the arrows are)
+            for words in ([("which entry won each window", "bold"), *parts, *more],
+                          [*parts, *more], [*(parts if wv.crop else parts[:1]), *more]):
+                where = render.join_parts(words, width)
+                if where.plain.count("\n") < lines:
+                    break
+            where.no_wrap, where.end = True, ""
+            if where.plain.count("\n") < lines or rows - lines < 2:
+                break
+        assert wv is not None
+        self.winners, self._chan0 = wv, wv.first
+        self.view = wv.view
+        self._grid = grid.shape[2:] if wv.crop else wv.view.data.shape
+        r = max(0, min(self.cursor[0], self._grid[0] - 1))
+        c = max(0, min(self.cursor[1], self._grid[1] - 1))
+        self.cursor = (r, c)
+        cur = (r - wv.crop[0], c - wv.crop[1]) if wv.crop else (r, c)
+        body = winners_mod.winners(wv, size, cursor=cur)
+        return [where, body, winners_mod.winners_legend(size, width),
+                self._winner_cursor_line(wv, cur, it, grid, x, width)]
+
+    def _winner_cursor_line(self, wv: WinnersView, cur: tuple[int, int], it: TensorItem,
+                            grid: np.ndarray, x: np.ndarray | None, width: int) -> Text:
+        """``cursor argmax[0, 3, 2, 5] = 1 top-right: x[0, 3, 4, 11] = 0.734 won`` (the
+        switches name the window instead), in as many whole parts as fit ``width``."""
+        assert it.window is not None
+        size, stride, pad = it.window
+        text = Text(no_wrap=True, overflow="crop", end="")
+        try:
+            n, ch, i, j = wv.view.index_of(*cur)
+        except IndexError:
+            return text
+        q = int(grid[0, ch, i, j])
+        di, dj = divmod(q, size)
+        xi, xj = i * stride - pad + di, j * stride - pad + dj
+        if it.array is not None and it.array.dtype == np.bool_:  # switches: name the window
+            where = f"window ({n}, {ch}, {i}, {j})"
+        else:
+            where = f"{it.key}[{n}, {ch}, {i}, {j}] = {q}"
+        won = f"x[{n}, {ch}, {xi}, {xj}]"
+        if x is not None and x.ndim == 4 and 0 <= xi < x.shape[2] and 0 <= xj < x.shape[3]:
+            won += f" = {render.fmt(x[n, ch, xi, xj])}"
+        tied = wv.ties is not None and bool(wv.ties[cur])
+        words = winners_mod.winner_words(size, q)
+        # whole parts only, the longest wording that fits (a number is never cut)
+        forms = [[("cursor ", "dim"), (where, "bold"), (f" {words}: ", "dim"), (won, "bold"),
+                  (" (a tie: first taken)" if tied else " won", "dim")],
+                 [(where, "bold"), (f" {words}: ", "dim"), (won, "bold"),
+                  (" (tie)" if tied else " won", "dim")],
+                 [(where, "bold"), (": ", "dim"), (won, "bold")],
+                 [(where, "bold")]]
+        return first_fit(forms, width)
 
     def _same_entry(self, view: Any, a: np.ndarray) -> tuple[int, int]:
         """The cursor cell in ``view`` that stands for the entry the cursor was on, when the
@@ -375,35 +516,51 @@ class TensorPane(CachedLines, can_focus=True):
         return strings
 
     def _legend(self, view: Any, it: TensorItem, width: int) -> Text:
-        """``units: -0.53 ▕ramp▏ +0.53 …`` for the drawn values (numbers use the same colours)."""
+        """``units: -0.53 ▕ramp▏ +0.53  diverging, 0 = grey  !! NaN ±∞`` for the drawn values
+        (numbers use the same colours): what does not fit goes first — the units' explanation,
+        the units, the words, ramp characters — never the ends of the scale or ``!! NaN ±∞``."""
         scale = render.auto_scale(view.data)
         signed = not (self._stats(it.array).min >= 0)
-        units = it.units if width >= 90 else it.units.split(" (")[0]
-        legend = Text(f"{units}: ", style="dim", end="")
-        legend.append_text(render.legend(scale, width=min(30, max(8, width - 50)),
-                                         signed=signed))
+        short = it.units.split(" (")[0]
+        forms = ((it.units, True), (short, True), ("", True), (short, False), ("", False))
+        for units, words in forms:
+            prefix = f"{units}: " if units else ""
+            rest = len(prefix) + cell_len(render.legend(scale, 0, signed=signed,
+                                                        words=words).plain) - 3
+            ramp = min(30, width - rest)
+            if ramp >= 8:
+                break
+        legend = Text(prefix, style="dim", end="")
+        legend.append_text(render.legend(scale, width=max(3, ramp), signed=signed,
+                                         words=words))
         return legend
 
-    def _cursor_line(self, view: Any, r: int, c: int, name: str) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
-        text.append("cursor ", style="dim")
+    def _cursor_line(self, view: Any, r: int, c: int, name: str, width: int) -> Text:
+        """``cursor W[0, 0] = 0.1257   exact 0.1257302210933933`` (a downsampled cell: what it
+        summarises, and the exact entry it stands for), in the longest wording that fits."""
         try:
-            if view.source is not None and view.source.dtype == np.bool_ and \
-                    not view.downsampled:
-                idx = view.index_of(r, c)
-                text.append(f"{name}[{', '.join(map(str, idx))}] = "
-                            f"{bool(view.source[idx])}", style="bold")
-                return text
-            text.append(view.describe(r, c, name=name), style="bold")
             idx = view.index_of(r, c)
-            if view.source is not None and view.source.dtype.kind == "f":
-                text.append("   exact: " if view.downsampled else "   exact ", style="dim")
-                if view.downsampled:
-                    text.append(f"{name}[{', '.join(map(str, idx))}] = ", style="dim")
-                text.append(all_digits(view.source[idx]))
+            at = f"{name}[{', '.join(map(str, idx))}]"
+            src = view.source
+            if src is not None and src.dtype == np.bool_ and not view.downsampled:
+                return first_fit([[("cursor ", "dim"), (f"{at} = {bool(src[idx])}", "bold")]],
+                                 width)
+            desc = [(view.describe(r, c, name=name), "bold")]
+            exact: list[tuple[str, str]] = []
+            only: list[list[tuple[str, str]]] = []  # the exact entry alone
+            if src is not None and src.dtype.kind == "f":
+                value = all_digits(src[idx])
+                exact = [("   exact: ", "dim"), (f"{at} = ", "dim"), (value, "")] \
+                    if view.downsampled else [("   exact ", "dim"), (value, "")]
+                only = [[(f"{at} = ", "bold"), (value, "")]]
+                short = [(f"{at} = {render.fmt(src[idx])}", "bold")]
+            else:
+                short = [(f"{at} = {src[idx]}", "bold")] if src is not None else desc
         except (IndexError, ValueError):
-            pass
-        return text
+            return Text("cursor", style="dim", end="")
+        cursor = [("cursor ", "dim")]
+        return first_fit([cursor + desc + exact, desc + exact, *only, cursor + desc, desc,
+                          short], width)
 
     def _draw_picture(self, a: np.ndarray, it: TensorItem, kind: str, width: int,
                       rows: int) -> list:
