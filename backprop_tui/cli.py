@@ -177,6 +177,7 @@ def gradcheck_cmd(
     """
     import numpy as np
 
+    from .blas import threads_for
     from .engine.contract import LayerError
     from .engine.gradcheck import gradcheck
     from .engine.paramcheck import gradcheck_function
@@ -238,11 +239,12 @@ def gradcheck_cmd(
     options = dict(mode=mode.value, h=h, tol=tol, atol=atol, k=k, full_limit=full_limit,
                    seed=seed, layers=layer or None)
     try:
-        if nf is not None and nf.kind == "function":
-            x = t = None
-            report = gradcheck_function(net, nf.params, **options)
-        else:
-            report = gradcheck(net, x, t, scope=scope.value, inplace=True, **options)
+        with threads_for("gradcheck"):  # thousands of tiny products: one BLAS thread
+            if nf is not None and nf.kind == "function":
+                x = t = None
+                report = gradcheck_function(net, nf.params, **options)
+            else:
+                report = gradcheck(net, x, t, scope=scope.value, inplace=True, **options)
     except LayerError as e:  # the code being checked raised: a failed check, said in one line
         if as_json:
             print(json.dumps({"scenario": title, "mode": mode.value, "scope": scope.value,
@@ -487,17 +489,16 @@ def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
 def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None:
     """Run the live dashboard on ``trainer``; afterwards say where the run is saved and exit
     0 (finished) · 1 (NaN/Inf, or --min-accuracy missed) · 130 (stopped before the end)."""
+    from .blas import threads_for
     from .tui.app import BackpropApp
-    from .tui.blas import limit_blas_threads
     from .tui.screens.dashboard import DashboardScreen
 
-    # One BLAS thread, as in the debugger: the UI thread needs a core of the two, and a
-    # second BLAS thread spinning against it (or against any other busy process) cost far more
-    # than it gained (benchmarks/dashboard_speed.py: mnist-mlp 81k vs 10k samples/s under load)
-    limit_blas_threads(1)
-    screen = DashboardScreen(trainer)
-    BackpropApp("screen", screen=lambda: screen).run()
-    outcome = screen.finish()  # after ctrl+q too: stops the worker and saves
+    # the dashboard's BLAS threads (one: the UI thread needs a core of the two) until the
+    # trainer's worker has stopped (benchmarks/dashboard_speed.py, benchmarks/under_load.py)
+    with threads_for("dashboard"):
+        screen = DashboardScreen(trainer)
+        BackpropApp("screen", screen=lambda: screen).run()
+        outcome = screen.finish()  # after ctrl+q too: stops the worker and saves
     console = _console()
     if outcome.error is not None:
         raise outcome.error

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from ...blas import threads_for
 from ...engine.contract import LayerError, describe_error
 from ...engine.numeric import GradcheckCancelled
 from ...engine.records import StopReason
@@ -380,7 +381,8 @@ class DebuggerScreen(Screen[None]):
         worker = get_current_worker()
         error: LayerError | None = None
         try:
-            msg = fn(lambda: worker.is_cancelled)
+            with threads_for("debugger"):  # per thread where BLAS's threading layer is OpenMP
+                msg = fn(lambda: worker.is_cancelled)
         except LayerError as e:  # a layer's own code raised: stop there and say where
             msg, error = str(e), e
         except Exception as e:  # a bug must not leave the UI locked: report it
