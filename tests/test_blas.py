@@ -180,3 +180,24 @@ def test_limit_in_a_fresh_interpreter() -> None:
         pytest.skip("no BLAS library found in a fresh interpreter")
     before, limited, after = out
     assert (limited, after) == ("1", before)
+
+
+def test_the_python_apis_checks_run_on_one_thread(two_threads, seen) -> None:
+    import numpy as np
+
+    import backprop_tui as bt
+
+    sc = load_scenario("xor")
+    x, t = sc.load_batch(4, 0, None, "float64")
+    assert bt.gradcheck(sc.build_network(seed=0, dtype="float64"), x, t).passed
+    assert seen and set(seen) == {1}
+    assert blas_threads() == 2
+    during: list[int | None] = []
+
+    def f(params):
+        during.append(blas_threads())
+        return float(np.sum(params["w"] ** 2)), {"w": 2 * params["w"]}
+
+    assert bt.gradcheck_function(f, {"w": np.arange(3.0)}).passed
+    assert during and set(during) == {1}
+    assert bt.gradcheck.__doc__ == bt.engine.gradcheck.__doc__
