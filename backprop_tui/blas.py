@@ -3,11 +3,14 @@ ship it, MKL, BLIS, FlexiBLAS; on any platform).
 
 Every workload of this tool multiplies small matrices: a 32-image conv forward in the debugger
 is a (18432×25)·(25×30) product, the gradient check thousands of one-layer evaluations on a
-batch of 8, a training batch of 100 a (100×784)·(784×200) product. A second BLAS thread barely
-pays off on an idle machine and costs far more when another process wants the cores: the
-threads meet at a barrier after every product, and a thread that the kernel has parked makes
-the others spin until it runs again. Measured with ``benchmarks/under_load.py`` on the 2-core
-box (README, "Speed under load"), so every workload runs on one thread:
+batch of 8, a training batch of 100 a (100×784)·(784×200) product. A second BLAS thread gains
+at most about a quarter on an idle machine (the CNN's training batches) and costs far more when
+another process wants the cores: the threads meet at a barrier after every product, and a
+thread that the kernel has parked makes the others spin until it runs again. On the 2-core box
+(README, "Speed under load", ``benchmarks/under_load.py``) two threads were 5–16× slower than
+one once anything else ran; in the debugger (``benchmarks/tui_speed.py``) one thread cut the
+step latency's p50 from ~45 ms to ~24 ms while another process kept a core busy. So every
+workload runs on one thread:
 
 - ``gradcheck`` (the command, and the debugger's ``g``): many tiny products;
 - ``debugger`` (the stepper, the picker): one small step per key, next to the UI thread;

@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                               ", ".join(f"{k} {v:.2f}" for k, v in r.items() if v is not None)
                               + f" (load average {os.getloadavg()[0]:.1f})", flush=True)
     ok = True
-    print(f"{'workload':<11}{'BLAS':<8}{'measure':<10}{'idle: median (min–max)':>26}"
+    print(f"{'workload':<11}{'BLAS':<10}{'measure':<10}{'idle: median (min–max)':>26}"
           f"{'loaded: median (min–max)':>28}{'loaded/idle':>13}")
     for workload in workloads:
         for setting in settings:
@@ -213,13 +213,13 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 a, b = [r[key] for r in idle], [r[key] for r in loaded]
                 ratio = statistics.median(b) / statistics.median(a)
-                print(f"{workload:<11}{label:<8}{key:<10}{spread(a):>26}{spread(b):>28}"
+                print(f"{workload:<11}{label:<10}{key:<10}{spread(a):>26}{spread(b):>28}"
                       f"{ratio:>12.2f}×")
                 if workload == "gradcheck" and setting == "auto" and ratio > LIMIT:
                     ok = False
             seen = {r.get("threads") for r in idle + loaded} - {None}
             if seen:
-                print(f"{'':<19}BLAS threads seen while training: {sorted(seen)}")
+                print(f"{'':<21}BLAS threads seen while training: {sorted(seen)}")
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     if not ok:
         print(f"the gradient check under load took more than {LIMIT:g}× its idle time")
