@@ -15,7 +15,8 @@ workload runs on one thread:
 - ``gradcheck`` (the command, and the debugger's ``g``): many tiny products;
 - ``debugger`` (the stepper, the picker): one small step per key, next to the UI thread;
 - ``dashboard``: the trainer next to the UI thread;
-- ``train`` (``Trainer.run``: headless training, the dashboard's worker, benchmarks).
+- ``train`` (``Trainer.run``: headless training, the dashboard's worker, benchmarks; and the
+  ``eval`` command, which must compute what training's evaluation did).
 
 **The user's setting wins.** When one of :data:`USER_VARIABLES` is set (``OMP_NUM_THREADS``,
 ``OPENBLAS_NUM_THREADS``, …), the BLAS library has read it when numpy loaded, and this module

@@ -626,6 +626,7 @@ def eval_cmd(
     t_test; on its training data if it has none)."""
     import numpy as np
 
+    from .blas import threads_for
     from .checkpoint import load_checkpoint
     from .errors import CheckpointError, UsageError
     from .formatting import confusion_table
@@ -654,8 +655,8 @@ def eval_cmd(
     if own and not sc.has_test_data and not as_json:
         _console().print(f"note: {NO_TEST_NOTE}", highlight=False, soft_wrap=True)
 
-    def measure() -> tuple[float, float, Any]:
-        with np.errstate(all="ignore"):
+    def measure() -> tuple[float, float, Any]:  # on the trainer's BLAS threads: its numbers
+        with np.errstate(all="ignore"), threads_for("train"):
             return (*evaluate(net, x_te, t_te), net.predict(x_te))
 
     loss, acc, pred = _own_code(sc, "evaluating the checkpoint", measure)

@@ -130,6 +130,15 @@ def test_headless_training_command_trains_on_one_thread(two_threads, seen,
     assert seen and set(seen) == {1}
 
 
+def test_eval_command_evaluates_on_the_trainers_thread(two_threads, seen,
+                                                       tmp_path: Path) -> None:
+    """float32 numbers depend on the thread count: eval must see what training's evaluation saw"""
+    cli("train", "xor", "--headless", "--epochs", "1", "--out", tmp_path / "run")
+    seen.clear()
+    cli("eval", "xor", "--checkpoint", tmp_path / "run")
+    assert seen and set(seen) == {1}
+
+
 def test_debugger_and_picker_run_on_one_thread(two_threads, monkeypatch: pytest.MonkeyPatch
                                                ) -> None:
     from backprop_tui.tui import app as tui_app
