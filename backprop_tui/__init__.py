@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .blas import threads_for
 from .engine import (
     SGD,
     AdaGrad,
@@ -44,11 +45,16 @@ from .engine import (
     Tanh,
     from_book,
     from_functions,
-    gradcheck,
-    gradcheck_function,
 )
+from .engine import gradcheck as _gradcheck
+from .engine import gradcheck_function as _gradcheck_function
 from .errors import CheckpointError, DataError, ScenarioError, UserError
 from .scenario import Scenario, list_scenarios, load_scenario
+
+# the checks of the public API run on the check's BLAS threads, as the command's do (blas.py);
+# the caller's own thread count is back when they return
+gradcheck = threads_for("gradcheck")(_gradcheck)
+gradcheck_function = threads_for("gradcheck")(_gradcheck_function)
 
 if TYPE_CHECKING:
     from .engine.optim import Optimizer

@@ -192,6 +192,7 @@ def gradcheck_cmd(
     """
     import numpy as np
 
+    from .blas import threads_for
     from .engine.contract import LayerError
     from .engine.datacheck import BadData
     from .engine.gradcheck import gradcheck
@@ -253,11 +254,12 @@ def gradcheck_cmd(
     options = dict(mode=mode.value, h=h, tol=tol, atol=atol, k=k, full_limit=full_limit,
                    seed=seed, layers=layer or None)
     try:
-        if nf is not None and nf.kind == "function":
-            x = t = None
-            report = gradcheck_function(net, nf.params, **options)
-        else:
-            report = gradcheck(net, x, t, scope=scope.value, inplace=True, **options)
+        with threads_for("gradcheck"):  # thousands of tiny products: one BLAS thread
+            if nf is not None and nf.kind == "function":
+                x = t = None
+                report = gradcheck_function(net, nf.params, **options)
+            else:
+                report = gradcheck(net, x, t, scope=scope.value, inplace=True, **options)
     except BadData as e:  # NaN in the data, labels that are not class indices: not a layer's
         raise DataError(str(e), file=nf.path if nf is not None else sc.path) from None
     except LayerError as e:  # the code being checked raised: a failed check, said in one line
@@ -500,17 +502,16 @@ def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
 def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None:
     """Run the live dashboard on ``trainer``; afterwards say where the run is saved and exit
     0 (finished) · 1 (NaN/Inf, or --min-accuracy missed) · 130 (stopped before the end)."""
+    from .blas import threads_for
     from .tui.app import BackpropApp
-    from .tui.blas import limit_blas_threads
     from .tui.screens.dashboard import DashboardScreen
 
-    # One BLAS thread, as in the debugger: the UI thread needs a core of the two, and a
-    # second BLAS thread spinning against it (or against any other busy process) cost far more
-    # than it gained (benchmarks/dashboard_speed.py: mnist-mlp 81k vs 10k samples/s under load)
-    limit_blas_threads(1)
-    screen = DashboardScreen(trainer)
-    BackpropApp("screen", screen=lambda: screen).run()
-    outcome = screen.finish()  # after ctrl+q too: stops the worker and saves
+    # one BLAS thread until the trainer's worker has stopped: the UI thread needs a core of the
+    # two (benchmarks/dashboard_speed.py: mnist-mlp 81k vs 10k samples/s under load)
+    with threads_for("dashboard"):
+        screen = DashboardScreen(trainer)
+        BackpropApp("screen", screen=lambda: screen).run()
+        outcome = screen.finish()  # after ctrl+q too: stops the worker and saves
     console = _console()
     if outcome.error is not None:
         raise outcome.error
@@ -644,6 +645,7 @@ def eval_cmd(
     t_test; on its training data if it has none)."""
     import numpy as np
 
+    from .blas import threads_for
     from .checkpoint import load_checkpoint
     from .errors import CheckpointError, UsageError
     from .formatting import confusion_table
@@ -676,8 +678,8 @@ def eval_cmd(
     if own and not sc.has_test_data and not as_json:
         _console().print(f"note: {NO_TEST_NOTE}", highlight=False, soft_wrap=True)
 
-    def measure() -> tuple[float, float, Any]:
-        with np.errstate(all="ignore"):
+    def measure() -> tuple[float, float, Any]:  # on the trainer's BLAS threads: its numbers
+        with np.errstate(all="ignore"), threads_for("train"):
             return (*evaluate(net, x_te, t_te), net.predict(x_te))
 
     loss, acc, pred = _own_code(sc, "evaluating the checkpoint", measure)

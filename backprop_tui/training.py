@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from . import __version__
+from .blas import threads_for
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .engine.batches import Batches
 from .engine.contract import LayerError, check_grads
@@ -321,14 +322,15 @@ class Trainer:
 
         Floating-point warnings are silenced: an overflow is caught by the NaN/Inf check and
         reported once, with the layer where it happened. The network runs in lean mode: layers
-        skip the cache tensors only the debugger shows (same numbers, less work).
+        skip the cache tensors only the debugger shows (same numbers, less work), on the
+        training's BLAS threads (:mod:`backprop_tui.blas`: one, unless the user set them).
 
         Code that raises stops training with a :class:`TrainingError` (a user error) naming
         the layer, the step and the line; the state from before the failed batch is saved."""
         np.random.set_state(self._np_global)  # noqa: NPY002
         self._running = True
         try:
-            with np.errstate(all="ignore"), self.net.lean():
+            with np.errstate(all="ignore"), self.net.lean(), threads_for("train"):
                 return self._run(on_event, should_stop, max_iterations)
         finally:
             self._running = False

@@ -8,7 +8,9 @@ Each repeat runs the headless loop, then the dashboard (Textual's headless drive
 size: every frame is composed and rendered as in a terminal, only the final write is skipped),
 on a fresh Trainer with the same seed, for the same number of iterations, with a run folder
 (checkpoints and metrics.csv written as usual). The runs alternate so that a busy machine slows
-both alike; the medians are printed.
+both alike; the medians are printed. Both run on the tool's BLAS threads (backprop_tui/blas.py:
+the trainer's, and the dashboard's around the app, as the CLI does); set OPENBLAS_NUM_THREADS
+to compare another count.
 """
 
 from __future__ import annotations
@@ -80,11 +82,6 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=1200)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--size", default="120x40")
-    ap.add_argument("--headless-blas", type=int, default=None,
-                    help="BLAS threads during the headless runs (default: numpy's)")
-    ap.add_argument("--dashboard-blas", type=int, default=1,
-                    help="BLAS threads during the dashboard runs (the CLI sets 1, as the "
-                         "debugger does); the headless runs keep numpy's default")
     ap.add_argument("--switch", type=float, default=None,
                     help="sys.setswitchinterval for both runs (Python's default: 0.005 s)")
     args = ap.parse_args()
@@ -93,19 +90,17 @@ def main() -> None:
 
         sys.setswitchinterval(args.switch)
     size = tuple(int(v) for v in args.size.split("x"))
-    from backprop_tui.tui.blas import blas_threads, limit_blas_threads
+    from backprop_tui.blas import chosen_threads, threads_for, user_setting
 
-    default_blas = args.headless_blas or blas_threads()
     runs: dict[str, list[dict[str, float]]] = {"headless": [], "dashboard": []}
     for _ in range(args.repeat):
-        if default_blas:
-            limit_blas_threads(default_blas)
         runs["headless"].append(headless(args.scenario, args.iterations))
-        limit_blas_threads(args.dashboard_blas)
-        runs["dashboard"].append(dashboard(args.scenario, args.iterations, size))  # type: ignore[arg-type]
+        with threads_for("dashboard"):
+            runs["dashboard"].append(dashboard(args.scenario, args.iterations, size))  # type: ignore[arg-type]
+    blas = user_setting() or \
+        f"training {chosen_threads('train')}, dashboard {chosen_threads('dashboard')}"
     print(f"{args.scenario}, {args.iterations} iterations, median of {args.repeat} "
-          f"(alternating runs), dashboard at {args.size}; BLAS threads: headless "
-          f"{default_blas}, dashboard {args.dashboard_blas}")
+          f"(alternating runs), dashboard at {args.size}; BLAS threads: {blas}")
     for name, rs in runs.items():
         keys = rs[0].keys()
         med = {k: statistics.median(r[k] for r in rs) for k in keys}

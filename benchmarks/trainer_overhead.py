@@ -2,9 +2,10 @@
 
 Both sides train the same network from the same weights on the same batches (same seed, same
 Batches), float32, in lean mode, with the same engine calls (``net.loss`` → ``net.backward`` →
-``opt.step``). The Trainer adds what the headless command runs: NaN/Inf checks, running metrics,
-events, and the rich progress reporter drawing to a real (null) console. The test-set evaluation
-at the end of an epoch is excluded from both (it is reported separately, as ``eval``).
+``opt.step``), on the same BLAS threads (the Trainer's, backprop_tui/blas.py). The Trainer adds
+what the headless command runs: NaN/Inf checks, running metrics, events, and the rich progress
+reporter drawing to a real (null) console. The test-set evaluation at the end of an epoch is
+excluded from both (it is reported separately, as ``eval``).
 
 The two take turns, one epoch each, ``--rounds`` times; the median ratio is printed.
 
@@ -22,6 +23,7 @@ import time
 import numpy as np
 from rich.console import Console
 
+from backprop_tui.blas import threads_for
 from backprop_tui.engine.batches import Batches
 from backprop_tui.progress import RichReporter
 from backprop_tui.scenario import load_scenario
@@ -35,7 +37,7 @@ def bare_epoch(sc, data) -> float:
     batches = Batches(x, t, sc.train.batch_size, sc.rng(sc.train.seed, "shuffle"))
     net.train(True)
     t0 = time.perf_counter()
-    with net.lean():
+    with net.lean(), threads_for("train"):  # the Trainer's BLAS threads (blas.py)
         for xb, tb in batches.epoch_batches():
             net.loss(xb, tb)
             net.backward(need_input_grad=False)

@@ -28,8 +28,8 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, Input
 
+from ..blas import threads_for
 from ..errors import UsageError
-from .blas import limit_blas_threads
 from .screens.debugger import DEBUGGER_KEYS, DebuggerScreen
 from .screens.picker import PickerScreen
 from .session import DebugSession
@@ -187,15 +187,15 @@ def need_terminal() -> None:
 def run_debugger(session: DebugSession, theme: str = DARK) -> None:
     """Open the debugger on ``session`` in this terminal; returns when the user quits.
 
-    BLAS is limited to one thread for the process: steps are small, and a second BLAS thread
-    only competes with the UI for the cores (see :mod:`backprop_tui.tui.blas`). Without a
-    terminal (a pipe, CI, a Jupyter cell) it raises a UsageError that says so."""
+    BLAS runs the debugger's threads while the app is open (one: steps are small, and a second
+    BLAS thread only competes with the UI for the cores; see :mod:`backprop_tui.blas`). Without
+    a terminal (a pipe, CI, a Jupyter cell) it raises a UsageError that says so."""
     need_terminal()
-    limit_blas_threads(1)
-    BackpropApp("debug", session=session, theme=theme).run()
+    with threads_for("debugger"):
+        BackpropApp("debug", session=session, theme=theme).run()
 
 
 def run_picker(theme: str = DARK) -> None:
     """Open the scenario picker; Enter opens the debugger on the chosen scenario."""
-    limit_blas_threads(1)
-    BackpropApp("picker", theme=theme).run()
+    with threads_for("debugger"):
+        BackpropApp("picker", theme=theme).run()

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..blas import threads_for
 from ..engine.batches import Batches
 from ..engine.checks import GradcheckReport
 from ..engine.conditions import DeadReLU, GradcheckFails, GradNorm, NonFinite
@@ -696,13 +697,15 @@ class DebugSession:
     @staticmethod
     def run_gradcheck(job: GradcheckJob, progress: Callable[[int, int], None] | None = None,
                       cancelled: Callable[[], bool] | None = None) -> GradcheckResult:
-        """Run a prepared check (in any thread). Raises ``GradcheckCancelled`` if cancelled."""
+        """Run a prepared check (in any thread) on the check's BLAS threads. Raises
+        ``GradcheckCancelled`` if cancelled."""
         import time
 
         t0 = time.perf_counter()
-        report = gradcheck(job.net, job.x, job.t, layers=job.layers, mode=job.mode,
-                           end_to_end=False, progress=progress, cancelled=cancelled,
-                           inplace=True)
+        with threads_for("gradcheck"):
+            report = gradcheck(job.net, job.x, job.t, layers=job.layers, mode=job.mode,
+                               end_to_end=False, progress=progress, cancelled=cancelled,
+                               inplace=True)
         return GradcheckResult(job, report, time.perf_counter() - t0)
 
     # -- long runs (workers call these) -------------------------------------------------------

@@ -28,6 +28,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from ...blas import threads_for
 from ...engine.contract import LayerError, describe_error
 from ...engine.numeric import GradcheckCancelled
 from ...engine.records import StopReason
@@ -398,7 +399,8 @@ class DebuggerScreen(Screen[None]):
         error: LayerError | None = None
         at_breakpoint = False
         try:
-            out = fn(lambda: stop.is_set() or worker.is_cancelled)
+            with threads_for("debugger"):  # per thread where BLAS's threading layer is OpenMP
+                out = fn(lambda: stop.is_set() or worker.is_cancelled)
             at_breakpoint = isinstance(out, StopReason) and out.kind == "breakpoint"
             msg = self._stop_text(out) if isinstance(out, StopReason) else out
         except LayerError as e:  # a layer's own code raised: stop there and say where
