@@ -91,9 +91,10 @@ RunArg = Annotated[
 ]
 DataDirOpt = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Folder with your own MNIST IDX files (gz or raw); "
-                 "default: $BACKPROP_TUI_DATA_DIR, else the data shipped with the package.",
-                 show_default=False),
+    typer.Option("--data-dir", help="Folder with your own MNIST IDX files (gz or raw; default: "
+                 "$BACKPROP_TUI_DATA_DIR, else the data shipped with the package), or with "
+                 "CIFAR-10's python or binary batches (default: $BACKPROP_TUI_CIFAR10_DIR; "
+                 "not shipped, see the README).", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 

@@ -243,14 +243,26 @@ class Scenario:
         x, t, _, _ = self.load_data(data_dir=data_dir, dtype="float64")
         return Batches(x, t, batch_size, rng)
 
+    @property
+    def missing_data(self) -> str | None:
+        """``needs CIFAR-10 (see README)`` when the data is not where the commands look
+        without ``--data-dir``; None when it is there (or ships with the package)."""
+        from .data.loaders import missing_data
+
+        return missing_data(self.data)
+
     def summary(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "data": self.data_label,
             "architecture": self.architecture,
             "parameters": self.param_count,
             "description": self.description,
         }
+        needs = self.missing_data
+        if needs:
+            out["needs"] = needs
+        return out
 
 
 def _plain(v: Any) -> Any:

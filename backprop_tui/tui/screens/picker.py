@@ -58,7 +58,10 @@ class PickerScreen(Screen[None]):
             except UserError as e:  # a broken file still lists, with its problem
                 table.add_row(name, "–", "–", "–", Text(str(e), style="red"), key=name)
                 continue
-            table.add_row(sc.name, sc.data_label, sc.architecture, f"{sc.param_count:,}",
+            data = Text(sc.data_label)
+            if needs := sc.missing_data:  # listed; opening it says what is missing
+                data.append(f" · {needs}", style="yellow")
+            table.add_row(sc.name, data, sc.architecture, f"{sc.param_count:,}",
                           sc.description, key=name)
         if "xor" in (self.names or builtin_names()):
             table.move_cursor(row=table.get_row_index("xor"))
