@@ -111,8 +111,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         return obj
 
     def persistent_load(self, pid: Any) -> Any:
-        raise DataError("refused a pickle persistent id (a CIFAR-10 batch has none)",
-                        file=self.path, expected="a CIFAR-10 python-version batch")
+        raise pickle.UnpicklingError("a persistent id, which a CIFAR-10 batch never holds")
 
 
 # -- one batch file -------------------------------------------------------------------------------
