@@ -75,3 +75,20 @@ def test_xor_numbers_window_80x24(snap_compare) -> None:
     # affine1's 4×6 output at 80×24: a window of 4 columns, scrolled to the last one
     assert snap_compare(make_app("xor", LIGHT), terminal_size=(80, 24),
                         run_before=keys("n", "tab", *["right"] * 5))
+
+
+def test_cifar10_colour_picture_zoomed(snap_compare, tmp_path) -> None:
+    # conv1's input in picture mode, the tensor pane zoomed: a synthetic CIFAR-10 picture (one
+    # colour and a bright square per class, tests/cifar_files.py) pixel for pixel in truecolor
+    from cifar_files import write_cifar10
+
+    data = write_cifar10(tmp_path, "python", per_batch=40, n_test=20)
+    session = DebugSession.from_scenario(load_scenario("cifar10-cnn"), data_dir=data)
+
+    async def run_before(pilot) -> None:
+        await keys("n")(pilot)
+        pilot.app.screen.query_one("TensorPane").select("x")
+        await keys("i", "tab", "z")(pilot)
+
+    assert snap_compare(BackpropApp("debug", session=session, theme=DARK),
+                        terminal_size=(120, 40), run_before=run_before)
