@@ -97,6 +97,9 @@ DataDirOpt = Annotated[
                  "not shipped, see the README).", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+AllDataOpt = Annotated[bool, typer.Option(
+    "--all-data", help="The whole training and test split, not the scenario's train_size/"
+    "test_size (cifar10-twolayer: 50,000/10,000 instead of cs231n's 5,000/500).")]
 
 
 @app.callback()
@@ -323,6 +326,7 @@ def train_cmd(
         help="Print every N-th epoch's summary line (default: about 20 lines per run).",
         show_default=False)] = None,
     data_dir: DataDirOpt = None,
+    all_data: AllDataOpt = False,
 ) -> None:
     """Train a scenario, or your own network from a .py file, in the live dashboard or
     headless (--headless), with checkpoints, resume and Ctrl-C saving.
@@ -346,7 +350,7 @@ def train_cmd(
             hint="Add --headless to train with progress lines instead (for CI and pipes).")
     trainer = _make_trainer(scenario, epochs=epochs, batch_size=batch_size, lr=lr,
                             optimizer=optimizer, seed=seed, dtype=dtype, out=out,
-                            resume=resume, data_dir=data_dir)
+                            resume=resume, data_dir=data_dir, all_data=all_data)
     if headless:
         _train_headless(trainer, scenario, min_accuracy, log_every, resumed=resume is not None)
     else:
@@ -449,12 +453,10 @@ def _run_notes(trainer) -> list[str]:
 def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
                   lr: float | None, optimizer: OptimizerChoice | None, seed: int | None,
                   dtype: DtypeChoice | None, out: Path | None, resume: Path | None,
-                  data_dir: Path | None):
+                  data_dir: Path | None, all_data: bool = False):
     """The Trainer both front ends use: flags checked, the scenario loaded and overridden, or
     the run resumed from a checkpoint (raises ``UserError`` for bad input: exit 2)."""
     from .errors import UsageError
-    from .netfile import is_network_file
-    from .scenario import load_scenario
     from .training import Trainer, default_run_dir
 
     for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
@@ -464,15 +466,7 @@ def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
         raise UsageError("must be a positive number", key="--lr", value=lr)
     if seed is not None and seed < 0:  # numpy seeds must be non-negative
         raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
-    if is_network_file(scenario):  # a network of the user's own, built by a Python file
-        from .ownrun import NetworkFileRun
-
-        if data_dir is not None:
-            raise UsageError("is for a scenario's MNIST data; a .py network brings its own",
-                             key="--data-dir", value=str(data_dir))
-        sc = NetworkFileRun.load(scenario)
-    else:
-        sc = load_scenario(scenario)
+    sc = _load_run(scenario, data_dir, all_data)
     opt_name = optimizer.value if optimizer else None
     dt = dtype.value if dtype else None
     if resume is not None:
@@ -483,6 +477,25 @@ def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
     sc = sc.with_train(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=opt_name,
                        seed=seed, dtype=dt)
     return Trainer(sc, out_dir=out or default_run_dir(sc.name), data_dir=data_dir)
+
+
+def _load_run(scenario: str, data_dir: Path | None, all_data: bool):
+    """The scenario (with all its data if asked), or the run of a .py network of the user's
+    own — which brings its own data: ``--data-dir`` and ``--all-data`` are refused for it."""
+    from .errors import UsageError
+    from .netfile import is_network_file
+    from .scenario import load_scenario
+
+    if is_network_file(scenario):
+        from .ownrun import NetworkFileRun
+
+        for flag, given in (("--data-dir", data_dir), ("--all-data", all_data or None)):
+            if given is not None:
+                raise UsageError("is for a scenario's MNIST or CIFAR-10 data; a .py network "
+                                 "brings its own", key=flag, value=str(given))
+        return NetworkFileRun.load(scenario)
+    sc = load_scenario(scenario)
+    return sc.with_all_data() if all_data else sc
 
 
 def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None:
@@ -619,6 +632,7 @@ def eval_cmd(
     checkpoint: Annotated[Path, typer.Option(
         help="A checkpoint file, or a run folder (its checkpoint.npz).", show_default=False)],
     data_dir: DataDirOpt = None,
+    all_data: AllDataOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Test accuracy, per-class accuracy and the confusion matrix of a trained network: of a
@@ -627,20 +641,12 @@ def eval_cmd(
     import numpy as np
 
     from .checkpoint import load_checkpoint
-    from .errors import CheckpointError, UsageError
+    from .errors import CheckpointError
     from .formatting import confusion_table
-    from .netfile import is_network_file
     from .ownrun import NO_TEST_NOTE, NetworkFileRun
-    from .scenario import load_scenario
     from .training import evaluate
 
-    if is_network_file(scenario):
-        if data_dir is not None:
-            raise UsageError("is for a scenario's MNIST data; a .py network brings its own",
-                             key="--data-dir", value=str(data_dir))
-        sc = NetworkFileRun.load(scenario)
-    else:
-        sc = load_scenario(scenario)
+    sc = _load_run(scenario, data_dir, all_data)
     ckpt = load_checkpoint(checkpoint)
     sc.check_checkpoint(ckpt)
     dtype = ckpt.meta.get("dtype", "float32")

@@ -154,6 +154,11 @@ class Scenario:
         train = replace(self.train, **changes)
         return replace(self, train=train)
 
+    def with_all_data(self) -> Scenario:
+        """A copy that uses the whole training and test split (no ``train_size``/``test_size``):
+        ``--all-data``. The network and its checkpoints are the same."""
+        return replace(self, data=replace(self.data, train_size=None, test_size=None))
+
     # -- building ---------------------------------------------------------------------------
     def rng(self, seed: int | None, stream: str) -> np.random.Generator:
         """Independent seeded streams: ``init``, ``dropout``, ``shuffle``, ``gradcheck``."""
