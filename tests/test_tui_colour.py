@@ -169,3 +169,29 @@ def test_conv_inputs_and_filters_in_colour_zoomed_to_full_size(data_dir) -> None
         assert "channels 1–16 of 16" in pane.render().plain
 
     run(body, "cifar10-cnn", data_dir)
+
+
+# -- the picker -----------------------------------------------------------------------------------
+def test_picker_lists_cifar10_as_needing_it_and_opening_says_where_to_get_it(monkeypatch):
+    from backprop_tui.data.cifar10 import CIFAR10_DIR_ENV, CIFAR10_URL
+    from backprop_tui.tui.screens.dialogs import ErrorDialog
+    from backprop_tui.tui.screens.picker import PickerScreen
+
+    monkeypatch.delenv(CIFAR10_DIR_ENV, raising=False)
+    app = BackpropApp("picker", scenario_names=["cifar10-twolayer", "xor"])
+
+    async def main() -> None:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, PickerScreen)
+            table = app.screen.query_one("DataTable")
+            data = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+            assert data == ["CIFAR-10 (5,000/500) · needs CIFAR-10 (see README)",
+                            "XOR truth table"]
+            await press(app, pilot, "up", "enter")  # the cursor starts on xor
+            assert isinstance(app.screen, ErrorDialog)
+            message = app.screen.message
+            assert "CIFAR-10 not found" in message and CIFAR10_URL in message
+            assert "--data-dir" in message and CIFAR10_DIR_ENV in message
+
+    asyncio.run(main())
