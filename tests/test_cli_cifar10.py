@@ -178,6 +178,15 @@ def test_all_data_drops_the_scenarios_subset(tmp_path) -> None:
         evaluated = run("eval", "cifar10-twolayer", "--checkpoint", tmp_path / "run0",
                         "--data-dir", folder, "--json", *extra)
         assert json.loads(evaluated.stdout)["test_samples"] == int(sizes[1])
+    # a run resumes on the data it started on (its batch order counts the training rows)
+    assert_refused(run("train", "cifar10-twolayer", "--headless", "--epochs", "2", "--data-dir",
+                       folder, "--resume", tmp_path / "run1"),
+                   "cannot change the data's train_size when resuming", "(got 5000)",
+                   "expected all as in the checkpoint", "--all-data")
+    resumed = run("train", "cifar10-twolayer", "--headless", "--epochs", "2", "--data-dir",
+                  folder, "--resume", tmp_path / "run1", "--all-data")
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming after epoch 1" in resumed.stdout
     own = tmp_path / "net.py"
     own.write_text("import numpy as np\nimport backprop_tui as bt\n", encoding="utf-8")
     assert_refused(run("train", own, "--headless", "--all-data"), "--all-data",

@@ -60,7 +60,8 @@ def _colour_of(code: int) -> tuple[int, int, int] | None:
         return NONFINITE
     rg, b = divmod(code, RGB_LEVELS)
     r, g = divmod(rg, RGB_LEVELS)
-    return tuple(round(v * 255 / (RGB_LEVELS - 1)) for v in (r, g, b))  # type: ignore[return-value]
+    step = 255 / (RGB_LEVELS - 1)
+    return round(r * step), round(g * step), round(b * step)
 
 
 @lru_cache(maxsize=20000)
