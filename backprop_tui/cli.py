@@ -106,11 +106,15 @@ RunArg = Annotated[
 ]
 DataDirOpt = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Folder with your own MNIST IDX files (gz or raw); "
-                 "default: $BACKPROP_TUI_DATA_DIR, else the data shipped with the package.",
-                 show_default=False),
+    typer.Option("--data-dir", help="Folder with your own MNIST IDX files (gz or raw; default: "
+                 "$BACKPROP_TUI_DATA_DIR, else the data shipped with the package), or with "
+                 "CIFAR-10's python or binary batches (default: $BACKPROP_TUI_CIFAR10_DIR; "
+                 "not shipped, see the README).", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+AllDataOpt = Annotated[bool, typer.Option(
+    "--all-data", help="The whole training and test split, not the scenario's train_size/"
+    "test_size (cifar10-twolayer: 50,000/10,000 instead of cs231n's 5,000/500).")]
 
 
 @app.callback()
@@ -341,6 +345,7 @@ def train_cmd(
         help="Print every N-th epoch's summary line (default: about 20 lines per run).",
         show_default=False)] = None,
     data_dir: DataDirOpt = None,
+    all_data: AllDataOpt = False,
 ) -> None:
     """Train a scenario, or your own network from a .py file, in the live dashboard or
     headless (--headless), with checkpoints, resume and Ctrl-C saving.
@@ -364,7 +369,7 @@ def train_cmd(
             hint="Add --headless to train with progress lines instead (for CI and pipes).")
     trainer = _make_trainer(scenario, epochs=epochs, batch_size=batch_size, lr=lr,
                             optimizer=optimizer, seed=seed, dtype=dtype, out=out,
-                            resume=resume, data_dir=data_dir)
+                            resume=resume, data_dir=data_dir, all_data=all_data)
     if headless:
         _train_headless(trainer, scenario, min_accuracy, log_every, resumed=resume is not None)
     else:
@@ -468,25 +473,14 @@ def _run_notes(trainer) -> list[str]:
 def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
                   lr: float | None, optimizer: OptimizerChoice | None, seed: int | None,
                   dtype: DtypeChoice | None, out: Path | None, resume: Path | None,
-                  data_dir: Path | None):
+                  data_dir: Path | None, all_data: bool = False):
     """The Trainer both front ends use: flags checked, the scenario loaded and overridden, or
     the run resumed from a checkpoint (raises ``UserError`` for bad input: exit 2)."""
-    from .errors import UsageError
-    from .netfile import is_network_file
-    from .scenario import load_scenario
     from .training import Trainer, default_run_dir
 
     check_options(("--epochs", epochs, COUNT), ("--batch-size", batch_size, POSITIVE_INT),
                   ("--lr", lr, POSITIVE), ("--seed", seed, SEED))
-    if is_network_file(scenario):  # a network of the user's own, built by a Python file
-        from .ownrun import NetworkFileRun
-
-        if data_dir is not None:
-            raise UsageError("is for a scenario's MNIST data; a .py network brings its own",
-                             key="--data-dir", value=str(data_dir))
-        sc = NetworkFileRun.load(scenario)
-    else:
-        sc = load_scenario(scenario)
+    sc = _load_run(scenario, data_dir, all_data)
     opt_name = optimizer.value if optimizer else None
     dt = dtype.value if dtype else None
     if resume is not None:
@@ -497,6 +491,25 @@ def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
     sc = sc.with_train(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=opt_name,
                        seed=seed, dtype=dt)
     return Trainer(sc, out_dir=out or default_run_dir(sc.name), data_dir=data_dir)
+
+
+def _load_run(scenario: str, data_dir: Path | None, all_data: bool):
+    """The scenario (with all its data if asked), or the run of a .py network of the user's
+    own — which brings its own data: ``--data-dir`` and ``--all-data`` are refused for it."""
+    from .errors import UsageError
+    from .netfile import is_network_file
+    from .scenario import load_scenario
+
+    if is_network_file(scenario):
+        from .ownrun import NetworkFileRun
+
+        for flag, given in (("--data-dir", data_dir), ("--all-data", all_data or None)):
+            if given is not None:
+                raise UsageError("is for a scenario's MNIST or CIFAR-10 data; a .py network "
+                                 "brings its own", key=flag, value=str(given))
+        return NetworkFileRun.load(scenario)
+    sc = load_scenario(scenario)
+    return sc.with_all_data() if all_data else sc
 
 
 def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None:
@@ -638,6 +651,7 @@ def eval_cmd(
         help="A checkpoint file, or a run folder (its checkpoint.npz). Default: the latest "
              "run of the scenario in runs/.", show_default=False)] = None,
     data_dir: DataDirOpt = None,
+    all_data: AllDataOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Test accuracy, per-class accuracy and the confusion matrix of a trained network: of a
@@ -647,24 +661,16 @@ def eval_cmd(
 
     from .blas import threads_for
     from .checkpoint import load_checkpoint
-    from .errors import CheckpointError, UsageError
+    from .errors import CheckpointError
     from .formatting import confusion_table
-    from .netfile import is_network_file
     from .ownrun import NO_TEST_NOTE, NetworkFileRun
-    from .scenario import load_scenario
     from .training import evaluate, latest_run_dir
 
-    if is_network_file(scenario):
-        if data_dir is not None:
-            raise UsageError("is for a scenario's MNIST data; a .py network brings its own",
-                             key="--data-dir", value=str(data_dir))
-        sc = NetworkFileRun.load(scenario)
-    else:
-        sc = load_scenario(scenario)
+    sc = _load_run(scenario, data_dir, all_data)
     if checkpoint is None:  # the latest run; say which (on stderr: --json stays JSON)
         checkpoint = latest_run_dir(sc.name, scenario)
-        _console(stderr=True).print(f"evaluating the latest run of {sc.name}: {checkpoint} "
-                                    "(--checkpoint chooses another)", markup=False)
+        _console(stderr=True).print(f"evaluating the latest run of {_escape(sc.name)}: "
+                                    f"{_escape(checkpoint)} (--checkpoint chooses another)")
     ckpt = load_checkpoint(checkpoint)
     sc.check_checkpoint(ckpt)
     dtype = ckpt.meta.get("dtype", "float32")

@@ -33,6 +33,8 @@ def scenarios_table(items: Iterable[Scenario], width: int | None = None) -> Tabl
         for sc in items:
             head = Text(sc.name, style="bold cyan")
             head.append(f" · {sc.data_label} · ", style="dim")
+            if needs := sc.missing_data:
+                head.append(f"{needs} · ", style="yellow")
             head.append(sc.architecture)
             head.append(f" · {sc.param_count:,} params", style="dim")
             blocks.append(head)
@@ -47,6 +49,8 @@ def scenarios_table(items: Iterable[Scenario], width: int | None = None) -> Tabl
     for sc in items:
         name = Text(sc.name, style="bold cyan")
         name.append(f"\n{sc.data_label}", style="dim")
+        if needs := sc.missing_data:
+            name.append(f"\n{needs}", style="yellow")
         table.add_row(name, sc.architecture, f"{sc.param_count:,}",
                       Text(printable(sc.description, spaces=True)))
     return table

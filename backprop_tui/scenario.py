@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import Checkpoint, check_compatible
-from .data.spec import LAYOUTS, N_CLASSES, NORMALIZE, SOURCES, DataSpec
+from .data.spec import IMAGE_SOURCES, LAYOUTS, N_CLASSES, NORMALIZE, SOURCES, DataSpec
 from .engine.batches import Batches
 from .engine.layers import ShapeError
 from .engine.losses import LOSSES
@@ -159,6 +159,11 @@ class Scenario:
             check_fits(sc, key="train")  # a --batch-size of a million needs its activations
         return sc
 
+    def with_all_data(self) -> Scenario:
+        """A copy that uses the whole training and test split (no ``train_size``/``test_size``):
+        ``--all-data``. The network and its checkpoints are the same."""
+        return replace(self, data=replace(self.data, train_size=None, test_size=None))
+
     # -- building ---------------------------------------------------------------------------
     def rng(self, seed: int | None, stream: str) -> np.random.Generator:
         """Independent seeded streams: ``init``, ``dropout``, ``shuffle``, ``gradcheck``."""
@@ -229,17 +234,16 @@ class Scenario:
         """The training set's seeded mini-batches in float64, as the debugger steps them.
 
         MNIST's 60 000 training images in float64 take 376 MB, and the debugger shows one batch
-        at a time: unless standardised (which needs the whole set in float), the batches keep
-        the decoded uint8 images and convert only each batch's rows as it is drawn — the same
-        batches as from the converted set."""
-        from .data.loaders import load_scenario_data, train_size
-        from .data.mnist import load_mnist
+        at a time: unless standardised (which needs the whole set in float), the batches of an
+        image dataset keep the decoded uint8 images and convert only each batch's rows as it is
+        drawn — the same batches as from the converted set."""
+        from .data.loaders import load_scenario_data, train_labels
         from .engine.batches import RowBatches
 
         rng = self.rng(seed, "shuffle")
-        if self.data.source == "mnist" and self.data.normalize != "standard":
-            n = train_size(self.data, data_dir)
-            labels = np.asarray(load_mnist(data_dir)[1][:n], dtype=np.int64)
+        if self.data.source in IMAGE_SOURCES and self.data.normalize != "standard":
+            labels = np.asarray(train_labels(self.data, data_dir), dtype=np.int64)
+            n = len(labels)
 
             def load(rows: np.ndarray) -> np.ndarray:
                 return load_scenario_data(self.data, self.input_shape, data_dir,
@@ -249,14 +253,26 @@ class Scenario:
         x, t, _, _ = self.load_data(data_dir=data_dir, dtype="float64")
         return Batches(x, t, batch_size, rng)
 
+    @property
+    def missing_data(self) -> str | None:
+        """``needs CIFAR-10 (see README)`` when the data is not where the commands look
+        without ``--data-dir``; None when it is there (or ships with the package)."""
+        from .data.loaders import missing_data
+
+        return missing_data(self.data)
+
     def summary(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "data": self.data_label,
             "architecture": self.architecture,
             "parameters": self.param_count,
             "description": self.description,
         }
+        needs = self.missing_data
+        if needs:
+            out["needs"] = needs
+        return out
 
 
 def _plain(v: Any) -> Any:
@@ -272,13 +288,13 @@ def _plain(v: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 def _check_data(data: DataSpec, r: TableReader) -> None:
     """Refuse settings that would be silently ignored or leave a split empty."""
-    if data.source != "mnist":
+    if data.source not in IMAGE_SOURCES:
         for key, value, default in (("layout", data.layout, "flat"),
                                     ("train_size", data.train_size, None),
                                     ("test_size", data.test_size, None)):
             if key in r.table and value != default:
-                raise r.error(key, f"only applies to MNIST data, not {data.source!r}", value,
-                              "to leave it out")
+                raise r.error(key, f"only applies to MNIST and CIFAR-10 data, not "
+                              f"{data.source!r}", value, "to leave it out")
     if data.source == "iris":
         n_test = round(150 * data.test_fraction)
         if n_test < 3 or n_test > 147:
@@ -299,7 +315,7 @@ def _parse(doc: dict, file: Path, default_name: str, check_memory: bool = True) 
     source = d.get("source", "str", choices=SOURCES)
     data = DataSpec(
         source=source,
-        normalize=d.get("normalize", "str", "scale" if source == "mnist" else "none",
+        normalize=d.get("normalize", "str", "scale" if source in IMAGE_SOURCES else "none",
                         choices=NORMALIZE),
         layout=d.get("layout", "str", "flat", choices=LAYOUTS),
         test_fraction=d.get("test_fraction", "float", 0.2, check=lambda v: 0 < v < 1,

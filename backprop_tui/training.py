@@ -667,6 +667,7 @@ class Trainer:
                     f"cannot change --{key.replace('_', '-')} when resuming",
                     value=value, expected=f"{saved[key]!r} as in the checkpoint, or no flag",
                     hint=f"The checkpoint {ckpt.path} was trained with {key} = {saved[key]!r}.")
+        _same_data_sizes(scenario, ckpt)
         fields = {k: saved[k] for k in ("optimizer", "lr", "lr_decay", "momentum", "beta1",
                                         "beta2", "batch_size", "epochs", "seed", "dtype")
                   if k in saved}
@@ -681,6 +682,21 @@ class Trainer:
         trainer.load_state(ckpt)
         trainer.optimizer.lr = sc.epoch_lr(trainer.epochs_done + 1)
         return trainer
+
+
+def _same_data_sizes(scenario: RunSpec, ckpt: Checkpoint) -> None:
+    """A run resumes on the data it started on: the batch order in the checkpoint counts the
+    training set's rows (``--all-data`` drops a scenario's train_size/test_size)."""
+    saved = ckpt.meta.get("config", {}).get("data")
+    now = scenario.config().get("data")
+    if not isinstance(saved, dict) or not isinstance(now, dict):
+        return
+    for key in ("train_size", "test_size"):
+        if saved.get(key) != now.get(key):
+            raise UsageError(
+                f"cannot change the data's {key} when resuming", value=now.get(key) or "all",
+                expected=f"{saved.get(key) or 'all'} as in the checkpoint",
+                hint="Resume with --all-data exactly when the run was started with it.")
 
 
 def _history_from(ckpt: Checkpoint) -> list[EpochMetrics]:

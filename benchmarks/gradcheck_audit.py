@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing the package
     sys.path.insert(0, str(ROOT))
 
-from backprop_tui.scenario import builtin_names  # noqa: E402
+from backprop_tui.scenario import builtin_names, load_scenario  # noqa: E402
 
 BUDGET_S = {"mnist-cnn": 15.0}
 
@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per scenario (best is kept)")
     args = parser.parse_args(argv)
     names = args.names or builtin_names()
+    if not args.names:  # every built-in whose data is here (CIFAR-10 is never shipped)
+        missing = {n: load_scenario(n).missing_data for n in names}
+        for name, needs in missing.items():
+            if needs:
+                print(f"{name}: skipped, {needs}")
+        names = [n for n in names if not missing[n]]
 
     print(f"{' '.join(command())} gradcheck NAME --json · best of {args.repeat} · "
           f"{os.cpu_count()} CPUs · load average {os.getloadavg()[0]:.2f} at start")

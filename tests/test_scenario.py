@@ -32,7 +32,8 @@ from backprop_tui.scenario import Scenario, list_scenarios, load_scenario
 # The built-ins issue 2 asks for, and their architectures as layer sizes (for MLPs) — the
 # parameter counts below are computed from these, not copied from the code.
 BUILTINS = (
-    "and", "iris", "mnist-cnn", "mnist-cnn-book", "mnist-mlp", "mnist-mlp-book",
+    "and", "cifar10-cnn", "cifar10-twolayer", "iris", "mnist-cnn", "mnist-cnn-book", "mnist-mlp",
+    "mnist-mlp-book",
     "mnist-twolayer", "mnist-twolayer-book", "nand", "not", "or", "perceptron", "xor",
     "xor-sigmoid",
 )
@@ -41,6 +42,7 @@ MLP_SIZES = {
     "perceptron": (2, 2, 1), "xor": (2, 6, 2), "xor-sigmoid": (2, 4, 1),
     "iris": (4, 20, 20, 3), "mnist-mlp": (784, 200, 80, 10), "mnist-twolayer": (784, 100, 10),
     "mnist-mlp-book": (784, 200, 80, 10), "mnist-twolayer-book": (784, 50, 10),
+    "cifar10-twolayer": (3072, 100, 10),  # cs231n's TwoLayerNet
 }
 
 
@@ -56,8 +58,13 @@ def cnn_params() -> int:
     return conv + mlp_params((pooled, 100, 10))
 
 
+def cifar_cnn_params() -> int:
+    """conv 16@5×5 pad 2 on 3×32×32 → pool 2 → affine 100 → affine 10."""
+    return 16 * (3 * 5 * 5) + 16 + mlp_params((16 * 16 * 16, 100, 10))
+
+
 EXPECTED_PARAMS = {**{k: mlp_params(v) for k, v in MLP_SIZES.items()}, "mnist-cnn": cnn_params(),
-                   "mnist-cnn-book": cnn_params()}
+                   "mnist-cnn-book": cnn_params(), "cifar10-cnn": cifar_cnn_params()}
 
 # A small valid scenario that the bad-input cases below break one piece at a time.
 VALID = """\

@@ -90,3 +90,20 @@ def test_mnist_cnn_pool_switches(snap_compare, size) -> None:
     # 80×24 the rows of channel 0 around the cursor
     assert snap_compare(make_app("mnist-cnn"), terminal_size=size,
                         run_before=keys("n", "n", "n", "]"))
+
+
+def test_cifar10_colour_picture_zoomed(snap_compare, tmp_path) -> None:
+    # conv1's input in picture mode, the tensor pane zoomed: a synthetic CIFAR-10 picture (one
+    # colour and a bright square per class, tests/cifar_files.py) pixel for pixel in truecolor
+    from cifar_files import write_cifar10
+
+    data = write_cifar10(tmp_path, "python", per_batch=40, n_test=20)
+    session = DebugSession.from_scenario(load_scenario("cifar10-cnn"), data_dir=data)
+
+    async def run_before(pilot) -> None:
+        await keys("n")(pilot)
+        pilot.app.screen.query_one("TensorPane").select("x")
+        await keys("i", "tab", "z")(pilot)
+
+    assert snap_compare(BackpropApp("debug", session=session, theme=DARK),
+                        terminal_size=(120, 40), run_before=run_before)

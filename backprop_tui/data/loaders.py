@@ -8,10 +8,11 @@ import numpy as np
 
 from ..engine.datacheck import BadData, check_labels
 from ..errors import DataError
+from .cifar10 import cifar10_missing, load_cifar10
 from .gates import gate_data
 from .iris import load_iris
 from .mnist import load_mnist
-from .spec import N_CLASSES, DataSpec
+from .spec import IMAGE_SOURCES, N_CLASSES, DataSpec
 from .splits import scale_pixels, standardize, stratified_split
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -29,8 +30,8 @@ def load_scenario_data(
     * gates: the truth table is both the training and the test set;
     * iris: a seeded stratified split (``test_fraction``, ``split_seed``), standardised with the
       training statistics when ``normalize = "standard"``;
-    * MNIST: the official 60k/10k split, pixels scaled to [0, 1] with ``normalize = "scale"``,
-      optionally the first ``train_size`` / ``test_size`` samples.
+    * MNIST, CIFAR-10: the official split (60k/10k, 50k/10k), pixels scaled to [0, 1] with
+      ``normalize = "scale"``, optionally the first ``train_size`` / ``test_size`` samples.
 
     With ``train_rows``, only those training rows (and no test rows) are converted — a gradient
     check of 8 MNIST images then costs kilobytes, not the 376 MB of the whole set in float64.
@@ -40,12 +41,8 @@ def load_scenario_data(
         x, y, _ = load_iris()
         tr, te = stratified_split(y, spec.test_fraction, spec.split_seed)
         x_tr, y_tr, x_te, y_te = x[tr], y[tr], x[te], y[te]
-    elif spec.source == "mnist":
-        x_tr, y_tr, x_te, y_te = load_mnist(data_dir)
-        if spec.train_size:
-            x_tr, y_tr = x_tr[: spec.train_size], y_tr[: spec.train_size]
-        if spec.test_size:
-            x_te, y_te = x_te[: spec.test_size], y_te[: spec.test_size]
+    elif spec.source in IMAGE_SOURCES:
+        x_tr, y_tr, x_te, y_te = _image_split(spec, data_dir)
     else:
         x_tr, y_tr = gate_data(spec.source)
         x_te, y_te = x_tr.copy(), y_tr.copy()
@@ -75,7 +72,31 @@ def train_size(spec: DataSpec, data_dir: str | Path | None) -> int:
     """Number of training samples, without converting any pixels."""
     if spec.source == "iris":
         return 150 - round(150 * spec.test_fraction)
-    if spec.source == "mnist":
-        n = len(load_mnist(data_dir)[1])
-        return min(n, spec.train_size) if spec.train_size else n
+    if spec.source in IMAGE_SOURCES:
+        return len(train_labels(spec, data_dir))
     return len(gate_data(spec.source)[1])
+
+
+def train_labels(spec: DataSpec, data_dir: str | Path | None) -> np.ndarray:
+    """The training labels of an image dataset (int64, read-only), without converting pixels."""
+    return _image_split(spec, data_dir)[1]
+
+
+def _image_split(spec: DataSpec, data_dir: str | Path | None) -> Arrays:
+    """MNIST or CIFAR-10 as decoded (uint8 pixels, read-only), cut to the first ``train_size``
+    / ``test_size`` samples."""
+    if spec.source == "cifar10":  # reads only the batch files these sizes need
+        return load_cifar10(data_dir, spec.train_size, spec.test_size)
+    x_tr, y_tr, x_te, y_te = load_mnist(data_dir)
+    if spec.train_size:
+        x_tr, y_tr = x_tr[: spec.train_size], y_tr[: spec.train_size]
+    if spec.test_size:
+        x_te, y_te = x_te[: spec.test_size], y_te[: spec.test_size]
+    return x_tr, y_tr, x_te, y_te
+
+
+def missing_data(spec: DataSpec) -> str | None:
+    """What a scenario list says of data that is not on this machine (``needs CIFAR-10 (see
+    README)``), looking where the commands look without ``--data-dir``; None when it is there
+    or ships with the package."""
+    return cifar10_missing() if spec.source == "cifar10" else None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gzip
 import math
-import os
 import threading
 import zlib
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..resources import assets_dir
+from .files import clear_file_cache, named_folder, read_cached
 
 #: Environment variable naming a folder with the user's own MNIST IDX files.
 DATA_DIR_ENV = "BACKPROP_TUI_DATA_DIR"
@@ -57,17 +57,15 @@ _HOW_TO_POINT = (
     f"and pass --data-dir FOLDER or set {DATA_DIR_ENV}=FOLDER"
 )
 
-# resolved path -> (mtime_ns, size, decoded read-only array)
-_cache: dict[Path, tuple[int, int, np.ndarray]] = {}
 # resolved label path -> (the cached uint8 array it was made from, its int64 copy)
 _labels_cache: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
 _cache_lock = threading.Lock()
 
 
 def clear_cache() -> None:
-    """Forget every decoded IDX array (the next load reads the files again)."""
+    """Forget every decoded data file (the next load reads the files again)."""
+    clear_file_cache()
     with _cache_lock:
-        _cache.clear()
         _labels_cache.clear()
 
 
@@ -77,21 +75,7 @@ def read_idx(path: str | Path) -> np.ndarray:
 
     Cached per resolved path; a changed mtime or size makes it read the file again.
     """
-    file = Path(path).expanduser()
-    try:
-        resolved = file.resolve()
-        st = resolved.stat()
-    except FileNotFoundError:
-        raise DataError("file not found", file=file, hint=_HOW_TO_POINT) from None
-    except OSError as e:
-        raise DataError(f"cannot read the file ({e.strerror or e})", file=file) from None
-    with _cache_lock:
-        hit = _cache.get(resolved)
-        if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
-            return hit[2]
-        array = _decode(file, resolved)
-        _cache[resolved] = (st.st_mtime_ns, st.st_size, array)
-        return array
+    return read_cached(path, _decode, hint=_HOW_TO_POINT)
 
 
 def _decode(file: Path, resolved: Path) -> np.ndarray:
@@ -218,11 +202,9 @@ def _count_trailing(stream: BinaryIO) -> int:
 def resolve_data_dir(data_dir: str | Path | None = None) -> tuple[Path, str]:
     """The MNIST folder and where the choice came from: the ``data_dir`` argument, else
     ``$BACKPROP_TUI_DATA_DIR`` (if set and not empty), else the shipped ``assets/mnist``."""
-    if data_dir is not None:
-        return Path(data_dir).expanduser(), "--data-dir"
-    env = os.environ.get(DATA_DIR_ENV, "").strip()
-    if env:
-        return Path(env).expanduser(), f"${DATA_DIR_ENV}"
+    folder, source = named_folder(data_dir, DATA_DIR_ENV)
+    if folder is not None:
+        return folder, source
     return assets_dir() / "mnist", "the built-in data"
 
 

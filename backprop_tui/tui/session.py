@@ -90,8 +90,9 @@ class TensorItem:
     array: np.ndarray | None
     #: where the values come from (``forward step of L1 affine1``), or when they will exist
     source: str
-    #: for flat MNIST-like data: the picture shape of one sample (28, 28); 4-D data needs none
-    image_shape: tuple[int, int] | None = None
+    #: for flat MNIST-like data: the picture shape of one sample (28, 28); 4-D data needs none;
+    #: (3, H, W) marks colour pictures: RGB data (flat or 4-D) and conv filters over it
+    image_shape: tuple[int, ...] | None = None
     #: (size, stride, pad) when the tensor says which entry of each pooling window won
     #: (``Layer.cache_window``): the tensor pane draws one arrow per window
     window: tuple[int, int, int] | None = None
@@ -499,14 +500,29 @@ class DebugSession:
         return before.output, (f"from the {st.describe_step(pos - 1)} step (goes in at the "
                                "next step)")
 
-    def _image_shape(self, i: int, what: Literal["in", "out"]) -> tuple[int, int] | None:
-        """A picture shape for flat per-sample vectors that are images (MNIST flat layout)."""
+    def _image_shape(self, i: int, what: Literal["in", "out"]) -> tuple[int, ...] | None:
+        """A picture shape for flat per-sample vectors that are images (MNIST flat layout), or
+        (3, H, W) for the colour data the first layer takes in (CIFAR-10, flat or not)."""
+        colour = self._colour_data()
+        if colour is not None and what == "in" and i == 0:
+            return colour
         shape = self.net.input_shape if (what == "in" and i == 0) else None
         if shape is None or len(shape) != 1:
             return None
         side = math.isqrt(shape[0])
         if side * side == shape[0] and side >= 8 and self.flat_images:
             return (side, side)
+        return None
+
+    def _colour_data(self) -> tuple[int, ...] | None:
+        """(3, H, W) when the scenario's data are colour pictures."""
+        image = self.scenario.data.image_shape if self.scenario is not None else None
+        return image if image is not None and image[0] == 3 else None
+
+    def _colour_filters(self, i: int, p: np.ndarray) -> tuple[int, ...] | None:
+        """(3, FH, FW) for the filters of a conv layer that looks at the colour data itself."""
+        if i == 0 and self._colour_data() is not None and p.ndim == 4 and p.shape[1] == 3:
+            return tuple(int(d) for d in p.shape[1:])
         return None
 
     def tensors(self, row: int) -> list[TensorItem]:
@@ -558,7 +574,8 @@ class DebugSession:
                                     window=layer.cache_window(k)))
         for k, p in layer.params.items():
             items.append(TensorItem(k, f"{k} — parameter of {layer.name}, current value",
-                                    "param", p, "the live parameter (changes at the update)"))
+                                    "param", p, "the live parameter (changes at the update)",
+                                    self._colour_filters(i, p)))
         for k, b in layer.buffers.items():
             items.append(TensorItem(k, f"{k} — running statistic (not trained)", "cache", b,
                                     "the live buffer"))
@@ -569,7 +586,8 @@ class DebugSession:
             items.append(TensorItem(f"d{k}", f"d{k} = ∂L/∂{k} — the gradient for {k}"
                                     + (" (incl. λ·W)" if self.net.l2 and k in layer.decay
                                        else ""),
-                                    "gradient", g, bsrc if bwd else bpend))
+                                    "gradient", g, bsrc if bwd else bpend,
+                                    self._colour_filters(i, layer.params[k])))
         items.append(TensorItem("dx", f"dx = ∂L/∂x — the gradient {layer.name} sends back",
                                 "gradient", bwd.output if bwd else None,
                                 bsrc if bwd else bpend, img_in))

@@ -19,6 +19,8 @@ without knowing which module holds them:
 * :mod:`.numbers_plan` — the tensor pane's choice: every number, a window, or colours only
 * :mod:`.pictures` — half-block pictures: ``halfblock``, ``image_grid``, ``image_kind``
 * :mod:`.winners` — max-pool switches as one arrow per window (which entry won, ties dotted)
+* :mod:`.colour_pictures` — the same in colour (RGB data, filters over it): ``colour_picture``,
+  ``colour_grid``, ``colour_shape``
 * :mod:`.series` — ``Series`` and ``SeriesBuffer`` (a long series in bounded memory)
 * :mod:`.plot` — the braille line chart (``plot``, nice bounds, ticks) and ``sparkline``
 
@@ -51,6 +53,7 @@ from .colors import (
     luminance,
     text_color,
 )
+from .colour_pictures import colour_grid, colour_picture, colour_shape
 from .grid import View, layout
 from .heatmaps import auto_scale, bitmap, heat_codes, heatmap, legend
 from .numbers_grid import NUMBERS_MIN, number_strings, numbers, numbers_size, numbers_widths
@@ -71,6 +74,9 @@ __all__ = [
     "View",
     "auto_scale",
     "bitmap",
+    "colour_grid",
+    "colour_picture",
+    "colour_shape",
     "contrast_ratio",
     "fmt",
     "fit_images",

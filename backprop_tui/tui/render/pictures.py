@@ -7,6 +7,7 @@ can be drawn as pictures at all (:func:`image_kind`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -77,13 +78,21 @@ def _pixel_codes(img: np.ndarray, vmin: float | None, vmax: float | None,
 
 def _paint_pixels(px: np.ndarray, diverging: bool) -> Text:
     """Pixel codes (H, W) → half-block text: ``▀`` with fg = upper pixel, bg = lower pixel."""
+    return paint_codes(px, _P_BLANK, _PC, lambda k: _pair_style(k, diverging))
+
+
+def paint_codes(px: np.ndarray, blank_code: int, base: int,
+                style_of: Callable[[int], Style | None]) -> Text:
+    """Pixel codes (H, W), all below ``base`` → half-block text, two pixel rows per line: a
+    text cell's code is ``upper · base + lower`` and ``style_of(code)`` its style; a cell of two
+    ``blank_code`` pixels is a space. Equal neighbours share one span."""
     h, w = px.shape
     if h == 0 or w == 0:
         return Text("(empty)", style="dim", end="")
     if h % 2:
-        px = np.vstack([px, np.full((1, w), _P_BLANK, dtype=px.dtype)])
-    pairs = px[0::2] * _PC + px[1::2]
-    blank = _P_BLANK * _PC + _P_BLANK
+        px = np.vstack([px, np.full((1, w), blank_code, dtype=px.dtype)])
+    pairs = px[0::2] * base + px[1::2]
+    blank = blank_code * base + blank_code
     chars = np.where(pairs == blank, " ", "▀")
     plain = "\n".join("".join(row) for row in chars.tolist())
     rows, cols = pairs.shape
@@ -96,7 +105,7 @@ def _paint_pixels(px: np.ndarray, diverging: bool) -> Text:
     e_char = s_char + (ends - starts)
     spans = [Span(s, e, st) for s, e, k in zip(s_char.tolist(), e_char.tolist(),
                                                flat[starts].tolist(), strict=True)
-             if (st := _pair_style(k, diverging)) is not None]
+             if (st := style_of(k)) is not None]
     return Text(plain, spans=spans, end="")
 
 
@@ -172,15 +181,23 @@ def image_grid(images: np.ndarray, *, cols: int, gap: int = 1, vmin: float | Non
     px = _pixel_codes(x, vmin, vmax, diverging)
     if cursor is not None and 0 <= cursor[0] < k and 0 <= cursor[1] < h and 0 <= cursor[2] < w:
         px[tuple(cursor)] = _P_CURSOR
-    hp = h + (h % 2)  # each tile padded to whole text lines
+    return _paint_pixels(tile_codes(px, cols, gap, _P_BLANK), diverging)
+
+
+def tile_codes(px: np.ndarray, cols: int, gap: int, blank_code: int) -> np.ndarray:
+    """(K, H, W) pixel codes laid out ``cols`` tiles per row on a ``blank_code`` canvas: ``gap``
+    blank columns between tiles, ``gap`` blank text lines between tile rows (each tile padded
+    to whole text lines)."""
+    k, h, w = px.shape
+    hp = h + (h % 2)
     rows = _ceil_div(k, cols)
-    canvas = np.full((rows * hp + (rows - 1) * 2 * gap, cols * w + (cols - 1) * gap), _P_BLANK,
-                     dtype=np.int64)
+    canvas = np.full((rows * hp + (rows - 1) * 2 * gap, cols * w + (cols - 1) * gap),
+                     blank_code, dtype=np.int64)
     for i in range(k):
         r, c = divmod(i, cols)
         y, xx = r * (hp + 2 * gap), c * (w + gap)
         canvas[y:y + h, xx:xx + w] = px[i]
-    return _paint_pixels(canvas, diverging)
+    return canvas
 
 
 def image_kind(item: TensorItem) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -67,8 +68,12 @@ class PickerScreen(Screen[None]):
             except UserError as e:  # a broken file still lists, with its problem
                 self._rows.append((name, (name, "–", "–", "–"), Text(str(e), style="red")))
                 continue
-            self._rows.append((name, (sc.name, sc.data_label, sc.architecture,
-                                      f"{sc.param_count:,}"),
+            data = Text(sc.data_label)
+            if needs := sc.missing_data:  # listed; opening it says what is missing
+                # on a line of its own, short: the column stays narrow (the line under the
+                # table says it in full)
+                data.append(f"\n{needs.split(' (')[0]}", style="yellow")
+            self._rows.append((name, (sc.name, data, sc.architecture, f"{sc.param_count:,}"),
                                printable(sc.description, spaces=True)))
         self._fill(self.size.width)
         table = self.query_one(DataTable)
@@ -87,7 +92,7 @@ class PickerScreen(Screen[None]):
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear(columns=True)
-        widths = {head: max(len(head), *(len(cells[i]) for _, cells, _ in self._rows))
+        widths = {head: max(len(head), *(_widest_line(cells[i]) for _, cells, _ in self._rows))
                   for i, head in enumerate(self.COLUMNS)}
         pad = 2 * table.cell_padding
         # the table's margin (2 + 2, app.tcss) and a vertical scrollbar's 2 columns
@@ -102,7 +107,8 @@ class PickerScreen(Screen[None]):
             table.add_column("description", width=room, key="description")
         for key, cells, description in self._rows:
             # Text, not str: a DataTable reads a str cell as markup ("[/]" in a file's text)
-            row = [Text(c) for head, c in zip(self.COLUMNS, cells, strict=True) if head in shown]
+            row = [Text(c) if isinstance(c, str) else c
+                   for head, c in zip(self.COLUMNS, cells, strict=True) if head in shown]
             desc = Text(description) if isinstance(description, str) else description
             table.add_row(*row, *([desc] if wide else []), key=key,
                           height=None if wide else 1)
@@ -121,11 +127,13 @@ class PickerScreen(Screen[None]):
             detail.update(Text(str(e), style="red"))
             return
         tr = sc.train
+        needs = sc.missing_data
         detail.update(Text.assemble(
             (sc.name, "bold"), f" — {printable(sc.description, spaces=True)}\n",
             (f"{sc.data_label} · {sc.architecture} · loss {sc.loss} · {tr.optimizer} "
              f"lr {tr.lr:g} · "
              f"debugger batch {sc.debug_batch_size} · seed {tr.seed}", "dim"),
+            (f"\n{needs}" if needs else "", "yellow"),
         ))
 
     def action_open(self) -> None:
@@ -168,3 +176,8 @@ class PickerScreen(Screen[None]):
         self.app.push_screen(debugger_help([("↑ ↓", "choose a scenario"),
                                             ("enter", "open it in the debugger"),
                                             ("q", "quit")]))
+
+
+def _widest_line(cell: str | Text) -> int:
+    """The columns a cell needs: its longest line (a cell may hold a second line)."""
+    return max(cell_len(line) for line in str(cell).split("\n"))

@@ -33,6 +33,7 @@ from textual.reactive import reactive
 from ...engine.layers import dims
 from .. import render
 from ..render import winners as winners_mod
+from ..render.colour_pictures import colour_shape
 from ..render.numbers_plan import NumbersPlan, WindowPlan, numbers_plan, window_words
 from ..render.numtext import all_digits, first_fit, fold
 from ..render.pictures import image_kind
@@ -564,6 +565,8 @@ class TensorPane(CachedLines, can_focus=True):
 
     def _draw_picture(self, a: np.ndarray, it: TensorItem, kind: str, width: int,
                       rows: int) -> list:
+        if colour_shape(it) is not None:
+            return self._draw_colour(a, it, kind, width, rows)
         sample = min(self.sample, a.shape[0] - 1)
         note = Text(no_wrap=True, overflow="ellipsis", end="", style="dim")
         self._grid = (0, 0)
@@ -619,6 +622,35 @@ class TensorPane(CachedLines, can_focus=True):
         return [note, render.image_grid(tiles[:k], cols=per_row, gap=gap, diverging=signed,
                                         factor=factor)]
 
+
+    def _draw_colour(self, a: np.ndarray, it: TensorItem, kind: str, width: int,
+                     rows: int) -> list:
+        """Colour data (one sample as an RGB picture) or the conv filters over it (every
+        filter as an RGB tile), downsampled only when the pane is too small; one scale over
+        the whole tensor, so samples and filters compare."""
+        self._grid = (0, 0)
+        shape = colour_shape(it)
+        assert shape is not None
+        c, h, w = shape
+        if kind == "filters":
+            tiles = a
+            what = f"{len(a)} filters, each {c}×{h}×{w} (red, green, blue input channels)"
+        else:
+            sample = min(self.sample, a.shape[0] - 1)
+            tiles = a[sample].reshape(1, c, h, w)
+            what = f"sample {sample + 1}/{a.shape[0]} as a {c}×{h}×{w} colour picture · , . " \
+                   "change sample"
+        # no legend and cursor lines below a colour picture: it has their room too
+        per_row, factor = render.fit_images(len(tiles), h, w, max_rows=rows + FOOTER_LINES,
+                                            max_cols=width)
+        stats = self._stats(a)
+        lo, hi = (stats.min, stats.max) if math.isfinite(stats.min) else (0.0, 1.0)
+        parts = [what, f"black = {render.fmt(lo)}, white = {render.fmt(hi)} (all channels)"]
+        if factor > 1:
+            parts.append(f"downsampled ×{factor} (mean of {factor}×{factor} pixels)")
+        note = Text(" · ".join(parts), style="dim", no_wrap=True, overflow="ellipsis", end="")
+        return [note, render.colour_grid(tiles, cols=per_row, vmin=lo, vmax=hi,
+                                         factor=factor)]
 
 
 def _group(role: str) -> str:
