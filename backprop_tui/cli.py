@@ -118,9 +118,10 @@ def _root(ctx: typer.Context) -> None:
 def scenarios_cmd(as_json: JsonOpt = False) -> None:
     """List the built-in scenarios: name, data, architecture, parameter count, description."""
     from .formatting import scenarios_table
+    from .graphfile import list_graph_scenarios
     from .scenario import list_scenarios
 
-    items = list_scenarios()
+    items = [*list_graph_scenarios(), *list_scenarios()]  # graphs first: the learning path
     if as_json:
         print(json.dumps([sc.summary() for sc in items], indent=2))
         return
@@ -182,6 +183,8 @@ def gradcheck_cmd(
     from .engine.paramcheck import gradcheck_function
     from .errors import UsageError
     from .formatting import gradcheck_summary, gradcheck_table
+    from .graphfile import is_graph_ref
+    from .graphrun import graph_gradcheck, need_graph
     from .netfile import is_network_file, load_network_file
     from .scenario import load_scenario
 
@@ -193,9 +196,15 @@ def gradcheck_cmd(
             raise UsageError("must be a positive integer", key=name, value=value)
     if seed < 0:  # numpy seeds must be non-negative
         raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
+    graph_options = dict(mode=mode.value, h=h, tol=tol, atol=atol, k=k, full_limit=full_limit,
+                         seed=seed, layers=layer or None)
     nf = None
-    if is_network_file(scenario):  # your own code, built by a Python file
-        nf = load_network_file(scenario)
+    if is_network_file(scenario) or is_graph_ref(scenario):  # your own code, or a graph
+        nf = load_network_file(scenario) if is_network_file(scenario) else None
+        if nf is None or nf.kind == "graph":  # checked node by node: graphrun.py
+            title, graph = (nf.name, nf.net) if nf else need_graph(scenario)
+            raise typer.Exit(graph_gradcheck(title, graph, graph_options, as_json, _console(),
+                                             _console(stderr=True)))
         title, net = nf.name, nf.net
         if nf.kind == "network":
             net.cast(np.float64)
@@ -235,8 +244,7 @@ def gradcheck_cmd(
         rows = np.sort(np.random.default_rng(seed).choice(len(nf.x), size=n, replace=False))
         x, t = nf.x[rows].astype(np.float64), nf.t[rows]
     t0 = time.perf_counter()
-    options = dict(mode=mode.value, h=h, tol=tol, atol=atol, k=k, full_limit=full_limit,
-                   seed=seed, layers=layer or None)
+    options = graph_options
     try:
         if nf is not None and nf.kind == "function":
             x = t = None
@@ -283,6 +291,21 @@ def _float64_params(path: Any, params: Any) -> None:
                                 key=f"params[{key!r}]", value=str(what),
                                 expected="float64 arrays (cs231n's models take "
                                          "dtype=np.float64)")
+
+
+@app.command("graph")
+@user_errors
+def graph_cmd(
+    scenario: Annotated[str, typer.Argument(
+        help="A built-in graph (apple, apple-orange, fanout, neuron, mlp), a graph .toml, or "
+             "a .py file that calls bt.debug(node).", show_default=False)],
+    as_json: JsonOpt = False,
+) -> None:
+    """One forward and one backward pass through a computational graph: every node's name,
+    op, value and gradient."""
+    from .graphrun import graph_command
+
+    graph_command(scenario, as_json, _console())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,16 +606,26 @@ def debug_cmd(
     Press ? in the debugger for the keys. Exit 2 for bad input (before the screen opens).
     """
     from .errors import ScenarioError, UsageError
+    from .graphfile import is_graph_ref
+    from .graphrun import need_graph
     from .netfile import is_network_file, load_network_file
     from .scenario import load_scenario
-    from .tui.app import DARK, LIGHT, run_debugger
+    from .tui.app import DARK, LIGHT, run_debugger, run_graph_debugger
     from .tui.session import DebugSession
 
+    colours = LIGHT if theme == ThemeChoice.light else DARK
+    if is_graph_ref(scenario):
+        if checkpoint is not None:
+            raise UsageError("is for network scenarios; a graph starts from its file's values",
+                             key="--checkpoint", value=str(checkpoint))
+        return run_graph_debugger(*need_graph(scenario), theme=colours)
     if is_network_file(scenario):  # a network of the user's own, built by a Python file
         if checkpoint is not None:
             raise UsageError("is for scenarios; a .py network starts from the weights the file "
                              "gives it", key="--checkpoint", value=str(checkpoint))
         nf = load_network_file(scenario)
+        if nf.kind == "graph":  # bt.debug(node): the graph debugger
+            return run_graph_debugger(nf.name, nf.net, theme=colours)
         if nf.kind != "network":
             raise ScenarioError(
                 f"holds a {'cs231n-style model' if nf.kind == 'model' else 'function f(params)'}"
@@ -608,7 +641,7 @@ def debug_cmd(
         sc = load_scenario(scenario)
         session = DebugSession.from_scenario(sc, seed=seed, batch_size=batch_size,
                                              checkpoint=checkpoint, data_dir=data_dir)
-    run_debugger(session, theme=LIGHT if theme == ThemeChoice.light else DARK)
+    run_debugger(session, theme=colours)
 
 
 @app.command("eval")

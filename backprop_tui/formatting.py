@@ -10,7 +10,14 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from .engine.checks import GOOD, SUSPICIOUS, WRONG, GradcheckReport, TensorCheck
+from .engine.checks import (
+    GOOD,
+    SUSPICIOUS,
+    WRONG,
+    GradcheckReport,
+    TensorCheck,
+    gradient_name,
+)
 from .scenario import Scenario
 
 VERDICT_STYLE = {"pass": "bold green", "FAIL": "bold red", "kink": "yellow"}
@@ -54,8 +61,11 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in shape) if shape else "scalar"
 
 
-def tensor_label(check: TensorCheck) -> str:
-    """``W 784×200`` for a parameter, ``x 8×784`` for a layer's input (its gradient is dx)."""
+def tensor_label(check: TensorCheck, scope: str = "local") -> str:
+    """``W 784×200`` for a parameter, ``x 8×784`` for a layer's input (its gradient is dx);
+    in a graph the gradient checked: ``d(tax) scalar``, ``d(a) = Σ scalar``."""
+    if scope == "graph":
+        return f"{gradient_name(check, scope)} {_shape(check.shape)}"
     if check.layer == "network":
         return "all params"
     return f"{check.tensor} {_shape(check.shape)}"
@@ -86,7 +96,7 @@ def gradcheck_table(report: GradcheckReport, title: str = "gradient check") -> T
         judged = c.checked > c.kinks
         table.add_row(
             c.layer if c.layer != previous else "",
-            tensor_label(c),
+            tensor_label(c, report.scope),
             mode_label(c),
             str(c.checked),
             str(c.kinks) if c.kinks else "",
@@ -115,13 +125,18 @@ def gradcheck_summary(
             text.append(f" (but {', '.join(report.unchecked)} could not be checked)",
                         style="bold yellow")
         where = (f"{len(report.checks)} parameters" if report.scope == "params" else
-                 f"{len(report.checks)} tensors in {n_layers} layers")
+                 f"{len(report.checks)} gradients at {n_layers} nodes" if report.scope == "graph"
+                 else f"{len(report.checks)} tensors in {n_layers} layers")
         text.append(f": {where} agree with centered differences.\n")
     else:
         text.append("FAILED", style="bold red")
         failed = [c for c in report.checks if not c.passed]
         text.append(f": {len(failed)} of {len(report.checks)} tensors disagree, in "
                     f"{', '.join(report.failed_layers)}.\n")
+        if report.scope == "graph":
+            text.append("Each node was checked against its own forward with the gradient that "
+                        "reached it, so the nodes named are the ones whose backward (or sum "
+                        "of gradients, Σ) is wrong.\n")
         if report.scope == "local":
             text.append("Local scope: each layer was checked against its own forward, so the "
                         "layers named are the ones whose backward is wrong.\n")
@@ -130,7 +145,8 @@ def gradcheck_summary(
         text.append(f"{kinks} perturbation(s) crossed a kink (a ReLU mask flipped or a max-pool "
                     "switch moved) and were not judged.\n", style="yellow")
     how = ("parameter by parameter (each perturbed in place, the whole loss recomputed)"
-           if report.scope == "params" else f"{report.scope} scope")
+           if report.scope == "params" else "node by node" if report.scope == "graph"
+           else f"{report.scope} scope")
     samples = f"{batch_size} training samples, " if batch_size else ""
     text.append(
         f"{scenario}: {samples}seed {seed}, float64, h = {report.h:g}, "

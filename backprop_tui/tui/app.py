@@ -27,6 +27,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, Input
 
+from ..engine.graph import Graph
 from ..errors import UsageError
 from .blas import limit_blas_threads
 from .screens.debugger import DEBUGGER_KEYS, DebuggerScreen
@@ -165,6 +166,16 @@ def run_debugger(session: DebugSession, theme: str = DARK) -> None:
     need_terminal()
     limit_blas_threads(1)
     BackpropApp("debug", session=session, theme=theme).run()
+
+
+def run_graph_debugger(name: str, graph: Graph, theme: str = DARK) -> None:
+    """Open the graph debugger (:mod:`.screens.graph`) on ``graph`` in this terminal."""
+    from .graphsession import GraphSession
+    from .screens.graph import GraphScreen
+
+    need_terminal()
+    session = GraphSession(name, graph)
+    BackpropApp("screen", screen=lambda: GraphScreen(session), theme=theme).run()
 
 
 def run_picker(theme: str = DARK) -> None:
