@@ -1,0 +1,148 @@
+"""The graph debugger (screens/graph.py, widgets/graph.py) driven with Textual's Pilot, and SVG
+snapshots of it at 80×24 and 120×40."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backprop_tui.graphfile import load_graph_scenario
+from backprop_tui.tui.app import DARK, BackpropApp
+from backprop_tui.tui.graphsession import GraphSession
+from backprop_tui.tui.screens.graph import GraphScreen
+from backprop_tui.tui.widgets.gradcheck import GradcheckPane
+from backprop_tui.tui.widgets.graph import GraphPane, NodePane
+
+
+def make_app(name: str) -> tuple[BackpropApp, GraphSession]:
+    session = GraphSession(name, load_graph_scenario(name).build())
+    return BackpropApp("screen", screen=lambda: GraphScreen(session), theme=DARK), session
+
+
+def screen_text(app: BackpropApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def test_apple_orange_steps_node_by_node_to_the_books_numbers() -> None:
+    asyncio.run(_apple_orange_steps_node_by_node_to_the_books_numbers())
+
+
+async def _apple_orange_steps_node_by_node_to_the_books_numbers() -> None:
+    app, s = make_app("apple-orange")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        g = s.graph
+        for name in ("apple_price", "orange_price", "all_price", "price"):
+            await pilot.press("n")
+            assert s.current.node.name == name and s.current.direction == "forward"
+            assert app.screen.query_one(GraphPane).node.name == name  # selection follows
+        assert float(g.node("price").value) == 715.0000000000001
+        assert g.node("tax").grad is None
+        await pilot.press("n")  # backward of price: d(tax) = d(price) · all_price
+        await pilot.pause()
+        assert float(g.node("tax").grad) == 650.0
+        text = screen_text(app)
+        assert "◀" in text  # the edges the gradient travels on are marked
+        assert "d(price) = 1" in text
+        await pilot.press("right")  # from price (last column) nothing to the right
+        await pilot.press("left", "down")
+        await pilot.pause()
+        pane = app.screen.query_one(GraphPane)
+        assert pane.node.name in ("tax", "all_price")
+        while pane.node.name != "tax":
+            await pilot.press("down")
+        await pilot.pause()
+        assert s.chain_rule(g.node("tax")) == "d(tax) = d(price) · all_price = 1 · 650 = 650"
+        text = screen_text(app)  # the node pane wraps it at 80 columns
+        assert app.screen.query_one(NodePane).node is g.node("tax")
+        assert "d(tax) = d(price)" in text and "650 = 650" in text
+        await pilot.press("b")
+        assert [float(g.node(n).grad) for n in ("apple_num", "apple", "orange", "orange_num",
+                                                 "tax")] == \
+            [110.00000000000001, 2.2, 3.3000000000000003, 165.0, 650.0]
+        assert s.walk.pos == s.walk.total
+
+
+def test_step_back_is_exact_and_g_checks_the_selected_node() -> None:
+    asyncio.run(_step_back_is_exact_and_g_checks_the_selected_node())
+
+
+async def _step_back_is_exact_and_g_checks_the_selected_node() -> None:
+    app, s = make_app("apple-orange")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f", "n", "n")
+        before = {n.name: (n.value, n.grad) for n in s.graph.nodes}
+        await pilot.press("n", "p")
+        after = {n.name: (n.value, n.grad) for n in s.graph.nodes}
+        assert s.walk.pos == 6
+        for name, (v, g) in before.items():
+            assert (v == after[name][0]).all() and (g == after[name][1]).all(), name
+        assert app.screen.query_one(GraphPane).node.name == "all_price"
+        await pilot.press("g")
+        await pilot.pause()
+        pane = app.screen.query_one(GradcheckPane)
+        assert pane.result is not None and pane.result.report.passed
+        assert {c.tensor for c in pane.result.report.checks} == {"apple_price", "orange_price"}
+        assert s.walk.pos == 6  # the check put the walk back
+        assert "d(apple_price)" in screen_text(app)
+        await pilot.press("n")  # the state changed: the report is stale
+        assert pane.stale
+
+
+def test_the_mlp_is_navigable_at_80x24() -> None:
+    asyncio.run(_the_mlp_is_navigable_at_80x24())
+
+
+async def _the_mlp_is_navigable_at_80x24() -> None:
+    app, s = make_app("mlp")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        pane = app.screen.query_one(GraphPane)
+        await pilot.press("b")  # the whole pass
+        await pilot.pause()
+        assert s.walk.pos == s.walk.total
+        first = pane.origin
+        for _ in range(12):
+            await pilot.press("right")
+        await pilot.pause()
+        assert pane.origin != first  # the window followed the selection
+        node = pane.node
+        text = screen_text(app)
+        assert node.name[:10] in text
+        assert "arrows scroll" in text
+        assert app.screen.query_one(NodePane).node is node
+
+
+def test_continue_runs_to_the_selected_node() -> None:
+    asyncio.run(_continue_runs_to_the_selected_node())
+
+
+async def _continue_runs_to_the_selected_node() -> None:
+    app, s = make_app("neuron")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        pane = app.screen.query_one(GraphPane)
+        pane.select(s.graph.node("o"))
+        await pilot.press("c")
+        assert s.walk.next_step.node.name == "o"
+
+
+SIZES = [(120, 40), (80, 24)]
+
+
+def keys(*presses: str):
+    async def run_before(pilot) -> None:
+        for key in presses:
+            await pilot.press(key)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_apple_orange_mid_backward_snapshot(snap_compare, size) -> None:
+    # forward ×4, backward of price and all_price: the gradient on its way to the prices
+    assert snap_compare(make_app("apple-orange")[0], terminal_size=size,
+                        run_before=keys("f", "n", "n"))
