@@ -418,6 +418,12 @@ def load_scenario(ref: str | Path) -> Scenario:
     else:
         path = scenarios_dir() / f"{ref_s}.toml"
         builtin = True
+        if not path.is_file() and (scenarios_dir() / "graphs" / f"{ref_s}.toml").is_file():
+            raise ScenarioError(
+                f"{ref_s!r} is a computational graph, not a network: it has no data to train "
+                "on", hint=f"Step through it (backprop-tui debug {ref_s}), check it "
+                           f"(backprop-tui gradcheck {ref_s}) or run it (backprop-tui graph "
+                           f"{ref_s})")
         if not path.is_file():
             names = builtin_names()
             match = difflib.get_close_matches(ref_s.lower(), names, n=1, cutoff=0.5)

@@ -101,3 +101,31 @@ def test_a_file_that_debugs_a_graph_is_a_graph_file(tmp_path) -> None:
     f.write_text(textwrap.dedent(USER_GRAPH.format(dx="self.y")))
     nf = load_network_file(f)
     assert nf.kind == "graph" and nf.net.output.name == "L"
+
+
+def test_debug_opens_a_graph_scenario_and_a_users_graph_file(tmp_path, monkeypatch) -> None:
+    from backprop_tui.tui import app as tui_app
+
+    opened = []
+    monkeypatch.setattr(tui_app, "run_graph_debugger",
+                        lambda name, graph, theme: opened.append((name, graph)))
+    assert run("debug", "neuron").exit_code == 0
+    f = tmp_path / "mine.py"
+    f.write_text(USER_GRAPH.format(dx="self.y"))
+    assert run("debug", str(f)).exit_code == 0
+    assert [(name, g.output.name) for name, g in opened] == [("neuron", "o"), ("mine.py", "L")]
+
+
+def test_a_graph_is_not_trained(tmp_path) -> None:
+    assert_user_error(run("train", "apple", "--headless"), "'apple' is a computational graph",
+                      "backprop-tui debug apple")
+
+
+def test_a_users_book_op_that_raises_is_one_error_naming_its_line(tmp_path) -> None:
+    f = tmp_path / "raises.py"
+    f.write_text(USER_GRAPH.format(dx="self.z"))  # no attribute z
+    message = assert_user_error(run("graph", str(f)), "backward of e", "AttributeError",
+                                "raises.py:")
+    assert "in backward" in message
+    result = run("gradcheck", str(f))
+    assert result.exit_code == 1 and "AttributeError" in result.output

@@ -146,3 +146,33 @@ def test_apple_orange_mid_backward_snapshot(snap_compare, size) -> None:
     # forward ×4, backward of price and all_price: the gradient on its way to the prices
     assert snap_compare(make_app("apple-orange")[0], terminal_size=size,
                         run_before=keys("f", "n", "n"))
+
+
+def test_the_picker_lists_the_graphs_first_and_opens_one_in_the_graph_debugger() -> None:
+    from backprop_tui.tui.screens.picker import PickerScreen
+
+    app = BackpropApp("picker", theme=DARK)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, PickerScreen)
+            table = app.screen.query_one("DataTable")
+            keys = [table.coordinate_to_cell_key((r, 0)).row_key.value
+                    for r in range(table.row_count)]
+            assert keys[:5] == ["apple", "apple-orange", "fanout", "neuron", "mlp"]
+            assert "xor" in keys[5:]
+            table.move_cursor(row=1)
+            await pilot.pause()
+            assert "computational graph" in screen_text(app)
+            await pilot.press("enter")
+            for _ in range(50):  # the session is built in a worker
+                await pilot.pause(0.05)
+                if isinstance(app.screen, GraphScreen):
+                    break
+            assert isinstance(app.screen, GraphScreen)
+            assert app.screen.session.name == "apple-orange"
+            await pilot.press("b")
+            assert float(app.screen.session.graph.node("tax").grad) == 650.0
+
+    asyncio.run(main())

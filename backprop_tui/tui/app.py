@@ -30,6 +30,7 @@ from textual.widgets import Button, Input
 from ..engine.graph import Graph
 from ..errors import UsageError
 from .blas import limit_blas_threads
+from .graphsession import GraphSession
 from .screens.debugger import DEBUGGER_KEYS, DebuggerScreen
 from .screens.picker import PickerScreen
 from .session import DebugSession
@@ -121,8 +122,15 @@ class BackpropApp(App[None]):
         gc.collect()
         gc.freeze()
 
-    def open_debugger(self, session: DebugSession) -> None:
-        """Show the debugger on ``session`` above the current screen."""
+    def open_debugger(self, session: DebugSession | GraphSession) -> None:
+        """Show the debugger on ``session`` above the current screen (the graph debugger
+        for a graph's session)."""
+        if isinstance(session, GraphSession):
+            from .screens.graph import GraphScreen
+
+            self.push_screen(GraphScreen(session))
+            self.call_after_refresh(self.freeze_gc)
+            return
         self.session = session
         self.push_screen(DebuggerScreen(session))
         self.call_after_refresh(self.freeze_gc)
@@ -170,7 +178,6 @@ def run_debugger(session: DebugSession, theme: str = DARK) -> None:
 
 def run_graph_debugger(name: str, graph: Graph, theme: str = DARK) -> None:
     """Open the graph debugger (:mod:`.screens.graph`) on ``graph`` in this terminal."""
-    from .graphsession import GraphSession
     from .screens.graph import GraphScreen
 
     need_terminal()

@@ -14,8 +14,17 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ...errors import UserError
+from ..graphsession import GraphSession
 from ..session import DebugSession, SessionSpec
 from .dialogs import ErrorDialog
+
+
+def _load(name: str):
+    """A network scenario, or a graph scenario (``kind = "graph"``): what a row shows."""
+    from ...graphfile import is_graph_ref, load_graph_scenario
+    from ...scenario import load_scenario
+
+    return load_graph_scenario(name) if is_graph_ref(name) else load_scenario(name)
 
 
 class PickerScreen(Screen[None]):
@@ -27,7 +36,7 @@ class PickerScreen(Screen[None]):
         Binding("question_mark", "help", "help", key_display="?"),
     ]
 
-    def __init__(self, open_session: Callable[[DebugSession], None],
+    def __init__(self, open_session: Callable[[DebugSession | GraphSession], None],
                  names: list[str] | None = None) -> None:
         super().__init__()
         self.open_session = open_session
@@ -37,8 +46,9 @@ class PickerScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text.assemble(
             ("Pick a scenario", "bold"),
-            " — ↑↓ choose, Enter opens the step-through debugger on it. Each scenario is a "
-            "network, its data and its training settings (scenarios/*.toml).",
+            " — ↑↓ choose, Enter opens the step-through debugger on it. A scenario is a "
+            "computational graph (scenarios/graphs/*.toml), or a network, its data and its "
+            "training settings (scenarios/*.toml).",
         ), id="picker-intro")
         yield DataTable(id="scenarios", cursor_type="row", zebra_stripes=True)
         yield Static(id="picker-detail")
@@ -50,11 +60,14 @@ class PickerScreen(Screen[None]):
         self.sub_title = "scenarios"
         table = self.query_one(DataTable)
         table.add_columns("name", "data", "architecture", "params", "description")
-        from ...scenario import builtin_names, load_scenario
+        from ...graphfile import graph_names
+        from ...scenario import builtin_names
 
-        for name in self.names if self.names is not None else builtin_names():
+        # the computational graphs first: the learning path starts there
+        names = self.names if self.names is not None else [*graph_names(), *builtin_names()]
+        for name in names:
             try:
-                sc = load_scenario(name)
+                sc = _load(name)
             except UserError as e:  # a broken file still lists, with its problem
                 table.add_row(name, "–", "–", "–", Text(str(e), style="red"), key=name)
                 continue
@@ -66,14 +79,20 @@ class PickerScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The highlighted scenario in full: description, loss, training settings."""
-        from ...scenario import load_scenario
+        from ...graphfile import GraphScenario
 
         key = event.row_key.value if event.row_key is not None else None
         detail = self.query_one("#picker-detail", Static)
         try:
-            sc = load_scenario(str(key))
+            sc = _load(str(key))
         except UserError as e:
             detail.update(Text(str(e), style="red"))
+            return
+        if isinstance(sc, GraphScenario):
+            detail.update(Text.assemble(
+                (sc.name, "bold"), f" — {sc.description}\n",
+                (f"computational graph · {sc.architecture} · stepped one node at a time, "
+                 "forward then backward", "dim")))
             return
         tr = sc.train
         detail.update(Text.assemble(
@@ -111,7 +130,7 @@ class PickerScreen(Screen[None]):
         self.query_one("#picker-status", Static).update("")
         self.app.push_screen(ErrorDialog(f"cannot open {name}", message))
 
-    def _loaded(self, session: DebugSession) -> None:
+    def _loaded(self, session: DebugSession | GraphSession) -> None:
         self.loading = False
         self.query_one("#picker-status", Static).update("")
         self.open_session(session)
