@@ -64,8 +64,9 @@ def _shape(shape: tuple[int, ...]) -> str:
 def tensor_label(check: TensorCheck, scope: str = "local") -> str:
     """``W 784×200`` for a parameter, ``x 8×784`` for a layer's input (its gradient is dx);
     in a graph the gradient checked: ``d(tax) scalar``, ``d(a) = Σ scalar``."""
-    if scope == "graph":
-        return f"{gradient_name(check, scope)} {_shape(check.shape)}"
+    if scope == "graph":  # a scalar's shape says nothing: most graphs are of scalars
+        shape = f" {_shape(check.shape)}" if check.shape else ""
+        return f"{gradient_name(check, scope)}{shape}"
     if check.layer == "network":
         return "all params"
     return f"{check.tensor} {_shape(check.shape)}"
@@ -79,12 +80,24 @@ def mode_label(check: TensorCheck) -> str:
 
 
 def gradcheck_table(report: GradcheckReport, title: str = "gradient check") -> Table:
+    caption = ("d(x): what the node's backward sent to its input x · d(a) = Σ: the gradient of "
+               "a value used more than once, against the sum over its uses"
+               if report.scope == "graph" else "x: the layer's input (checks dx)")
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption="x: the layer's input (checks dx) · n: entries compared · "
-                  "k=24+dir: 24 entries and 1 random direction", caption_justify="left")
-    table.add_column("layer", style="bold", no_wrap=True)
-    table.add_column("tensor", overflow="fold")
-    table.add_column("mode", no_wrap=True)
+                  caption=f"{caption} · n: entries compared"
+                  + (" · k=24+dir: 24 entries and 1 random direction"
+                     if report.scope != "graph" else ""), caption_justify="left")
+    table.add_column("node" if report.scope == "graph" else "layer", style="bold",
+                     no_wrap=True)
+    if report.scope == "graph":  # short names: whole where they fit
+        longest = max((len(tensor_label(c, "graph")) for c in report.checks), default=8)
+        table.add_column("gradient", overflow="fold", min_width=min(longest, 22))
+    else:
+        table.add_column("tensor", overflow="fold")
+    # a graph of scalars is checked in full everywhere: the column would only say so
+    show_mode = report.scope != "graph" or any(c.mode != "full" for c in report.checks)
+    if show_mode:
+        table.add_column("mode", no_wrap=True)
     table.add_column("n", justify="right", no_wrap=True, min_width=4)
     table.add_column("kinks", justify="right", no_wrap=True, min_width=5)
     table.add_column("max abs", justify="right", no_wrap=True, min_width=7)
@@ -97,7 +110,7 @@ def gradcheck_table(report: GradcheckReport, title: str = "gradient check") -> T
         table.add_row(
             c.layer if c.layer != previous else "",
             tensor_label(c, report.scope),
-            mode_label(c),
+            *([mode_label(c)] if show_mode else []),
             str(c.checked),
             str(c.kinks) if c.kinks else "",
             f"{c.max_abs_error:.1e}" if judged else "—",

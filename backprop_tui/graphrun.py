@@ -70,9 +70,11 @@ def graph_doc(graph: Graph) -> dict[str, Any]:
 def graph_table(title: str, graph: Graph) -> Table:
     table = Table(title=f"{title} · {graph.summary()} · forward and backward",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("node", "op", "inputs", "value", "grad"):
-        table.add_column(col, justify="right" if col in ("value", "grad") else "left",
-                         overflow="fold")
+    table.add_column("node", no_wrap=True)
+    table.add_column("op", no_wrap=True)
+    table.add_column("inputs", overflow="fold")
+    table.add_column("value", justify="right", no_wrap=True)  # a float's digits stay whole
+    table.add_column("grad", justify="right", no_wrap=True)
     for n in graph.nodes:
         table.add_row(n.name, n.op, ", ".join(i.name for i in n.inputs) or "—",
                       _fmt(n.value), _fmt(n.grad))

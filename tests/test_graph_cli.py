@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
 from test_cli import assert_user_error, run
 
 USER_GRAPH = """
@@ -129,3 +130,19 @@ def test_a_users_book_op_that_raises_is_one_error_naming_its_line(tmp_path) -> N
     assert "in backward" in message
     result = run("gradcheck", str(f))
     assert result.exit_code == 1 and "AttributeError" in result.output
+
+
+def test_the_readmes_graph_example_runs_as_written(tmp_path) -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Computational graphs", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    f = tmp_path / "readme_graph.py"
+    f.write_text(code)
+    nodes = {n["name"]: n for n in json.loads(run("graph", str(f), "--json").stdout)["nodes"]}
+    assert nodes["o"]["value"] == pytest.approx(0.7071067811865476, abs=1e-15)
+    for name, want in {"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0}.items():
+        assert nodes[name]["grad"] == pytest.approx(want, abs=1e-12)
+    assert nodes["x1w1"]["op"] == "MulLayer"
+    assert run("gradcheck", str(f)).exit_code == 0
