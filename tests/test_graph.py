@@ -318,14 +318,19 @@ def test_one_step_is_one_node_and_step_back_is_exact() -> None:
     assert not walk.back()
 
 
-def test_step_back_over_book_layers_restores_their_attributes() -> None:
+def test_step_back_over_book_layers_replays_their_own_code_exactly() -> None:
     g = Graph(_shopping())
     walk = GraphWalk(g)
     walk.finish_backward()
-    walk.goto(2)  # apple_price and orange_price forward: price's MulLayer not called yet
-    assert g.node("price").fn.obj.x is None or walk.pos == 2
+    done = values_or_none(g)
+    walk.goto(5)  # price's backward done: its MulLayer's x is all_price's value
+    assert g.node("price").fn.obj.x == 650.0
+    assert values_or_none(g)["tax"] == (1.1, 650.0) and values_or_none(g)["apple"][1] == 0.0
+    for _ in range(3):
+        walk.back()
+    assert walk.pos == 2 and values_or_none(g)["all_price"] == (None, None)
     walk.finish_backward()
-    assert float(g.node("tax").grad) == 650.0
+    assert values_or_none(g) == done
 
 
 def values_or_none(g: Graph) -> dict[str, tuple]:
@@ -349,3 +354,10 @@ def test_a_graph_file_with_a_mistake_is_one_error_naming_the_key(tmp_path) -> No
 def test_two_nodes_of_the_same_name_are_refused() -> None:
     with pytest.raises(GraphError, match="two nodes are named 'a'"):
         Graph(var(1.0, "a") + var(2.0, "a"))
+
+
+def test_relu_on_its_kink_is_reported_as_a_kink_not_a_failure() -> None:
+    x = var(np.array([0.0, 1.0, -2.0]), "x")
+    report = gradcheck_graph(Graph((x.relu() * 3.0).sum()))
+    (row,) = [c for c in report.checks if c.layer == "relu1"]
+    assert row.kinks == 1 and row.passed

@@ -176,3 +176,97 @@ def test_the_picker_lists_the_graphs_first_and_opens_one_in_the_graph_debugger()
             assert float(app.screen.session.graph.node("tax").grad) == 650.0
 
     asyncio.run(main())
+
+
+class _Mul:
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, dout):
+        return dout * self.y, dout * self.x
+
+
+class _SwappedMul(_Mul):
+    def backward(self, dout):
+        return dout * self.x, dout * self.y  # the classic mistake
+
+
+class _RaisingMul(_Mul):
+    def backward(self, dout):
+        return dout * self.z, dout * self.x  # no attribute z
+
+
+def _users_graph(layer) -> GraphSession:
+    import backprop_tui as bt
+
+    a, b = bt.var(2.0, "a"), bt.var(-3.0, "b")
+    e = bt.from_book(layer())(a, b, name="e")
+    return GraphSession("mine.py", bt.Graph(((e + 10.0) * -2.0).named("L")))
+
+
+def _app(session: GraphSession) -> BackpropApp:
+    return BackpropApp("screen", screen=lambda: GraphScreen(session), theme=DARK)
+
+
+def test_g_names_the_wrong_node_of_a_users_graph() -> None:
+    s = _users_graph(_SwappedMul)
+    app = _app(s)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("b")
+            pane = app.screen.query_one(GraphPane)
+            pane.select(s.graph.node("e"))
+            await pilot.press("g")
+            await pilot.pause()
+            report = app.screen.query_one(GradcheckPane).result.report
+            assert report.failed_layers == ["e"]
+            assert "FAIL" in screen_text(app) and "gradient check of e: FAILED" in \
+                screen_text(app)
+
+    asyncio.run(main())
+
+
+def test_a_users_node_that_raises_is_a_dialog_and_nothing_moves() -> None:
+    from backprop_tui.tui.screens.dialogs import ErrorDialog
+
+    s = _users_graph(_RaisingMul)
+    app = _app(s)
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("f", "n", "n")  # the backward of L, and of its add
+            assert s.walk.pos == 5
+            await pilot.press("n")  # e's backward raises
+            await pilot.pause()
+            assert isinstance(app.screen, ErrorDialog)
+            assert "AttributeError" in app.screen.message
+            assert "test_tui_graph.py" in app.screen.message  # the line of the user's code
+            assert s.walk.pos == 5
+            await pilot.press("escape")
+            await pilot.press("p")
+            assert s.walk.pos == 4
+
+    asyncio.run(main())
+
+
+def test_help_lists_the_graph_keys_and_panes() -> None:
+    from backprop_tui.tui.screens.help import HelpScreen
+
+    app, _ = make_app("apple")
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            text = screen_text(app)
+            assert "computational graph" in text and "Gradient check" in text
+            await pilot.press("escape")
+            assert isinstance(app.screen, GraphScreen)
+
+    asyncio.run(main())
