@@ -91,6 +91,7 @@ def debug(
 
     colours = LIGHT if theme == "light" else DARK
     if isinstance(net, Node | Graph):  # a computational graph: stepped node by node
+        name = "your graph" if name == "your network" else name
         graph = net if isinstance(net, Graph) else Graph(net, name=name)
         run_graph_debugger(name, graph, theme=colours)
         return

@@ -91,7 +91,7 @@ class GraphScenario:
         return len(self.build().leaves)
 
     def summary(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": "graph", "data": self.data_label,
+        return {"name": self.name, "data": self.data_label,
                 "architecture": self.architecture, "parameters": self.param_count,
                 "description": self.description}
 

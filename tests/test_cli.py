@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from backprop_tui.cli import app
 from backprop_tui.data import DATA_DIR_ENV, MNIST_FILES
 from backprop_tui.engine.layers import ReLU
+from backprop_tui.graphfile import graph_names, list_graph_scenarios
 from backprop_tui.resources import assets_dir
 from backprop_tui.scenario import list_scenarios, load_scenario
 
@@ -102,12 +103,13 @@ def test_scenarios_table_lists_every_builtin_without_losing_text(columns: int) -
     out = result.stdout
     assert max(len(line) for line in out.splitlines()) <= columns
     if columns < 110:  # a list: the description gets the whole width, not a 16-column strip
-        assert "description" not in out and len(out.splitlines()) <= 3 * 15
+        assert "description" not in out
+        assert len(out.splitlines()) <= 3 * (len(BUILTINS) + len(graph_names()) + 1)
         assert "mnist-cnn · MNIST (60k/10k) · conv30@5×5-pool2-100-10 ReLU · 433,890 params" in out
     else:
         assert "description" in out.splitlines()[2]  # the table's header
     words = " ".join(out.split())
-    for sc in list_scenarios():
+    for sc in [*list_graph_scenarios(), *list_scenarios()]:
         assert sc.name in out and sc.architecture in out and f"{sc.param_count:,}" in out
         # the description wraps but loses no character at 80 columns
         for word in sc.description.split():
@@ -119,7 +121,10 @@ def test_scenarios_json() -> None:
     result = run("scenarios", "--json")
     assert result.exit_code == 0
     items = json.loads(result.stdout)
-    assert [item["name"] for item in items] == sorted(BUILTINS)
+    # the computational graphs first (the learning path starts there), then the networks
+    assert [item["name"] for item in items] == graph_names() + sorted(BUILTINS)
+    assert [item["data"] for item in items[:len(graph_names())]] == ["graph"] * len(graph_names())
+    items = items[len(graph_names()):]
     for item in items:
         assert set(item) == {"name", "data", "architecture", "parameters", "description"}
         sc = load_scenario(item["name"])
@@ -413,7 +418,7 @@ def assert_one_error_line(proc: subprocess.CompletedProcess, *parts: str) -> Non
 def test_console_script_end_to_end(tmp_path) -> None:
     proc = sub(["scenarios", "--json"], tmp_path)
     assert proc.returncode == 0 and proc.stderr == ""
-    assert [s["name"] for s in json.loads(proc.stdout)] == sorted(BUILTINS)
+    assert [s["name"] for s in json.loads(proc.stdout)] == graph_names() + sorted(BUILTINS)
 
     proc = sub(["gradcheck", "perceptron"], tmp_path)
     assert proc.returncode == 0 and "nothing to check" in proc.stdout

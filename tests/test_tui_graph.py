@@ -270,3 +270,26 @@ def test_help_lists_the_graph_keys_and_panes() -> None:
             assert isinstance(app.screen, GraphScreen)
 
     asyncio.run(main())
+
+
+def test_a_tensor_graph_shows_its_numbers_in_the_node_pane() -> None:
+    import numpy as np
+
+    import backprop_tui as bt
+
+    W = bt.var(np.array([[1.0, -2.0], [0.5, 3.0]]), "W")
+    x = bt.var(np.array([2.0, 1.0]), "x")
+    s = GraphSession("tensors", bt.Graph((W @ x).named("y").tanh().sum().named("L")))
+    app = BackpropApp("screen", screen=lambda: GraphScreen(s), theme=DARK)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("b")
+            app.screen.query_one(GraphPane).select(s.graph.node("y"))
+            await pilot.pause()
+            text = screen_text(app)
+            assert "value 2: [0. 4.]" in text  # W @ x = [2 − 2, 1 + 3]
+            assert "= 2" in text  # the box shows the shape
+
+    asyncio.run(main())

@@ -7,6 +7,7 @@ move the selection (↑ ↓ within a column, ← → to the next column), and th
 
 from __future__ import annotations
 
+import numpy as np
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -144,4 +145,10 @@ class NodePane(CachedLines, can_focus=True):
                         style="yellow")
         text.append("\n")
         text.append(s.chain_rule(node), style="bold")
+        for label, a in (("value", node.value), ("grad", node.grad)):
+            if a is not None and a.ndim:  # a tensor: its numbers where they are few
+                text.append(f"\n{label} {num(a)}: ", style="dim")
+                text.append(np.array2string(a, precision=4, suppress_small=True,
+                                            threshold=24, edgeitems=2)
+                            if a.size <= 64 else "too many numbers to list")
         return text
