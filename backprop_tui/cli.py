@@ -196,15 +196,14 @@ def gradcheck_cmd(
             raise UsageError("must be a positive integer", key=name, value=value)
     if seed < 0:  # numpy seeds must be non-negative
         raise UsageError("must be an integer ≥ 0", key="--seed", value=seed)
-    graph_options = dict(mode=mode.value, h=h, tol=tol, atol=atol, k=k, full_limit=full_limit,
-                         seed=seed, layers=layer or None)
-    nf = None
-    if is_network_file(scenario) or is_graph_ref(scenario):  # your own code, or a graph
-        nf = load_network_file(scenario) if is_network_file(scenario) else None
-        if nf is None or nf.kind == "graph":  # checked node by node: graphrun.py
-            title, graph = (nf.name, nf.net) if nf else need_graph(scenario)
-            raise typer.Exit(graph_gradcheck(title, graph, graph_options, as_json, _console(),
-                                             _console(stderr=True)))
+    options = dict(mode=mode.value, h=h, tol=tol, atol=atol, k=k, full_limit=full_limit,
+                   seed=seed, layers=layer or None)
+    nf = load_network_file(scenario) if is_network_file(scenario) else None
+    if is_graph_ref(scenario) or (nf is not None and nf.kind == "graph"):  # graphrun.py
+        title, graph = (nf.name, nf.net) if nf else need_graph(scenario)
+        raise typer.Exit(graph_gradcheck(title, graph, options, as_json, _console(),
+                                         _console(stderr=True)))
+    if nf is not None:  # your own code, built by a Python file
         title, net = nf.name, nf.net
         if nf.kind == "network":
             net.cast(np.float64)
@@ -244,7 +243,6 @@ def gradcheck_cmd(
         rows = np.sort(np.random.default_rng(seed).choice(len(nf.x), size=n, replace=False))
         x, t = nf.x[rows].astype(np.float64), nf.t[rows]
     t0 = time.perf_counter()
-    options = graph_options
     try:
         if nf is not None and nf.kind == "function":
             x = t = None
@@ -297,8 +295,8 @@ def _float64_params(path: Any, params: Any) -> None:
 @user_errors
 def graph_cmd(
     scenario: Annotated[str, typer.Argument(
-        help="A built-in graph (apple, apple-orange, fanout, neuron, mlp), a graph .toml, or "
-             "a .py file that calls bt.debug(node).", show_default=False)],
+        help="A built-in graph (see `backprop-tui scenarios`: data 'graph'), a graph .toml, "
+             "or a .py file that calls bt.debug(node).", show_default=False)],
     as_json: JsonOpt = False,
 ) -> None:
     """One forward and one backward pass through a computational graph: every node's name,
