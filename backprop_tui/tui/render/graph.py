@@ -18,7 +18,7 @@ This module imports rich only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 
@@ -27,7 +27,9 @@ from ...engine.graph import Graph, Node
 BOX_W = 14  # including the two borders
 BOX_H = 3
 GAP = 5  # between columns: the lanes where edges turn, and the arrowhead
-STEP_X = BOX_W + GAP
+#: (box width, gap) from roomy to narrow: a pane takes the first that shows every column
+#: (micrograd's neuron, 5 columns, fits 80 columns only at the narrowest)
+GEOMETRIES = ((BOX_W, GAP), (13, 4), (12, 4))
 
 UP, DOWN, LEFT, RIGHT = 1, 2, 4, 8
 LINES = {UP | DOWN: "│", LEFT | RIGHT: "─", DOWN | RIGHT: "┌", DOWN | LEFT: "┐",
@@ -46,10 +48,25 @@ class Layout:
     col: dict[Node, int]
     row: dict[Node, int]
     top: list[int]  # each column's first line (columns are centred on the tallest)
+    box_w: int = BOX_W
+    gap: int = GAP
+
+    @property
+    def step_x(self) -> int:
+        return self.box_w + self.gap
 
     @property
     def width(self) -> int:
-        return max(0, len(self.columns) * STEP_X - GAP)
+        return max(0, len(self.columns) * self.step_x - self.gap)
+
+    def fitted(self, width: int) -> Layout:
+        """This layout in the widest geometry whose drawing fits ``width`` columns (the
+        roomiest one if none does: the pane then scrolls)."""
+        for box_w, gap in GEOMETRIES:
+            fit = replace(self, box_w=box_w, gap=gap)
+            if fit.width <= width:
+                return fit
+        return replace(self, box_w=BOX_W, gap=GAP)
 
     @property
     def height(self) -> int:
@@ -58,7 +75,7 @@ class Layout:
     def box(self, node: Node) -> tuple[int, int]:
         """The top-left corner of ``node``'s box."""
         c = self.col[node]
-        return c * STEP_X, self.top[c] + self.row[node] * BOX_H
+        return c * self.step_x, self.top[c] + self.row[node] * BOX_H
 
 
 def layout(graph: Graph) -> Layout:
@@ -175,46 +192,47 @@ def draw(graph: Graph, lay: Layout, window: tuple[int, int, int, int], *,
     cv = Canvas(*window)
     for node in graph.ops:
         tx, ty = lay.box(node)
-        lane_base = tx - GAP + 1
+        bw, gap = lay.box_w, lay.gap
+        lane_base = tx - gap + 1
         for slot, inp in enumerate(node.inputs):
             sx, sy = lay.box(inp)
             y1, y2 = sy + 1, ty + 1 + min(slot, 1)
             # the first input, entering higher, turns furthest right: it then does not cross
             # the second's way in
-            lane = lane_base + (GAP - 3) - (lay.row[node] + slot) % (GAP - 2)
+            lane = lane_base + (gap - 3) - (lay.row[node] + slot) % (gap - 2)
             lit = node is current
             style = ("bold yellow" if direction == "backward" else "bold cyan") if lit else ""
-            cv.hline(sx + BOX_W, lane, y1, style)
+            cv.hline(sx + bw, lane, y1, style)
             cv.vline(lane, y1, y2, style)
             cv.hline(lane, tx - 1, y2, style)
             if lit and direction == "backward":
-                cv.put(sx + BOX_W, y1, "◀", style)
+                cv.put(sx + bw, y1, "◀", style)
             cv.put(tx - 1, y2, "▶" if lit and direction == "forward" else "›", style or "dim")
     for node in graph.nodes:
         x, y = lay.box(node)
-        if not (x + BOX_W > cv.x0 and x < cv.x0 + cv.w and y + BOX_H > cv.y0
+        if not (x + lay.box_w > cv.x0 and x < cv.x0 + cv.w and y + BOX_H > cv.y0
                 and y < cv.y0 + cv.h):
             continue
-        _box(cv, node, x, y, node is selected, node is current, node is following)
+        _box(cv, node, x, y, lay.box_w, node is selected, node is current, node is following)
     return cv.text()
 
 
-def _box(cv: Canvas, node: Node, x: int, y: int, selected: bool, current: bool,
+def _box(cv: Canvas, node: Node, x: int, y: int, box_w: int, selected: bool, current: bool,
          following: bool) -> None:
     border = "bold magenta" if current else ("bold" if selected else "")
     tl, tr, side, bar = ("╔", "╗", "║", "═") if selected else ("┌", "┐", "│", "─")
-    inner = BOX_W - 2
+    inner = box_w - 2
     sym = SYMBOLS.get(node.op, "" if node.fn is None else node.op[:5])
     head = ("▶" if following else "") + (f"{sym} " if sym else "") + node.name
     head = head[:inner] if len(head) <= inner else head[:inner - 1] + "…"
     cv.put(x, y, tl, border)
     cv.put(x + 1, y, head, "bold " + (border or "cyan") if sym else "bold " + (border or ""))
     cv.put(x + 1 + len(head), y, bar * (inner - len(head)), border)
-    cv.put(x + BOX_W - 1, y, tr, border)
+    cv.put(x + box_w - 1, y, tr, border)
     value = f"= {fmt(node.value)}"
     grad = f"∇ {fmt(node.grad)}" if node.grad is not None else "∇ —"
     for i, (content, style) in enumerate(((value, "" if node.value is not None else "dim"),
                                           (grad, "green" if node.grad is not None else "dim"))):
         cv.put(x, y + 1 + i, side, border)
         cv.put(x + 1, y + 1 + i, content[:inner].ljust(inner), style)
-        cv.put(x + BOX_W - 1, y + 1 + i, side, border)
+        cv.put(x + box_w - 1, y + 1 + i, side, border)

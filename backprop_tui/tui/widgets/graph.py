@@ -15,7 +15,7 @@ from textual.reactive import reactive
 
 from ...engine.graph import Node
 from ..graphsession import GraphSession, num
-from ..render.graph import BOX_H, BOX_W, STEP_X, Layout, draw, layout
+from ..render.graph import BOX_H, Layout, draw, layout
 from .lines import CachedLines
 
 
@@ -81,8 +81,8 @@ class GraphPane(CachedLines, can_focus=True):
         lay = self.placed
         x, y = lay.box(self.node)
         ox, oy = self.origin
-        if not (ox <= x and x + BOX_W <= ox + w):
-            ox = x - (w - BOX_W) // 2
+        if not (ox <= x and x + lay.box_w <= ox + w):
+            ox = x - (w - lay.box_w) // 2
         if not (oy <= y and y + BOX_H <= oy + h):
             oy = y - (h - BOX_H) // 2
         ox = max(0, min(ox, lay.width - w))
@@ -94,11 +94,13 @@ class GraphPane(CachedLines, can_focus=True):
         s = self.session
         step = s.current
         nxt = s.walk.next_step
+        self.placed = self.placed.fitted(max(1, self.content_size.width))
         window = self._window()
         lay = self.placed
         ox, oy, w, h = window
         cols = len(lay.columns)
-        shown = f"columns {ox // STEP_X + 1}–{min(cols, (ox + w) // STEP_X + 1)} of {cols}"
+        dx = lay.step_x
+        shown = f"columns {ox // dx + 1}–{min(cols, (ox + w) // dx + 1)} of {cols}"
         self.border_subtitle = (s.status().split(" · ")[0]
                                 + (f" · {shown} (arrows scroll)" if lay.width > w
                                    or lay.height > h else ""))
