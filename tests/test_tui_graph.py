@@ -298,18 +298,16 @@ def test_a_tensor_graph_shows_its_numbers_in_the_node_pane() -> None:
 def test_every_small_builtin_shows_whole_at_80x24() -> None:
     """apple, apple-orange, fanout and neuron need no scrolling at 80×24 (the neuron's five
     columns only in the narrow boxes)."""
-    for name in ("apple", "apple-orange", "fanout", "neuron"):
+    async def main(name: str) -> None:
         app, s = make_app(name)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("b")
+            await pilot.pause()
+            text = "\n".join(screen_text(app).splitlines()[:14])  # the graph pane
+            assert "arrows scroll" not in text, name
+            for node in s.graph.nodes:
+                assert node.name[:7] in text, (name, node.name)  # long ones end in …
 
-        async def main() -> None:
-            async with app.run_test(size=(80, 24)) as pilot:
-                await pilot.pause()
-                await pilot.press("b")
-                await pilot.pause()
-                graph_lines = screen_text(app).splitlines()[:14]
-                text = "\n".join(graph_lines)
-                assert "arrows scroll" not in text, name
-                for node in s.graph.nodes:
-                    assert node.name[:7] in text, (name, node.name)  # long ones end in …
-
-        asyncio.run(main())
+    for name in ("apple", "apple-orange", "fanout", "neuron"):
+        asyncio.run(main(name))
