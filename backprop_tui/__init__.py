@@ -10,6 +10,12 @@ The public Python API::
     dx = net.backward()                          # fills every layer.grads
     report = bt.gradcheck(net, x_train, y_train) # per layer / tensor, analytic vs numeric
 
+Computational graphs (chapter 5's shopping graph, micrograd's ``Value``)::
+
+    a, b = bt.var(2.0, "a"), bt.var(-3.0, "b")
+    o = (a * b + 10).tanh()                      # computed as it is built: o.value
+    bt.gradcheck(o)                              # node by node; bt.debug(o) steps through it
+
 Your own layers: subclass :class:`Layer`, build a :class:`Network` from them and the built-in
 layers and losses, check it with :func:`gradcheck` and step through it with :func:`debug`.
 """
@@ -31,12 +37,14 @@ from .engine import (
     Conv2D,
     Dropout,
     Flatten,
+    Graph,
     Layer,
     LayerError,
     MaxPool2D,
     MeanSquaredError,
     Momentum,
     Network,
+    Node,
     ReLU,
     Sigmoid,
     SigmoidBCE,
@@ -45,6 +53,7 @@ from .engine import (
     Tanh,
     from_book,
     from_functions,
+    var,
 )
 from .engine import gradcheck as _gradcheck
 from .engine import gradcheck_function as _gradcheck_function
@@ -64,8 +73,8 @@ __version__ = "0.1.0"
 
 def debug(
     net: Network | Any,
-    x: np.ndarray,
-    t: np.ndarray,
+    x: np.ndarray | None = None,
+    t: np.ndarray | None = None,
     *,
     optimizer: Optimizer | None = None,
     batch_size: int | None = None,
@@ -83,12 +92,21 @@ def debug(
     ``x``, at most 32) are drawn with ``seed``; ``optimizer`` defaults to ``SGD(lr=0.1)``.
     Needs a terminal (run it from a script, not from inside a notebook cell).
     """
-    from .tui.app import DARK, LIGHT, run_debugger
+    from .tui.app import DARK, LIGHT, run_debugger, run_graph_debugger
     from .tui.session import DebugSession
 
+    colours = LIGHT if theme == "light" else DARK
+    if isinstance(net, Node | Graph):  # a computational graph: stepped node by node
+        name = "your graph" if name == "your network" else name
+        graph = net if isinstance(net, Graph) else Graph(net, name=name)
+        run_graph_debugger(name, graph, theme=colours)
+        return
+    if x is None or t is None:
+        raise TypeError("bt.debug(net, x, t) needs the data x and the targets t (only a graph "
+                        "node, bt.debug(o), is stepped without them)")
     session = DebugSession.for_network(net, x, t, optimizer=optimizer, batch_size=batch_size,
                                        seed=seed, name=name)
-    run_debugger(session, theme=LIGHT if theme == "light" else DARK)
+    run_debugger(session, theme=colours)
 
 
 __all__ = [
@@ -103,12 +121,14 @@ __all__ = [
     "DataError",
     "Dropout",
     "Flatten",
+    "Graph",
     "Layer",
     "LayerError",
     "MaxPool2D",
     "MeanSquaredError",
     "Momentum",
     "Network",
+    "Node",
     "ReLU",
     "Scenario",
     "ScenarioError",
@@ -126,4 +146,5 @@ __all__ = [
     "gradcheck_function",
     "list_scenarios",
     "load_scenario",
+    "var",
 ]

@@ -137,9 +137,10 @@ def _root(ctx: typer.Context) -> None:
 def scenarios_cmd(as_json: JsonOpt = False) -> None:
     """List the built-in scenarios: name, data, architecture, parameter count, description."""
     from .formatting import scenarios_table
+    from .graphfile import list_graph_scenarios
     from .scenario import list_scenarios
 
-    items = list_scenarios()
+    items = [*list_graph_scenarios(), *list_scenarios()]  # graphs first: the learning path
     if as_json:
         print(json.dumps([sc.summary() for sc in items], indent=2))
         return
@@ -203,15 +204,22 @@ def gradcheck_cmd(
     from .engine.paramcheck import gradcheck_function
     from .errors import DataError, UsageError
     from .formatting import gradcheck_summary, gradcheck_table
+    from .graphfile import is_graph_ref
+    from .graphrun import graph_gradcheck, need_graph
     from .netfile import is_network_file, load_network_file
     from .scenario import load_scenario
 
     check_options(("--tol", tol, REL_TOL), ("--atol", atol, POSITIVE), ("--h", h, STEP),
                   ("--k", k, POSITIVE_INT), ("--full-limit", full_limit, POSITIVE_INT),
                   ("--batch-size", batch_size, POSITIVE_INT), ("--seed", seed, SEED))
-    nf = None
-    if is_network_file(scenario):  # your own code, built by a Python file
-        nf = load_network_file(scenario)
+    options = dict(mode=mode.value, h=h, tol=tol, atol=atol, k=k, full_limit=full_limit,
+                   seed=seed, layers=layer or None)
+    nf = load_network_file(scenario) if is_network_file(scenario) else None
+    if is_graph_ref(scenario) or (nf is not None and nf.kind == "graph"):  # graphrun.py
+        title, graph = (nf.name, nf.net) if nf else need_graph(scenario)
+        raise typer.Exit(graph_gradcheck(title, graph, options, as_json, _console(),
+                                         _console(stderr=True)))
+    if nf is not None:  # your own code, built by a Python file
         title, net = nf.name, nf.net
         if nf.kind == "network":
             net.cast(np.float64)
@@ -255,8 +263,6 @@ def gradcheck_cmd(
         rows = np.sort(np.random.default_rng(seed).choice(len(nf.x), size=n, replace=False))
         x, t = nf.x[rows].astype(np.float64), nf.t[rows]
     t0 = time.perf_counter()
-    options = dict(mode=mode.value, h=h, tol=tol, atol=atol, k=k, full_limit=full_limit,
-                   seed=seed, layers=layer or None)
     try:
         with threads_for("gradcheck"):  # thousands of tiny products: one BLAS thread
             if nf is not None and nf.kind == "function":
@@ -306,6 +312,21 @@ def _float64_params(path: Any, params: Any) -> None:
                                 key=f"params[{key!r}]", value=str(what),
                                 expected="float64 arrays (cs231n's models take "
                                          "dtype=np.float64)")
+
+
+@app.command("graph")
+@user_errors
+def graph_cmd(
+    scenario: Annotated[str, typer.Argument(
+        help="A built-in graph (see `backprop-tui scenarios`: data 'graph'), a graph .toml, "
+             "or a .py file that calls bt.debug(node).", show_default=False)],
+    as_json: JsonOpt = False,
+) -> None:
+    """One forward and one backward pass through a computational graph: every node's name,
+    op, value and gradient."""
+    from .graphrun import graph_command
+
+    graph_command(scenario, as_json, _console())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -610,17 +631,27 @@ def debug_cmd(
     Press ? in the debugger for the keys. Exit 2 for bad input (before the screen opens).
     """
     from .errors import ScenarioError, UsageError
+    from .graphfile import is_graph_ref
+    from .graphrun import need_graph
     from .netfile import is_network_file, load_network_file
     from .scenario import load_scenario
-    from .tui.app import DARK, LIGHT, run_debugger
+    from .tui.app import DARK, LIGHT, run_debugger, run_graph_debugger
     from .tui.session import DebugSession
 
     check_options(("--batch-size", batch_size, POSITIVE_INT), ("--seed", seed, SEED))
+    colours = LIGHT if theme == ThemeChoice.light else DARK
+    if is_graph_ref(scenario):
+        if checkpoint is not None:
+            raise UsageError("is for network scenarios; a graph starts from its file's values",
+                             key="--checkpoint", value=str(checkpoint))
+        return run_graph_debugger(*need_graph(scenario), theme=colours)
     if is_network_file(scenario):  # a network of the user's own, built by a Python file
         if checkpoint is not None:
             raise UsageError("is for scenarios; a .py network starts from the weights the file "
                              "gives it", key="--checkpoint", value=str(checkpoint))
         nf = load_network_file(scenario)
+        if nf.kind == "graph":  # bt.debug(node): the graph debugger
+            return run_graph_debugger(nf.name, nf.net, theme=colours)
         if nf.kind != "network":
             raise ScenarioError(
                 f"holds a {'cs231n-style model' if nf.kind == 'model' else 'function f(params)'}"
@@ -640,7 +671,7 @@ def debug_cmd(
             check_fits(replace(sc, debug_batch_size=batch_size), key="--batch-size")
         session = DebugSession.from_scenario(sc, seed=seed, batch_size=batch_size,
                                              checkpoint=checkpoint, data_dir=data_dir)
-    run_debugger(session, theme=LIGHT if theme == ThemeChoice.light else DARK)
+    run_debugger(session, theme=colours)
 
 
 @app.command("eval")

@@ -10,7 +10,14 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from .engine.checks import GOOD, SUSPICIOUS, WRONG, GradcheckReport, TensorCheck
+from .engine.checks import (
+    GOOD,
+    SUSPICIOUS,
+    WRONG,
+    GradcheckReport,
+    TensorCheck,
+    gradient_name,
+)
 from .safetext import printable
 from .scenario import Scenario
 
@@ -60,8 +67,12 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in shape) if shape else "scalar"
 
 
-def tensor_label(check: TensorCheck) -> str:
-    """``W 784×200`` for a parameter, ``x 8×784`` for a layer's input (its gradient is dx)."""
+def tensor_label(check: TensorCheck, scope: str = "local") -> str:
+    """``W 784×200`` for a parameter, ``x 8×784`` for a layer's input (its gradient is dx);
+    in a graph the gradient checked: ``d(tax) scalar``, ``d(a) = Σ scalar``."""
+    if scope == "graph":  # a scalar's shape says nothing: most graphs are of scalars
+        shape = f" {_shape(check.shape)}" if check.shape else ""
+        return f"{gradient_name(check, scope)}{shape}"
     if check.layer == "network":
         return "all params"
     return f"{check.tensor} {_shape(check.shape)}"
@@ -75,14 +86,25 @@ def mode_label(check: TensorCheck) -> str:
 
 
 def gradcheck_table(report: GradcheckReport, title: str = "gradient check") -> Table:
-    # layer names, notes and titles come from the user's code: Text, not markup, and printable
+    caption = ("d(x): what the node's backward sent to its input x · d(a) = Σ: the gradient of "
+               "a value used more than once, against the sum over its uses"
+               if report.scope == "graph" else "x: the layer's input (checks dx)")
     table = Table(title=Text(printable(title)), title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False,
-                  caption="x: the layer's input (checks dx) · n: entries compared · "
-                  "k=24+dir: 24 entries and 1 random direction", caption_justify="left")
-    table.add_column("layer", style="bold", no_wrap=True)
-    table.add_column("tensor", overflow="fold")
-    table.add_column("mode", no_wrap=True)
+                  caption=f"{caption} · n: entries compared"
+                  + (" · k=24+dir: 24 entries and 1 random direction"
+                     if report.scope != "graph" else ""), caption_justify="left")
+    table.add_column("node" if report.scope == "graph" else "layer", style="bold",
+                     no_wrap=True)
+    if report.scope == "graph":  # short names: whole where they fit
+        longest = max((len(tensor_label(c, "graph")) for c in report.checks), default=8)
+        table.add_column("gradient", overflow="fold", min_width=min(longest, 22))
+    else:
+        table.add_column("tensor", overflow="fold")
+    # a graph of scalars is checked in full everywhere: the column would only say so
+    show_mode = report.scope != "graph" or any(c.mode != "full" for c in report.checks)
+    if show_mode:
+        table.add_column("mode", no_wrap=True)
     table.add_column("n", justify="right", no_wrap=True, min_width=4)
     table.add_column("kinks", justify="right", no_wrap=True, min_width=5)
     table.add_column("max abs", justify="right", no_wrap=True, min_width=7)
@@ -94,8 +116,8 @@ def gradcheck_table(report: GradcheckReport, title: str = "gradient check") -> T
         judged = c.checked > c.kinks
         table.add_row(
             Text(printable(c.layer)) if c.layer != previous else "",
-            tensor_label(c),
-            mode_label(c),
+            tensor_label(c, report.scope),
+            *([mode_label(c)] if show_mode else []),
             str(c.checked),
             str(c.kinks) if c.kinks else "",
             f"{c.max_abs_error:.1e}" if judged else "—",
@@ -123,13 +145,18 @@ def gradcheck_summary(
             text.append(printable(f" (but {', '.join(report.unchecked)} could not be checked)"),
                         style="bold yellow")
         where = (f"{len(report.checks)} parameters" if report.scope == "params" else
-                 f"{len(report.checks)} tensors in {n_layers} layers")
+                 f"{len(report.checks)} gradients at {n_layers} nodes" if report.scope == "graph"
+                 else f"{len(report.checks)} tensors in {n_layers} layers")
         text.append(f": {where} agree with centered differences.\n")
     else:
         text.append("FAILED", style="bold red")
         failed = [c for c in report.checks if not c.passed]
         text.append(f": {len(failed)} of {len(report.checks)} tensors disagree, in "
                     f"{printable(', '.join(report.failed_layers))}.\n")
+        if report.scope == "graph":
+            text.append("Each node was checked against its own forward with the gradient that "
+                        "reached it, so the nodes named are the ones whose backward (or sum "
+                        "of gradients, Σ) is wrong.\n")
         if report.scope == "local":
             text.append("Local scope: each layer was checked against its own forward, so the "
                         "layers named are the ones whose backward is wrong.\n")
@@ -138,7 +165,8 @@ def gradcheck_summary(
         text.append(f"{kinks} perturbation(s) crossed a kink (a ReLU mask flipped or a max-pool "
                     "switch moved) and were not judged.\n", style="yellow")
     how = ("parameter by parameter (each perturbed in place, the whole loss recomputed)"
-           if report.scope == "params" else f"{report.scope} scope")
+           if report.scope == "params" else "node by node" if report.scope == "graph"
+           else f"{report.scope} scope")
     samples = f"{batch_size} training samples, " if batch_size else ""
     text.append(
         f"{printable(scenario)}: {samples}seed {seed}, float64, h = {report.h:g}, "

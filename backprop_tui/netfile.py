@@ -34,6 +34,7 @@ import numpy as np
 from .engine.book import is_book_network
 from .engine.contract import describe_error
 from .engine.datacheck import BadData, check_finite
+from .engine.graph import Graph, GraphError, Node
 from .engine.paramcheck import is_model
 from .engine.ways_in import WAYS_IN, NotANetwork, as_network
 from .errors import DataError, ScenarioError
@@ -46,7 +47,8 @@ RUN_NAME = "__backprop_tui__"
 class NetworkFile:
     path: Path
     #: what to check or step: a Network (``kind == "network"``), a cs231n-style model
-    #: (``"model"``) or a function f(params) -> (loss, grads) (``"function"``)
+    #: (``"model"``), a function f(params) -> (loss, grads) (``"function"``) or a
+    #: computational graph (``"graph"``: the file called ``bt.debug(o)`` on a graph node)
     net: Any
     x: np.ndarray | None = None
     t: np.ndarray | None = None
@@ -73,6 +75,16 @@ def check_file_data(path: Path, **arrays: Any) -> None:
             check_finite(a, name)
         except BadData as e:
             raise DataError(str(e), file=path) from None
+
+
+def _graph_file(path: Path, obj: Node | Graph, options: dict[str, Any]) -> NetworkFile:
+    """A graph handed over by ``bt.debug(o)`` or ``bt.gradcheck(o)`` (``o`` its output)."""
+    name = str(options.pop("name", "") or path.name)
+    try:
+        graph = obj if isinstance(obj, Graph) else Graph(obj, name=name)
+    except GraphError as e:
+        raise ScenarioError(str(e), file=path) from None
+    return NetworkFile(path, graph, options={"name": name, **options}, kind="graph")
 
 
 def is_network_file(ref: str | Path) -> bool:
@@ -150,6 +162,8 @@ def load_network_file(ref: str | Path) -> NetworkFile:
         where = "module level"
     if not found:
         raise ScenarioError("defines nothing to check", file=path, expected=EXPECTED)
+    if isinstance(found.get("net"), Node | Graph):  # bt.debug(o) of a graph node: a graph
+        return _graph_file(path, found["net"], options)
     missing = [k for k in names if k not in found]
     if missing:
         raise ScenarioError(f"{', '.join(missing)} not given ({where})", file=path,

@@ -426,10 +426,11 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in scenarios_dir().glob("*.toml"))
 
 
-def learning_path() -> list[str]:
-    """The built-in scenarios in learning-path order (``scenarios/learning-path.txt``), then
-    those it does not list, by name: the picker's order."""
-    names = builtin_names()
+def learning_path(names: list[str] | None = None) -> list[str]:
+    """The built-in scenarios (or ``names``: the graph scenarios) in learning-path order
+    (``scenarios/learning-path.txt``), then those it does not list, by name: the picker's
+    order."""
+    names = builtin_names() if names is None else names
     path = scenarios_dir() / LEARNING_PATH
     listed = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     rank = {}
@@ -477,6 +478,12 @@ def load_scenario(ref: str | Path, *, check_memory: bool = True) -> Scenario:
     else:
         path = scenarios_dir() / f"{ref_s}.toml"
         builtin = True
+        if not path.is_file() and (scenarios_dir() / "graphs" / f"{ref_s}.toml").is_file():
+            raise ScenarioError(
+                f"{ref_s!r} is a computational graph, not a network: it has no data to train "
+                "on", hint=f"Step through it (backprop-tui debug {ref_s}), check it "
+                           f"(backprop-tui gradcheck {ref_s}) or run it (backprop-tui graph "
+                           f"{ref_s})")
         if not path.is_file():
             names = builtin_names()
             match = difflib.get_close_matches(ref_s.lower(), names, n=1, cutoff=0.5)

@@ -4,6 +4,7 @@ by Pilot with fixed seeds, so they are reproducible.
 Run from the repository root::
 
     .venv/bin/python scripts/screenshots.py            # writes assets/screenshots/*.svg
+    .venv/bin/python scripts/screenshots.py picker.svg # only those named
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from backprop_tui.graphfile import is_graph_ref, load_graph_scenario  # noqa: E402
 from backprop_tui.scenario import load_scenario  # noqa: E402
 from backprop_tui.tui.app import DARK, LIGHT, BackpropApp  # noqa: E402
+from backprop_tui.tui.graphsession import GraphSession  # noqa: E402
+from backprop_tui.tui.screens.graph import GraphScreen  # noqa: E402
 from backprop_tui.tui.session import DebugSession  # noqa: E402
 
 #: file name → (scenario, terminal size, theme, keys)
@@ -29,6 +33,8 @@ SHOTS = {
     "debugger-iris-numbers.svg": ("iris", (120, 40), DARK,
                                   ["f", "home", "tab", "right_square_bracket", *["right"] * 9]),
     "picker.svg": (None, (120, 30), DARK, []),
+    "graph-apple-orange.svg": ("apple-orange", (120, 40), DARK, ["f", "n", "n", "g"]),
+    "graph-mlp-80x24.svg": ("mlp", (80, 24), DARK, ["b", *["right"] * 6]),
 }
 
 
@@ -36,6 +42,10 @@ async def shoot(name: str, scenario: str | None, size: tuple[int, int], theme: s
                 keys: list[str], out: Path) -> None:
     if scenario is None:
         app = BackpropApp("picker", theme=theme)
+    elif is_graph_ref(scenario):
+        graph = load_graph_scenario(scenario)
+        session = GraphSession(graph.name, graph.build())
+        app = BackpropApp("screen", screen=lambda: GraphScreen(session), theme=theme)
     else:
         session = DebugSession.from_scenario(load_scenario(scenario))
         app = BackpropApp("debug", session=session, theme=theme)
@@ -51,7 +61,9 @@ async def shoot(name: str, scenario: str | None, size: tuple[int, int], theme: s
 def main() -> None:
     out = ROOT / "assets" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
-    for name, (scenario, size, theme, keys) in SHOTS.items():
+    wanted = sys.argv[1:] or list(SHOTS)
+    for name in wanted:
+        scenario, size, theme, keys = SHOTS[name]
         asyncio.run(shoot(name, scenario, size, theme, keys, out))
         print(out / name)
 

@@ -57,6 +57,8 @@ ROOMS: dict[str, tuple[str, ...]] = {
     **{m: UI for m in _engine_modules()},
     f"{PACKAGE}.tui.session": UI,
     f"{PACKAGE}.tui.formulas": UI,
+    f"{PACKAGE}.tui.graphsession": UI,  # the graph debugger's numbers and chain rules
+    f"{PACKAGE}.graphfile": UI,  # graph scenarios
     f"{PACKAGE}.tui.render": ("textual", "typer"),  # its job is rich Text
     f"{PACKAGE}.tui.monitor": ("textual", "typer"),  # the dashboard's numbers, as rich Text
     f"{PACKAGE}.training": UI,

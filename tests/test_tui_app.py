@@ -731,6 +731,7 @@ def test_the_picker_lists_the_learning_path_and_shows_descriptions_whole(size) -
     description column, and the line under the table shows the selected one in full."""
     from rich.text import Text
 
+    from backprop_tui.graphfile import graph_names, load_graph_scenario
     from backprop_tui.scenario import learning_path, load_scenario
 
     app = BackpropApp("picker")
@@ -740,24 +741,30 @@ def test_the_picker_lists_the_learning_path_and_shows_descriptions_whole(size) -
             await pilot.pause()
             table = app.screen.query_one("DataTable")
             keys = [row.key.value for row in table.ordered_rows]
-            assert keys == learning_path()
-            path = ["not", "and", "or", "nand", "perceptron", "xor", "iris", "mnist-mlp",
-                    "mnist-cnn"]
+            assert keys == graph_names() + learning_path()
+            path = ["apple", "apple-orange", "fanout", "neuron", "mlp", "not", "and", "or",
+                    "nand", "perceptron", "xor", "iris", "mnist-mlp", "mnist-cnn",
+                    "cifar10-twolayer", "cifar10-cnn"]
             assert keys[:len(path)] == path
-            assert table.get_row_at(table.cursor_row) and keys[table.cursor_row] == "xor"
+            # the cursor starts at the top of the path, whose first row is on the screen
+            assert table.cursor_row == 0 and table.scroll_y == 0
             detail = app.screen.query_one("#picker-detail").render()
-            assert load_scenario("xor").description in " ".join(str(detail).split())
+            assert load_graph_scenario("apple").description in " ".join(str(detail).split())
             # the table fits the screen (no sideways scrolling, no number cut at its edge)
             assert table.virtual_size.width <= table.scrollable_content_region.width
             if size[0] < 120:
                 assert "description" not in table.columns
                 return
             # … and each description is there in full, over as many lines as it needs
+            def description(name: str) -> str:
+                graphs = graph_names()
+                return (load_graph_scenario(name) if name in graphs
+                        else load_scenario(name)).description
+
             for name in keys:
                 cell = table.get_cell(name, "description")
-                assert Text(cell).plain if isinstance(cell, str) else cell.plain == \
-                    load_scenario(name).description
-            longest = max(keys, key=lambda n: len(load_scenario(n).description))
+                assert (Text(cell) if isinstance(cell, str) else cell).plain == description(name)
+            longest = max(keys, key=lambda n: len(description(n)))
             assert table.rows[longest].height > 1
 
     asyncio.run(main())

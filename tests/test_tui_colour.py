@@ -187,7 +187,7 @@ def test_picker_lists_cifar10_as_needing_it_and_opening_says_where_to_get_it(mon
             table = app.screen.query_one("DataTable")
             data = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
             assert data == ["CIFAR-10 (5,000/500)\nneeds CIFAR-10", "XOR truth table"]
-            await press(app, pilot, "up")  # the cursor starts on xor
+            await press(app, pilot, "down", "up")  # the cursor starts on the first row
             detail = str(app.screen.query_one("#picker-detail").render())
             assert "needs CIFAR-10 (see README)" in detail
             await press(app, pilot, "enter")

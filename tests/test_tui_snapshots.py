@@ -79,7 +79,8 @@ def test_xor_numbers_window_80x24(snap_compare) -> None:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_picker(snap_compare, size) -> None:
-    # the learning path from the top, each description wrapped in its column; xor selected
+    # the learning path from the top, each description wrapped in its column; the first
+    # (apple) selected
     assert snap_compare(BackpropApp("picker", theme=DARK), terminal_size=size,
                         run_before=keys())
 

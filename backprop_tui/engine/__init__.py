@@ -12,6 +12,9 @@ from .contract import LayerError
 from .conv import Conv2D, MaxPool2D, col2im, im2col
 from .functions import from_functions
 from .gradcheck import gradcheck
+from .graph import Graph, GraphError, Node, var
+from .graphcheck import gradcheck_graph
+from .graphstep import GraphWalk
 from .layers import (
     Affine,
     BatchNorm,
@@ -46,6 +49,10 @@ __all__ = [
     "Condition",
     "DeadReLU",
     "GradNorm",
+    "Graph",
+    "GraphError",
+    "GraphWalk",
+    "Node",
     "GradcheckFails",
     "LayerError",
     "NonFinite",
@@ -78,6 +85,8 @@ __all__ = [
     "from_functions",
     "gradcheck",
     "gradcheck_function",
+    "gradcheck_graph",
     "im2col",
     "register",
+    "var",
 ]

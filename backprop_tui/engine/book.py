@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .graph import BookOp
 from .layers import Layer
 from .losses import Loss
 from .network import Network
@@ -52,19 +53,37 @@ def is_book_network(obj: Any) -> bool:
         hasattr(obj, "lastLayer") or hasattr(obj, "last_layer"))
 
 
-def from_book(obj: Any, name: str | None = None) -> Layer | Loss | Network:
+def from_book(obj: Any, name: str | None = None) -> Layer | Loss | Network | BookOp:
     """A :class:`Layer` (or a :class:`Loss`, for an object whose ``forward`` takes ``x, t``)
     that runs ``obj``'s own ``forward``/``backward`` — or, for a whole book network, a
-    :class:`Network` of such layers (see the module docstring)."""
+    :class:`Network` of such layers (see the module docstring). A layer with two inputs and
+    no targets — chapter 5's ``MulLayer``/``AddLayer``: ``forward(x, y)``, ``backward(dout)
+    -> (dx, dy)`` — is a graph op (:class:`~backprop_tui.engine.graph.BookOp`): call it on
+    graph nodes, ``bt.from_book(mul_apple)(apple, apple_num)``."""
     if is_book_network(obj):
         return _network(obj)
     for method in ("forward", "backward"):
         if not callable(getattr(obj, method, None)):
             raise TypeError(f"{type(obj).__name__} has no {method}() method: a book-style "
                             "layer has forward(x) and backward(dout)")
-    if _positional(obj.forward) >= 2 and "train_flg" not in signature_parameters(obj.forward):
-        return BookLoss(obj)
+    n_inputs = _positional(obj.forward)
+    if n_inputs >= 2 and "train_flg" not in signature_parameters(obj.forward):
+        if is_book_loss(obj):
+            return BookLoss(obj)
+        return BookOp(obj, n_inputs)
     return BookLayer(obj, name)
+
+
+#: what the book (and students) call a loss's second argument: the targets
+TARGET_NAMES = ("t", "target", "targets", "y_true", "label", "labels")
+
+
+def is_book_loss(obj: Any) -> bool:
+    """A loss takes targets (``forward(x, t)``) and starts the backward pass
+    (``backward(dout=1)``: called without a gradient); a two-input layer such as ``MulLayer``
+    (``forward(x, y)``, ``backward(dout)``) needs the gradient of its output."""
+    names = [p.name for p in signature_parameters(obj.forward).values()]
+    return (len(names) > 1 and names[1] in TARGET_NAMES) or _positional(obj.backward) == 0
 
 
 def _network(obj: Any) -> Network:
@@ -77,7 +96,8 @@ def _network(obj: Any) -> Network:
         wrapped = from_book(layer, name=str(key))
         if not isinstance(wrapped, Layer):
             raise TypeError(f"{type(obj).__name__}.layers[{key!r}] ({type(layer).__name__}) "
-                            "has a forward(x, t): a loss belongs in lastLayer/last_layer")
+                            "has a forward of two inputs: a loss belongs in lastLayer/"
+                            "last_layer, a two-input layer in a graph (bt.var)")
         layers.append(wrapped)
     loss = last if isinstance(last, Loss) else from_book(last)
     if not isinstance(loss, Loss):

@@ -108,6 +108,17 @@ class TensorCheck:
         }
 
 
+def gradient_name(check: TensorCheck, scope: str) -> str:
+    """The gradient a row compares: ``dW``, ``dx`` (a layer's input), ``all`` (the end-to-end
+    row); in a graph ``d(apple)`` (what a node sent to its input ``apple``) or ``d(a) = Σ``
+    (the sum of a value's uses)."""
+    if scope == "graph":
+        return f"d({check.layer}) = Σ" if check.tensor == "Σ" else f"d({check.tensor})"
+    if check.layer == "network":
+        return "all"
+    return f"d{check.tensor}" if check.kind == "param" else "dx"
+
+
 @dataclass
 class GradcheckReport:
     checks: list[TensorCheck]
@@ -117,6 +128,7 @@ class GradcheckReport:
     atol: float
     loss: float
     evaluations: int
+    #: local, global, params, or graph (rows are nodes: see engine/graphcheck.py)
     scope: str = "local"
     #: layers not checked because no usable gradient reached them (see ``note``)
     unchecked: list[str] = field(default_factory=list)
@@ -162,8 +174,7 @@ class GradcheckReport:
         rows = [("layer", "gradient", "shape", "checked", "kinks", "max |a−n|", "max rel",
                  "verdict")]
         for c in self.checks:
-            grad = "all" if c.layer == "network" else (f"d{c.tensor}" if c.kind == "param"
-                                                       else "dx")
+            grad = gradient_name(c, self.scope)
             rows.append((c.layer, grad, "×".join(map(str, c.shape)) or "–", f"{c.checked:,}",
                          str(c.kinks), f"{c.max_abs_error:.1e}", f"{c.max_rel_error:.1e}",
                          f"{c.verdict} ({c.label})"))

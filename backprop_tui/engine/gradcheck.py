@@ -66,6 +66,8 @@ from .book import is_book_network, signature_parameters
 from .checks import GradcheckReport, TensorCheck
 from .contract import describe_error
 from .datacheck import check_finite, check_labels
+from .graph import Graph, Node
+from .graphcheck import gradcheck_graph
 from .network import Network, given
 from .numeric import (
     DEFAULT_ATOL,
@@ -100,8 +102,8 @@ def _changed(layers, base: list[np.ndarray | None]) -> bool:
 
 def gradcheck(
     net: Network | Any,
-    x: np.ndarray,
-    t: np.ndarray,
+    x: np.ndarray | None = None,
+    t: np.ndarray | None = None,
     *,
     mode: Mode | str = "auto",
     scope: Literal["local", "global"] = "local",
@@ -140,6 +142,13 @@ def gradcheck(
     Dropout masks, BatchNorm statistics) is untouched. Dropout masks are drawn once and then
     frozen, so every evaluation sees the same function.
     """
+    if isinstance(net, Node | Graph):  # a computational graph: node by node, no data
+        return gradcheck_graph(net if isinstance(net, Graph) else Graph(net), mode=mode, h=h,
+                               tol=tol, atol=atol, k=k, full_limit=full_limit, seed=seed,
+                               layers=layers, progress=progress, cancelled=cancelled)
+    if x is None or t is None:
+        raise TypeError("bt.gradcheck(net, x, t) needs the data x and the targets t (only a "
+                        "graph node, bt.gradcheck(o), is checked without them)")
     if mode not in MODES:
         raise ValueError(f"unknown gradcheck mode {mode!r}; expected one of {', '.join(MODES)}")
     if scope not in SCOPES:

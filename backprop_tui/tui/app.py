@@ -29,7 +29,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Input
 
 from ..blas import threads_for
+from ..engine.graph import Graph
 from ..errors import UsageError
+from .graphsession import GraphSession
 from .screens.debugger import DEBUGGER_KEYS, DebuggerScreen
 from .screens.picker import PickerScreen
 from .session import DebugSession
@@ -142,8 +144,15 @@ class BackpropApp(App[None]):
         gc.collect()
         gc.freeze()
 
-    def open_debugger(self, session: DebugSession) -> None:
-        """Show the debugger on ``session`` above the current screen."""
+    def open_debugger(self, session: DebugSession | GraphSession) -> None:
+        """Show the debugger on ``session`` above the current screen (the graph debugger
+        for a graph's session)."""
+        if isinstance(session, GraphSession):
+            from .screens.graph import GraphScreen
+
+            self.push_screen(GraphScreen(session))
+            self.call_after_refresh(self.freeze_gc)
+            return
         self.session = session
         self.push_screen(DebuggerScreen(session))
         self.call_after_refresh(self.freeze_gc)
@@ -193,6 +202,16 @@ def run_debugger(session: DebugSession, theme: str = DARK) -> None:
     need_terminal()
     with threads_for("debugger"):
         BackpropApp("debug", session=session, theme=theme).run()
+
+
+def run_graph_debugger(name: str, graph: Graph, theme: str = DARK) -> None:
+    """Open the graph debugger (:mod:`.screens.graph`) on ``graph`` in this terminal."""
+    from .screens.graph import GraphScreen
+
+    need_terminal()
+    session = GraphSession(name, graph)
+    with threads_for("debugger"):
+        BackpropApp("screen", screen=lambda: GraphScreen(session), theme=theme).run()
 
 
 def run_picker(theme: str = DARK) -> None:

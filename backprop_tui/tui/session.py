@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from ..errors import CheckpointError, UsageError
 from ..safetext import printable
 from ..scenario import Scenario
 from .formulas import Formula, layer_formulas, loss_formulas, update_formulas
+
+if TYPE_CHECKING:
+    from .graphsession import GraphSession
 
 RowKind = Literal["layer", "loss", "update"]
 TensorRole = Literal["activation", "gradient", "param", "mask", "cache", "target", "delta"]
@@ -753,9 +756,15 @@ class SessionSpec:
     data_dir: str | Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def build(self) -> DebugSession:
+    def build(self) -> DebugSession | GraphSession:
+        """The session; a graph scenario's is a :class:`GraphSession`."""
+        from ..graphfile import is_graph_ref, load_graph_scenario
         from ..scenario import load_scenario
+        from .graphsession import GraphSession
 
+        if is_graph_ref(self.scenario):
+            graph = load_graph_scenario(self.scenario)
+            return GraphSession(graph.name, graph.build())
         sc = load_scenario(self.scenario)
         return DebugSession.from_scenario(sc, seed=self.seed, batch_size=self.batch_size,
                                           checkpoint=self.checkpoint, data_dir=self.data_dir,

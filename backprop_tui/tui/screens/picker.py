@@ -18,8 +18,17 @@ from textual.widgets import DataTable, Footer, Static
 
 from ...errors import UserError
 from ...safetext import printable
+from ..graphsession import GraphSession
 from ..session import DebugSession, SessionSpec
 from .dialogs import ErrorDialog
+
+
+def _load(name: str):
+    """A network scenario, or a graph scenario (``kind = "graph"``): what a row shows."""
+    from ...graphfile import is_graph_ref, load_graph_scenario
+    from ...scenario import load_scenario
+
+    return load_graph_scenario(name) if is_graph_ref(name) else load_scenario(name)
 
 
 class PickerScreen(Screen[None]):
@@ -31,7 +40,7 @@ class PickerScreen(Screen[None]):
         Binding("question_mark", "help", "help", key_display="?"),
     ]
 
-    def __init__(self, open_session: Callable[[DebugSession], None],
+    def __init__(self, open_session: Callable[[DebugSession | GraphSession], None],
                  names: list[str] | None = None) -> None:
         super().__init__()
         self.open_session = open_session
@@ -43,8 +52,9 @@ class PickerScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text.assemble(
             ("Pick a scenario", "bold"),
-            " — ↑↓ choose, Enter opens the step-through debugger on it. Each scenario is a "
-            "network, its data and its training settings (scenarios/*.toml).",
+            " — ↑↓ choose, Enter opens the step-through debugger on it. A scenario is a "
+            "computational graph (scenarios/graphs/*.toml), or a network, its data and its "
+            "training settings (scenarios/*.toml).",
         ), id="picker-intro")
         yield DataTable(id="scenarios", cursor_type="row", zebra_stripes=True)
         yield Static(id="picker-detail")
@@ -60,11 +70,14 @@ class PickerScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "backprop-tui"
         self.sub_title = "scenarios"
-        from ...scenario import learning_path, load_scenario
+        from ...graphfile import graph_names
+        from ...scenario import learning_path
 
-        for name in self.names if self.names is not None else learning_path():
+        # the computational graphs first: the learning path starts there
+        names = self.names if self.names is not None else [*graph_names(), *learning_path()]
+        for name in names:
             try:
-                sc = load_scenario(name)
+                sc = _load(name)
             except UserError as e:  # a broken file still lists, with its problem
                 self._rows.append((name, (name, "–", "–", "–"), Text(str(e), style="red")))
                 continue
@@ -77,9 +90,7 @@ class PickerScreen(Screen[None]):
                                printable(sc.description, spaces=True)))
         self._fill(self.size.width)
         table = self.query_one(DataTable)
-        if any(key == "xor" for key, _, _ in self._rows):
-            table.move_cursor(row=table.get_row_index("xor"))
-        table.focus()
+        table.focus()  # on the first row: the learning path from its start, nothing scrolled off
 
     def on_resize(self, event: Resize) -> None:
         if self._rows and event.size.width != self._filled_width:
@@ -117,14 +128,20 @@ class PickerScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The highlighted scenario in full: description, loss, training settings."""
-        from ...scenario import load_scenario
+        from ...graphfile import GraphScenario
 
         key = event.row_key.value if event.row_key is not None else None
         detail = self.query_one("#picker-detail", Static)
         try:
-            sc = load_scenario(str(key))
+            sc = _load(str(key))
         except UserError as e:
             detail.update(Text(str(e), style="red"))
+            return
+        if isinstance(sc, GraphScenario):
+            detail.update(Text.assemble(
+                (sc.name, "bold"), f" — {printable(sc.description, spaces=True)}\n",
+                (f"computational graph · {sc.architecture} · stepped one node at a time, "
+                 "forward then backward", "dim")))
             return
         tr = sc.train
         needs = sc.missing_data
@@ -165,7 +182,7 @@ class PickerScreen(Screen[None]):
         self.query_one("#picker-status", Static).update("")
         self.app.push_screen(ErrorDialog(f"cannot open {name}", message))
 
-    def _loaded(self, session: DebugSession) -> None:
+    def _loaded(self, session: DebugSession | GraphSession) -> None:
         self.loading = False
         self.query_one("#picker-status", Static).update("")
         self.open_session(session)

@@ -25,13 +25,18 @@ class FormulaPane(CachedLines, can_focus=True):
         self.n = 0
         self.border_title = "Formula · shapes are (rows×cols), N = batch"
 
-    def set_formulas(self, formulas: list[Formula], row_name: str, n: int) -> None:
+    def set_formulas(self, formulas: list[Formula], row_name: str, n: int | None) -> None:
+        """``n``: the batch size the shapes are for; None where there is no batch (a graph
+        node's rules)."""
         self.formulas = formulas
         self.row_name = row_name
-        self.n = n
-        self.set_title_forms(f"Formula · {row_name} · N = {n} samples",
-                             f"Formula · {row_name} · N = {n}", f"{row_name} · N = {n}",
-                             row_name)
+        self.n = n or 0
+        if n is None:
+            self.set_title_forms(f"Formula · {row_name}", row_name)
+        else:
+            self.set_title_forms(f"Formula · {row_name} · N = {n} samples",
+                                 f"Formula · {row_name} · N = {n}", f"{row_name} · N = {n}",
+                                 row_name)
         self.refresh()
 
     def render(self) -> Group | Text:

@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ...engine.checks import gradient_name
 from .. import render
 from ..session import GradcheckResult
 from .lines import CachedLines
@@ -101,11 +102,13 @@ class GradcheckPane(CachedLines, can_focus=True):
              (f"pass: rel ≤ {rep.tol:g} or |a−n| ≤ {rep.atol:g}", "dim"),
              (f"{rep.evaluations} loss evaluations", "dim")], wrap)
         parts.append(head)
-        when = f"checked at iteration {job.iteration}, step {job.position} in {res.seconds:.2f} s"
+        # a graph has one pass, no iterations
+        it = "" if rep.scope == "graph" else f"iteration {job.iteration}, "
+        when = f"checked at {it}step {job.position} in {res.seconds:.2f} s"
         if job.after_update:
             when += " (after the update: on the updated weights)"
         if width < 66 and not roomy:
-            when = f"at iteration {job.iteration}, step {job.position}"
+            when = f"at {it}step {job.position}"
         if self.stale:
             parts.append(Text(when + " — the state has changed since: press g to re-check",
                               style="yellow"))
@@ -121,7 +124,7 @@ class GradcheckPane(CachedLines, can_focus=True):
         one_layer = len({c.layer for c in rep.checks}) == 1
         if width < 66:  # narrow: one line per tensor instead of a table
             for c in rep.checks:
-                tensor = "d" + c.tensor if c.kind == "param" else "dx"
+                tensor = gradient_name(c, rep.scope)
                 line = Text(no_wrap=True, overflow="ellipsis")
                 line.append(f"{tensor if one_layer else c.layer + '.' + tensor} ", style="bold")
                 line.append(f"{c.verdict}·{c.label}", style=VERDICT_STYLE.get(c.verdict, ""))
@@ -142,7 +145,7 @@ class GradcheckPane(CachedLines, can_focus=True):
         table.add_column("max rel", justify="right", no_wrap=True)
         table.add_column("verdict", no_wrap=True)
         for c in rep.checks:
-            tensor = "d" + c.tensor if c.kind == "param" else "dx"
+            tensor = gradient_name(c, rep.scope)
             name = tensor if one_layer else f"{c.layer}.{tensor}"
             cells = [name, "×".join(map(str, c.shape)) or "scalar"]
             if width >= 90:
@@ -165,7 +168,7 @@ class GradcheckPane(CachedLines, can_focus=True):
         out = []
         for c in rep.checks:
             if c.note:
-                tensor = "d" + c.tensor if c.kind == "param" else "dx"
+                tensor = gradient_name(c, rep.scope)
                 name = tensor if one_layer else f"{c.layer}.{tensor}"
                 out.append(Text.assemble((f"{name}: ", "bold"),
                                          (c.note, "red" if not c.passed else "yellow")))
@@ -182,7 +185,7 @@ class GradcheckPane(CachedLines, can_focus=True):
             diff = np.abs(np.asarray(c.analytic) - np.asarray(c.numeric))
             for j in np.argsort(-diff, kind="stable")[:3]:
                 idx = int(c.indices[j]) if j < len(c.indices) else -1
-                tensor = f"d{c.tensor}" if c.kind == "param" else "dx"
+                tensor = gradient_name(c, res.report.scope)
                 if idx < 0:
                     where = " (random direction)"
                 else:
