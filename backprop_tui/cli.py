@@ -316,6 +316,9 @@ def train_cmd(
     resume: Annotated[Path | None, typer.Option(
         help="Continue from a run folder or checkpoint; the result equals an uninterrupted run.",
         show_default=False)] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Train into an --out folder that holds another run: its files are "
+        "deleted first.")] = False,
     min_accuracy: Annotated[float | None, typer.Option(
         help="Exit 1 if the final test accuracy (0-1) is below this.", show_default=False)] = None,
     log_every: Annotated[int | None, typer.Option(
@@ -343,13 +346,16 @@ def train_cmd(
         raise UsageError(
             "the live training dashboard needs a terminal",
             hint="Add --headless to train with progress lines instead (for CI and pipes).")
+    from .runfolder import claim_for
+
     trainer = _make_trainer(scenario, epochs=epochs, batch_size=batch_size, lr=lr,
                             optimizer=optimizer, seed=seed, dtype=dtype, out=out,
                             resume=resume, data_dir=data_dir)
-    if headless:
-        _train_headless(trainer, scenario, min_accuracy, log_every, resumed=resume is not None)
-    else:
-        _train_dashboard(trainer, scenario, min_accuracy)
+    with claim_for(trainer, resume=resume, force=force):  # locked until the training ends
+        if headless:
+            _train_headless(trainer, scenario, min_accuracy, log_every, resumed=resume is not None)
+        else:
+            _train_dashboard(trainer, scenario, min_accuracy)
 
 
 def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_every: int | None,

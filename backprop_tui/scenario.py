@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import Checkpoint, check_compatible
+from .checkpoint import Checkpoint, atomic_write, check_compatible
 from .data.spec import LAYOUTS, N_CLASSES, NORMALIZE, SOURCES, DataSpec
 from .engine.batches import Batches
 from .engine.layers import ShapeError
@@ -191,7 +191,8 @@ class Scenario:
             return path
         header = (f"# Resolved scenario of this run (backprop-tui {__version__}). Train it again "
                   f"with:\n#   backprop-tui train {path} --headless\n")
-        path.write_text(header + toml_dumps(self.config()), encoding="utf-8")
+        text = header + toml_dumps(self.config())
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")))
         return path
 
     def load_data(

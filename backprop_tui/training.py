@@ -23,25 +23,28 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import math
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from . import __version__
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, atomic_write, load_checkpoint, save_checkpoint
 from .engine.batches import Batches
 from .engine.contract import LayerError, check_grads
 from .engine.network import Network
 from .engine.optim import Optimizer
 from .engine.records import count_nonfinite
 from .engine.walk import Walk, locate_error
-from .errors import CheckpointError, TrainingError, UsageError
+from .errors import CheckpointError, RunFolderError, TrainingError, UsageError, UserError
 
 if TYPE_CHECKING:
     from .scenario import TrainSpec
@@ -562,8 +565,28 @@ class Trainer:
     def save(self, path: str | Path) -> Path:
         extra = {"history": self.history_array(),
                  "numpy_global_rng": np.asarray(self.global_rng_state()[1], dtype=np.uint32)}
-        return save_checkpoint(path, self.net.state_dict(), self.optimizer.state_dict(),
-                               self.state_meta(), extra=extra)
+        with self._writing(Path(path)):
+            return save_checkpoint(path, self.net.state_dict(), self.optimizer.state_dict(),
+                                   self.state_meta(), extra=extra)
+
+    @contextmanager
+    def _writing(self, path: Path) -> Iterator[None]:
+        """A write into the run folder that fails (a full disk, a folder made read-only or
+        removed) stops the run with one error naming the file and the checkpoint that is kept:
+        every write leaves the file it replaces as it was."""
+        try:
+            yield
+        except OSError as e:
+            last = self.out_dir / "checkpoint.npz" if self.out_dir is not None else None
+            try:
+                epoch = load_checkpoint(last).meta.get("epochs_done") if last else None
+                kept = (f"Training stopped; the last good checkpoint, {last} (epoch {epoch}), is "
+                        f"kept: make room, then continue with --resume {self.out_dir}")
+            except UserError:
+                kept = "Training stopped; no checkpoint was saved yet"
+            raise RunFolderError(f"cannot write {path.name}"
+                                 f"{f' ({e.strerror})' if e.strerror else f': {e}'}",
+                                 file=path.parent, hint=kept) from None
 
     def save_interrupt(self) -> Path | None:
         """Save where the run stands (between two batches); used on Ctrl-C."""
@@ -575,20 +598,34 @@ class Trainer:
         """The run folder's record of what ran: a scenario's ``config.toml`` (trains the same
         run again), a network file's ``run.toml``."""
         assert self.out_dir is not None
-        return self.scenario.record_run(self.out_dir)
+        with self._writing(self.out_dir / "config.toml"):
+            return self.scenario.record_run(self.out_dir)
 
     def write_metrics(self) -> Path:
         """Append the epochs not yet on disk to ``metrics.csv`` (rewritten whole on resume)."""
         assert self.out_dir is not None
         path = self.out_dir / "metrics.csv"
-        if self._metrics_rows == 0 or not path.exists():
-            with open(path, "w", newline="", encoding="utf-8") as f:
-                csv.DictWriter(f, fieldnames=METRIC_FIELDS).writeheader()
-            self._metrics_rows = 0
-        with open(path, "a", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=METRIC_FIELDS)
-            for m in self.history[self._metrics_rows :]:
+        def rows(f: IO[bytes], start: int, header: bool) -> None:
+            text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+            w = csv.DictWriter(text, fieldnames=METRIC_FIELDS)
+            if header:
+                w.writeheader()
+            for m in self.history[start:]:
                 w.writerow({k: _csv_value(v) for k, v in asdict(m).items()})
+            text.flush()
+            text.detach()
+
+        with self._writing(path):
+            if self._metrics_rows == 0 or not path.exists():  # a new file, or the whole again
+                atomic_write(path, lambda f: rows(f, 0, header=True))
+            else:
+                size = path.stat().st_size
+                try:
+                    with open(path, "ab") as f:
+                        rows(f, self._metrics_rows, header=False)
+                except OSError:
+                    os.truncate(path, size)  # no half row: the file keeps its whole epochs
+                    raise
         self._metrics_rows = len(self.history)
         return path
 
