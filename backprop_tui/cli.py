@@ -632,10 +632,11 @@ def eval_cmd(
     import numpy as np
 
     from .checkpoint import load_checkpoint
-    from .errors import CheckpointError, UsageError
+    from .errors import UsageError
     from .formatting import confusion_table
     from .netfile import is_network_file
     from .ownrun import NO_TEST_NOTE, NetworkFileRun
+    from .restore import checkpoint_dtype, load_weights
     from .scenario import load_scenario
     from .training import evaluate
 
@@ -648,12 +649,9 @@ def eval_cmd(
         sc = load_scenario(scenario)
     ckpt = load_checkpoint(checkpoint)
     sc.check_checkpoint(ckpt)
-    dtype = ckpt.meta.get("dtype", "float32")
+    dtype = checkpoint_dtype(ckpt)  # every field checked, as a resume checks them
     net = sc.build_network(dtype=dtype)
-    try:
-        net.load_state_dict(ckpt.params)
-    except (KeyError, ValueError) as e:
-        raise CheckpointError(f"cannot load these weights: {e}", file=ckpt.path) from None
+    load_weights(ckpt, net)
     _, _, x_te, t_te = sc.load_data(data_dir=data_dir, dtype=dtype)
     own = isinstance(sc, NetworkFileRun)
     if own and not sc.has_test_data and not as_json:

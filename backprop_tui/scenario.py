@@ -283,6 +283,33 @@ def _check_data(data: DataSpec, r: TableReader) -> None:
                           "a fraction between 0.02 and 0.98")
 
 
+def read_train(tr: TableReader) -> TrainSpec:
+    """A ``[train]`` table, checked: a scenario's, or the one a checkpoint was trained with."""
+    defaults = TrainSpec()
+    train = TrainSpec(
+        optimizer=tr.get("optimizer", "str", defaults.optimizer, choices=tuple(OPTIMIZERS)),
+        lr=tr.get("lr", "float", defaults.lr, check=positive, expected="a positive number"),
+        lr_decay=tr.get("lr_decay", "float", defaults.lr_decay, check=lambda v: 0 < v <= 1,
+                        expected="a factor in (0, 1]"),
+        momentum=tr.get("momentum", "float", defaults.momentum, check=lambda v: 0 <= v < 1,
+                        expected="a number in [0, 1)"),
+        beta1=tr.get("beta1", "float", defaults.beta1, check=lambda v: 0 <= v < 1,
+                     expected="a number in [0, 1)"),
+        beta2=tr.get("beta2", "float", defaults.beta2, check=lambda v: 0 <= v < 1,
+                     expected="a number in [0, 1)"),
+        batch_size=tr.get("batch_size", "int", defaults.batch_size, check=positive,
+                          expected="a positive integer"),
+        epochs=tr.get("epochs", "int", defaults.epochs, check=lambda v: v >= 0,
+                      expected="an integer ≥ 0"),
+        seed=tr.get("seed", "int", defaults.seed, check=lambda v: v >= 0,
+                    expected="an integer ≥ 0"),
+        dtype=tr.get("dtype", "str", defaults.dtype, choices=DTYPES),
+        enabled=tr.get("enabled", "bool", True),
+    )
+    tr.done()
+    return train
+
+
 def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
     top = TableReader(doc, file, "")
     name = top.get("name", "str", default_name)
@@ -324,29 +351,7 @@ def _parse(doc: dict, file: Path, default_name: str) -> Scenario:
         raise ScenarioError(str(e), file=file, key="network.loss", value=loss) from None
     _check_output_fits_data(loss, shapes[-1], source, file)
 
-    defaults = TrainSpec()
-    tr = TableReader(top.get("train", "table", {}), file, "train")
-    train = TrainSpec(
-        optimizer=tr.get("optimizer", "str", defaults.optimizer, choices=tuple(OPTIMIZERS)),
-        lr=tr.get("lr", "float", defaults.lr, check=positive, expected="a positive number"),
-        lr_decay=tr.get("lr_decay", "float", defaults.lr_decay, check=lambda v: 0 < v <= 1,
-                        expected="a factor in (0, 1]"),
-        momentum=tr.get("momentum", "float", defaults.momentum, check=lambda v: 0 <= v < 1,
-                        expected="a number in [0, 1)"),
-        beta1=tr.get("beta1", "float", defaults.beta1, check=lambda v: 0 <= v < 1,
-                     expected="a number in [0, 1)"),
-        beta2=tr.get("beta2", "float", defaults.beta2, check=lambda v: 0 <= v < 1,
-                     expected="a number in [0, 1)"),
-        batch_size=tr.get("batch_size", "int", defaults.batch_size, check=positive,
-                          expected="a positive integer"),
-        epochs=tr.get("epochs", "int", defaults.epochs, check=lambda v: v >= 0,
-                      expected="an integer ≥ 0"),
-        seed=tr.get("seed", "int", defaults.seed, check=lambda v: v >= 0,
-                    expected="an integer ≥ 0"),
-        dtype=tr.get("dtype", "str", defaults.dtype, choices=DTYPES),
-        enabled=tr.get("enabled", "bool", True),
-    )
-    tr.done()
+    train = read_train(TableReader(top.get("train", "table", {}), file, "train"))
 
     db = TableReader(top.get("debug", "table", {}), file, "debug")
     debug_bs = db.get("batch_size", "int", min(train.batch_size, 32), check=positive,

@@ -45,6 +45,14 @@ from .engine.optim import Optimizer
 from .engine.records import count_nonfinite
 from .engine.walk import Walk, locate_error
 from .errors import CheckpointError, RunFolderError, TrainingError, UsageError, UserError
+from .restore import (
+    check_optimizer_state,
+    check_train_state,
+    history_rows,
+    load_weights,
+    numpy_global_state,
+    saved_train,
+)
 
 if TYPE_CHECKING:
     from .scenario import TrainSpec
@@ -630,33 +638,34 @@ class Trainer:
         return path
 
     def load_state(self, ckpt: Checkpoint) -> None:
-        """Restore everything a checkpoint holds into this trainer (same scenario)."""
+        """Restore everything a checkpoint holds into this trainer (same scenario), every
+        field checked first (:mod:`~backprop_tui.restore`): a CheckpointError otherwise."""
         self.scenario.check_checkpoint(ckpt)
         meta = ckpt.meta
+        kind = check_optimizer_state(ckpt, self.net)
+        if kind != self.optimizer.kind:
+            raise CheckpointError(
+                "the checkpoint's optimizer differs from this run's", file=ckpt.path,
+                key="optimizer", value=kind, expected=self.optimizer.kind)
+        check_train_state(ckpt, batches_per_epoch=len(self.batches),
+                          generators=self.net.generators(), history_fields=METRIC_FIELDS)
+        load_weights(ckpt, self.net)
         try:
-            self.net.load_state_dict(ckpt.params)
-            if meta["optimizer"]["kind"] != self.optimizer.kind:
-                raise CheckpointError(
-                    "the checkpoint's optimizer differs from this run's", file=ckpt.path,
-                    key="optimizer", value=meta["optimizer"]["kind"],
-                    expected=self.optimizer.kind)
             self.optimizer.load_state_dict(ckpt.optimizer)
             self.batches.set_state(meta["batches"])
-            for name, rng in self.net.generators().items():
-                rng.bit_generator.state = meta["dropout_rngs"][name]
-            if "numpy_global_rng" in meta:  # saved since own networks are trained
-                g = meta["numpy_global_rng"]
-                self._np_global = (g["algorithm"], ckpt.extra["numpy_global_rng"], g["pos"],
-                                   g["has_gauss"], g["cached_gaussian"])
-            self.epochs_done = int(meta["epochs_done"])
-            self.iteration = int(meta["iteration"])
-            self._in_epoch = bool(meta["in_epoch"])
-            self._sums = _EpochSums(**meta["epoch_sums"])
-            self.best_accuracy = float(meta["best_accuracy"])
-            self.history = _history_from(ckpt)
         except (KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"cannot restore this checkpoint: {e}", file=ckpt.path) \
                 from None
+        for name, rng in self.net.generators().items():
+            rng.bit_generator.state = meta["dropout_rngs"][name]
+        if (state := numpy_global_state(ckpt)) is not None:  # saved since own networks train
+            self._np_global = state
+        self.epochs_done = int(meta["epochs_done"])
+        self.iteration = int(meta["iteration"])
+        self._in_epoch = bool(meta["in_epoch"])
+        self._sums = _EpochSums(**meta["epoch_sums"])
+        self.best_accuracy = float(meta["best_accuracy"])
+        self.history = [EpochMetrics(**row) for row in history_rows(ckpt, METRIC_FIELDS)]
         self.checkpoint_meta = meta
 
     @classmethod
@@ -671,7 +680,7 @@ class Trainer:
         longer equal an uninterrupted run."""
         ckpt = load_checkpoint(ref)
         scenario.check_checkpoint(ckpt)
-        saved = ckpt.meta.get("config", {}).get("train", {})
+        saved = saved_train(ckpt).__dict__
         for key, value in (overrides or {}).items():
             if value is not None and key in saved and saved[key] != value:
                 raise UsageError(
@@ -692,19 +701,6 @@ class Trainer:
         trainer.load_state(ckpt)
         trainer.optimizer.lr = sc.epoch_lr(trainer.epochs_done + 1)
         return trainer
-
-
-def _history_from(ckpt: Checkpoint) -> list[EpochMetrics]:
-    fields = ckpt.meta["history_fields"]
-    table = ckpt.extra["history"]
-    if table.ndim != 2 or table.shape[1] != len(fields) or fields != METRIC_FIELDS:
-        raise ValueError(f"history table has shape {table.shape} for fields {fields}")
-    ints = {"epoch", "iterations"}
-    return [
-        EpochMetrics(**{f: int(v) if f in ints else float(v) for f, v in zip(fields, row,
-                                                                           strict=True)})
-        for row in table
-    ]
 
 
 def _csv_value(v: Any) -> Any:
