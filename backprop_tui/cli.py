@@ -4,7 +4,7 @@ return an exit code (0 ok · 1 a check failed · 2 bad usage or input · 130 int
 from __future__ import annotations
 
 import functools
-import json
+import math
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -58,8 +58,10 @@ def user_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except UserError as e:
             if kwargs.get("as_json"):  # a script reading stdout gets JSON, not an empty line
-                print(json.dumps({"passed": False, "error": {"kind": type(e).__name__,
-                                                             "message": str(e)}}, indent=2))
+                from .formatting import json_text
+
+                print(json_text({"passed": False, "error": {"kind": type(e).__name__,
+                                                            "message": str(e)}}))
             _console(stderr=True).print(f"[bold red]error:[/] {_escape(str(e))}", soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
 
@@ -117,12 +119,12 @@ def _root(ctx: typer.Context) -> None:
 @user_errors
 def scenarios_cmd(as_json: JsonOpt = False) -> None:
     """List the built-in scenarios: name, data, architecture, parameter count, description."""
-    from .formatting import scenarios_table
+    from .formatting import json_text, scenarios_table
     from .scenario import list_scenarios
 
     items = list_scenarios()
     if as_json:
-        print(json.dumps([sc.summary() for sc in items], indent=2))
+        print(json_text([sc.summary() for sc in items]))
         return
     console = _console()
     console.print(scenarios_table(items, width=console.width))
@@ -181,7 +183,7 @@ def gradcheck_cmd(
     from .engine.gradcheck import gradcheck
     from .engine.paramcheck import gradcheck_function
     from .errors import UsageError
-    from .formatting import gradcheck_summary, gradcheck_table
+    from .formatting import gradcheck_summary, gradcheck_table, json_text
     from .netfile import is_network_file, load_network_file
     from .scenario import load_scenario
 
@@ -222,8 +224,8 @@ def gradcheck_cmd(
             "there is no gradient to compare. These weights are wired by hand, not learned."
         )
         if as_json:
-            print(json.dumps({"scenario": title, "mode": mode.value, "passed": True,
-                              "skipped": reason, "checks": []}, indent=2))
+            print(json_text({"scenario": title, "mode": mode.value, "passed": True,
+                             "skipped": reason, "checks": []}))
         else:
             _console().print(reason)
         return
@@ -245,8 +247,8 @@ def gradcheck_cmd(
             report = gradcheck(net, x, t, scope=scope.value, inplace=True, **options)
     except LayerError as e:  # the code being checked raised: a failed check, said in one line
         if as_json:
-            print(json.dumps({"scenario": title, "mode": mode.value, "scope": scope.value,
-                              "passed": False, "error": e.as_dict(), "checks": []}, indent=2))
+            print(json_text({"scenario": title, "mode": mode.value, "scope": scope.value,
+                             "passed": False, "error": e.as_dict(), "checks": []}))
         else:
             _console(stderr=True).print(f"[bold red]FAILED:[/] {_escape(str(e))}",
                                         soft_wrap=True)
@@ -261,7 +263,7 @@ def gradcheck_cmd(
             "seconds": round(seconds, 3), "checks": [c.as_dict() for c in report.checks],
             "unchecked": report.unchecked,
         }
-        print(json.dumps(doc, indent=2))
+        print(json_text(doc))
     else:
         console = _console()
         console.print(gradcheck_table(report, title=f"gradient check · {title}"))
@@ -430,11 +432,7 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
             f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
             f"{100 * last.train_accuracy:.2f}%; mean {_mean_epoch(result.history):.2f} s/epoch. "
             f"Saved in {trainer.out_dir}", highlight=False, soft_wrap=True)
-        if min_accuracy is not None and last.test_accuracy < min_accuracy:
-            _console(stderr=True).print(
-                f"[bold red]below target:[/] test accuracy {last.test_accuracy:.4f} < "
-                f"--min-accuracy {min_accuracy}", soft_wrap=True)
-            raise typer.Exit(1)
+    _check_target(result.history, min_accuracy)
 
 
 def _run_notes(trainer) -> list[str]:
@@ -529,11 +527,23 @@ def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None
             f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
             f"{100 * last.train_accuracy:.2f}%. Saved in {trainer.out_dir}",
             highlight=False, soft_wrap=True)
-        if min_accuracy is not None and last.test_accuracy < min_accuracy:
-            _console(stderr=True).print(
-                f"[bold red]below target:[/] test accuracy {last.test_accuracy:.4f} < "
-                f"--min-accuracy {min_accuracy}", soft_wrap=True)
-            raise typer.Exit(1)
+    _check_target(history, min_accuracy)
+
+
+def _check_target(history, min_accuracy: float | None) -> None:
+    """``--min-accuracy``: exit 1 unless the last epoch's test accuracy is a number at least
+    that high. An accuracy that is undefined (NaN), or none at all (no epoch trained), does not
+    reach any target."""
+    if min_accuracy is None:
+        return
+    acc = history[-1].test_accuracy if history else math.nan
+    if acc >= min_accuracy:
+        return
+    what = f"test accuracy {acc:.4f} <" if math.isfinite(acc) else \
+        f"test accuracy undefined ({'no epoch was trained' if not history else 'NaN'}), not"
+    _console(stderr=True).print(f"[bold red]below target:[/] {what} --min-accuracy "
+                                f"{min_accuracy}", soft_wrap=True)
+    raise typer.Exit(1)
 
 
 def _mean_epoch(history) -> float:
@@ -633,7 +643,7 @@ def eval_cmd(
 
     from .checkpoint import load_checkpoint
     from .errors import UsageError
-    from .formatting import confusion_table
+    from .formatting import confusion_table, json_text
     from .netfile import is_network_file
     from .ownrun import NO_TEST_NOTE, NetworkFileRun
     from .restore import checkpoint_dtype, load_weights
@@ -678,7 +688,7 @@ def eval_cmd(
         }
         if own:  # what the "test" samples are: the file's x_test/t_test or its training data
             doc["test_set"] = "x_test/t_test" if sc.has_test_data else "the training data"
-        print(json.dumps(doc, indent=2))
+        print(json_text(doc))
         return
     console = _console()
     console.print(f"[bold]{sc.name}[/] · {ckpt.path} · epoch {ckpt.meta.get('epochs_done')} · "

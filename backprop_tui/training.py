@@ -44,7 +44,7 @@ from .engine.network import Network
 from .engine.optim import Optimizer
 from .engine.records import count_nonfinite
 from .engine.walk import Walk, locate_error
-from .errors import CheckpointError, RunFolderError, TrainingError, UsageError, UserError
+from .errors import CheckpointError, DataError, RunFolderError, TrainingError, UsageError, UserError
 from .restore import (
     check_optimizer_state,
     check_train_state,
@@ -264,6 +264,9 @@ class Trainer:
         if data is None:
             data = scenario.load_data(data_dir=data_dir, dtype=self.dtype)
         self.x_train, self.t_train, self.x_test, self.t_test = data
+        if len(self.x_test) == 0:  # every test accuracy would be 0/0: NaN
+            raise DataError("the test set is empty", file=scenario.path,
+                            expected="at least one test sample")
         self.batches = Batches(self.x_train, self.t_train, spec.batch_size,
                                scenario.rng(spec.seed, "shuffle"))
         self.out_dir = Path(out_dir) if out_dir is not None else None
