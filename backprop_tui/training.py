@@ -576,28 +576,9 @@ class Trainer:
     def save(self, path: str | Path) -> Path:
         extra = {"history": self.history_array(),
                  "numpy_global_rng": np.asarray(self.global_rng_state()[1], dtype=np.uint32)}
-        with self._writing(Path(path)):
+        with _writing(self.out_dir, Path(path)):
             return save_checkpoint(path, self.net.state_dict(), self.optimizer.state_dict(),
                                    self.state_meta(), extra=extra)
-
-    @contextmanager
-    def _writing(self, path: Path) -> Iterator[None]:
-        """A write into the run folder that fails (a full disk, a folder made read-only or
-        removed) stops the run with one error naming the file and the checkpoint that is kept:
-        every write leaves the file it replaces as it was."""
-        try:
-            yield
-        except OSError as e:
-            last = self.out_dir / "checkpoint.npz" if self.out_dir is not None else None
-            try:
-                epoch = load_checkpoint(last).meta.get("epochs_done") if last else None
-                kept = (f"Training stopped; the last good checkpoint, {last} (epoch {epoch}), is "
-                        f"kept: make room, then continue with --resume {self.out_dir}")
-            except UserError:
-                kept = "Training stopped; no checkpoint was saved yet"
-            raise RunFolderError(f"cannot write {path.name}"
-                                 f"{f' ({e.strerror})' if e.strerror else f': {e}'}",
-                                 file=path.parent, hint=kept) from None
 
     def save_interrupt(self) -> Path | None:
         """Save where the run stands (between two batches); used on Ctrl-C."""
@@ -609,7 +590,7 @@ class Trainer:
         """The run folder's record of what ran: a scenario's ``config.toml`` (trains the same
         run again), a network file's ``run.toml``."""
         assert self.out_dir is not None
-        with self._writing(self.out_dir / "config.toml"):
+        with _writing(self.out_dir, self.out_dir / "config.toml"):
             return self.scenario.record_run(self.out_dir)
 
     def write_metrics(self) -> Path:
@@ -626,7 +607,7 @@ class Trainer:
             text.flush()
             text.detach()
 
-        with self._writing(path):
+        with _writing(self.out_dir, path):
             if self._metrics_rows == 0 or not path.exists():  # a new file, or the whole again
                 atomic_write(path, lambda f: rows(f, 0, header=True))
             else:
@@ -704,6 +685,26 @@ class Trainer:
         trainer.load_state(ckpt)
         trainer.optimizer.lr = sc.epoch_lr(trainer.epochs_done + 1)
         return trainer
+
+
+@contextmanager
+def _writing(out_dir: Path | None, path: Path) -> Iterator[None]:
+    """A write into the run folder that fails (a full disk, a folder made read-only or
+    removed) stops the run with one error naming the file and the checkpoint that is kept:
+    every write leaves the file it replaces as it was."""
+    try:
+        yield
+    except OSError as e:
+        last = out_dir / "checkpoint.npz" if out_dir is not None else None
+        try:
+            epoch = load_checkpoint(last).meta.get("epochs_done") if last else None
+            kept = (f"Training stopped; the last good checkpoint, {last} (epoch {epoch}), is "
+                    f"kept: make room, then continue with --resume {out_dir}")
+        except UserError:
+            kept = "Training stopped; no checkpoint was saved yet"
+        raise RunFolderError(f"cannot write {path.name}"
+                             f"{f' ({e.strerror})' if e.strerror else f': {e}'}",
+                             file=path.parent, hint=kept) from None
 
 
 def _csv_value(v: Any) -> Any:
