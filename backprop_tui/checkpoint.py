@@ -10,8 +10,9 @@ Layout (every entry a plain numpy array, so ``np.load(..., allow_pickle=False)``
 * ``__sha256__`` — SHA-256 over every other entry's name, dtype, shape and bytes, so a file that
   was truncated or altered is refused instead of silently loading wrong numbers.
 
-The file is written to ``<name>.tmp`` in the same folder, flushed to disk and renamed over the
-target, so a crash or Ctrl-C at any moment leaves either the old checkpoint or the new one.
+The file is written to ``<name>.<random>.tmp`` in the same folder (a name of this writer's own),
+flushed to disk and renamed over the target, so a crash, a full disk or Ctrl-C at any moment
+leaves either the old checkpoint or the new one.
 """
 
 from __future__ import annotations
@@ -19,15 +20,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from .errors import CheckpointError
 
 FORMAT = "backprop-tui-checkpoint"
+#: a checkpoint being written is ``<name>.<random>.tmp`` next to it until it is complete
+TMP_SUFFIX = ".tmp"
 VERSION = 1
 
 
@@ -72,17 +77,32 @@ def save_checkpoint(
     full_meta = {"format": FORMAT, "version": VERSION, **meta}
     arrays["__meta__"] = np.array(json.dumps(full_meta))
     arrays["__sha256__"] = np.array(_digest(arrays))
-    tmp = path.with_name(path.name + ".tmp")
+    return atomic_write(path, lambda f: _write_npz(f, arrays))
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
+    """``write(f)`` into a new temporary file next to ``path``, flushed to disk and renamed over
+    ``path``: a crash, a full disk or Ctrl-C at any moment leaves the old file or the new one,
+    never half of one. The temporary name is this writer's own (``O_EXCL``: two writers never
+    share one) and its mode follows the umask, as the file it replaces did."""
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}{TMP_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+        with open(fd, "wb") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:  # a full disk, a second Ctrl-C: keep the old file, drop the half one
+    except BaseException:  # keep the old file, drop the half one
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _write_npz(f: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
+    """The one place checkpoint bytes are written (a test makes it meet a full disk)."""
+    np.savez(f, **arrays)
 
 
 def resolve_checkpoint(ref: str | Path) -> Path:

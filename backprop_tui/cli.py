@@ -4,7 +4,7 @@ return an exit code (0 ok · 1 a check failed · 2 bad usage or input · 130 int
 from __future__ import annotations
 
 import functools
-import json
+import math
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -69,8 +69,10 @@ def user_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except UserError as e:
             if kwargs.get("as_json"):  # a script reading stdout gets JSON, not an empty line
-                print(json.dumps({"passed": False, "error": {"kind": type(e).__name__,
-                                                             "message": str(e)}}, indent=2))
+                from .formatting import json_text
+
+                print(json_text({"passed": False, "error": {"kind": type(e).__name__,
+                                                            "message": str(e)}}))
             _console(stderr=True).print(f"[bold red]error:[/] {_escape(str(e))}", soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
 
@@ -136,13 +138,13 @@ def _root(ctx: typer.Context) -> None:
 @user_errors
 def scenarios_cmd(as_json: JsonOpt = False) -> None:
     """List the built-in scenarios: name, data, architecture, parameter count, description."""
-    from .formatting import scenarios_table
+    from .formatting import json_text, scenarios_table
     from .graphfile import list_graph_scenarios
     from .scenario import list_scenarios
 
     items = [*list_graph_scenarios(), *list_scenarios()]  # graphs first: the learning path
     if as_json:
-        print(json.dumps([sc.summary() for sc in items], indent=2))
+        print(json_text([sc.summary() for sc in items]))
         return
     console = _console()
     console.print(scenarios_table(items, width=console.width))
@@ -203,7 +205,7 @@ def gradcheck_cmd(
     from .engine.gradcheck import gradcheck
     from .engine.paramcheck import gradcheck_function
     from .errors import DataError, UsageError
-    from .formatting import gradcheck_summary, gradcheck_table
+    from .formatting import gradcheck_summary, gradcheck_table, json_text
     from .graphfile import is_graph_ref
     from .graphrun import graph_gradcheck, need_graph
     from .netfile import is_network_file, load_network_file
@@ -250,8 +252,8 @@ def gradcheck_cmd(
             "there is no gradient to compare. These weights are wired by hand, not learned."
         )
         if as_json:
-            print(json.dumps({"scenario": title, "mode": mode.value, "passed": True,
-                              "skipped": reason, "checks": []}, indent=2))
+            print(json_text({"scenario": title, "mode": mode.value, "passed": True,
+                             "skipped": reason, "checks": []}))
         else:
             _console().print(_escape(reason))
         return
@@ -274,8 +276,8 @@ def gradcheck_cmd(
         raise DataError(str(e), file=nf.path if nf is not None else sc.path) from None
     except LayerError as e:  # the code being checked raised: a failed check, said in one line
         if as_json:
-            print(json.dumps({"scenario": title, "mode": mode.value, "scope": scope.value,
-                              "passed": False, "error": e.as_dict(), "checks": []}, indent=2))
+            print(json_text({"scenario": title, "mode": mode.value, "scope": scope.value,
+                             "passed": False, "error": e.as_dict(), "checks": []}))
         else:
             _console(stderr=True).print(f"[bold red]FAILED:[/] {_escape(str(e))}",
                                         soft_wrap=True)
@@ -290,7 +292,7 @@ def gradcheck_cmd(
             "seconds": round(seconds, 3), "checks": [c.as_dict() for c in report.checks],
             "unchecked": report.unchecked,
         }
-        print(json.dumps(doc, indent=2))
+        print(json_text(doc))
     else:
         console = _console()
         console.print(gradcheck_table(report, title=f"gradient check · {title}"))
@@ -360,6 +362,9 @@ def train_cmd(
     resume: Annotated[Path | None, typer.Option(
         help="Continue from a run folder or checkpoint; the result equals an uninterrupted run.",
         show_default=False)] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Train into an --out folder that holds another run: its files are "
+        "deleted first.")] = False,
     min_accuracy: Annotated[float | None, typer.Option(
         help="Exit 1 if the final test accuracy (0-1) is below this.", show_default=False)] = None,
     log_every: Annotated[int | None, typer.Option(
@@ -388,13 +393,16 @@ def train_cmd(
         raise UsageError(
             "the live training dashboard needs a terminal",
             hint="Add --headless to train with progress lines instead (for CI and pipes).")
+    from .runfolder import claim_for
+
     trainer = _make_trainer(scenario, epochs=epochs, batch_size=batch_size, lr=lr,
                             optimizer=optimizer, seed=seed, dtype=dtype, out=out,
                             resume=resume, data_dir=data_dir, all_data=all_data)
-    if headless:
-        _train_headless(trainer, scenario, min_accuracy, log_every, resumed=resume is not None)
-    else:
-        _train_dashboard(trainer, scenario, min_accuracy)
+    with claim_for(trainer, resume=resume, force=force):  # locked until the training ends
+        if headless:
+            _train_headless(trainer, scenario, min_accuracy, log_every, resumed=resume is not None)
+        else:
+            _train_dashboard(trainer, scenario, min_accuracy)
 
 
 def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_every: int | None,
@@ -470,11 +478,7 @@ def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_ever
             f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
             f"{100 * last.train_accuracy:.2f}%; mean {_mean_epoch(result.history):.2f} s/epoch. "
             f"Saved in {_escape(trainer.out_dir)}", highlight=False, soft_wrap=True)
-        if min_accuracy is not None and last.test_accuracy < min_accuracy:
-            _console(stderr=True).print(
-                f"[bold red]below target:[/] test accuracy {last.test_accuracy:.4f} < "
-                f"--min-accuracy {min_accuracy}", soft_wrap=True)
-            raise typer.Exit(1)
+    _check_target(result.history, min_accuracy)
 
 
 def _run_notes(trainer) -> list[str]:
@@ -571,11 +575,23 @@ def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None
             f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
             f"{100 * last.train_accuracy:.2f}%. Saved in {_escape(trainer.out_dir)}",
             highlight=False, soft_wrap=True)
-        if min_accuracy is not None and last.test_accuracy < min_accuracy:
-            _console(stderr=True).print(
-                f"[bold red]below target:[/] test accuracy {last.test_accuracy:.4f} < "
-                f"--min-accuracy {min_accuracy}", soft_wrap=True)
-            raise typer.Exit(1)
+    _check_target(history, min_accuracy)
+
+
+def _check_target(history, min_accuracy: float | None) -> None:
+    """``--min-accuracy``: exit 1 unless the last epoch's test accuracy is a number at least
+    that high. An accuracy that is undefined (NaN), or none at all (no epoch trained), does not
+    reach any target."""
+    if min_accuracy is None:
+        return
+    acc = history[-1].test_accuracy if history else math.nan
+    if acc >= min_accuracy:
+        return
+    what = f"test accuracy {acc:.4f} <" if math.isfinite(acc) else \
+        f"test accuracy undefined ({'no epoch was trained' if not history else 'NaN'}), not"
+    _console(stderr=True).print(f"[bold red]below target:[/] {what} --min-accuracy "
+                                f"{min_accuracy}", soft_wrap=True)
+    raise typer.Exit(1)
 
 
 def _mean_epoch(history) -> float:
@@ -692,9 +708,9 @@ def eval_cmd(
 
     from .blas import threads_for
     from .checkpoint import load_checkpoint
-    from .errors import CheckpointError
-    from .formatting import confusion_table
+    from .formatting import confusion_table, json_text
     from .ownrun import NO_TEST_NOTE, NetworkFileRun
+    from .restore import checkpoint_dtype, load_weights
     from .training import evaluate, latest_run_dir
 
     sc = _load_run(scenario, data_dir, all_data)
@@ -704,12 +720,9 @@ def eval_cmd(
                                     f"{_escape(checkpoint)} (--checkpoint chooses another)")
     ckpt = load_checkpoint(checkpoint)
     sc.check_checkpoint(ckpt)
-    dtype = ckpt.meta.get("dtype", "float32")
+    dtype = checkpoint_dtype(ckpt)  # every field checked, as a resume checks them
     net = sc.build_network(dtype=dtype)
-    try:
-        net.load_state_dict(ckpt.params)
-    except (KeyError, ValueError) as e:
-        raise CheckpointError(f"cannot load these weights: {e}", file=ckpt.path) from None
+    load_weights(ckpt, net)
     _, _, x_te, t_te = sc.load_data(data_dir=data_dir, dtype=dtype)
     own = isinstance(sc, NetworkFileRun)
     if own and not sc.has_test_data and not as_json:
@@ -736,7 +749,7 @@ def eval_cmd(
         }
         if own:  # what the "test" samples are: the file's x_test/t_test or its training data
             doc["test_set"] = "x_test/t_test" if sc.has_test_data else "the training data"
-        print(json.dumps(doc, indent=2))
+        print(json_text(doc))
         return
     console = _console()
     console.print(f"[bold]{_escape(sc.name)}[/] · {_escape(ckpt.path)} · epoch "

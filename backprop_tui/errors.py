@@ -71,6 +71,11 @@ class UsageError(UserError):
     """A bad command-line value."""
 
 
+class RunFolderError(UserError):
+    """A run folder that cannot be used: it holds another run, another training is writing to
+    it, or it cannot be written (a file in the way, read-only, a full disk)."""
+
+
 class TrainingError(UserError):
     """Training stopped because code of the user's raised (a layer of their own, in a network
     from a .py file): the message names the layer, the step and the line."""

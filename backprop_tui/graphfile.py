@@ -58,7 +58,7 @@ def is_graph_ref(ref: str | Path) -> bool:
     try:
         return tomllib.loads(Path(s).expanduser().read_text(encoding="utf-8")).get(
             "kind") == "graph"
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return False  # the scenario loader says what is wrong with it
 
 

@@ -113,7 +113,7 @@ def estimate(sc: Scenario) -> MemoryEstimate:
     data = (n_train + n_test) * math.prod(sc.input_shape)
     decoded = _MNIST_BYTES if sc.data.source == "mnist" else 0
     params = sc.param_count
-    slots = OPTIMIZERS[sc.train.optimizer].slots
+    slots = len(OPTIMIZERS[sc.train.optimizer].slots)  # arrays kept per parameter
     size = np.dtype(sc.train.dtype).itemsize
     # training: forward outputs kept for backward and the gradients flowing back; evaluation
     # runs forward only, in chunks of up to EVAL_BATCH samples

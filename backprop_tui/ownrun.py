@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import Checkpoint
+from .checkpoint import Checkpoint, atomic_write
 from .engine.datacheck import BadData, check_labels
 from .engine.layers import dims
 from .engine.losses import MeanSquaredError, SigmoidBCE
@@ -263,7 +263,8 @@ class NetworkFileRun:
                   f"the resolved settings.\n# Train it again from the start with:\n#   "
                   f"{self.command()}\n# Continue this run with:\n#   {resume}\n")
         doc = {**self.config(), "command": self.command()}
-        path.write_text(header + toml_dumps(doc), encoding="utf-8")
+        text = header + toml_dumps(doc)
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")))  # rewritten: never half
         return path
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import Checkpoint, check_compatible
+from .checkpoint import Checkpoint, atomic_write, check_compatible
 from .data.spec import IMAGE_SOURCES, LAYOUTS, N_CLASSES, NORMALIZE, SOURCES, DataSpec
 from .engine.batches import Batches
 from .engine.layers import ShapeError
@@ -201,7 +201,8 @@ class Scenario:
             return path
         header = (f"# Resolved scenario of this run (backprop-tui {__version__}). Train it again "
                   f"with:\n#   backprop-tui train {path} --headless\n")
-        path.write_text(header + toml_dumps(self.config()), encoding="utf-8")
+        text = header + toml_dumps(self.config())
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")))
         return path
 
     def load_data(
@@ -303,6 +304,33 @@ def _check_data(data: DataSpec, r: TableReader) -> None:
                           "a fraction between 0.02 and 0.98")
 
 
+def read_train(tr: TableReader) -> TrainSpec:
+    """A ``[train]`` table, checked: a scenario's, or the one a checkpoint was trained with."""
+    defaults = TrainSpec()
+    train = TrainSpec(
+        optimizer=tr.get("optimizer", "str", defaults.optimizer, choices=tuple(OPTIMIZERS)),
+        lr=tr.get("lr", "float", defaults.lr, check=positive, expected="a positive number"),
+        lr_decay=tr.get("lr_decay", "float", defaults.lr_decay, check=lambda v: 0 < v <= 1,
+                        expected="a factor in (0, 1]"),
+        momentum=tr.get("momentum", "float", defaults.momentum, check=lambda v: 0 <= v < 1,
+                        expected="a number in [0, 1)"),
+        beta1=tr.get("beta1", "float", defaults.beta1, check=lambda v: 0 <= v < 1,
+                     expected="a number in [0, 1)"),
+        beta2=tr.get("beta2", "float", defaults.beta2, check=lambda v: 0 <= v < 1,
+                     expected="a number in [0, 1)"),
+        batch_size=tr.get("batch_size", "int", defaults.batch_size, check=positive,
+                          expected="a positive integer"),
+        epochs=tr.get("epochs", "int", defaults.epochs, check=lambda v: v >= 0,
+                      expected="an integer ≥ 0"),
+        seed=tr.get("seed", "int", defaults.seed, check=lambda v: v >= 0,
+                    expected="an integer ≥ 0"),
+        dtype=tr.get("dtype", "str", defaults.dtype, choices=DTYPES),
+        enabled=tr.get("enabled", "bool", True),
+    )
+    tr.done()
+    return train
+
+
 def _parse(doc: dict, file: Path, default_name: str, check_memory: bool = True) -> Scenario:
     top = TableReader(doc, file, "")
     # the name becomes the default run folder (runs/NAME-TIME) and is shown everywhere
@@ -349,29 +377,7 @@ def _parse(doc: dict, file: Path, default_name: str, check_memory: bool = True) 
         raise ScenarioError(str(e), file=file, key="network.loss", value=loss) from None
     _check_output_fits_data(loss, shapes[-1], source, file)
 
-    defaults = TrainSpec()
-    tr = TableReader(top.get("train", "table", {}), file, "train")
-    train = TrainSpec(
-        optimizer=tr.get("optimizer", "str", defaults.optimizer, choices=tuple(OPTIMIZERS)),
-        lr=tr.get("lr", "float", defaults.lr, check=positive, expected="a positive number"),
-        lr_decay=tr.get("lr_decay", "float", defaults.lr_decay, check=lambda v: 0 < v <= 1,
-                        expected="a factor in (0, 1]"),
-        momentum=tr.get("momentum", "float", defaults.momentum, check=lambda v: 0 <= v < 1,
-                        expected="a number in [0, 1)"),
-        beta1=tr.get("beta1", "float", defaults.beta1, check=lambda v: 0 <= v < 1,
-                     expected="a number in [0, 1)"),
-        beta2=tr.get("beta2", "float", defaults.beta2, check=lambda v: 0 <= v < 1,
-                     expected="a number in [0, 1)"),
-        batch_size=tr.get("batch_size", "int", defaults.batch_size, check=positive,
-                          expected="a positive integer"),
-        epochs=tr.get("epochs", "int", defaults.epochs, check=lambda v: v >= 0,
-                      expected="an integer ≥ 0"),
-        seed=tr.get("seed", "int", defaults.seed, check=lambda v: v >= 0,
-                    expected="an integer ≥ 0"),
-        dtype=tr.get("dtype", "str", defaults.dtype, choices=DTYPES),
-        enabled=tr.get("enabled", "bool", True),
-    )
-    tr.done()
+    train = read_train(TableReader(top.get("train", "table", {}), file, "train"))
 
     db = TableReader(top.get("debug", "table", {}), file, "debug")
     debug_bs = db.get("batch_size", "int", min(train.batch_size, 32), check=positive,

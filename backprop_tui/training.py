@@ -23,27 +23,45 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import math
+import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from . import __version__
 from .blas import threads_for
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, atomic_write, load_checkpoint, save_checkpoint
 from .engine.batches import Batches
 from .engine.contract import LayerError, check_grads
 from .engine.network import Network
 from .engine.optim import Optimizer
 from .engine.records import count_nonfinite
 from .engine.walk import Walk, locate_error
-from .errors import CheckpointError, TrainingError, UsageError
+from .errors import (
+    CheckpointError,
+    DataError,
+    RunFolderError,
+    TrainingError,
+    UsageError,
+    UserError,
+)
+from .restore import (
+    check_optimizer_state,
+    check_train_state,
+    history_rows,
+    load_weights,
+    numpy_global_state,
+    saved_train,
+)
 from .safetext import safe_name
 
 if TYPE_CHECKING:
@@ -278,6 +296,9 @@ class Trainer:
         if data is None:
             data = scenario.load_data(data_dir=data_dir, dtype=self.dtype)
         self.x_train, self.t_train, self.x_test, self.t_test = data
+        if len(self.x_test) == 0:  # every test accuracy would be 0/0: NaN
+            raise DataError("the test set is empty", file=scenario.path,
+                            expected="at least one test sample")
         self.batches = Batches(self.x_train, self.t_train, spec.batch_size,
                                scenario.rng(spec.seed, "shuffle"))
         self.out_dir = Path(out_dir) if out_dir is not None else None
@@ -588,8 +609,9 @@ class Trainer:
     def save(self, path: str | Path) -> Path:
         extra = {"history": self.history_array(),
                  "numpy_global_rng": np.asarray(self.global_rng_state()[1], dtype=np.uint32)}
-        return save_checkpoint(path, self.net.state_dict(), self.optimizer.state_dict(),
-                               self.state_meta(), extra=extra)
+        with _writing(self.out_dir, Path(path)):
+            return save_checkpoint(path, self.net.state_dict(), self.optimizer.state_dict(),
+                                   self.state_meta(), extra=extra)
 
     def save_interrupt(self) -> Path | None:
         """Save where the run stands (between two batches); used on Ctrl-C."""
@@ -601,51 +623,66 @@ class Trainer:
         """The run folder's record of what ran: a scenario's ``config.toml`` (trains the same
         run again), a network file's ``run.toml``."""
         assert self.out_dir is not None
-        return self.scenario.record_run(self.out_dir)
+        with _writing(self.out_dir, self.out_dir / "config.toml"):
+            return self.scenario.record_run(self.out_dir)
 
     def write_metrics(self) -> Path:
         """Append the epochs not yet on disk to ``metrics.csv`` (rewritten whole on resume)."""
         assert self.out_dir is not None
         path = self.out_dir / "metrics.csv"
-        if self._metrics_rows == 0 or not path.exists():
-            with open(path, "w", newline="", encoding="utf-8") as f:
-                csv.DictWriter(f, fieldnames=METRIC_FIELDS).writeheader()
-            self._metrics_rows = 0
-        with open(path, "a", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=METRIC_FIELDS)
-            for m in self.history[self._metrics_rows :]:
+        def rows(f: IO[bytes], start: int, header: bool) -> None:
+            text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+            w = csv.DictWriter(text, fieldnames=METRIC_FIELDS)
+            if header:
+                w.writeheader()
+            for m in self.history[start:]:
                 w.writerow({k: _csv_value(v) for k, v in asdict(m).items()})
+            text.flush()
+            text.detach()
+
+        with _writing(self.out_dir, path):
+            if self._metrics_rows == 0 or not path.exists():  # a new file, or the whole again
+                atomic_write(path, lambda f: rows(f, 0, header=True))
+            else:
+                size = path.stat().st_size
+                try:
+                    with open(path, "ab") as f:
+                        rows(f, self._metrics_rows, header=False)
+                except OSError:
+                    os.truncate(path, size)  # no half row: the file keeps its whole epochs
+                    raise
         self._metrics_rows = len(self.history)
         return path
 
     def load_state(self, ckpt: Checkpoint) -> None:
-        """Restore everything a checkpoint holds into this trainer (same scenario)."""
+        """Restore everything a checkpoint holds into this trainer (same scenario), every
+        field checked first (:mod:`~backprop_tui.restore`): a CheckpointError otherwise."""
         self.scenario.check_checkpoint(ckpt)
         meta = ckpt.meta
+        kind = check_optimizer_state(ckpt, self.net)
+        if kind != self.optimizer.kind:
+            raise CheckpointError(
+                "the checkpoint's optimizer differs from this run's", file=ckpt.path,
+                key="optimizer", value=kind, expected=self.optimizer.kind)
+        check_train_state(ckpt, batches_per_epoch=len(self.batches),
+                          generators=self.net.generators(), history_fields=METRIC_FIELDS)
+        load_weights(ckpt, self.net)
         try:
-            self.net.load_state_dict(ckpt.params)
-            if meta["optimizer"]["kind"] != self.optimizer.kind:
-                raise CheckpointError(
-                    "the checkpoint's optimizer differs from this run's", file=ckpt.path,
-                    key="optimizer", value=meta["optimizer"]["kind"],
-                    expected=self.optimizer.kind)
             self.optimizer.load_state_dict(ckpt.optimizer)
             self.batches.set_state(meta["batches"])
-            for name, rng in self.net.generators().items():
-                rng.bit_generator.state = meta["dropout_rngs"][name]
-            if "numpy_global_rng" in meta:  # saved since own networks are trained
-                g = meta["numpy_global_rng"]
-                self._np_global = (g["algorithm"], ckpt.extra["numpy_global_rng"], g["pos"],
-                                   g["has_gauss"], g["cached_gaussian"])
-            self.epochs_done = int(meta["epochs_done"])
-            self.iteration = int(meta["iteration"])
-            self._in_epoch = bool(meta["in_epoch"])
-            self._sums = _EpochSums(**meta["epoch_sums"])
-            self.best_accuracy = float(meta["best_accuracy"])
-            self.history = _history_from(ckpt)
         except (KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"cannot restore this checkpoint: {e}", file=ckpt.path) \
                 from None
+        for name, rng in self.net.generators().items():
+            rng.bit_generator.state = meta["dropout_rngs"][name]
+        if (state := numpy_global_state(ckpt)) is not None:  # saved since own networks train
+            self._np_global = state
+        self.epochs_done = int(meta["epochs_done"])
+        self.iteration = int(meta["iteration"])
+        self._in_epoch = bool(meta["in_epoch"])
+        self._sums = _EpochSums(**meta["epoch_sums"])
+        self.best_accuracy = float(meta["best_accuracy"])
+        self.history = [EpochMetrics(**row) for row in history_rows(ckpt, METRIC_FIELDS)]
         self.checkpoint_meta = meta
 
     @classmethod
@@ -660,7 +697,7 @@ class Trainer:
         longer equal an uninterrupted run."""
         ckpt = load_checkpoint(ref)
         scenario.check_checkpoint(ckpt)
-        saved = ckpt.meta.get("config", {}).get("train", {})
+        saved = saved_train(ckpt).__dict__
         for key, value in (overrides or {}).items():
             if value is not None and key in saved and saved[key] != value:
                 raise UsageError(
@@ -699,17 +736,24 @@ def _same_data_sizes(scenario: RunSpec, ckpt: Checkpoint) -> None:
                 hint="Resume with --all-data exactly when the run was started with it.")
 
 
-def _history_from(ckpt: Checkpoint) -> list[EpochMetrics]:
-    fields = ckpt.meta["history_fields"]
-    table = ckpt.extra["history"]
-    if table.ndim != 2 or table.shape[1] != len(fields) or fields != METRIC_FIELDS:
-        raise ValueError(f"history table has shape {table.shape} for fields {fields}")
-    ints = {"epoch", "iterations"}
-    return [
-        EpochMetrics(**{f: int(v) if f in ints else float(v) for f, v in zip(fields, row,
-                                                                           strict=True)})
-        for row in table
-    ]
+@contextmanager
+def _writing(out_dir: Path | None, path: Path) -> Iterator[None]:
+    """A write into the run folder that fails (a full disk, a folder made read-only or
+    removed) stops the run with one error naming the file and the checkpoint that is kept:
+    every write leaves the file it replaces as it was."""
+    try:
+        yield
+    except OSError as e:
+        last = out_dir / "checkpoint.npz" if out_dir is not None else None
+        try:
+            epoch = load_checkpoint(last).meta.get("epochs_done") if last else None
+            kept = (f"Training stopped; the last good checkpoint, {last} (epoch {epoch}), is "
+                    f"kept: make room, then continue with --resume {out_dir}")
+        except UserError:
+            kept = "Training stopped; no checkpoint was saved yet"
+        raise RunFolderError(f"cannot write {path.name}"
+                             f"{f' ({e.strerror})' if e.strerror else f': {e}'}",
+                             file=path.parent, hint=kept) from None
 
 
 def _csv_value(v: Any) -> Any:

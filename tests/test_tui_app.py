@@ -519,7 +519,7 @@ def test_checkpoint_weights_are_shown(tmp_path) -> None:
     trained = sc.build_network(seed=7)
     path = save_checkpoint(tmp_path / "c.npz", trained.state_dict(), {}, {
         "scenario": "xor", "architecture_hash": sc.architecture_hash(),
-        "optimizer": {"kind": "sgd"}})
+        "optimizer": {"kind": "sgd"}, "dtype": "float64"})  # as every checkpoint says
 
     async def body(app, pilot):
         pane = app.screen.query_one(TensorPane)

@@ -271,6 +271,12 @@ def load_mnist(
                 file=images_path,
                 expected="28×28 MNIST images",
             )
+        if x.shape[0] == 0:  # a test set of none: an accuracy of 0/0, NaN
+            raise DataError(
+                f"holds no images: the {split} set would be empty",
+                file=images_path,
+                expected="at least one image",
+            )
         if x.shape[0] != y.shape[0]:
             raise DataError(
                 f"{x.shape[0]:,} images but {y.shape[0]:,} labels in {labels_path}",

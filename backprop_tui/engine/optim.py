@@ -13,8 +13,8 @@ from .network import Network
 class Optimizer:
     kind: ClassVar[str] = "optimizer"
     equations: ClassVar[tuple[str, ...]] = ()
-    #: arrays of state it keeps per parameter (velocity, squared sums…): the memory estimate
-    slots: ClassVar[int] = 0
+    #: the state it keeps per parameter: ``state["<slot>:<layer>.<param>"]``, shaped like it
+    slots: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, lr: float) -> None:
         self.lr = float(lr)
@@ -66,7 +66,7 @@ class SGD(Optimizer):
 
 class Momentum(Optimizer):
     kind = "momentum"
-    slots = 1
+    slots = ("v",)
     equations = ("v ← μ · v − lr · dW", "W ← W + v")
 
     def __init__(self, lr: float, momentum: float = 0.9) -> None:
@@ -85,7 +85,7 @@ class Momentum(Optimizer):
 
 class AdaGrad(Optimizer):
     kind = "adagrad"
-    slots = 1
+    slots = ("h",)
     equations = ("h ← h + dW ⊙ dW", "W ← W − lr · dW / (√h + 1e-7)")
 
     def update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
@@ -96,7 +96,7 @@ class AdaGrad(Optimizer):
 
 class Adam(Optimizer):
     kind = "adam"
-    slots = 2
+    slots = ("m", "v")
     equations = (
         "m ← β₁ · m + (1 − β₁) · dW",
         "v ← β₂ · v + (1 − β₂) · dW ⊙ dW",

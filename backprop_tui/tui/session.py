@@ -39,7 +39,7 @@ from ..engine.optim import Optimizer
 from ..engine.records import LossPoint, StepRecord, StopReason
 from ..engine.stepper import DEFAULT_HISTORY_BYTES, Stepper
 from ..engine.walk import Walk
-from ..errors import CheckpointError, UsageError
+from ..errors import UsageError
 from ..safetext import printable
 from ..scenario import Scenario
 from .formulas import Formula, layer_formulas, loss_formulas, update_formulas
@@ -167,14 +167,12 @@ def _load_checkpoint(scenario: Scenario, net: Network, optimizer: Optimizer, ref
     """Load a checkpoint of ``scenario`` into ``net`` (float64) and, when the optimizer kind
     matches, ``optimizer``; returns its path and metadata."""
     from ..checkpoint import check_compatible, load_checkpoint
+    from ..restore import check_optimizer_state, load_weights
 
     ckpt = load_checkpoint(ref)
     check_compatible(ckpt, scenario.name, scenario.architecture_hash())
-    try:
-        net.load_state_dict(ckpt.params)  # copies into the float64 arrays
-    except (KeyError, ValueError) as e:
-        raise CheckpointError(f"cannot load these weights: {e}", file=ckpt.path) from None
-    kind = ckpt.meta.get("optimizer", {}).get("kind")
+    load_weights(ckpt, net)  # checked, then copied into the float64 arrays
+    kind = check_optimizer_state(ckpt, net)
     if kind == optimizer.kind and ckpt.optimizer:
         state = {k: (np.asarray(v, dtype=np.float64) if k != "__t__" else v)
                  for k, v in ckpt.optimizer.items()}
