@@ -171,6 +171,7 @@ def test_random_keys_and_resizes_on_the_training_dashboard(tmp_path) -> None:
                 if rng.random() < 0.05:
                     await pilot.resize_terminal(rng.randint(40, 250), rng.randint(12, 80))
                 batch = rng.choices(DASHBOARD_KEYS, k=12)
+                seen.add(type(app.screen).__name__)  # the screen this batch starts on
                 send_keys(app, batch)
                 pressed += len(batch)
                 await pilot.pause()
