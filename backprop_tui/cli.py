@@ -4,7 +4,6 @@ return an exit code (0 ok · 1 a check failed · 2 bad usage or input · 130 int
 from __future__ import annotations
 
 import functools
-import math
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -14,8 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
+from .cliout import console as _console
+from .cliout import escape as _escape
 from .engine.gradcheck import SCOPES
 from .engine.numeric import MODES
 from .engine.optim import OPTIMIZERS
@@ -45,21 +45,6 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _CliConsole(Console):
-    """``print(..., soft_wrap=True)`` means: one line per message where output is a log (a
-    pipe, a file, CI), and word-wrapped at the width in a terminal, where the terminal itself
-    would otherwise break a long line mid-word ("train accurac|y" at 80 columns)."""
-
-    def print(self, *objects: Any, **kwargs: Any) -> None:
-        if kwargs.get("soft_wrap") and self.is_terminal:
-            kwargs["soft_wrap"] = False
-        super().print(*objects, **kwargs)
-
-
-def _console(stderr: bool = False) -> Console:
-    return _CliConsole(stderr=stderr, highlight=False, soft_wrap=False)
-
-
 def user_errors(fn: F) -> F:
     """Turn a :class:`UserError` into one message on stderr and exit code 2 — no traceback."""
 
@@ -77,16 +62,6 @@ def user_errors(fn: F) -> F:
             raise typer.Exit(e.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def _escape(text: object) -> str:
-    """Text that is not ours (names, messages, paths) for a markup string: its control
-    characters escaped (safetext) and its brackets too (rich markup)."""
-    from rich.markup import escape
-
-    from .safetext import printable
-
-    return escape(printable(text))
 
 
 ScenarioArg = Annotated[
@@ -398,101 +373,14 @@ def train_cmd(
     trainer = _make_trainer(scenario, epochs=epochs, batch_size=batch_size, lr=lr,
                             optimizer=optimizer, seed=seed, dtype=dtype, out=out,
                             resume=resume, data_dir=data_dir, all_data=all_data)
+    from . import trainrun
+
     with claim_for(trainer, resume=resume, force=force):  # locked until the training ends
         if headless:
-            _train_headless(trainer, scenario, min_accuracy, log_every, resumed=resume is not None)
+            trainrun.train_headless(trainer, scenario, min_accuracy, log_every,
+                                    resumed=resume is not None)
         else:
-            _train_dashboard(trainer, scenario, min_accuracy)
-
-
-def _train_headless(trainer, scenario: str, min_accuracy: float | None, log_every: int | None,
-                    resumed: bool) -> None:
-    """Progress on the terminal (or plain lines), Ctrl-C saves, exit codes as documented."""
-    import signal
-
-    sc = trainer.scenario
-    tr = sc.train
-    console = _console()
-    interactive = sys.stdout.isatty()
-    console.print(
-        f"[bold]{_escape(sc.name)}[/]: {_escape(sc.architecture)}, {sc.param_count:,} "
-        "parameters · "
-        f"{trainer.optimizer.describe()}"
-        f"{f' (×{tr.lr_decay:g} per epoch)' if tr.lr_decay != 1 else ''}, "
-        f"batch {tr.batch_size}, {tr.epochs} epochs, "
-        f"{tr.dtype}, seed {tr.seed} · {len(trainer.x_train):,} training / "
-        f"{len(trainer.x_test):,} test samples → {_escape(trainer.out_dir)}",
-        highlight=False, soft_wrap=True,
-    )
-    if resumed:
-        console.print(f"resuming after epoch {trainer.epochs_done}, iteration "
-                      f"{trainer.iteration}", highlight=False)
-    for note in _run_notes(trainer):
-        console.print(f"note: {_escape(note)}", highlight=False, soft_wrap=True)
-    every = log_every or max(1, -(-tr.epochs // 20))
-    reporter = _make_reporter(tr.epochs, every, console, interactive)
-
-    stop = {"requested": False}
-
-    def on_sigint(signum, frame):  # noqa: ARG001
-        if stop["requested"]:  # a second Ctrl-C: give up at once
-            raise KeyboardInterrupt
-        stop["requested"] = True
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        try:
-            result = trainer.run(on_event=reporter, should_stop=lambda: stop["requested"])
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            reporter.close()
-        path = trainer.save_interrupt() if result.status == "stopped" else None
-    except KeyboardInterrupt:
-        # A second Ctrl-C (or one while saving): leave at once. Typer would exit 130 silently;
-        # say that this stop saved nothing and which checkpoint is still there.
-        last = trainer.out_dir / "checkpoint.npz" if trainer.out_dir else None
-        kept = f"the last checkpoint is {last}" if last and last.is_file() else \
-            "no checkpoint was written yet"
-        _console(stderr=True).print(f"interrupted again: stopped without saving; {_escape(kept)}",
-                                    highlight=False, soft_wrap=True)
-        raise typer.Exit(130) from None
-    if result.status == "stopped":
-        console.print(
-            f"interrupted in epoch {trainer.epochs_done + 1}, after iteration "
-            f"{trainer.iteration}: saved {_escape(path)}\nresume with: backprop-tui train "
-            f"{_escape(scenario)} --headless --resume {_escape(trainer.out_dir)}",
-            highlight=False, soft_wrap=True)
-        raise typer.Exit(130)
-    if result.status == "nonfinite":
-        assert result.nonfinite is not None
-        _console(stderr=True).print(
-            f"[bold red]stopped:[/] {_escape(result.nonfinite.message())}. The parameters are "
-            "those from before this iteration's update; lower the learning rate or check the "
-            f"layer in the debugger: backprop-tui debug {_escape(scenario)}", soft_wrap=True)
-        raise typer.Exit(1)
-    if result.history:
-        last = result.history[-1]
-        best = max(result.history, key=lambda m: m.test_accuracy)
-        console.print(
-            f"done: test accuracy {100 * last.test_accuracy:.2f}% after epoch {last.epoch} "
-            f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
-            f"{100 * last.train_accuracy:.2f}%; mean {_mean_epoch(result.history):.2f} s/epoch. "
-            f"Saved in {_escape(trainer.out_dir)}", highlight=False, soft_wrap=True)
-    _check_target(result.history, min_accuracy)
-
-
-def _run_notes(trainer) -> list[str]:
-    """What the user should know about a run of their own network: no test set, or a file
-    that changed since the checkpoint it resumes."""
-    from .ownrun import NO_TEST_NOTE, NetworkFileRun
-
-    spec = trainer.scenario
-    if not isinstance(spec, NetworkFileRun):
-        return []
-    notes = [] if spec.has_test_data else [NO_TEST_NOTE]
-    if trainer.checkpoint_meta is not None:
-        notes += spec.resume_notes(trainer.checkpoint_meta)
-    return notes
+            trainrun.train_dashboard(trainer, scenario, min_accuracy)
 
 
 def _make_trainer(scenario: str, *, epochs: int | None, batch_size: int | None,
@@ -535,87 +423,6 @@ def _load_run(scenario: str, data_dir: Path | None, all_data: bool):
         return NetworkFileRun.load(scenario)
     sc = load_scenario(scenario)
     return sc.with_all_data() if all_data else sc
-
-
-def _train_dashboard(trainer, scenario: str, min_accuracy: float | None) -> None:
-    """Run the live dashboard on ``trainer``; afterwards say where the run is saved and exit
-    0 (finished) · 1 (NaN/Inf, or --min-accuracy missed) · 130 (stopped before the end)."""
-    from .blas import threads_for
-    from .tui.app import BackpropApp
-    from .tui.screens.dashboard import DashboardScreen
-
-    # one BLAS thread until the trainer's worker has stopped: the UI thread needs a core of the
-    # two (benchmarks/dashboard_speed.py: mnist-mlp 81k vs 10k samples/s under load)
-    with threads_for("dashboard"):
-        screen = DashboardScreen(trainer)
-        BackpropApp("screen", screen=lambda: screen).run()
-        outcome = screen.finish()  # after ctrl+q too: stops the worker and saves
-    console = _console()
-    if outcome.error is not None:
-        raise outcome.error
-    if outcome.status == "nonfinite":
-        nf = outcome.result.nonfinite if outcome.result else None
-        _console(stderr=True).print(
-            f"[bold red]stopped:[/] {_escape(nf.message() if nf else 'NaN/Inf appeared')}. "
-            "Nothing was saved for this iteration; lower the learning rate or check the layer "
-            f"in the debugger: backprop-tui debug {_escape(scenario)}", soft_wrap=True)
-        raise typer.Exit(1)
-    if outcome.status == "stopped":
-        console.print(
-            f"stopped in epoch {trainer.epochs_done + 1}, after iteration {trainer.iteration}: "
-            f"saved {_escape(outcome.saved)}\nresume with: backprop-tui train {_escape(scenario)} "
-            f"--resume {_escape(trainer.out_dir)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(130)
-    history = trainer.history
-    if history:
-        last = history[-1]
-        best = max(history, key=lambda m: m.test_accuracy)
-        console.print(
-            f"done: test accuracy {100 * last.test_accuracy:.2f}% after epoch {last.epoch} "
-            f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
-            f"{100 * last.train_accuracy:.2f}%. Saved in {_escape(trainer.out_dir)}",
-            highlight=False, soft_wrap=True)
-    _check_target(history, min_accuracy)
-
-
-def _check_target(history, min_accuracy: float | None) -> None:
-    """``--min-accuracy``: exit 1 unless the last epoch's test accuracy is a number at least
-    that high. An accuracy that is undefined (NaN), or none at all (no epoch trained), does not
-    reach any target."""
-    if min_accuracy is None:
-        return
-    acc = history[-1].test_accuracy if history else math.nan
-    if acc >= min_accuracy:
-        return
-    what = f"test accuracy {acc:.4f} <" if math.isfinite(acc) else \
-        f"test accuracy undefined ({'no epoch was trained' if not history else 'NaN'}), not"
-    _console(stderr=True).print(f"[bold red]below target:[/] {what} --min-accuracy "
-                                f"{min_accuracy}", soft_wrap=True)
-    raise typer.Exit(1)
-
-
-def _mean_epoch(history) -> float:
-    return sum(m.seconds for m in history) / len(history)
-
-
-def _make_reporter(epochs: int, every: int, console: Console, interactive: bool):
-    from .progress import PlainReporter, RichReporter
-    from .training import EpochEnd
-
-    inner = RichReporter(epochs, console) if interactive else PlainReporter(epochs, sys.stdout)
-
-    class Throttled:
-        def __call__(self, event):
-            if isinstance(event, EpochEnd):
-                e = event.metrics.epoch
-                if not (e == 1 or e == epochs or e % every == 0):
-                    return
-            inner(event)
-
-        def close(self):
-            inner.close()
-
-    return Throttled()
 
 
 class ThemeChoice(StrEnum):

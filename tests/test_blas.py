@@ -154,7 +154,7 @@ def test_debugger_and_picker_run_on_one_thread(two_threads, monkeypatch: pytest.
 
 def test_dashboard_runs_on_one_thread_until_the_trainer_stopped(
         two_threads, monkeypatch: pytest.MonkeyPatch) -> None:
-    from backprop_tui.cli import _train_dashboard
+    from backprop_tui.trainrun import train_dashboard
     from backprop_tui.tui.app import BackpropApp
     from backprop_tui.tui.screens.dashboard import DashboardScreen
 
@@ -164,7 +164,7 @@ def test_dashboard_runs_on_one_thread_until_the_trainer_stopped(
     monkeypatch.setattr(DashboardScreen, "finish",
                         lambda self: (during.append(blas_threads()), finish(self))[1])
     with pytest.raises(typer.Exit):  # never started: "stopped in epoch 1", exit 130
-        _train_dashboard(Trainer(load_scenario("xor")), "xor", None)
+        train_dashboard(Trainer(load_scenario("xor")), "xor", None)
     assert during == [1, 1]
 
 

@@ -507,18 +507,18 @@ def test_long_messages_wrap_at_words_in_a_terminal_and_stay_one_line_in_a_log() 
     the CLI wraps at words itself; in a pipe (CI logs, grep) a message stays one line."""
     import io
 
-    from backprop_tui.cli import _CliConsole
+    from backprop_tui.cliout import CliConsole
 
     message = "done: test accuracy 97.06% after epoch 2 (best 97.06% at epoch 2), train " \
         "accuracy 96.97%; mean 0.50 s/epoch. Saved in runs/mnist-mlp-20261123-101500"
     tty = io.StringIO()
-    _CliConsole(file=tty, force_terminal=True, width=40, color_system=None).print(
+    CliConsole(file=tty, force_terminal=True, width=40, color_system=None).print(
         message, soft_wrap=True)
     lines = tty.getvalue().splitlines()
     assert len(lines) > 1 and all(len(line) <= 40 for line in lines)
     assert " ".join(line.strip() for line in lines) == message  # broken only at spaces
     log = io.StringIO()
-    _CliConsole(file=log, force_terminal=False, width=40).print(message, soft_wrap=True)
+    CliConsole(file=log, force_terminal=False, width=40).print(message, soft_wrap=True)
     assert log.getvalue() == message + "\n"
 
 

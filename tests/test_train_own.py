@@ -390,6 +390,7 @@ def test_the_dashboards_debugger_copy_steps_exactly_the_trainers_next_iteration(
 def test_train_without_headless_opens_the_dashboard_on_the_files_network(example, tmp_path,
                                                                           monkeypatch) -> None:
     from backprop_tui import cli as cli_module
+    from backprop_tui import trainrun
     from backprop_tui.tui.app import BackpropApp
     from backprop_tui.tui.screens.dashboard import DashboardScreen
     from backprop_tui.tui.screens.handoff import TrainingDebugger
@@ -397,7 +398,7 @@ def test_train_without_headless_opens_the_dashboard_on_the_files_network(example
     opened = []
     terminal = SimpleNamespace(isatty=lambda: True)
     monkeypatch.setattr(cli_module, "sys", SimpleNamespace(stdin=terminal, stderr=terminal))
-    monkeypatch.setattr(cli_module, "_train_dashboard",
+    monkeypatch.setattr(trainrun, "train_dashboard",
                         lambda trainer, scenario, min_accuracy: opened.append(trainer))
     ok("train", example, "--out", tmp_path / "run")
     trainer = opened[0]
