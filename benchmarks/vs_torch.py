@@ -24,6 +24,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/vs_torch.py --model both --repeat 3
     .venv/bin/python benchmarks/vs_torch.py --model cnn --batches 60     # quick look
     .venv/bin/python benchmarks/vs_torch.py --threads 1                  # both single-threaded
+    .venv/bin/python benchmarks/vs_torch.py --engine-threads 1           # as `train` runs it
 
 PyTorch is a benchmark-only reference (``pip install torch``); without it the script says so and
 exits 0. It is never a dependency of the project.
@@ -444,6 +445,11 @@ def main(argv: list[str] | None = None) -> int:
         help="set both OpenBLAS and torch to N threads (default: leave both as they are)",
     )  # fmt: skip
     ap.add_argument(
+        "--engine-threads", type=int, default=None,
+        help="set only numpy's OpenBLAS to N threads, torch left as it is (`backprop-tui "
+             "train` runs on 1: --engine-threads 1 compares what it does with PyTorch's default)",
+    )  # fmt: skip
+    ap.add_argument(
         "--no-lean", action="store_true",
         help="run the engine outside lean mode (keeping the debugger-only cache tensors)",
     )  # fmt: skip
@@ -468,6 +474,13 @@ def main(argv: list[str] | None = None) -> int:
         if not set_openblas_threads(args.threads):
             print("warning: could not set the OpenBLAS thread count", file=sys.stderr)
         torch.set_num_threads(args.threads)
+    if args.engine_threads is not None:  # numpy's OpenBLAS only: torch's BLAS is its own
+        import threadpoolctl
+
+        torch_threads = torch.get_num_threads()
+        threadpoolctl.ThreadpoolController().select(internal_api="openblas").limit(
+            limits=args.engine_threads)
+        torch.set_num_threads(torch_threads)
 
     n_batches = args.batches if args.batches else args.epochs * BATCHES_PER_EPOCH
     models = ["mlp", "cnn"] if args.model == "both" else [args.model]
