@@ -311,3 +311,27 @@ def test_every_small_builtin_shows_whole_at_80x24() -> None:
 
     for name in ("apple", "apple-orange", "fanout", "neuron"):
         asyncio.run(main(name))
+
+
+def test_a_too_small_terminal_shows_the_notice_and_keys_still_step() -> None:
+    from backprop_tui.tui.screens.size import MIN_HEIGHT, MIN_WIDTH
+
+    app, session = make_app("apple")
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.resize_terminal(MIN_WIDTH - 1, MIN_HEIGHT)
+            await pilot.pause()
+            scr = app.screen
+            assert scr.has_class("too-small")
+            assert f"at least {MIN_WIDTH}×{MIN_HEIGHT}" in str(
+                scr.query_one("#too-small").render())
+            before = session.walk.pos
+            await pilot.press("n")  # keys still work under the notice
+            await pilot.pause()
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            assert not scr.has_class("too-small")
+            assert session.walk.pos == before + 1
+
+    asyncio.run(main())

@@ -44,7 +44,7 @@ from ..widgets.chart import LineChart
 from .handoff import TrainingDebugger, debug_session
 from .help import HelpScreen
 from .keys import KeyCommand, bindings, help_rows
-from .size import too_small, too_small_notice
+from .size import show_size
 
 #: how often the UI folds the worker's events into the panes (seconds)
 TICK = 0.1
@@ -189,14 +189,10 @@ class DashboardScreen(Screen[None]):
         self._check_size(event.size.width, event.size.height)
 
     def _check_size(self, width: int, height: int) -> None:
-        small = too_small(width, height)
-        self.set_class(small, "too-small")
+        show_size(self, width, height, "dash-too-small", "the dashboard",
+                  "Training goes on. Enlarge the window, or press q to stop and save.")
         self.set_class(width < 110, "narrow")
         self.set_class(height < 32, "short")
-        if small:
-            self.query_one("#dash-too-small", Static).update(too_small_notice(
-                width, height, "the dashboard",
-                "Training goes on. Enlarge the window, or press q to stop and save."))
         self._dirty = True
 
     @property

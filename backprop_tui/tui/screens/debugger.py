@@ -42,7 +42,7 @@ from ..widgets.tensor import TensorPane
 from .dialogs import ConditionsDialog, ErrorDialog, TrainDialog
 from .help import HelpScreen
 from .keys import KeyCommand, bindings, help_rows
-from .size import too_small, too_small_notice
+from .size import show_size
 
 DEBUGGER_KEYS: tuple[KeyCommand, ...] = (
     KeyCommand("n,space", "step", "step", "Run the next step (one layer forward or backward, "
@@ -193,11 +193,8 @@ class DebuggerScreen(Screen[None]):
         self.query_one(Footer).compact = event.size.width < 110
 
     def _check_size(self, width: int, height: int) -> None:
-        small = too_small(width, height)
-        self.set_class(small, "too-small")
-        if small:
-            self.query_one("#too-small", Static).update(too_small_notice(
-                width, height, "backprop-tui", "Enlarge the window, or press q to quit."))
+        show_size(self, width, height, "too-small", "backprop-tui",
+                  "Enlarge the window, or press q to quit.")
 
     # -- refreshing ---------------------------------------------------------------------------
     @property

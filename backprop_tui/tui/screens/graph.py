@@ -23,7 +23,7 @@ from ..widgets.graph import GraphPane, NodePane
 from .dialogs import ErrorDialog
 from .help import HelpScreen
 from .keys import KeyCommand, bindings, help_rows
-from .size import too_small, too_small_notice
+from .size import show_size
 
 GRAPH_KEYS: tuple[KeyCommand, ...] = (
     KeyCommand("n,space", "step", "step", "Run the next step: one node's forward, or one "
@@ -102,11 +102,8 @@ class GraphScreen(Screen[None]):
         self._check_size(event.size.width, event.size.height)
 
     def _check_size(self, width: int, height: int) -> None:
-        small = too_small(width, height)
-        self.set_class(small, "too-small")
-        if small:
-            self.query_one("#too-small", Static).update(too_small_notice(
-                width, height, "backprop-tui", "Enlarge the window, or press q to quit."))
+        show_size(self, width, height, "too-small", "backprop-tui",
+                  "Enlarge the window, or press q to quit.")
 
     @property
     def graph_pane(self) -> GraphPane:
