@@ -100,10 +100,10 @@ def tensor_label(check: TensorCheck, scope: str = "local") -> str:
     in a graph the gradient checked: ``d(tax) scalar``, ``d(a) = Σ scalar``."""
     if scope == "graph":  # a scalar's shape says nothing: most graphs are of scalars
         shape = f" {_shape(check.shape)}" if check.shape else ""
-        return f"{gradient_name(check, scope)}{shape}"
+        return printable(f"{gradient_name(check, scope)}{shape}")  # names from the user's code
     if check.layer == "network":
         return "all params"
-    return f"{check.tensor} {_shape(check.shape)}"
+    return printable(f"{check.tensor} {_shape(check.shape)}")
 
 
 def mode_label(check: TensorCheck) -> str:

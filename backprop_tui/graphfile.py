@@ -34,6 +34,7 @@ from .engine.graph import Graph, GraphError, Node, apply, var
 from .engine.graphops import OPS
 from .errors import ScenarioError
 from .resources import scenarios_dir
+from .safetext import NAME_MAX, NAME_RULE, name_problem, printable, safe_name
 from .tomlcheck import TableReader
 
 
@@ -110,8 +111,10 @@ def load_graph_scenario(ref: str | Path) -> GraphScenario:
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"not valid TOML: {e}", file=path) from None
     top = TableReader(doc, path, "")
-    name = top.get("name", "str", path.stem)
-    description = top.get("description", "str", "")
+    name = top.get("name", "str", safe_name(path.stem, "graph"))
+    if (problem := name_problem(name)) is not None:  # a title everywhere, as a network's name
+        raise top.error("name", problem, name, NAME_RULE)
+    description = top.get("description", "str", "")  # kept as written; printable when shown
     sc = GraphScenario(name, description, path, doc, builtin)
     sc.build()  # every problem now, before a screen opens
     return sc
@@ -153,6 +156,9 @@ def _nodes(raw: list[Any], file: Path) -> dict[str, Node]:
         key = f"nodes[{i}]"
         r = TableReader(table, file, key)
         name = r.get("name", "str", check=bool, expected="a non-empty string")
+        if printable(name) != name or len(name) > NAME_MAX:  # it reaches the terminal
+            raise r.error("name", "not a printable node name", name,
+                          f"up to {NAME_MAX} characters, no control characters")
         if name in nodes:
             raise r.error("name", "is the name of an earlier node", name, "a name of its own")
         if "value" in table:

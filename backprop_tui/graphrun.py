@@ -6,19 +6,21 @@ calls these; what goes wrong is a :class:`~backprop_tui.errors.UserError` (exit 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from .cliout import escape
 from .engine.contract import LayerError
 from .engine.graph import Graph
 from .errors import ScenarioError, UsageError
+from .formatting import json_text
 from .graphfile import graph_names, is_graph_ref, load_graph_scenario
+from .safetext import printable
 
 
 def open_graph(ref: str) -> tuple[str, Graph] | None:
@@ -68,7 +70,8 @@ def graph_doc(graph: Graph) -> dict[str, Any]:
 
 
 def graph_table(title: str, graph: Graph) -> Table:
-    table = Table(title=f"{title} · {graph.summary()} · forward and backward",
+    # node names come from the user's files and code: Text (not markup), printable
+    table = Table(title=Text(printable(f"{title} · {graph.summary()} · forward and backward")),
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("node", no_wrap=True)
     table.add_column("op", no_wrap=True)
@@ -76,7 +79,8 @@ def graph_table(title: str, graph: Graph) -> Table:
     table.add_column("value", justify="right", no_wrap=True)  # a float's digits stay whole
     table.add_column("grad", justify="right", no_wrap=True)
     for n in graph.nodes:
-        table.add_row(n.name, n.op, ", ".join(i.name for i in n.inputs) or "—",
+        table.add_row(Text(printable(n.name)), n.op,
+                      Text(printable(", ".join(i.name for i in n.inputs) or "—")),
                       _fmt(n.value), _fmt(n.grad))
     return table
 
@@ -93,7 +97,7 @@ def graph_command(ref: str, as_json: bool, console: Console) -> None:
     title, graph = need_graph(ref)
     run_passes(title, graph)
     if as_json:
-        print(json.dumps(graph_doc(graph), indent=2))
+        print(json_text(graph_doc(graph)))
     else:
         console.print(graph_table(title, graph))
 
@@ -117,19 +121,19 @@ def graph_gradcheck(title: str, graph: Graph, options: dict[str, Any], as_json: 
         report = gradcheck_graph(graph, **options)
     except LayerError as e:
         if as_json:
-            print(json.dumps({"scenario": title, "passed": False, "error": e.as_dict(),
-                              "checks": []}, indent=2))
+            print(json_text({"scenario": title, "passed": False, "error": e.as_dict(),
+                             "checks": []}))
         else:
             err_console.print(f"[bold red]FAILED:[/] {escape(str(e))}", soft_wrap=True)
         return 1
     seconds = time.perf_counter() - t0
     if as_json:
-        print(json.dumps({
+        print(json_text({
             "scenario": title, "kind": "graph", "mode": options["mode"], "scope": "graph",
             "passed": report.passed, "tol": report.tol, "atol": report.atol, "h": report.h,
             "seed": options["seed"], "output": report.loss, "evaluations": report.evaluations,
             "seconds": round(seconds, 3), "checks": [c.as_dict() for c in report.checks],
-        }, indent=2))
+        }))
     else:
         console.print(gradcheck_table(report, title=f"gradient check · {title}"))
         console.print(gradcheck_summary(report, title, 0, options["seed"], seconds))

@@ -224,3 +224,41 @@ def test_printable_and_safe_name() -> None:
     assert safe_name("../../etc/passwd") == "etc-passwd"
     assert safe_name("\x1b]0;\x07") == "0-"
     assert safe_name("///") == "run" and len(safe_name("x" * 300)) == NAME_MAX
+
+
+GRAPH = """kind = "graph"
+{head}
+output = "c"
+nodes = [{{ name = {a}, value = 2.0 }}, {{ name = "b", value = 3.0 }},
+         {{ name = "c", op = "mul", inputs = [{a}, "b"] }}]
+"""
+
+
+@pytest.mark.parametrize(("head", "a", "words"), [
+    ("", toml_str("a" + CLEAR), ["nodes[0].name", "not a printable node name", "\\x1b[2J"]),
+    ('name = "../../x"', '"a"', ["name", "../../x"]),
+], ids=["node-name", "graph-name"])
+def test_a_graph_files_names_are_checked_as_a_networks_are(tmp_path: Path, head, a,
+                                                           words) -> None:
+    """A graph's node names and name reach the terminal (tables, titles): a control character
+    or a path for a name is one error line, as in a network scenario."""
+    path = tmp_path / "g.toml"
+    path.write_text(GRAPH.format(head=head, a=a))
+    for cmd in ("graph", "gradcheck"):
+        result = run(cmd, str(path))
+        assert_user_error(result, *words)
+        assert_no_control(result.stdout + result.stderr)
+
+
+def test_a_graph_from_code_shows_its_names_escaped(tmp_path: Path) -> None:
+    """bt.var names come from the user's code, unchecked: shown with their escapes."""
+    path = tmp_path / "g.py"
+    path.write_text("import backprop_tui as bt\n"
+                    f"a = bt.var(2.0, {TITLE + 'a'!r})\n"
+                    "c = (a * bt.var(3.0, 'b')).named('c')\n"
+                    "bt.gradcheck(c)\n")
+    for cmd in ("graph", "gradcheck"):
+        result = run(cmd, str(path))
+        assert result.exit_code == 0, result.output
+        assert_no_control(result.stdout + result.stderr)
+        assert "\\x1b]0;pwned\\x07a" in result.stdout
