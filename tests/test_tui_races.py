@@ -315,3 +315,25 @@ def test_ctrl_p_with_the_palette_open_under_an_error_dialog_does_not_crash() -> 
         await assert_debugger_answers(app, pilot)
 
     run(body)
+
+
+def test_down_and_enter_arriving_together_open_the_row_below() -> None:
+    """The picker's Enter was a priority binding: it ran before the table had moved its cursor
+    for a Down typed just before it, and opened the first row instead of the second."""
+    from backprop_tui.tui.screens.debugger import DebuggerScreen
+
+    app = BackpropApp("picker", scenario_names=["xor", "iris", "and"])
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            send_keys(app, ["down", "down", "enter", "enter"])
+            for _ in range(100):  # the scenario loads in a worker
+                await pilot.pause(0.05)
+                if isinstance(app.screen, DebuggerScreen):
+                    break
+            assert isinstance(app.screen, DebuggerScreen)
+            assert app.screen.session.scenario.name == "and"
+            assert len(app.screen_stack) == 3  # the picker's screen, the picker, one debugger
+
+    asyncio.run(main())

@@ -35,7 +35,10 @@ class PickerScreen(Screen[None]):
     """Lists scenarios; ``open_session`` (given by the app) shows the debugger."""
 
     BINDINGS = [
-        Binding("enter", "open", "open in the debugger", priority=True),
+        # not a priority binding: Enter must reach the table after a Down typed before it (a
+        # priority binding ran first and opened the row the cursor had left); the table's own
+        # Enter says which row (on_data_table_row_selected)
+        Binding("enter", "open", "open in the debugger"),
         Binding("q", "app.quit", "quit"),
         Binding("question_mark", "help", "help", key_display="?"),
     ]
@@ -153,13 +156,20 @@ class PickerScreen(Screen[None]):
             (f"\n{needs}" if needs else "", "yellow"),
         ))
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self._open(event.row_key.value)
+
     def action_open(self) -> None:
-        if self.loading:
-            return
         table = self.query_one(DataTable)
         if table.row_count == 0:
             return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        self._open(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def _open(self, key: str | None) -> None:
+        if self.loading or key is None:
+            return
         self.loading = True
         self.query_one("#picker-status", Static).update(Text(printable(f"loading {key}…")))
         self._load(SessionSpec(str(key)))
