@@ -337,3 +337,39 @@ def test_down_and_enter_arriving_together_open_the_row_below() -> None:
             assert len(app.screen_stack) == 3  # the picker's screen, the picker, one debugger
 
     asyncio.run(main())
+
+
+# -- keys typed while a run goes on ----------------------------------------------------------
+@pytest.mark.parametrize(("keys", "position"), [
+    (["f", "n"], 4),            # xor: 3 forward steps, then the loss
+    (["f", "n", "n", "p"], 4),  # … and on, and one back: in the order typed
+    (["b", "u"], 8),            # the backward pass, then the update
+    (["f", "b"], 7),            # both passes, no update
+])
+def test_stepping_keys_typed_during_a_run_run_after_it_in_order(keys, position) -> None:
+    """`f n` typed fast (the newcomer test in tmux): the n arrived while the forward pass was
+    finishing and was dropped with a bell, so the debugger stood at step 3/8, not 4/8."""
+    async def body(app, pilot):
+        dbg = app.screen
+        send_keys(app, keys)
+        for _ in range(200):
+            await settle(app, pilot)
+            if dbg.busy is None and not dbg._queued:
+                break
+        assert dbg.session.stepper.position == position, dbg.message
+
+    run(body)
+
+
+def test_escape_drops_the_keys_waiting_for_a_run() -> None:
+    async def body(app, pilot):
+        dbg = app.screen
+        send_keys(app, ["f", "n", "n", "escape"])
+        for _ in range(200):
+            await settle(app, pilot)
+            if dbg.busy is None:
+                break
+        assert not dbg._queued and dbg.session.stepper.position <= 3, dbg.message
+        await assert_debugger_answers(app, pilot)
+
+    run(body)

@@ -143,6 +143,8 @@ class DebuggerScreen(Screen[None]):
         super().__init__()
         self.session = session
         self.busy: str | None = None
+        #: stepping keys typed while a run (f b u c) goes on: run in order when it ends
+        self._queued: list[Callable[[], None]] = []
         self.message = ""
         self._version = 0  # bumps on every change of the stepper's state
         self._shown: tuple[int, int] | None = None  # (row, version) the panes show
@@ -290,12 +292,29 @@ class DebuggerScreen(Screen[None]):
             self._preferred[self.network.selected] = event.key
 
     # -- guards -------------------------------------------------------------------------------
-    def _idle(self) -> bool:
-        if self.busy:
+    #: at most this many stepping keys wait for a run to end (a held key must not pile up)
+    QUEUE_MAX = 8
+
+    def _idle(self, then: Callable[[], None] | None = None) -> bool:
+        """True when no run goes on. Otherwise ``then`` (the action of a stepping key typed
+        during the run: ``f n`` typed fast means finish the forward pass, then one step) waits
+        for the run to end, in order; escape drops what waits."""
+        if not self.busy:
+            return True
+        if then is not None and len(self._queued) < self.QUEUE_MAX:
+            self._queued.append(then)
+            n = len(self._queued)
+            self.set_message(f"busy: {self.busy} · {n} key{'s' if n != 1 else ''} waiting for "
+                             "it (escape drops them)")
+        else:
             self.app.bell()
             self.set_message(f"busy: {self.busy}")
-            return False
-        return True
+        return False
+
+    def _drain(self) -> None:
+        """Run the keys that waited for a run, in order, until one starts another run."""
+        while self._queued and not self.busy and self._alive():
+            self._queued.pop(0)()
 
     # -- single steps -------------------------------------------------------------------------
     def _layer_error(self, e: LayerError, *, starting: bool = False) -> None:
@@ -315,7 +334,7 @@ class DebuggerScreen(Screen[None]):
         self.app.push_screen(ErrorDialog("a layer raised an error", body))
 
     def action_step(self) -> None:
-        if not self._idle():
+        if not self._idle(self.action_step):
             return
         try:
             rec = self.session.step()
@@ -332,7 +351,7 @@ class DebuggerScreen(Screen[None]):
         self._changed((rec.phase, rec.layer_index))
 
     def action_back(self) -> None:
-        if not self._idle():
+        if not self._idle(self.action_back):
             return
         msg = self.session.back()
         st = self.session.stepper
@@ -341,7 +360,7 @@ class DebuggerScreen(Screen[None]):
         self._changed((last.phase, last.layer_index) if last else ("forward", 0))
 
     def action_next_batch(self) -> None:
-        if not self._idle():
+        if not self._idle(self.action_next_batch):
             return
         self.session.stepper.next_batch()
         st = self.session.stepper
@@ -350,7 +369,7 @@ class DebuggerScreen(Screen[None]):
         self._changed(("forward", 0))
 
     def action_reset(self) -> None:
-        if not self._idle():
+        if not self._idle(self.action_reset):
             return
         self.session.stepper.reset()
         self.set_message("reset: initial weights, optimizer state and first batch")
@@ -382,7 +401,7 @@ class DebuggerScreen(Screen[None]):
 
     def _start(self, label: str,
                fn: Callable[[Callable[[], bool]], str | StopReason]) -> None:
-        if not self._idle():
+        if not self._idle(lambda: self._start(label, fn)):
             return
         self.busy = label
         self._update_status()
@@ -419,8 +438,12 @@ class DebuggerScreen(Screen[None]):
             self._changed(st.upcoming, upcoming=True)
         else:
             self._changed((last.phase, last.layer_index) if last else ("forward", 0))
-        if error is not None and self._alive():
-            self._layer_error(error)
+        if error is not None:  # a layer raised: what was typed after it does not run
+            self._queued.clear()
+            if self._alive():
+                self._layer_error(error)
+        elif self._queued:
+            self.call_later(self._drain)
 
     def _stop_text(self, stop: StopReason) -> str:
         text = {
@@ -594,6 +617,7 @@ class DebuggerScreen(Screen[None]):
         return self.jobs_running()
 
     def action_cancel(self) -> None:
+        self._queued.clear()
         if self.stop_jobs():
             self.set_message("cancelling…")
         elif self.maximized is not None:
