@@ -211,7 +211,8 @@ def gradcheck_cmd(
         if batch_size:  # its activations at this batch size, before anything is built
             from .memory import check_fits
 
-            check_fits(replace(sc, gradcheck_batch_size=batch_size), key="--batch-size")
+            check_fits(replace(sc, gradcheck_batch_size=batch_size), key="--batch-size",
+                       value=batch_size)
         title, net = sc.name, None
         names = [spec.name for spec in sc.layers] + ["loss"]
         has_step = sc.has_step
@@ -491,7 +492,8 @@ def debug_cmd(
         if batch_size:  # its activations at this batch size, before anything is built
             from .memory import check_fits
 
-            check_fits(replace(sc, debug_batch_size=batch_size), key="--batch-size")
+            check_fits(replace(sc, debug_batch_size=batch_size), key="--batch-size",
+                       value=batch_size)
         session = DebugSession.from_scenario(sc, seed=seed, batch_size=batch_size,
                                              checkpoint=checkpoint, data_dir=data_dir)
     run_debugger(session, theme=colours)

@@ -37,7 +37,7 @@ import numpy as np
 from .engine.optim import OPTIMIZERS
 from .engine.registry import Build
 from .engine.stepper import DEFAULT_HISTORY_BYTES
-from .errors import ScenarioError
+from .errors import ScenarioError, UsageError
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -124,7 +124,8 @@ def estimate(sc: Scenario) -> MemoryEstimate:
                            max(batch, chunk) * scratch * size, data * size + decoded)
     # stepping: float64, its own batch sizes, a snapshot ring, the data kept as loaded
     b = min(max(sc.debug_batch_size, sc.gradcheck_batch_size), n_train)
-    step = MemoryEstimate("the debugger", params * (2 + slots) * 8, b * 2 * entries * 8,
+    step = MemoryEstimate("stepping (debugger, gradient check)", params * (2 + slots) * 8,
+                          b * 2 * entries * 8,
                           b * scratch * 8, (data * 8 if not decoded else 0) + decoded,
                           DEFAULT_HISTORY_BYTES)
     return max(train, step, key=lambda e: e.total)
@@ -145,14 +146,18 @@ def available_bytes() -> int | None:
         return None
 
 
-def check_fits(sc: Scenario, key: str | None = None) -> MemoryEstimate:
+def check_fits(sc: Scenario, key: str | None = None, value: int | None = None
+               ) -> MemoryEstimate:
     """Refuse a scenario that cannot fit in the memory available now (a ScenarioError naming
-    the file, the estimate and the available memory); returns the estimate."""
+    the file, the estimate and the available memory; a UsageError when ``key`` is the command
+    line's option, with its ``value``); returns the estimate."""
     need = estimate(sc)
     have = available_bytes()
     if have is not None and need.total > have:
-        raise ScenarioError(
-            f"this network needs {need.describe()}, but this machine has "
-            f"{human(have)} of memory available", file=sc.path, key=key or "network.layers",
-            hint="Make the layers (out, filters, pad) or the batch_size smaller")
+        problem = (f"this network needs {need.describe()}, but this machine has "
+                   f"{human(have)} of memory available")
+        if key is not None and key.startswith("--"):  # the option, not the file, is too big
+            raise UsageError(problem, key=key, value=value, hint=f"Give a smaller {key}")
+        raise ScenarioError(problem, file=sc.path, key=key or "network.layers",
+                            hint="Make the layers (out, filters, pad) or the batch_size smaller")
     return need

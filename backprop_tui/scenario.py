@@ -156,7 +156,9 @@ class Scenario:
         train = replace(self.train, **changes)
         sc = replace(self, train=train)
         if {"batch_size", "dtype", "optimizer"} & changes.keys():
-            check_fits(sc, key="train")  # a --batch-size of a million needs its activations
+            # a --batch-size of a million needs its activations
+            check_fits(sc, key="--batch-size" if "batch_size" in changes else "train",
+                       value=changes.get("batch_size"))
         return sc
 
     def with_all_data(self) -> Scenario:
@@ -491,12 +493,16 @@ def load_scenario(ref: str | Path, *, check_memory: bool = True) -> Scenario:
                            f"(backprop-tui gradcheck {ref_s}) or run it (backprop-tui graph "
                            f"{ref_s})")
         if not path.is_file():
-            names = builtin_names()
-            match = difflib.get_close_matches(ref_s.lower(), names, n=1, cutoff=0.5)
+            from .graphfile import graph_names
+
+            names, graphs = builtin_names(), graph_names()
+            match = difflib.get_close_matches(ref_s.lower(), names + graphs, n=1, cutoff=0.5)
             hint = f"Did you mean {match[0]!r}? " if match else ""
             raise ScenarioError(
                 f"unknown scenario {ref_s!r}",
-                expected=f"a built-in name ({', '.join(names)}) or a path to a .toml file",
+                expected=f"a built-in network ({', '.join(names)}), a computational graph for "
+                         f"debug, gradcheck and graph ({', '.join(graphs)}) or a path to a "
+                         ".toml file",
                 hint=hint + "Run `backprop-tui scenarios` to list them.",
             )
     try:

@@ -344,6 +344,8 @@ def test_missing_scenario_argument() -> None:
     ("ref", "parts"),
     [("xorr", ["unknown scenario 'xorr'", "Did you mean 'xor'?"]),
      ("mnist_cnn", ["Did you mean 'mnist-cnn'?"]),
+     # gradcheck takes the graphs too: they are listed and suggested
+     ("aple", ["Did you mean 'apple'?", "graph (apple, apple-orange, fanout, neuron, mlp)"]),
      ("nope.toml", ["nope.toml", "no such scenario file"])],
 )
 def test_bad_scenario_reference(ref: str, parts: list[str]) -> None:

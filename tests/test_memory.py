@@ -72,8 +72,8 @@ def test_a_batch_size_from_the_command_line_is_estimated_too(tmp_path: Path,
                                                              two_gib: None) -> None:
     out = tmp_path / "run"
     assert_user_error(run("train", "mnist-cnn", "--headless", "--batch-size", "60000",
-                          "--out", str(out)), "train", "needs about", "GiB for training",
-                      "2.0 GiB of memory available")
+                          "--out", str(out)), "--batch-size", "needs about", "GiB for training",
+                      "2.0 GiB of memory available", "(got 60000)", "Give a smaller --batch-size")
     assert not out.exists()
 
 
@@ -122,8 +122,10 @@ def test_the_estimate_is_within_a_factor_of_two_of_trainings_peak(tmp_path: Path
 @pytest.mark.parametrize("command", ["gradcheck", "debug"])
 def test_a_batch_size_flag_of_the_debugger_and_the_check_is_estimated(two_gib: None,
                                                                       command: str) -> None:
-    assert_user_error(run(command, "mnist-cnn", "--batch-size", "60000"), "--batch-size",
-                      "GiB for the debugger", "2.0 GiB of memory available")
+    result = run(command, "mnist-cnn", "--batch-size", "60000")
+    assert_user_error(result, "--batch-size", "GiB for stepping (debugger, gradient check)",
+                      "2.0 GiB of memory available", "(got 60000)")
+    assert "_builtin" not in result.output and ".toml" not in result.output  # the option's fault
 
 
 @pytest.mark.parametrize("command", ["gradcheck", "debug", "train"])
