@@ -768,3 +768,23 @@ def test_the_picker_lists_the_learning_path_and_shows_descriptions_whole(size) -
             assert table.rows[longest].height > 1
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_the_stop_conditions_dialog_fits_a_small_terminal_whole(size) -> None:
+    """At 80×24 the dialog ran off the screen: its Apply and Cancel labels were cut away, and
+    one option's text ended in '…'."""
+    from textual.widgets import Button, Checkbox
+
+    async def body(app, pilot):
+        await press(app, pilot, "C")
+        dialog = app.screen
+        for button in dialog.query(Button):
+            region = button.region
+            assert region.height == 3 and region.bottom <= size[1], (button.id, region)
+        text = "\n".join(s.text for s in dialog._compositor.render_strips())
+        for box in dialog.query(Checkbox):
+            assert str(box.label) in text  # whole, not cut with "…"
+        assert "Apply" in text and "Cancel" in text
+
+    run(body, size=size)

@@ -114,12 +114,11 @@ class ConditionsDialog(_FormDialog):
         with Vertical(classes="dialog conditions-dialog"):
             yield Label("Stop `continue` (c) when…", classes="dialog-title")
             with Grid(classes="conditions-grid"):
+                # the rows without a number take both columns: whole at 80 columns
                 yield Checkbox("NaN or Inf appears (any tensor, or the loss)", s.nonfinite,
-                               id="nonfinite")
-                yield Static("")
-                yield Checkbox("a gradient check fails (checked after every backward step: slow)",
-                               s.gradcheck, id="gradcheck")
-                yield Static("")
+                               id="nonfinite", classes="wide")
+                yield Checkbox("a gradient check fails (after each backward step: slow)",
+                               s.gradcheck, id="gradcheck", classes="wide")
                 yield Checkbox("the fraction of dead ReLU units is above (0–1):", s.dead_relu,
                                id="dead_relu")
                 yield Input(f"{s.dead_relu_threshold:g}", id="dead_relu_threshold",

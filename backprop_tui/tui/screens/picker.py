@@ -31,6 +31,13 @@ def _load(name: str):
     return load_graph_scenario(name) if is_graph_ref(name) else load_scenario(name)
 
 
+class ScenarioTable(DataTable):
+    """The scenario list: its own Enter (select the row under the cursor, after any key typed
+    before it) is the one the footer names."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "open in the debugger")]
+
+
 class PickerScreen(Screen[None]):
     """Lists scenarios; ``open_session`` (given by the app) shows the debugger."""
 
@@ -59,7 +66,7 @@ class PickerScreen(Screen[None]):
             "computational graph (scenarios/graphs/*.toml), or a network, its data and its "
             "training settings (scenarios/*.toml).",
         ), id="picker-intro")
-        yield DataTable(id="scenarios", cursor_type="row", zebra_stripes=True)
+        yield ScenarioTable(id="scenarios", cursor_type="row", zebra_stripes=True)
         yield Static(id="picker-detail")
         yield Static(id="picker-status")
         yield Footer()
