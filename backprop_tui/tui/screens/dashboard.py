@@ -85,7 +85,9 @@ DASHBOARD_PANES = (
      "loss at the end of each epoch. x: iterations (batches trained)."),
     ("Accuracy", "blue: training accuracy of each epoch (measured on its batches while "
      "training), orange: test accuracy after the epoch, in %. x: epochs."),
-    ("Epochs", "the last epochs: mean train loss, train accuracy (%, on the epoch's batches), "
+    ("Epochs", "the last epochs: mean train loss (with the L2 penalty when the network has "
+     "one: 'train loss+L2'; the test loss is the data loss alone), train accuracy (%, on the "
+     "epoch's batches), "
      "test loss, test accuracy (%), training time of the epoch (without the test evaluation) "
      "and samples per second; ★ marks the epoch of the best test accuracy (best.npz)."),
     ("Events", "checkpoints saved, new best test accuracies, pauses, NaN/Inf stops."),
@@ -447,7 +449,10 @@ class DashboardScreen(Screen[None]):
         pane.border_subtitle = "★ best test accuracy"
         table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), expand=False,
                       header_style="bold")
-        for name in ("epoch", "train loss", "train %", "test loss", "test %", "time",
+        # the train loss is what was minimised, the L2 penalty included; the test loss is the
+        # data loss: the header says so, or the two are compared as equals
+        train_loss = "train loss+L2" if self.trainer.net.l2 else "train loss"
+        for name in ("epoch", train_loss, "train %", "test loss", "test %", "time",
                      "samples/s"):
             table.add_column(name, justify="right", no_wrap=True)
         for metrics, best in recent:
