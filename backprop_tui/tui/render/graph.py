@@ -27,9 +27,10 @@ from ...engine.graph import Graph, Node
 BOX_W = 14  # including the two borders
 BOX_H = 3
 GAP = 5  # between columns: the lanes where edges turn, and the arrowhead
-#: (box width, gap) from roomy to narrow: a pane takes the first that shows every column
+#: (box width, gap) from roomy to narrow: a pane takes the first that shows every column (wide
+#: boxes show whole names such as apple_price where there is room)
 #: (micrograd's neuron, 5 columns, fits 80 columns only at the narrowest)
-GEOMETRIES = ((BOX_W, GAP), (13, 4), (12, 4))
+GEOMETRIES = ((20, GAP), (17, GAP), (BOX_W, GAP), (13, 4), (12, 4))
 
 UP, DOWN, LEFT, RIGHT = 1, 2, 4, 8
 LINES = {UP | DOWN: "│", LEFT | RIGHT: "─", DOWN | RIGHT: "┌", DOWN | LEFT: "┐",
