@@ -71,7 +71,7 @@ def scenarios_table(items: Iterable[Scenario], width: int | None = None) -> Tabl
             if needs := sc.missing_data:
                 head.append(f"{needs} · ", style="yellow")
             head.append(sc.architecture)
-            head.append(f" · {sc.param_count:,} params", style="dim")
+            head.append(f" · {sc.param_count:,} param{'s' * (sc.param_count != 1)}", style="dim")
             blocks.append(head)
             blocks.append(Padding(Text(printable(sc.description, spaces=True)), (0, 0, 0, 4)))
         return Group(*blocks)

@@ -28,7 +28,7 @@ def train_headless(trainer, scenario: str, min_accuracy: float | None, log_every
         "parameters · "
         f"{trainer.optimizer.describe()}"
         f"{f' (×{tr.lr_decay:g} per epoch)' if tr.lr_decay != 1 else ''}, "
-        f"batch {tr.batch_size}, {tr.epochs} epochs, "
+        f"batch {tr.batch_size}, {tr.epochs} epoch{'s' * (tr.epochs != 1)}, "
         f"{tr.dtype}, seed {tr.seed} · {len(trainer.x_train):,} training / "
         f"{len(trainer.x_test):,} test samples → {_escape(trainer.out_dir)}",
         highlight=False, soft_wrap=True,

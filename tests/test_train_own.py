@@ -161,11 +161,11 @@ def test_a_book_network_with_dropout_from_np_random_resumes_bit_identically(book
 
 def test_the_flags_override_the_files_bt_debug_options(book, tmp_path) -> None:
     out = ok("train", book, "--headless", "--epochs", 1, "--out", tmp_path / "file")
-    assert "adam lr=0.01 β=(0.9, 0.999), batch 16, 1 epochs, float64, seed 0" in out
+    assert "adam lr=0.01 β=(0.9, 0.999), batch 16, 1 epoch, float64, seed 0" in out
     out = ok("train", book, "--headless", "--epochs", 1, "--optimizer", "momentum", "--lr",
              0.05, "--batch-size", 8, "--seed", 2, "--dtype", "float32",
              "--out", tmp_path / "flags")
-    assert "momentum lr=0.05 μ=0.9, batch 8, 1 epochs, float32, seed 2" in out
+    assert "momentum lr=0.05 μ=0.9, batch 8, 1 epoch, float32, seed 2" in out
     train = tomllib.loads((tmp_path / "flags" / "run.toml").read_text())["train"]
     assert (train["optimizer"], train["lr"], train["batch_size"], train["seed"],
             train["dtype"]) == ("momentum", 0.05, 8, 2, "float32")

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...engine.layers import dims
 from .blocks import _block_reduce, _ceil_div, _how_blocks, _pick, _plan_tiles
-from .numtext import fmt
+from .numtext import count, fmt
 
 
 # -- layout --------------------------------------------------------------------------------------
@@ -232,23 +232,24 @@ def layout(a: np.ndarray, *, max_rows: int, max_cols: int, sample: int = 0,
 
     if a.ndim == 3:
         return _spatial(a, a, (), 0, max_rows, max_cols, reduce, channel,
-                        f"{a.shape[0]} channels", "channel c", a)
+                        count(a.shape[0], "channel"), "channel c", a)
     if a.ndim == 4 and kind == "activation":
         n = a.shape[0]
         if not 0 <= sample < n:
             raise IndexError(f"sample {sample} outside 0..{n - 1}")
         return _spatial(a[sample], a, (sample,), 0, max_rows, max_cols, reduce, channel,
-                        f"sample {sample} of {n}: {a.shape[1]} channels", "channel c", a)
+                        f"sample {sample} of {n}: {count(a.shape[1], 'channel')}", "channel c", a)
     if a.ndim == 4:
         fn, c = a.shape[:2]
         if channel is not None:
             if not 0 <= channel < fn:
                 raise IndexError(f"filter {channel} outside 0..{fn - 1}")
             return _spatial(a[channel], a, (channel,), 0, max_rows, max_cols, reduce, None,
-                            f"filter {channel} of {fn}: {c} channels", "channel c", a)
+                            f"filter {channel} of {fn}: {count(c, 'channel')}", "channel c", a)
         tiles = a.reshape(fn * c, *a.shape[2:])
         return _spatial(tiles, a, (), c, max_rows, max_cols, reduce, None,
-                        f"{fn} filters × {c} channels", "filter f · channel c", a, group=c)
+                        f"{count(fn, 'filter')} × {count(c, 'channel')}", "filter f · channel c",
+                        a, group=c)
     # 5-D and more
     rest = a.shape[1:]
     m = a.reshape(a.shape[0], -1)

@@ -275,3 +275,8 @@ def short_path(path: object, width: int) -> str:
         return s
     cut = s.find("/", len(s) - width + 1)
     return "…" + (s[cut:] if cut >= 0 else s[len(s) - width + 1:])
+
+
+def count(n: int, noun: str) -> str:
+    """``"1 channel"``, ``"30 channels"``: a count and its noun, singular for one."""
+    return f"{n} {noun}{'s' * (n != 1)}"

@@ -38,7 +38,7 @@ from ...training import Event, Trainer, TrainResult
 from .. import render
 from ..monitor import Notice, RunMonitor, fmt_duration, fmt_short_duration, progress_bar
 from ..render.colors import COLORS
-from ..render.numtext import short_path
+from ..render.numtext import count, short_path
 from ..render.series import Series
 from ..widgets.chart import LineChart
 from .handoff import TrainingDebugger, debug_session
@@ -256,7 +256,7 @@ class DashboardScreen(Screen[None]):
         elif result is not None and result.status == "completed":
             self.state = "done"
             best = self.monitor.best
-            done = (f"done: {self.trainer.epochs_done} epochs" +
+            done = (f"done: {count(self.trainer.epochs_done, 'epoch')}" +
                     (f", best test accuracy {100 * best.test_accuracy:.2f}% at epoch "
                      f"{best.epoch}" if best else "") + " · saved in ")
             room = max(20, self.size.width - 2 - len(done))
