@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from cifar_files import write_cifar10
 from test_render_colors import bg, fg
+from test_tui_app import run as run_app
 
 from backprop_tui.scenario import load_scenario
 from backprop_tui.tui import render as R
-from backprop_tui.tui.app import DARK, BackpropApp
+from backprop_tui.tui.app import BackpropApp
 from backprop_tui.tui.session import DebugSession
 from backprop_tui.tui.widgets.tensor import TensorPane
 
@@ -91,15 +92,7 @@ def test_the_session_marks_the_data_and_first_layer_filters_as_colour(data_dir) 
 
 # -- the debugger ---------------------------------------------------------------------------------
 def run(body, scenario: str, data_dir, size=(120, 40)) -> None:
-    session = DebugSession.from_scenario(load_scenario(scenario), data_dir=data_dir)
-    app = BackpropApp("debug", session=session, theme=DARK)
-
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await body(app, pilot)
-
-    asyncio.run(main())
+    run_app(body, scenario, size, data_dir=data_dir)
 
 
 async def press(app, pilot, *keys: str) -> None:

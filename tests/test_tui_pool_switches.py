@@ -4,15 +4,12 @@ with the engine's own argmax and with the ties found here from the pool's input.
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import numpy as np
+from test_tui_app import run as run_app
 
-from backprop_tui.scenario import load_scenario
-from backprop_tui.tui.app import DARK, BackpropApp
 from backprop_tui.tui.render import fmt
-from backprop_tui.tui.session import DebugSession
 from backprop_tui.tui.widgets.network import NetworkPane
 from backprop_tui.tui.widgets.tensor import TensorPane
 
@@ -22,15 +19,7 @@ POOL = 2  # mnist-cnn's maxpool1 is layer 3
 
 
 def run(body, size: tuple[int, int]) -> None:
-    session = DebugSession.from_scenario(load_scenario("mnist-cnn"), batch_size=4)
-    app = BackpropApp("debug", session=session, theme=DARK)
-
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await body(app, pilot)
-
-    asyncio.run(main())
+    run_app(body, "mnist-cnn", size, batch_size=4)
 
 
 async def press(pilot, *keys: str) -> None:

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
+from test_tui_app import run
 from test_tui_fuzz import send_keys
 from textual.widgets import Button, Input
 
@@ -21,21 +22,8 @@ from backprop_tui.tui.screens.dashboard import DashboardScreen
 from backprop_tui.tui.screens.dialogs import ConditionsDialog, ErrorDialog, TrainDialog
 from backprop_tui.tui.screens.handoff import TrainingDebugger
 from backprop_tui.tui.screens.help import HelpScreen
-from backprop_tui.tui.session import DebugSession
 
 Body = Callable[[BackpropApp, object], Awaitable[None]]
-
-
-def run(body: Body, scenario: str = "xor") -> None:
-    app = BackpropApp("debug", session=DebugSession.from_scenario(load_scenario(scenario)),
-                      theme=DARK)
-
-    async def main() -> None:
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            await body(app, pilot)
-
-    asyncio.run(main())
 
 
 async def settle(app: BackpropApp, pilot) -> None:

@@ -8,29 +8,15 @@ fails as surely as a wrong value.
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import numpy as np
+from test_tui_app import run
 
-from backprop_tui.scenario import load_scenario
 from backprop_tui.tui import render
-from backprop_tui.tui.app import DARK, BackpropApp
-from backprop_tui.tui.session import DebugSession
+from backprop_tui.tui.app import BackpropApp
 from backprop_tui.tui.widgets.network import NetworkPane
 from backprop_tui.tui.widgets.tensor import TensorPane
-
-
-def run(body, scenario: str = "xor", size: tuple[int, int] = (120, 40)) -> None:
-    session = DebugSession.from_scenario(load_scenario(scenario))
-    app = BackpropApp("debug", session=session, theme=DARK)
-
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await body(app, pilot)
-
-    asyncio.run(main())
 
 
 async def press(app: BackpropApp, pilot, *keys: str) -> None:
