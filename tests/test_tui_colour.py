@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from cifar_files import write_cifar10
 from test_render_colors import bg, fg
+from test_tui_app import press
 from test_tui_app import run as run_app
 
 from backprop_tui.scenario import load_scenario
@@ -93,14 +94,6 @@ def test_the_session_marks_the_data_and_first_layer_filters_as_colour(data_dir) 
 # -- the debugger ---------------------------------------------------------------------------------
 def run(body, scenario: str, data_dir, size=(120, 40)) -> None:
     run_app(body, scenario, size, data_dir=data_dir)
-
-
-async def press(app, pilot, *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def picture_offset(text: str) -> int:

@@ -150,9 +150,9 @@ def test_help_closed_twice_in_one_frame_closes_once(how: str, times: int) -> Non
     run(body)
 
 
-@pytest.mark.parametrize("times", [2, 3])
-def test_the_training_debugger_left_twice_in_one_frame_returns_to_the_dashboard_once(
-        tmp_path, times: int) -> None:
+def over_a_paused_dashboard(tmp_path, body) -> None:
+    """``body(app, pilot, dashboard)`` with the training debugger open (d) over a dashboard
+    paused mid-run on iris; the run is finished afterwards."""
     tr = Trainer(load_scenario("iris").with_train(epochs=10), out_dir=tmp_path / "run")
     dashboard = DashboardScreen(tr, pause_at=5)
     app = BackpropApp("screen", screen=lambda: dashboard, theme=DARK)
@@ -163,22 +163,31 @@ def test_the_training_debugger_left_twice_in_one_frame_returns_to_the_dashboard_
                 await pilot.pause(0.02)
             await pilot.press("d")
             await settle(app, pilot)
-            dbg = app.screen
-            assert isinstance(dbg, TrainingDebugger)
-            for _ in range(times):
-                dbg.action_quit()
-            await settle(app, pilot)
-            assert stack(app) == ["Screen", "DashboardScreen"], stack(app)
-            assert dashboard.state == "paused"
-            await pilot.press("d")  # and the dashboard's keys still work
-            await settle(app, pilot)
             assert isinstance(app.screen, TrainingDebugger)
-            await pilot.press("escape")
-            await settle(app, pilot)
-            assert stack(app) == ["Screen", "DashboardScreen"], stack(app)
+            await body(app, pilot, dashboard)
 
     asyncio.run(main())
     dashboard.finish()
+
+
+@pytest.mark.parametrize("times", [2, 3])
+def test_the_training_debugger_left_twice_in_one_frame_returns_to_the_dashboard_once(
+        tmp_path, times: int) -> None:
+    async def body(app, pilot, dashboard) -> None:
+        dbg = app.screen
+        for _ in range(times):
+            dbg.action_quit()
+        await settle(app, pilot)
+        assert stack(app) == ["Screen", "DashboardScreen"], stack(app)
+        assert dashboard.state == "paused"
+        await pilot.press("d")  # and the dashboard's keys still work
+        await settle(app, pilot)
+        assert isinstance(app.screen, TrainingDebugger)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert stack(app) == ["Screen", "DashboardScreen"], stack(app)
+
+    over_a_paused_dashboard(tmp_path, body)
 
 
 # -- a job cancelled before its thread started still reports back -----------------------------
@@ -240,26 +249,15 @@ def test_a_key_pressed_twice_to_close_help_does_not_reach_the_debugger(key: str)
 
 def test_escape_twice_on_a_dialog_over_the_training_debugger_stays_in_the_debugger(
         tmp_path) -> None:
-    tr = Trainer(load_scenario("iris").with_train(epochs=10), out_dir=tmp_path / "run")
-    dashboard = DashboardScreen(tr, pause_at=5)
-    app = BackpropApp("screen", screen=lambda: dashboard, theme=DARK)
+    async def body(app, pilot, dashboard) -> None:
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TrainDialog)
+        send_keys(app, ["escape", "escape"])
+        await settle(app, pilot)
+        assert stack(app) == ["Screen", "DashboardScreen", "TrainingDebugger"], stack(app)
 
-    async def main() -> None:
-        async with app.run_test(size=(120, 40)) as pilot:
-            while dashboard.state != "paused":
-                await pilot.pause(0.02)
-            await pilot.press("d")
-            await settle(app, pilot)
-            assert isinstance(app.screen, TrainingDebugger)
-            await pilot.press("t")
-            await settle(app, pilot)
-            assert isinstance(app.screen, TrainDialog)
-            send_keys(app, ["escape", "escape"])
-            await settle(app, pilot)
-            assert stack(app) == ["Screen", "DashboardScreen", "TrainingDebugger"], stack(app)
-
-    asyncio.run(main())
-    dashboard.finish()
+    over_a_paused_dashboard(tmp_path, body)
 
 
 @pytest.mark.parametrize("keys", [["ctrl+p", "escape", "ctrl+p"],
