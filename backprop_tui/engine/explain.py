@@ -160,7 +160,9 @@ def paren(v: float, digits: int = 4) -> str:
 
 
 def fmt_index(index: Iterable[int]) -> str:
-    return "[" + ",".join(str(int(i)) for i in index) + "]"
+    """``[1,3]``; nothing for a scalar's ``()``."""
+    index = tuple(index)
+    return "[" + ",".join(str(int(i)) for i in index) + "]" if index else ""
 
 
 def _grid_lines(grid: Grid, width: int) -> list[str]:
@@ -187,6 +189,16 @@ def products(pairs: list[tuple[float, float]], limit: int = 3) -> str:
     if len(pairs) > limit:
         shown += f" + … ({len(pairs)} terms)"
     return shown or "0"
+
+
+def feeding(*factors: tuple[Entry, float]) -> list[Entry]:
+    """The factors of one product term that feed it: each whose partner factors are not zero
+    (``x·dout`` with ``x = 0`` exactly is 0 whatever ``dout`` is — that ``dout`` feeds nothing)."""
+    out = []
+    for k, (entry, _) in enumerate(factors):
+        if all(v != 0 for m, (_, v) in enumerate(factors) if m != k):
+            out.append(entry)
+    return out
 
 
 # -- the context ---------------------------------------------------------------------------------
@@ -320,15 +332,18 @@ class Context:
         """The loss's tensors: ``scores`` (the network's output), ``t`` (the targets as the loss
         used them), its cache (``y``: probabilities …), ``dscores`` and the scalar ``loss``."""
         loss = self.layer
-        cache = dict(loss.cache)
+        cache = cached_arrays(loss.cache)
         scores = cache.pop("x", None)
         if scores is None:
             scores = self.output
         out: dict[str, np.ndarray | None] = {"scores": scores, "t": cache.pop("t", None)}
-        out.update(cache)
+        out.update((k, a) for k, a in cache.items()
+                   if scores is None or not same_data(a, scores))  # MSE's y is the scores
         out["dscores"] = self.dout_net
         value = self.net.data_loss
         out["loss"] = None if value is None else np.asarray(value + self.net.l2_loss)
+        if self.l2:
+            out["l2"] = None if value is None else np.asarray(self.net.l2_loss)
         return out
 
     def update_tensors(self) -> dict[str, np.ndarray | None]:
@@ -417,6 +432,9 @@ def as_index(index: Any) -> Index:
 
 def check_index(ctx: Context, index: Index, shape: tuple[int, ...]) -> None:
     label = f"{ctx.name}.{ctx.tensor}"
+    if ctx.is_loss and ctx.tensor == "loss" and len(index) > 1:
+        raise ExplainError(f"{label} takes the index () for the whole loss or (n,) for sample "
+                           f"n's term, not {fmt_index(index)}")
     if len(index) != len(shape):
         raise ExplainError(f"{label} has {len(shape)} axes (shape {shape}); the index "
                            f"{fmt_index(index) if index else '()'} has {len(index)}")
@@ -452,7 +470,10 @@ def explain_in(ctx: Context, layer: str, tensor: str, index: Any) -> Explanation
     if a is None:
         raise ExplainError(f"{ctx.name}.{tensor} is not computed yet (run the "
                            f"{_producer(ctx, tensor)} first)")
-    check_index(ctx, index, np.shape(a))
+    shape = np.shape(a)
+    if ctx.is_loss and tensor == "loss" and len(index) == 1:  # sample n's term
+        shape = np.shape(tensors["scores"])[:1]
+    check_index(ctx, index, shape)
     found = find_rule(ctx)
     if found is None:
         raise ExplainError(f"no rule explains {ctx.name}.{tensor} ({type(ctx.layer).__name__})")
@@ -520,8 +541,9 @@ def _affine_y(ctx: Context, idx: Index) -> Explanation:
     terms = [(f"x[{n},{i}]·W[{i},{j}] = {paren(a)}·{paren(w)}", a * w)
              for i, (a, w) in enumerate(pairs)]
     terms.append((f"b[{j}]", b[j]))
-    inputs = [_flat_entry(ctx, n, i) for i in range(W.shape[0])]
-    inputs += [ctx.entry("W", (i, j)) for i in range(W.shape[0])] + [ctx.entry("b", (j,))]
+    inputs = [e for i, (a, w) in enumerate(pairs)
+              for e in feeding((_flat_entry(ctx, n, i), a), (ctx.entry("W", (i, j)), w))]
+    inputs.append(ctx.entry("b", (j,)))
     return ctx.explanation(idx, "y[n,j] = Σᵢ x[n,i]·W[i,j] + b[j]",
                            f"y[{n},{j}] = {products(pairs)} + {paren(b[j])}", terms, inputs,
                            notes=_flat_note(ctx))
@@ -543,8 +565,8 @@ def _affine_dW(ctx: Context, idx: Index) -> Explanation:
     pairs = [(x[n, i], dout[n, j]) for n in range(x.shape[0])]
     terms = [(f"x[{n},{i}]·dout[{n},{j}] = {paren(a)}·{paren(d)}", a * d)
              for n, (a, d) in enumerate(pairs)]
-    inputs = [_flat_entry(ctx, n, i) for n in range(x.shape[0])]
-    inputs += [ctx.entry("dout", (n, j)) for n in range(x.shape[0])]
+    inputs = [e for n, (a, d) in enumerate(pairs)
+              for e in feeding((_flat_entry(ctx, n, i), a), (ctx.entry("dout", (n, j)), d))]
     formula = "dW[i,j] = Σₙ x[n,i]·dout[n,j]"
     substituted = f"dW[{i},{j}] = {products(pairs)}"
     if ctx.decays("W"):
@@ -576,8 +598,8 @@ def _affine_dx(ctx: Context, idx: Index) -> Explanation:
     i = flat
     terms = [(f"dout[{n},{j}]·W[{i},{j}] = {paren(d)}·{paren(w)}", d * w)
              for j, (d, w) in enumerate(pairs)]
-    inputs = [ctx.entry("dout", (n, j)) for j in range(W.shape[1])]
-    inputs += [ctx.entry("W", (i, j)) for j in range(W.shape[1])]
+    inputs = [e for j, (d, w) in enumerate(pairs)
+              for e in feeding((ctx.entry("dout", (n, j)), d), (ctx.entry("W", (i, j)), w))]
     notes = _flat_note(ctx)
     if len(idx) > 2:
         notes.append(f"dx{fmt_index(idx)} is entry i = {i} of sample {n}'s flattened row")
