@@ -26,13 +26,18 @@ BACKWARD = ("dW", "db", "dx")
 
 
 # -- the networks: one layer, a squared loss against random targets (a generic dout) ----------
-def conv_net(geom, seed: int, l2: float = 0.0) -> bt.Network:
+def conv_net(geom, seed: int, l2: float = 0.0, zeros: bool = False) -> bt.Network:
+    """``zeros``: about a third of x is exactly 0 (as after a ReLU): a product with such an x
+    is 0 whatever its other factor, which then feeds nothing."""
     n, c, h, w, fn, fh, fw, stride, pad = geom
     rng = np.random.default_rng(seed)
     layer = bt.Conv2D(rng.normal(size=(fn, c, fh, fw)), rng.normal(size=fn), stride, pad,
                       name="conv1")
     out = layer.output_shape((c, h, w))
-    return one_layer_net(layer, rng.normal(size=(n, c, h, w)), math.prod(out), seed, l2)
+    x = rng.normal(size=(n, c, h, w))
+    if zeros:
+        x[rng.random(x.shape) < 0.35] = 0.0
+    return one_layer_net(layer, x, math.prod(out), seed, l2)
 
 
 def pool_net(geom, seed: int, ties: bool) -> bt.Network:
@@ -118,10 +123,11 @@ def draw_index(data, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 # -- Conv2D: hypothesis over geometries ---------------------------------------------------------
 @EXAMPLES
-@given(geom=conv_geometry(), seed=st.integers(0, 10**6), l2=st.sampled_from([0.0, 0.1]))
+@given(geom=conv_geometry(), seed=st.integers(0, 10**6), l2=st.sampled_from([0.0, 0.1]),
+       zeros=st.booleans())
 def test_conv_every_entry_sums_to_what_the_tensor_holds_and_matches_the_naive_terms(
-        geom, seed, l2):
-    net = conv_net(geom, seed, l2)
+        geom, seed, l2, zeros):
+    net = conv_net(geom, seed, l2, zeros)
     layer = net.layers[0]
     for tensor, a in (("y", net.output), ("dW", layer.grads["W"]), ("db", layer.grads["b"]),
                       ("dx", net.dinputs[0])):
@@ -134,9 +140,9 @@ def test_conv_every_entry_sums_to_what_the_tensor_holds_and_matches_the_naive_te
 
 @EXAMPLES
 @given(geom=conv_geometry(), seed=st.integers(0, 10**6), l2=st.sampled_from([0.0, 0.1]),
-       data=st.data())
-def test_conv_inputs_are_exactly_the_entries_that_feed_it(geom, seed, l2, data):
-    net = conv_net(geom, seed, l2)
+       zeros=st.booleans(), data=st.data())
+def test_conv_inputs_are_exactly_the_entries_that_feed_it(geom, seed, l2, zeros, data):
+    net = conv_net(geom, seed, l2, zeros)
     shapes = {"y": net.output.shape, "dW": net.layers[0].params["W"].shape,
               "db": net.layers[0].params["b"].shape, "dx": net.inputs[0].shape}
     for tensor, shape in shapes.items():
@@ -325,11 +331,15 @@ def test_mnist_cnn_one_entry_of_each_tensor(mnist_cnn, layer, tensor):
 
 def test_mnist_cnn_conv_output_draws_its_window_and_kernel_small(mnist_cnn):
     conv = mnist_cnn.layers[0]
-    e = explain(mnist_cnn, "conv1", "y", (0, 3, 10, 10))
+    e = explain(mnist_cnn, "conv1", "y", (3, 7, 10, 12))
+    x = mnist_cnn.inputs[0][3, 0, 10:15, 12:17]
     assert [g.values.shape for g in e.grids] == [(5, 5), (5, 5)]
-    np.testing.assert_array_equal(e.grids[0].values, mnist_cnn.inputs[0][0, 0, 10:15, 10:15])
-    np.testing.assert_array_equal(e.grids[1].values, conv.params["W"][3, 0])
-    assert len(e.terms) == 26 and len(e.inputs) == 25 + 25 + 1
+    np.testing.assert_array_equal(e.grids[0].values, x)
+    np.testing.assert_array_equal(e.grids[1].values, conv.params["W"][7, 0])
+    assert len(e.terms) == 26
+    # a background pixel is 0: its kernel entry feeds nothing (the pixel itself does)
+    assert 0 < np.count_nonzero(x) < 25
+    assert len(e.inputs) == 25 + np.count_nonzero(x) + 1
     lines = str(e).splitlines()
     grid = lines.index(f"  {e.grids[0].title}:")
     assert all(len(line) <= 60 for line in lines[grid:grid + 12])  # small: 5 numbers a row

@@ -16,7 +16,19 @@ from __future__ import annotations
 import numpy as np
 
 from .conv import Conv2D, MaxPool2D
-from .explain import Context, Entry, Explanation, Grid, Index, fmt_index, num, paren, products, rule
+from .explain import (
+    Context,
+    Entry,
+    Explanation,
+    Grid,
+    Index,
+    feeding,
+    fmt_index,
+    num,
+    paren,
+    products,
+    rule,
+)
 
 #: at most this many input channels get their window and kernel drawn as grids (the ones whose
 #: products are largest); the terms always hold every channel
@@ -49,8 +61,7 @@ def _conv_y(ctx: Context, idx: Index) -> Explanation:
     _, C, FH, FW = W.shape
     h0, w0 = i * s - p, j * s - p
     terms: list[tuple[str, float]] = []
-    xs: list[Entry] = []
-    ws: list[Entry] = []
+    inputs: list[Entry] = []
     pairs: list[tuple[float, float]] = []
     padded = 0
     for c in range(C):
@@ -61,8 +72,8 @@ def _conv_y(ctx: Context, idx: Index) -> Explanation:
                     xv = x[n, c, h, w]
                     terms.append((f"x[{n},{c},{h},{w}]·W[{f},{c},{a},{q}] = "
                                   f"{paren(xv)}·{paren(wv)}", xv * wv))
-                    xs.append(ctx.entry("x", (n, c, h, w)))
-                    ws.append(ctx.entry("W", (f, c, a, q)))
+                    inputs += feeding((ctx.entry("x", (n, c, h, w)), xv),
+                                      (ctx.entry("W", (f, c, a, q)), wv))
                     pairs.append((xv, wv))
                 else:
                     padded += 1
@@ -80,7 +91,7 @@ def _conv_y(ctx: Context, idx: Index) -> Explanation:
         idx, "y[n,f,i,j] = Σ_c,p,q x_pad[n,c,i·s+p,j·s+q]·W[f,c,p,q] + b[f]",
         f"y[{n},{f},{i},{j}] = Σ_c,p,q x_pad[{n},c,{i * s}+p,{j * s}+q]·W[{f},c,p,q] + b[{f}] "
         f"= {products(pairs)} + {paren(b[f])}",
-        terms, xs + ws + [ctx.entry("b", (f,))], grids=grids, notes=notes)
+        terms, inputs + [ctx.entry("b", (f,))], grids=grids, notes=notes)
 
 
 def _conv_grids(x: np.ndarray, W: np.ndarray, n: int, f: int, h0: int, w0: int
@@ -115,8 +126,7 @@ def _conv_dW(ctx: Context, idx: Index) -> Explanation:
     rows = [(i, i * s + a - p) for i in range(OH) if 0 <= i * s + a - p < x.shape[2]]
     cols = [(j, j * s + q - p) for j in range(OW) if 0 <= j * s + q - p < x.shape[3]]
     terms: list[tuple[str, float]] = []
-    ds: list[Entry] = []
-    xs: list[Entry] = []
+    inputs: list[Entry] = []
     pairs: list[tuple[float, float]] = []
     for n in range(N):
         for i, h in rows:
@@ -124,10 +134,9 @@ def _conv_dW(ctx: Context, idx: Index) -> Explanation:
                 d, xv = dout[n, f, i, j], x[n, c, h, w]
                 terms.append((f"dout[{n},{f},{i},{j}]·x[{n},{c},{h},{w}] = "
                               f"{paren(d)}·{paren(xv)}", d * xv))
-                ds.append(ctx.entry("dout", (n, f, i, j)))
-                xs.append(ctx.entry("x", (n, c, h, w)))
+                inputs += feeding((ctx.entry("dout", (n, f, i, j)), d),
+                                  (ctx.entry("x", (n, c, h, w)), xv))
                 pairs.append((d, xv))
-    inputs = ds + xs
     formula = "dW[f,c,p,q] = Σ_n,i,j dout[n,f,i,j]·x_pad[n,c,i·s+p,j·s+q]"
     substituted = (f"dW[{f},{c},{a},{q}] = Σ_n,i,j dout[n,{f},i,j]·x_pad[n,{c},i·{s}+{a},"
                    f"j·{s}+{q}] = {products(pairs)}")
@@ -172,8 +181,7 @@ def _conv_dx(ctx: Context, idx: Index) -> Explanation:
     _, _, OH, OW = dout.shape
     windows = [(i, j) for i in _covering(h + p, FH, s, OH) for j in _covering(w + p, FW, s, OW)]
     terms: list[tuple[str, float]] = []
-    ds: list[Entry] = []
-    ws: list[Entry] = []
+    inputs: list[Entry] = []
     pairs: list[tuple[float, float]] = []
     for f in range(F):
         for i, j in windows:
@@ -181,8 +189,8 @@ def _conv_dx(ctx: Context, idx: Index) -> Explanation:
             d, wv = dout[n, f, i, j], W[f, c, a, q]
             terms.append((f"dout[{n},{f},{i},{j}]·W[{f},{c},{a},{q}] = {paren(d)}·{paren(wv)}",
                           d * wv))
-            ds.append(ctx.entry("dout", (n, f, i, j)))
-            ws.append(ctx.entry("W", (f, c, a, q)))
+            inputs += feeding((ctx.entry("dout", (n, f, i, j)), d),
+                              (ctx.entry("W", (f, c, a, q)), wv))
             pairs.append((d, wv))
     notes = [_stride_note(s, p)]
     if windows:
@@ -195,7 +203,7 @@ def _conv_dx(ctx: Context, idx: Index) -> Explanation:
     return ctx.explanation(
         idx, "dx[n,c,h,w] = Σ over the windows (i,j) that cover (h,w), Σ_f "
              "dout[n,f,i,j]·W[f,c,h+pad−i·s,w+pad−j·s]",
-        f"dx[{n},{c},{h},{w}] = {products(pairs)}", terms, ds + ws, notes=notes)
+        f"dx[{n},{c},{h},{w}] = {products(pairs)}", terms, inputs, notes=notes)
 
 
 def _list(cells: list[tuple[int, int]], limit: int = 4) -> str:
