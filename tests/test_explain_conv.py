@@ -37,17 +37,27 @@ def conv_net(geom, seed: int, l2: float = 0.0, zeros: bool = False) -> bt.Networ
     x = rng.normal(size=(n, c, h, w))
     if zeros:
         x[rng.random(x.shape) < 0.35] = 0.0
-    return one_layer_net(layer, x, math.prod(out), seed, l2)
+    return with_zero_dout(one_layer_net(layer, x, math.prod(out), seed, l2), zeros, rng)
 
 
-def pool_net(geom, seed: int, ties: bool) -> bt.Network:
+def with_zero_dout(net: bt.Network, zeros: bool, rng: np.random.Generator) -> bt.Network:
+    """``zeros``: about a third of the gradient reaching the layer is exactly 0 (as below a
+    ReLU that blocks), and its backward runs again on it."""
+    if zeros:
+        net.dout[rng.random(net.dout.shape) < 0.35] = 0.0
+        net.backward_layer(0, net.dout)
+    return net
+
+
+def pool_net(geom, seed: int, ties: bool, zeros: bool = False) -> bt.Network:
     """``ties``: the inputs are 0, 1 or 2, so most windows hold their max more than once."""
     n, c, h, w, size, stride, pad = geom
     rng = np.random.default_rng(seed)
     layer = bt.MaxPool2D(size, stride, pad, name="pool1")
     x = rng.integers(0, 3, size=(n, c, h, w)).astype(float) if ties else \
         rng.normal(size=(n, c, h, w))
-    return one_layer_net(layer, x, math.prod(layer.output_shape((c, h, w))), seed)
+    net = one_layer_net(layer, x, math.prod(layer.output_shape((c, h, w))), seed)
+    return with_zero_dout(net, zeros, rng)
 
 
 def padded(x: np.ndarray, pad: int, fill: float = 0.0) -> np.ndarray:
@@ -257,9 +267,10 @@ def assert_pool_entry(net: bt.Network, e: Explanation) -> None:
 
 @EXAMPLES
 @given(geom=st.one_of(tiling_pool(), overlapping_pool()), seed=st.integers(0, 10**6),
-       ties=st.booleans(), data=st.data())
-def test_maxpool_winner_and_routing_over_random_geometries_with_ties(geom, seed, ties, data):
-    net = pool_net(geom, seed, ties)
+       ties=st.booleans(), zeros=st.booleans(), data=st.data())
+def test_maxpool_winner_and_routing_over_random_geometries_with_ties(geom, seed, ties, zeros,
+                                                                     data):
+    net = pool_net(geom, seed, ties, zeros)
     for tensor, a in (("y", net.output), ("dx", net.dinputs[0])):
         for idx in np.ndindex(a.shape):
             e = explain(net, "pool1", tensor, idx)

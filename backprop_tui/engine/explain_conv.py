@@ -293,12 +293,16 @@ def _pool_dx(ctx: Context, idx: Index) -> Explanation:
     at = fmt_index(idx)
     terms = [(f"dout[{n},{c},{i},{j}]  (window {i},{j}: x{at} is its max)", dout[n, c, i, j])
              for i, j in won]
-    inputs = [ctx.entry("dout", (n, c, i, j)) for i, j in won]
+    # dx = Σ over the windows of [the window routes here]·dout: the routing (the cache the
+    # backward reads) and the dout of each window are the two factors of its product
+    inputs: list[Entry] = []
+    for i, j in windows:
+        d, routed = dout[n, c, i, j], float((i, j) in won)
+        via = ctx.entry("switches", idx) if tiles else ctx.entry("argmax", (n, c, i, j))
+        inputs += feeding((ctx.entry("dout", (n, c, i, j)), d), (via, routed))
     if tiles:  # backward routes through the switches: dx = switches · dout of the one window
-        inputs.append(ctx.entry("switches", idx))
         decided = f"switches{at} = {bool(ctx.cache('switches')[idx])}"
     else:  # overlapping windows or padding: through each window's arg-max
-        inputs += [ctx.entry("argmax", (n, c, i, j)) for i, j in windows]
         decided = "the arg-max of each window that holds it"
     if won:
         notes = [f"x{at} is the max of {len(won)} of the {len(windows)} window(s) that hold it "
