@@ -170,8 +170,7 @@ def test_conv_padding_shows_as_zero_and_feeds_nothing():
     assert Entry("conv1", "W", (1, 0, 0, 0)) not in e.inputs  # over padding
     assert Entry("conv1", "W", (1, 0, 1, 1)) in e.inputs
     window, kernel = e.grids[0], e.grids[1]
-    assert window.title.startswith("x[0,0] window, rows −1…1") or \
-        window.title.startswith("x[0,0] window, rows -1…1")
+    assert window.title == "x[0,0] window, rows −1…1, columns −1…1"
     np.testing.assert_array_equal(window.values[0], 0)
     np.testing.assert_array_equal(window.values[1:, 1:], net.inputs[0][0, 0, :2, :2])
     np.testing.assert_array_equal(kernel.values, net.layers[0].params["W"][1, 0])
@@ -302,7 +301,9 @@ def test_maxpool_switches_and_argmax_name_the_window():
     net = one_layer_net(bt.MaxPool2D(2, name="pool1"), x, 1, 0)
     e = explain(net, "pool1", "argmax", (0, 0, 0, 0))
     assert e.value == 1 and e.grids[0].highlight == {(0, 1)}
-    assert explain(net, "pool1", "switches", (0, 0, 0, 1)).value == 1
+    won = explain(net, "pool1", "switches", (0, 0, 0, 1))
+    assert won.value == 1  # the one window's 4 entries decide it
+    assert {i.index for i in won.inputs} == {(0, 0, h, w) for h in (0, 1) for w in (0, 1)}
     assert explain(net, "pool1", "switches", (0, 0, 1, 1)).value == 0
 
 
@@ -334,6 +335,9 @@ def test_mnist_cnn_one_entry_of_each_tensor(mnist_cnn, layer, tensor):
     assert_sums(e)
     if layer == "conv1" and tensor in ("y", *BACKWARD):
         assert_terms_are_the_reference(mnist_cnn, e)
+    zeros = sum(1 for _, v in e.terms if v == 0)
+    if layer == "conv1" and tensor in BACKWARD and zeros:  # ReLU and max-pool block many
+        assert f"{zeros} of the {len(e.terms)} terms are 0 (a factor is 0)" in e.notes
     text = str(e)
     assert all(len(line) <= 80 for line in text.splitlines()), text
     assert not cut_numbers(text), text
@@ -365,3 +369,26 @@ def test_mnist_cnn_pool_dx_follows_the_chain_to_the_conv(mnist_cnn):
     e2 = explain(mnist_cnn, dout.layer, dout.tensor, dout.index)
     assert e2.inputs == [Entry("flatten1", "dx", dout.index)]
     assert e.value == e2.value
+
+
+@pytest.mark.parametrize("name", ["mnist-cnn", "mnist-cnn-book", "cifar10-cnn"])
+def test_every_conv_scenario_explains_its_corner_and_centre_at_80_columns(name):
+    """The built-in conv networks on random images of their shape (CIFAR-10 is not on the
+    machine): padding (cifar10-cnn pads 2) and several channels, every text within 80."""
+    sc = bt.load_scenario(name)
+    net = sc.build_network(seed=0, dtype="float64")
+    rng = np.random.default_rng(0)
+    x = rng.random((3, *sc.input_shape))
+    net.loss(x, rng.integers(0, 10, size=3))
+    net.backward()
+    conv, pool = (layer.name for layer in net.layers if layer.kind in ("Conv2D", "MaxPool2D"))
+    ctx = Context(net)
+    for layer, tensor in [(conv, t) for t in ("y", "col", "dW", "db", "dx")] + [
+            (pool, t) for t in ("y", "switches", "argmax", "dx")]:
+        shape = ctx.at(layer, tensor).array().shape
+        for idx in {(0,) * len(shape), tuple(d // 2 for d in shape), tuple(d - 1 for d in shape)}:
+            e = explain(net, layer, tensor, idx)
+            assert_sums(e)
+            text = str(e)
+            assert all(len(line) <= 80 for line in text.splitlines()), text
+            assert not cut_numbers(text), text

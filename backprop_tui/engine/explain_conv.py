@@ -47,6 +47,18 @@ def _inside(h: int, w: int, x: np.ndarray) -> bool:
     return 0 <= h < x.shape[2] and 0 <= w < x.shape[3]
 
 
+def _span(a: int, b: int) -> str:
+    """``−2…2``: a range of positions, with a real minus sign as the numbers have."""
+    return f"{num(a)}…{num(b)}"
+
+
+def _zeros_note(terms: list[tuple[str, float]]) -> list[str]:
+    """How many products are 0 (a dout that a ReLU or a max-pool blocked, a 0 pixel): the
+    formula line shows the first products, which may well be those."""
+    zeros = sum(1 for _, v in terms if v == 0)
+    return [f"{zeros} of the {len(terms)} terms are 0 (a factor is 0)"] if zeros else []
+
+
 def _stride_note(s: int, p: int) -> str:
     return f"s = stride = {s}" + (f"; x_pad = x with {p} row(s)/column(s) of 0 around it, "
                                   f"x_pad[n,c,h+{p},w+{p}] = x[n,c,h,w]" if p else "")
@@ -81,8 +93,8 @@ def _conv_y(ctx: Context, idx: Index) -> Explanation:
     terms.append((f"b[{f}]", b[f]))
     notes = [_stride_note(s, p)]
     if padded:
-        notes.append(f"the window reaches outside x (rows {h0}…{h0 + FH - 1}, columns "
-                     f"{w0}…{w0 + FW - 1} of 0…{x.shape[2] - 1}, 0…{x.shape[3] - 1}): its "
+        notes.append(f"the window reaches outside x (rows {_span(h0, h0 + FH - 1)}, columns "
+                     f"{_span(w0, w0 + FW - 1)} of 0…{x.shape[2] - 1}, 0…{x.shape[3] - 1}): its "
                      f"{padded} padding cell(s) are 0 and add nothing; the kernel entries "
                      "over them do not feed this output")
     grids, more = _conv_grids(x, W, n, f, h0, w0)
@@ -107,8 +119,8 @@ def _conv_grids(x: np.ndarray, W: np.ndarray, n: int, f: int, h0: int, w0: int
     chosen = sorted(np.argsort(-weight, kind="stable")[:GRID_CHANNELS].tolist())
     grids = []
     for c in chosen:
-        grids.append(Grid(f"x[{n},{c}] window, rows {h0}…{h0 + FH - 1}, columns "
-                          f"{w0}…{w0 + FW - 1}", xp[c]))
+        grids.append(Grid(f"x[{n},{c}] window, rows {_span(h0, h0 + FH - 1)}, columns "
+                          f"{_span(w0, w0 + FW - 1)}", xp[c]))
         grids.append(Grid(f"W[{f},{c}] kernel", np.array(W[f, c], dtype=np.float64)))
     notes = []
     if C > len(chosen):
@@ -148,7 +160,7 @@ def _conv_dW(ctx: Context, idx: Index) -> Explanation:
                       ctx.l2 * wv))
         inputs.append(ctx.entry("W", idx))
     notes = [_stride_note(s, p), f"one term per sample n and output position (i, j): "
-             f"{N}·{len(rows)}·{len(cols)} = {N * len(rows) * len(cols)}"]
+             f"{N}·{len(rows)}·{len(cols)} = {N * len(rows) * len(cols)}", *_zeros_note(terms)]
     skipped = N * (OH * OW - len(rows) * len(cols))
     if skipped:
         notes.append(f"{skipped} window(s) put W[{f},{c},{a},{q}] over padding (0): no term")
@@ -164,12 +176,12 @@ def _conv_db(ctx: Context, idx: Index) -> Explanation:
     shown = " + ".join(paren(dout[n, f, i, j]) for n, i, j in cells[:4])
     if len(cells) > 4:
         shown += f" + … ({len(cells)} terms)"
+    terms = [(f"dout[{n},{f},{i},{j}]", dout[n, f, i, j]) for n, i, j in cells]
     return ctx.explanation(
-        idx, "db[f] = Σ_n,i,j dout[n,f,i,j]", f"db[{f}] = {shown}",
-        [(f"dout[{n},{f},{i},{j}]", dout[n, f, i, j]) for n, i, j in cells],
+        idx, "db[f] = Σ_n,i,j dout[n,f,i,j]", f"db[{f}] = {shown}", terms,
         [ctx.entry("dout", (n, f, i, j)) for n, i, j in cells],
         notes=[f"b[{f}] is added to every output of filter {f}: its gradient is the sum of "
-               f"dout over {N} sample(s) × {OH}×{OW} positions"])
+               f"dout over {N} sample(s) × {OH}×{OW} positions", *_zeros_note(terms)])
 
 
 @rule(Conv2D, "dx")
@@ -197,6 +209,7 @@ def _conv_dx(ctx: Context, idx: Index) -> Explanation:
         notes.append(f"x[{n},{c},{h},{w}] is in {len(windows)} window(s) "
                      f"({_list(windows)}) of each of {F} filter(s): one term per filter and "
                      "window")
+        notes += _zeros_note(terms)
     else:
         notes.append(f"no window covers x[{n},{c},{h},{w}] (the stride {s} skips it past "
                      f"the {FH}×{FW} kernel): it feeds no output, dx = 0")
@@ -272,11 +285,11 @@ def _pool_y(ctx: Context, idx: Index) -> Explanation:
                      f"cell ({a},{q}) = x{at}")
     return ctx.explanation(
         idx, "y[n,c,i,j] = max over p,q < size of x_pad[n,c,i·s+p,j·s+q]",
-        f"y[{n},{c},{i},{j}] = max of the {k}×{k} window at rows {h0}…{h0 + k - 1}, columns "
-        f"{w0}…{w0 + k - 1} = x{at} (cell {a},{q}) = {num(win[a, q])}",
+        f"y[{n},{c},{i},{j}] = max of the {k}×{k} window at rows {_span(h0, h0 + k - 1)}, "
+        f"columns {_span(w0, w0 + k - 1)} = x{at} (cell {a},{q}) = {num(win[a, q])}",
         [(f"x{at}  (the max of the window)", win[a, q])], [ctx.entry("x", (n, c, h, w))],
-        grids=[Grid(f"x[{n},{c}] window, rows {h0}…{h0 + k - 1}, columns {w0}…{w0 + k - 1} "
-                    "([ ] the max)", win, {(a, q)})],
+        grids=[Grid(f"x[{n},{c}] window, rows {_span(h0, h0 + k - 1)}, columns "
+                    f"{_span(w0, w0 + k - 1)} ([ ] the max)", win, {(a, q)})],
         notes=notes)
 
 
