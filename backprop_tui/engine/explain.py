@@ -143,6 +143,20 @@ class Explanation:
     def __str__(self) -> str:
         return self.text()
 
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (for JSON): every field, entries as ``{layer, tensor, index}``."""
+        def entry(e: Entry) -> dict[str, Any]:
+            return {"layer": e.layer, "tensor": e.tensor, "index": list(e.index)}
+
+        return {"entry": entry(self.entry), "value": self.value, "formula": self.formula,
+                "substituted": self.substituted,
+                "terms": [{"label": label, "value": v} for label, v in self.terms],
+                "inputs": [entry(e) for e in self.inputs],
+                "grids": [{"title": g.title, "values": np.asarray(g.values).tolist(),
+                           "highlight": sorted(list(h) for h in g.highlight)}
+                          for g in self.grids],
+                "notes": list(self.notes), "numeric": self.numeric}
+
 
 # -- numbers as text -----------------------------------------------------------------------------
 def num(v: float, digits: int = 6) -> str:
@@ -469,7 +483,8 @@ def explain_in(ctx: Context, layer: str, tensor: str, index: Any) -> Explanation
     a = tensors[tensor]
     if a is None:
         raise ExplainError(f"{ctx.name}.{tensor} is not computed yet (run the "
-                           f"{_producer(ctx, tensor)} first)")
+                           f"{producing_step(ctx, tensor)} pass first)".replace(
+                               "update pass", "update"))
     shape = np.shape(a)
     if ctx.is_loss and tensor == "loss" and len(index) == 1:  # sample n's term
         shape = np.shape(tensors["scores"])[:1]
@@ -480,13 +495,16 @@ def explain_in(ctx: Context, layer: str, tensor: str, index: Any) -> Explanation
     return found(ctx, index)
 
 
-def _producer(ctx: Context, tensor: str) -> str:
+def producing_step(ctx: Context, tensor: str) -> str:
+    """Which part of an iteration computes ``tensor`` of the layer ``ctx`` points at:
+    ``"forward"`` (activations, caches, the loss, and ``dscores``, which the loss step
+    computes), ``"backward"`` (``dout``, ``dx``, the parameters' gradients) or ``"update"``."""
     if ctx.name == "update":
         return "update"
-    if tensor in ("dout", "dx", "dscores") or (tensor.startswith("d") and ctx.i is not None
-                                               and tensor[1:] in ctx.layer.params):
-        return "backward pass"
-    return "forward pass"
+    if tensor in ("dout", "dx") or (tensor.startswith("d") and ctx.i is not None
+                                    and tensor[1:] in ctx.layer.params):
+        return "backward"
+    return "forward"
 
 
 # -- every layer: the identities that link the layers, parameters ------------------------------
