@@ -329,8 +329,8 @@ class Context:
                 taken = k in out or k in layer.params or k in ("dout", "dx") or \
                     f"d{k}" in layer.params
                 out[f"cache {k}" if taken else k] = a
-            for k in layer.params:
-                out[k] = self.param(k)
+            for k, p in layer.params.items():
+                out[k] = p  # live: what the parameter holds now (the rules read self.param)
             for k, b in layer.buffers.items():
                 out[k] = b
             out["dout"] = self.dout()
@@ -536,11 +536,19 @@ def _dout(ctx: Context, idx: Index) -> Explanation:
 
 @rule(Layer, "param")
 def _param(ctx: Context, idx: Index) -> Explanation:
-    k = ctx.tensor
-    return ctx.explanation(idx, f"{k} = a parameter of {ctx.name} (initialised, then changed "
-                           "by every update)", "", [(f"{k}{fmt_index(idx)}", ctx.param(k)[idx])],
-                           [], notes=["explain update." f"{ctx.name}.{k}{fmt_index(idx)} shows "
-                                      "how the last update changed it"])
+    k, at = ctx.tensor, fmt_index(idx)
+    formula = f"{k} = a parameter of {ctx.name} (initialised, then changed by every update)"
+    live, used = ctx.layer.params[k][idx], ctx.param(k)[idx]
+    if live == used:
+        return ctx.explanation(idx, formula, "", [(f"{k}{at}", live)], [],
+                               notes=[f"explain update.{ctx.name}.{k}{at} shows how the "
+                                      "update changes it"])
+    key = f"{ctx.name}.{k}"
+    return ctx.explanation(idx, formula, f"{k}{at} = {paren(used)} + ({paren(live - used)})",
+                           [(f"{k}{at} before the update", used),
+                            ("the update's change", live - used)],
+                           [Entry("update", key, idx)],
+                           notes=[f"it is update.{key}{at}: explain that for the step"])
 
 
 # -- Affine --------------------------------------------------------------------------------------
