@@ -137,3 +137,13 @@ def test_update_errors():
     fresh = bt.load_scenario("xor").build_network(seed=0, dtype="float64")
     with pytest.raises(ExplainError, match="dW is not computed yet"):
         explain(fresh, "update", "affine1.W", (0, 0), optimizer=opt)
+
+
+def test_an_optimizer_of_the_users_own_has_no_rule():
+    class Sign(bt.engine.Optimizer):
+        def update(self, key, p, g):
+            p -= self.lr * np.sign(g)
+
+    net = xor_net()
+    with pytest.raises(ExplainError, match=r"no rule explains update.affine1.W \(Sign\)"):
+        explain(net, "update", "affine1.W", (0, 0), optimizer=Sign(0.1))

@@ -184,13 +184,15 @@ def _grid_lines(grid: Grid, width: int) -> list[str]:
     cells = [[num(v, 3) for v in row] for row in values]
     w = max((len(c) for row in cells for c in row), default=1) + 2
     per_line = max((width - 4) // w, 1)
+    if values.shape[1] > per_line:  # room for the " …" that says columns are left out
+        per_line = max((width - 6) // w, 1)
     lines = []
     for r, row in enumerate(cells):
         text = ""
         for c, cell in enumerate(row[:per_line]):
             mark = "[" if (r, c) in grid.highlight else " "
             end = "]" if (r, c) in grid.highlight else " "
-            text += f"{mark}{cell:>{w - 2}}{end}"
+            text += f"{mark}{cell}{end}".rjust(w)
         if len(row) > per_line:
             text += " …"
         lines.append("    " + text.rstrip())
@@ -223,7 +225,11 @@ class Context:
     last layer), the gradient that reached it (``dinputs[i+1]``, or ``dout`` — the loss's
     ``dscores`` — for the last layer), its ``dx`` (``dinputs[i]``), and the layer's own cache,
     params and grads. By default these are the network's (``net.inputs`` …); a debugger that keeps
-    its own records passes them instead. ``params`` (``"layer.param"`` → array) overrides the
+    its own records passes them instead: ``inputs``/``outputs`` (per layer: its forward record's
+    input and output, None where it has not run), ``dinputs``/``douts`` (per layer: its
+    backward record's output and input), ``grads`` (per layer: its backward record's grads, None
+    where it has not run), ``output`` and ``dout`` (the loss's scores and dscores) — whatever is
+    given replaces the network's. ``params`` (``"layer.param"`` → array) overrides the
     layers' parameters: the values the forward and backward used, when an update has changed them
     since (``before["params"]``).
 
@@ -242,6 +248,9 @@ class Context:
         output: np.ndarray | None = None,
         dinputs: list[np.ndarray | None] | None = None,
         dout: np.ndarray | None = None,
+        outputs: list[np.ndarray | None] | None = None,
+        douts: list[np.ndarray | None] | None = None,
+        grads: list[dict[str, np.ndarray] | None] | None = None,
     ) -> None:
         self.net = net
         self.optimizer = optimizer
@@ -250,6 +259,7 @@ class Context:
         self.output = net.output if output is None and inputs is None else output
         self.dinputs = list(net.dinputs if dinputs is None else dinputs)
         self.dout_net = net.dout if dout is None and dinputs is None else dout
+        self.outputs, self.douts, self.grads = outputs, douts, grads
         self.params_before: dict[str, np.ndarray] = dict((before or {}).get("params") or {})
         self.l2 = float(net.l2)
         # what is being explained (set by explain())
@@ -290,10 +300,14 @@ class Context:
 
     def y(self, i: int | None = None) -> np.ndarray | None:
         i = self.i if i is None else i
+        if self.outputs is not None:
+            return self.outputs[i]
         return self.inputs[i + 1] if i + 1 < len(self.inputs) else self.output
 
     def dout(self, i: int | None = None) -> np.ndarray | None:
         i = self.i if i is None else i
+        if self.douts is not None:
+            return self.douts[i]
         return self.dinputs[i + 1] if i + 1 < len(self.dinputs) else self.dout_net
 
     def dx(self, i: int | None = None) -> np.ndarray | None:
@@ -304,8 +318,10 @@ class Context:
         layer = self.layer if layer is None else layer
         return self.params_before.get(f"{layer.name}.{k}", layer.params[k])
 
-    def grad(self, k: str) -> np.ndarray | None:
-        return self.layer.grads.get(k)
+    def grad(self, k: str, i: int | None = None) -> np.ndarray | None:
+        i = self.i if i is None else i
+        grads = self.net.layers[i].grads if self.grads is None else (self.grads[i] or {})
+        return grads.get(k)
 
     def cache(self, k: str) -> np.ndarray | None:
         return self.layer.cache.get(k)
@@ -335,7 +351,7 @@ class Context:
                 out[k] = b
             out["dout"] = self.dout()
             for k in layer.params:
-                out[f"d{k}"] = layer.grads.get(k)
+                out[f"d{k}"] = self.grad(k)
             out["dx"] = self.dx()
             return out
         if self.is_loss:
