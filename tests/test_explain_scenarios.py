@@ -27,7 +27,7 @@ def test_every_tensor_of_a_scenario_is_explained(name):
     layers = [layer.name for layer in net.layers] + ["loss", "update"]
     explained = 0
     for layer in layers:
-        tensors = Context(net, optimizer=session.optimizer).at(layer, "x").tensors()
+        tensors = Context(net, optimizer=session.optimizer, before=before).at(layer, "x").tensors()
         for tensor, a in tensors.items():
             if a is None or a.size == 0:
                 continue

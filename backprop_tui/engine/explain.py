@@ -377,8 +377,15 @@ class Context:
         return out
 
     def update_tensors(self) -> dict[str, np.ndarray | None]:
-        return {f"{layer.name}.{k}": layer.params[k] for layer in self.net.layers
-                if layer.trainable for k in layer.params}
+        """The trainable parameters (``"affine1.W"``: the value after the update), then the
+        optimizer's state before it (``"v:affine1.W"``: ``before``'s, or the current state)."""
+        out: dict[str, np.ndarray | None] = {
+            f"{layer.name}.{k}": layer.params[k] for layer in self.net.layers
+            if layer.trainable for k in layer.params}
+        state = (self.before or {}).get("state") if self.before is not None else \
+            getattr(self.optimizer, "state", None)
+        out.update((k, np.asarray(v)) for k, v in (state or {}).items() if ":" in k)
+        return out
 
     def array(self, tensor: str | None = None) -> np.ndarray | None:
         return self.tensors().get(self.tensor if tensor is None else tensor)
@@ -437,7 +444,7 @@ def find_rule(ctx: Context) -> Rule | None:
     (or every loss) has, else the numeric explanation of a user's piece (``"*"``)."""
     kind, tensor = type(ctx.layer), ctx.tensor
     if ctx.name == "update":
-        return RULES.get((kind, "update"))
+        return RULES.get((Layer, "state") if ":" in tensor else (kind, "update"))
     found = RULES.get((kind, tensor))
     if found is not None:
         return found
