@@ -329,8 +329,9 @@ def _pool_dx(ctx: Context, idx: Index) -> Explanation:
         notes = [f"x{at} is the max of {len(won)} of the {len(windows)} window(s) that hold it "
                  f"({_list(won)}): each sends its dout here ({decided})"]
         substituted = f"dx{at} = " + " + ".join(f"dout[{n},{c},{i},{j}]" for i, j in won[:4])
+        shown = [dout[n, c, i, j] for i, j in won[:4]]
         substituted += (" + …" if len(won) > 4 else "") + \
-            f" = {' + '.join(paren(dout[n, c, i, j]) for i, j in won[:4])}"
+            f" = {' + '.join(map(paren, shown)) if len(won) > 1 else num(shown[0])}"
     else:
         winners = ", ".join(
             f"({i},{j}) → x{fmt_index((n, c, i * s - p + a, j * s - p + q))}"
