@@ -71,8 +71,10 @@ class TrainSpec:
         return cls(rate)
 
 
-#: the independent seeded random streams of a run
-STREAMS = {"init": 0, "dropout": 1, "shuffle": 2, "gradcheck": 3}
+#: the independent seeded random streams of a run (an experiment's: its random inputs, its
+#: trials' hyperparameters, its validation split)
+STREAMS = {"init": 0, "dropout": 1, "shuffle": 2, "gradcheck": 3, "inputs": 4, "trials": 5,
+           "split": 6}
 
 
 def seeded_rng(seed: int, stream: str) -> np.random.Generator:
@@ -267,6 +269,7 @@ class Scenario:
     def summary(self) -> dict[str, Any]:
         out = {
             "name": self.name,
+            "kind": "network",
             "data": self.data_label,
             "architecture": self.architecture,
             "parameters": self.param_count,
@@ -493,16 +496,18 @@ def load_scenario(ref: str | Path, *, check_memory: bool = True) -> Scenario:
                            f"(backprop-tui gradcheck {ref_s}) or run it (backprop-tui graph "
                            f"{ref_s})")
         if not path.is_file():
+            from .experiments import EXPERIMENTS
             from .graphfile import graph_names
 
-            names, graphs = builtin_names(), graph_names()
-            match = difflib.get_close_matches(ref_s.lower(), names + graphs, n=1, cutoff=0.5)
+            names, graphs, experiments = builtin_names(), graph_names(), list(EXPERIMENTS)
+            match = difflib.get_close_matches(ref_s.lower(), names + graphs + experiments, n=1,
+                                              cutoff=0.5)
             hint = f"Did you mean {match[0]!r}? " if match else ""
             raise ScenarioError(
                 f"unknown scenario {ref_s!r}",
                 expected=f"a built-in network ({', '.join(names)}), a computational graph for "
-                         f"debug, gradcheck and graph ({', '.join(graphs)}) or a path to a "
-                         ".toml file",
+                         f"debug, gradcheck and graph ({', '.join(graphs)}), an experiment for "
+                         f"train ({', '.join(experiments)}) or a path to a .toml file",
                 hint=hint + "Run `backprop-tui scenarios` to list them.",
             )
     try:
@@ -518,6 +523,12 @@ def load_scenario(ref: str | Path, *, check_memory: bool = True) -> Scenario:
                             expected="a scenario file (a few levels of nesting)") from None
     sc = _parse(doc, path, safe_name(path.stem, "scenario"), check_memory)
     return replace(sc, builtin=builtin)
+
+
+def scenario_from_tables(doc: dict, name: str) -> Scenario:
+    """A scenario made in code (a run of an experiment) from the tables a ``.toml`` file holds,
+    checked as a file's are; ``name`` stands for the file in messages."""
+    return _parse(doc, Path(name), safe_name(name, "scenario"))
 
 
 def list_scenarios() -> list[Scenario]:

@@ -65,6 +65,9 @@ ROOMS: dict[str, tuple[str, ...]] = {
     f"{PACKAGE}.scenario": UI,
     f"{PACKAGE}.layerspec": UI,
     f"{PACKAGE}.ownrun": UI,  # a network of the user's own, trained
+    f"{PACKAGE}.jsontext": UI,  # the JSON writer (CLI and experiment files)
+    f"{PACKAGE}.experiments": UI,  # chapter 6's experiments: engine and trainer only
+    f"{PACKAGE}.experiments.result": UI,  # what an experiment measured, saved and loaded
 }
 
 # Imports the room and prints, for each forbidden library it loaded, the package's own frames

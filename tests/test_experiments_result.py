@@ -1,0 +1,102 @@
+"""ExperimentResult: saved and loaded back equal; a bad experiment.json refused by name."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from backprop_tui.errors import RunFolderError
+from backprop_tui.experiments.result import (
+    COMBINED_FILE,
+    RESULT_FILE,
+    Curve,
+    ExperimentResult,
+    Histogram,
+    RunResult,
+)
+
+
+def _result() -> ExperimentResult:
+    a = RunResult("std=0.01", {"std": 0.01, "activation": "relu", "layers": 5},
+                  curves={"loss": Curve("loss", [0.0, 1.0, 2.0], [2.3, 2.2, math.nan]),
+                          "test_acc": Curve("test_acc", [2.0], [0.5])},
+                  histograms=[Histogram("layer 1", [0.0, 0.5, 1.0], [3, 7])],
+                  status="done", seconds=1.5)
+    b = RunResult("lr=3.2e-4, λ=1.1e-6", {"lr": 3.2e-4}, path=[(-7.0, 2.0), (-6.5, 1.0)],
+                  status="stopped")
+    return ExperimentResult("init-compare", "Weight init", "curves", "iteration",
+                            ["loss", "test_acc"], [a, b, RunResult("He", {})],
+                            summary=["He learns fastest"],
+                            contour={"f": "x**2/20 + y**2", "xlim": [-10, 10], "ylim": [-5, 5]},
+                            settings={"quick": True, "seed": 3})
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    r = _result()
+    r.save(tmp_path)
+    back = ExperimentResult.load(tmp_path)
+    assert back.runs[0].curves["loss"].x == [0.0, 1.0, 2.0]
+    assert back.runs[0].curves["loss"].y[:2] == [2.3, 2.2]
+    assert math.isnan(back.runs[0].curves["loss"].y[2])      # NaN kept as NaN (null in JSON)
+    assert back.runs[0].histograms == r.runs[0].histograms
+    assert back.runs[1].path == [(-7.0, 2.0), (-6.5, 1.0)]
+    assert back.runs[1].name == "lr=3.2e-4, λ=1.1e-6"
+    assert back.runs[2] == r.runs[2]
+    back.runs[0].curves["loss"].y[2] = r.runs[0].curves["loss"].y[2] = 0.0
+    assert back == r
+    json.loads((tmp_path / RESULT_FILE).read_text())          # strict JSON: no NaN token
+
+
+def test_csv_files(tmp_path: Path) -> None:
+    r = _result()
+    r.save(tmp_path)
+    rows = list(csv.reader((tmp_path / COMBINED_FILE).open()))
+    assert rows[0] == ["run", "x", "metric", "value"]
+    assert ["std=0.01", "1", "loss", "2.2"] in rows
+    assert ["std=0.01", "2", "test_acc", "0.5"] in rows
+    assert len(rows) == 1 + 4
+    per_run = list(csv.reader((tmp_path / "01-std-0.01" / "metrics.csv").open()))
+    assert per_run == [["iteration", "loss", "test_acc"], ["0", "2.3", ""],
+                       ["1", "2.2", ""], ["2", "", "0.5"]]
+    assert not (tmp_path / "03-He").exists()    # a run without curves has no metrics file
+    assert r.run_folder(1) == "02-lr-3.2e-4-lambda-1.1e-6"
+
+
+def test_missing_file_refused(tmp_path: Path) -> None:
+    with pytest.raises(RunFolderError, match="no experiment saved here"):
+        ExperimentResult.load(tmp_path)
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("{not json", "not valid JSON"),
+    ('[1, 2]', "expected an object"),
+    ('{"format": "other"}', "format"),
+])
+def test_bad_file_refused(tmp_path: Path, text: str, match: str) -> None:
+    (tmp_path / RESULT_FILE).write_text(text)
+    with pytest.raises(RunFolderError, match=match) as e:
+        ExperimentResult.load(tmp_path)
+    assert str(tmp_path / RESULT_FILE) in str(e.value)
+
+
+@pytest.mark.parametrize(("edit", "key"), [
+    (lambda d: d["runs"][0]["curves"]["loss"].update(y=[1.0]), "runs[0].curves.loss.y"),
+    (lambda d: d["runs"][0].update(status="exploded"), "runs[0].status"),
+    (lambda d: d["runs"][0]["histograms"][0].update(counts=[1.5, 2]),
+     "runs[0].histograms[0].counts"),
+    (lambda d: d.update(kind="pie"), "kind"),
+    (lambda d: d.pop("runs"), "runs"),
+    (lambda d: d["runs"][1].update(path=[[1, 2, 3]]), "runs[1].path"),
+])
+def test_malformed_key_named(tmp_path: Path, edit, key: str) -> None:
+    _result().save(tmp_path)
+    doc = json.loads((tmp_path / RESULT_FILE).read_text())
+    edit(doc)
+    (tmp_path / RESULT_FILE).write_text(json.dumps(doc))
+    with pytest.raises(RunFolderError) as e:
+        ExperimentResult.load(tmp_path)
+    assert f": {key}: not an experiment result" in str(e.value)
