@@ -364,7 +364,6 @@ class Trainer:
         emit = on_event or (lambda e: None)
         net, opt, batches = self.net, self.optimizer, self.batches
         loss_layer = net.loss_layer
-        health = self.health
         n_batches = len(batches)
         done_now = 0
         checked = False  # the layer contract, held once per call: every gradient there
@@ -391,6 +390,7 @@ class Trainer:
                     return self._result("stopped")
                 t0 = time.perf_counter()
                 xb, tb = batches.next()
+                health = self.health  # per batch: the dashboard turns it on and off (h)
                 if health is not None:
                     health.begin(net, self.iteration + 1)
                 try:  # free in Python ≥ 3.11 unless it raises

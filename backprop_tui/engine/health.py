@@ -236,8 +236,9 @@ def measure(net: Network, *, iteration: int,
         counts, low, high = histogram(y)
         units = int(np.prod(y.shape[1:])) if y is not None else 0
         dead_units = None
-        if is_relu(layer):
-            d = dead[i] if dead is not None and i in dead else dead_mask(layer.cache["mask"])
+        mask = layer.cache.get("mask") if is_relu(layer) else None
+        if mask is not None:  # a ReLU whose forward ran
+            d = dead[i] if dead is not None and i in dead else dead_mask(mask)
             dead_units = tuple(int(k) for k in np.flatnonzero(d))
         sat = saturated_mask(layer, y) if y is not None else None
         keys = weight_keys(layer)
@@ -276,6 +277,27 @@ def histogram(y: np.ndarray | None, bins: int = HIST_BINS) -> tuple[tuple[int, .
     counts, _ = np.histogram(v, bins=bins, range=(low, high) if high > low else
                              (low - 0.5, high + 0.5))
     return tuple(int(c) for c in counts), low, high
+
+
+def incoming_weights(net: Network, i: int, unit: int) -> tuple[str, np.ndarray] | None:
+    """The weights into unit ``unit`` of layer ``i``'s output (a dead unit's, to see why it is
+    dead): from the nearest layer at or before ``i`` with a weight ``W`` — an affine's column
+    ``W[:, unit]``, a convolution's filter ``W[c]`` of the unit's channel ``c``. ``(label,
+    weights)``, or None when no layer before has such weights."""
+    for j in range(i, -1, -1):
+        layer = net.layers[j]
+        W = layer.params.get("W")
+        if W is None:
+            continue
+        if W.ndim == 2 and 0 <= unit < W.shape[1]:
+            return f"{layer.name}.W[:, {unit}]", W[:, unit]
+        y = layer_output(net, i)
+        if W.ndim == 4 and y is not None and y.ndim == 4:
+            c = unit // int(np.prod(y.shape[2:]))
+            if 0 <= c < W.shape[0]:
+                return f"{layer.name}.W[{c}]", W[c]
+        return None
+    return None
 
 
 def weights_of(net: Network) -> dict[str, np.ndarray]:

@@ -35,6 +35,18 @@ LEGEND = ("hist: the layer's output, count per bin over [min, max] · bars: log1
           "norm, one block per decade from 1e-6 · dead: 0 for every sample")
 
 
+#: what the help screens (debugger and dashboard) say about the health pane
+PANE_HELP = (
+    "one block per layer: the output's histogram (count per bin, over [min, max]), dead ReLU "
+    "units by index (output 0 for every sample of the batch; while training, on each of the "
+    "last 10 batches), saturated sigmoid/tanh units (y < 0.01 or > 0.99, |tanh| > 0.99, for "
+    "every sample), ‖dW‖ and ‖dx‖ (L2 norms; the bar is log10, one block per decade from "
+    "1e-6: vanishing gradients are short bars, exploding ones long), ‖W‖, ΔW/W = ‖ΔW‖/‖W‖ of "
+    "the last update (cs231n: ~1e-3; green within 10×, yellow below, red above), NaN/Inf "
+    "entries; the first iteration's data loss against ln C. ↑ ↓ select a dead unit and show "
+    "the weights into it; page up / down scroll.")
+
+
 def histogram_bar(counts: tuple[int, ...]) -> str:
     top = max(counts, default=0)
     if top <= 0:
@@ -57,8 +69,13 @@ def _num(v: float | None) -> str:
     return "—" if v is None else fmt(v)
 
 
-def indices(units: tuple[int, ...]) -> str:
-    return ", ".join(str(u) for u in units)
+#: at most this many dead units are listed by index in a block (the JSON lists them all)
+SHOWN_UNITS = 32
+
+
+def indices(units: tuple[int, ...], most: int = SHOWN_UNITS) -> str:
+    shown = ", ".join(str(u) for u in units[:most])
+    return shown + (f", … ({len(units) - most} more)" if len(units) > most else "")
 
 
 def units_cell(h: LayerHealth) -> tuple[str, str]:
@@ -74,7 +91,7 @@ def units_cell(h: LayerHealth) -> tuple[str, str]:
 def layer_block(h: LayerHealth, name_w: int, *, selected: bool = False) -> Text:
     """Two lines (three with dead units): what the output looks like; the gradients and the
     weights; the dead units by index."""
-    t = Text(no_wrap=True, end="")
+    t = Text(end="")
     t.append(f"{'▸' if selected else ' '}{h.name:<{name_w}} ", style="bold")
     t.append(f"{histogram_bar(h.counts)}", style="cyan on grey15")
     t.append(f" [{_num(h.low)}, {_num(h.high)}]", style="dim")
@@ -105,13 +122,17 @@ def layer_block(h: LayerHealth, name_w: int, *, selected: bool = False) -> Text:
 
 
 def report_text(report: HealthReport, *, selected: int | None = None,
-                warnings: bool = True) -> Text:
-    """The whole report: the loss check, a block per layer, the warnings."""
+                warnings: bool = True, head: Text | None = None) -> Text:
+    """The whole report: the loss check (and ``head``), a block per layer, the warnings, what
+    the columns mean."""
     name_w = max((len(h.name) for h in report.layers), default=5)
-    out = Text(no_wrap=True, end="")
+    out = Text(end="")
     lc = report.loss_check
     if lc is not None:
         out.append(lc.message() + "\n", style="bold red" if lc.flagged else "green")
+    if head is not None:
+        out.append_text(head)
+        out.append("\n")
     for h in report.layers:
         out.append_text(layer_block(h, name_w, selected=h.index == selected))
         out.append("\n")
