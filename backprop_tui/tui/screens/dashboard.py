@@ -39,9 +39,9 @@ from ...training import Event, Trainer, TrainResult
 from .. import render
 from ..monitor import Notice, RunMonitor, fmt_duration, fmt_short_duration, progress_bar
 from ..render.colors import COLORS
+from ..render.health import PANE_HELP
 from ..render.numtext import count, short_path
 from ..render.series import Series
-from ..render.health import PANE_HELP
 from ..widgets.chart import LineChart
 from ..widgets.health import HealthPane
 from .handoff import TrainingDebugger, debug_session

@@ -33,10 +33,10 @@ from ...engine.contract import LayerError, describe_error
 from ...engine.numeric import GradcheckCancelled
 from ...engine.records import StopReason
 from ...safetext import printable
+from ..render.health import PANE_HELP
 from ..session import DebugSession, GradcheckResult
 from ..widgets.formula import FormulaPane
 from ..widgets.gradcheck import GradcheckPane
-from ..render.health import PANE_HELP
 from ..widgets.health import HealthPane
 from ..widgets.lossline import LossLine
 from ..widgets.network import NetworkPane
