@@ -65,7 +65,7 @@ DEBUGGER_KEYS: tuple[KeyCommand, ...] = (
                "check fails, dead ReLU fraction, gradient norm", title="Stop conditions"),
     KeyCommand("g", "gradcheck", "check", "Check the selected layer's gradients against "
                "numeric ones (in the background; escape cancels)", title="Gradient check"),
-    KeyCommand("h", "health", "health", "Show network health in place of the tensor pane (h "
+    KeyCommand("h", "health", "", "Show network health in place of the tensor pane (h "
                "again: back): per layer the output's histogram, dead and saturated units, ‖dW‖, "
                "‖dx‖, ‖W‖, the update/weight ratio, NaN/Inf; ↑ ↓ select a dead unit and show "
                "its weights", title="Network health"),
