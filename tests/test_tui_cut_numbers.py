@@ -271,6 +271,35 @@ def test_the_dashboard_cuts_no_number(scenario, size, tmp_path) -> None:
     assert not problems, "\n".join(dict.fromkeys(problems))
 
 
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("scenario", ["xor", "iris", "mnist-mlp", "mnist-cnn"])
+def test_the_health_pane_cuts_no_number(scenario, size) -> None:
+    """The health pane (h) through a whole iteration, each dead unit selected, scrolled."""
+    from backprop_tui.tui.widgets.health import HealthPane
+
+    session = DebugSession.from_scenario(load_scenario(scenario), batch_size=4)
+    app = BackpropApp("debug", session=session, theme=DARK)
+    problems: list[str] = []
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await press(pilot, "h")
+            problems.extend(screen_problems(app, "no step yet"))
+            for key in ("f", "b", "u"):
+                await press(pilot, key)
+                problems.extend(screen_problems(app, f"after {key}"))
+            pane = app.screen.query_one(HealthPane)
+            for k in range(min(5, len(pane.dead_units()))):
+                await press(pilot, "down")
+                problems.extend(screen_problems(app, f"dead unit {k + 1}"))
+            await press(pilot, "pagedown")
+            problems.extend(screen_problems(app, "page down"))
+
+    asyncio.run(main())
+    assert not problems, "\n".join(dict.fromkeys(problems))
+
+
 def cli(columns: int, *args: str):
     from typer.testing import CliRunner
 
