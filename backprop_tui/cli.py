@@ -350,8 +350,9 @@ def train_cmd(
     all_data: AllDataOpt = False,
     health: Annotated[bool, typer.Option(
         "--health", help="With --headless: network health after the first iteration and at "
-        "the last batch of every epoch into the run folder's health.csv (one row per layer), "
-        "the last report printed at the end.")] = False,
+        "the last batch of every epoch (every k-th of runs over 100 epochs, k = ⌈epochs/100⌉) "
+        "into the run folder's health.csv (one row per layer), the last report printed at "
+        "the end.")] = False,
 ) -> None:
     """Train a scenario, or your own network from a .py file, in the live dashboard or
     headless (--headless), with checkpoints, resume and Ctrl-C saving.

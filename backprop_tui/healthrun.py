@@ -57,10 +57,23 @@ def print_report(report: HealthReport, trainer: Trainer, console: Console) -> No
     console.print(report_text(report), highlight=False, crop=False, soft_wrap=True)
 
 
+#: ``train --headless --health`` reports at most about this many times per run
+MAX_REPORTS = 100
+
+
+def epochs_between(epochs: int) -> int:
+    """Every how many epochs ``--health`` reports: each one, or every k-th (k = ⌈epochs/100⌉)
+    when a run has more than 100 — xor trains 2,000 one-batch epochs, and a report per
+    iteration would cost more than the training."""
+    return max(1, -(-epochs // MAX_REPORTS))
+
+
 def watch(trainer: Trainer) -> HealthTracker:
     """``train --headless --health``: a report after the first iteration of the run and at
-    the last batch of every epoch."""
-    tracker = HealthTracker(every=max(1, trainer.batches_per_epoch), keep=True)
+    the last batch of every epoch (every k-th epoch for runs of more than 100:
+    :func:`epochs_between`)."""
+    every = max(1, trainer.batches_per_epoch) * epochs_between(trainer.epochs)
+    tracker = HealthTracker(every=every, keep=True)
     trainer.health = tracker
     return tracker
 

@@ -7,9 +7,7 @@ import pytest
 from backprop_tui.tui.widgets.health import HealthPane
 from backprop_tui.tui.widgets.network import NetworkPane
 from backprop_tui.tui.widgets.tensor import TensorPane
-from backprop_tui.tui.screens.dashboard import TICK
 from tests.test_tui_app import press, run, screen, text
-from tests.test_tui_dashboard import pinned  # noqa: F401 - the fixture
 
 
 def test_h_shows_xors_dead_unit_at_iteration_0_and_h_again_goes_back() -> None:
@@ -95,24 +93,3 @@ def test_snapshot_debugger_health_xor(snap_compare, size) -> None:
     from tests.test_tui_snapshots import keys, make_app
 
     assert snap_compare(make_app("xor"), terminal_size=size, run_before=keys("h", "u"))
-
-
-def test_snapshot_dashboard_health_iris(snap_compare, pinned) -> None:
-    # measured every 5 iterations from the start (deterministic), paused at iteration 485
-    from backprop_tui.engine.health import HealthTracker
-    from backprop_tui.tui.app import DARK, BackpropApp
-    from backprop_tui.tui.screens.dashboard import DashboardScreen
-    from tests.test_tui_dashboard import paused, trainer
-
-    tr = trainer("iris", pinned / "iris", epochs=200)
-    screen = DashboardScreen(tr, autostart=False, pause_at=12 * 40 + 5)
-    screen.health = HealthTracker(every=5)
-
-    async def run_before(pilot) -> None:
-        await pilot.press("h")
-        await pilot.press("space")
-        await paused(pilot)
-        await pilot.pause(2 * TICK)
-
-    app = BackpropApp("screen", screen=lambda: screen, theme=DARK)
-    assert snap_compare(app, terminal_size=(100, 32), run_before=run_before)

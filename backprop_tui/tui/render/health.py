@@ -100,20 +100,22 @@ def layer_block(h: LayerHealth, name_w: int, *, selected: bool = False) -> Text:
         t.append(f"  {cell}", style=style)
     if h.nonfinite:
         t.append(f"  NaN/Inf {h.nonfinite}", style="bold magenta")
-    t.append("\n")
-    t.append(" " * (name_w + 2))
+    line = Text(end="")
     for label, v in (("‖dW‖", h.grad_norm), ("‖dx‖", h.dx_norm)):
         if v is None:
             continue
-        t.append(f"{label} ")
-        t.append(log_bar(v), style="blue")
-        t.append(f" {fmt(v)}  ")
+        line.append(f"{label} ")
+        line.append(log_bar(v), style="blue")
+        line.append(f" {fmt(v)}  ")
     if h.weight_norm is not None:
-        t.append(f"‖W‖ {fmt(h.weight_norm)}  ")
+        line.append(f"‖W‖ {fmt(h.weight_norm)}  ")
     if h.update_ratio is not None:
-        t.append("ΔW/W ")
-        t.append(f"{h.update_ratio:.1e}",
-                 style=RATIO_STYLES.get(ratio_verdict(h.update_ratio), ""))
+        line.append("ΔW/W ")
+        line.append(f"{h.update_ratio:.1e}",
+                    style=RATIO_STYLES.get(ratio_verdict(h.update_ratio), ""))
+    if line.plain:  # nothing yet: no backward step ran, no weights
+        t.append("\n" + " " * (name_w + 2))
+        t.append_text(line.rstrip() or line)
     if h.dead_units:
         t.append("\n")
         t.append(" " * (name_w + 2))
