@@ -266,6 +266,16 @@ def test_the_dashboard_cuts_no_number(scenario, size, tmp_path) -> None:
                 if screen.state != "running":
                     break
             problems.extend(screen_problems(app, screen.state))
+            await pilot.press("h")  # the health pane, measured on the first epochs' batches
+            await pilot.press("space")
+            for _ in range(500):
+                await pilot.pause(0.02)
+                if screen.health.latest is not None:
+                    break
+            await pilot.press("space")
+            await pilot.pause(0.2)
+            assert screen.health.latest is not None
+            problems.extend(screen_problems(app, "health"))
 
     asyncio.run(main())
     assert not problems, "\n".join(dict.fromkeys(problems))
