@@ -247,7 +247,8 @@ def test_the_dashboard_cuts_no_number(scenario, size, tmp_path) -> None:
     from backprop_tui.tui.screens.dashboard import DashboardScreen
 
     sc = load_scenario(scenario)
-    tr = Trainer(sc.with_train(epochs=3, batch_size=min(600, 20 * sc.train.batch_size)),
+    # epochs: still training when the health pane is measured (paused, never finished)
+    tr = Trainer(sc.with_train(epochs=10_000, batch_size=min(600, 20 * sc.train.batch_size)),
                  out_dir=tmp_path / "run")
     screen = DashboardScreen(tr)
     app = BackpropApp("screen", screen=lambda: screen, theme=DARK)
