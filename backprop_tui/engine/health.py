@@ -326,6 +326,7 @@ class HealthTracker:
     loss_checked: LossCheck | None = None
     sampling: bool = False
     _streaks: dict[int, np.ndarray] = field(default_factory=dict)
+    _relus: list[tuple[int, Layer]] | None = None
     _seen: int = 0
     _before: dict[str, np.ndarray] | None = None
     _lean: list[bool] = field(default_factory=list)
@@ -349,12 +350,16 @@ class HealthTracker:
     def before_update(self, net: Network, iteration: int) -> None:
         """After the backward, before the optimizer's step."""
         self._seen += 1
-        for i, layer in enumerate(net.layers):
-            if is_relu(layer):
-                now = dead_mask(layer.cache["mask"])
-                old = self._streaks.get(i)
-                self._streaks[i] = now.astype(np.int64) if old is None or \
-                    old.shape != now.shape else np.where(now, old + 1, 0)
+        if self._relus is None:
+            self._relus = [(i, layer) for i, layer in enumerate(net.layers) if is_relu(layer)]
+        for i, layer in self._relus:  # per batch: in place, a few µs (benchmarks/health_cost)
+            now = dead_mask(layer.cache["mask"])
+            s = self._streaks.get(i)
+            if s is None or s.shape != now.shape:
+                self._streaks[i] = now.astype(np.int64)
+            else:  # dead again: one more; alive: back to 0
+                np.add(s, now, out=s)
+                np.multiply(s, now, out=s)
         if iteration == 1:
             self.loss_checked = loss_check(net)
         if self.sampling:
