@@ -178,8 +178,9 @@ class HealthReport:
                 out.append(f"{h.name}: {h.nonfinite} NaN/Inf entries — the numbers overflowed; "
                            "lower the learning rate or the init scale")
             if h.dead_units and h.dead is not None and h.dead >= DEAD_WARN:
-                out.append(f"{h.name}: {len(h.dead_units)} of {h.units} units dead "
-                           f"({_indices(h.dead_units)}: output 0, so no gradient) — try He "
+                n = len(h.dead_units)
+                out.append(f"{h.name}: {n} of {h.units} units dead (unit{'s' * (n != 1)} "
+                           f"{unit_list(h.dead_units)}: output 0, so no gradient) — try He "
                            "init or a lower learning rate")
             if h.saturated is not None and h.saturated >= SATURATED_WARN:
                 out.append(f"{h.name}: {h.saturated:.0%} of the units are saturated (flat "
@@ -200,9 +201,10 @@ class HealthReport:
                 "layers": [h.as_dict() for h in self.layers], "warnings": self.warnings()}
 
 
-def _indices(units: tuple[int, ...], most: int = 8) -> str:
+def unit_list(units: tuple[int, ...], most: int = 8) -> str:
+    """``6, 8, 18``; past ``most`` indices, ``…, (N more)``."""
     shown = ", ".join(str(u) for u in units[:most])
-    return f"unit{'s' * (len(units) != 1)} {shown}{', …' if len(units) > most else ''}"
+    return shown + (f", … ({len(units) - most} more)" if len(units) > most else "")
 
 
 def _ratio_fine(r: float) -> bool:

@@ -20,6 +20,7 @@ from ...engine.health import (
     HealthReport,
     LayerHealth,
     ratio_verdict,
+    unit_list,
 )
 from .numtext import _pct, fmt
 
@@ -73,9 +74,6 @@ def _num(v: float | None) -> str:
 SHOWN_UNITS = 32
 
 
-def indices(units: tuple[int, ...], most: int = SHOWN_UNITS) -> str:
-    shown = ", ".join(str(u) for u in units[:most])
-    return shown + (f", … ({len(units) - most} more)" if len(units) > most else "")
 
 
 def units_cell(h: LayerHealth) -> tuple[str, str]:
@@ -119,7 +117,7 @@ def layer_block(h: LayerHealth, name_w: int, *, selected: bool = False) -> Text:
     if h.dead_units:
         t.append("\n")
         t.append(" " * (name_w + 2))
-        t.append(f"dead units: {indices(h.dead_units)}", style="red")
+        t.append(f"dead units: {unit_list(h.dead_units, SHOWN_UNITS)}", style="red")
     return t
 
 
