@@ -359,6 +359,11 @@ def train_cmd(
     trials: Annotated[int | None, typer.Option(
         help="hyperparameter-search: how many trials (default 100).", show_default=False)
     ] = None,
+    health: Annotated[bool, typer.Option(
+        "--health", help="With --headless: network health after the first iteration and at "
+        "the last batch of every epoch (every k-th of runs over 100 epochs, k = ⌈epochs/100⌉) "
+        "into the run folder's health.csv (one row per layer), the last report printed at "
+        "the end.")] = False,
 ) -> None:
     """Train a scenario, or your own network from a .py file, in the live dashboard or
     headless (--headless), with checkpoints, resume and Ctrl-C saving. An experiment of
@@ -385,13 +390,16 @@ def train_cmd(
                 "--epochs": epochs, "--batch-size": batch_size, "--lr": lr,
                 "--optimizer": optimizer, "--dtype": dtype, "--force": force,
                 "--min-accuracy": min_accuracy, "--log-every": log_every,
-                "--all-data": all_data})
+                "--all-data": all_data, "--health": health or None})
     for flag, given in (("--quick", quick or None), ("--trials", trials)):
         if given is not None:
             raise UsageError("only applies to an experiment", key=flag, value=given,
                              expected=f"an experiment's name ({', '.join(EXPERIMENTS)})")
     check_options(("--log-every", log_every, POSITIVE_INT),
                   ("--min-accuracy", min_accuracy, FRACTION))
+    if health and not headless:
+        raise UsageError("is for headless training", key="--health",
+                         hint="Add --headless; in the dashboard, press h")
     # the dashboard reads keys from stdin and draws on stderr (Textual's choice)
     if not headless and not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise UsageError(
@@ -407,7 +415,7 @@ def train_cmd(
     with claim_for(trainer, resume=resume, force=force):  # locked until the training ends
         if headless:
             trainrun.train_headless(trainer, scenario, min_accuracy, log_every,
-                                    resumed=resume is not None)
+                                    resumed=resume is not None, health=health)
         else:
             trainrun.train_dashboard(trainer, scenario, min_accuracy)
 
@@ -452,6 +460,27 @@ def _load_run(scenario: str, data_dir: Path | None, all_data: bool):
         return NetworkFileRun.load(scenario)
     sc = load_scenario(scenario)
     return sc.with_all_data() if all_data else sc
+
+
+@app.command("health")
+@user_errors
+def health_cmd(
+    scenario: RunArg,
+    iterations: Annotated[int, typer.Option(
+        help="Training iterations before the report (1: the initial loss, the init's dead "
+             "units and the first update).")] = 1,
+    as_json: JsonOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Network health after N training iterations, one row per layer: the activation
+    histogram, dead ReLU units by index, saturated sigmoid/tanh units, ‖dW‖, ‖dx‖, ‖W‖, the
+    update/weight ratio, NaN/Inf; and the initial loss against ln C."""
+    from .healthrun import health_command
+    from .training import Trainer
+
+    check_options(("--iterations", iterations, POSITIVE_INT))
+    health_command(Trainer(_load_run(scenario, data_dir, False)), iterations, as_json,
+                   _console())
 
 
 class ThemeChoice(StrEnum):

@@ -42,6 +42,7 @@ from .blas import threads_for
 from .checkpoint import Checkpoint, atomic_write, load_checkpoint, save_checkpoint
 from .engine.batches import Batches
 from .engine.contract import LayerError, check_grads
+from .engine.health import HealthTracker
 from .engine.network import Network
 from .engine.optim import Optimizer
 from .engine.records import count_nonfinite
@@ -320,6 +321,8 @@ class Trainer:
         self._running = False
         #: the metadata of the checkpoint this trainer was restored from, if any
         self.checkpoint_meta: dict[str, Any] | None = None
+        #: network health while training (engine/health.py), measured when set; None costs nothing
+        self.health: HealthTracker | None = None
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -387,11 +390,14 @@ class Trainer:
                     return self._result("stopped")
                 t0 = time.perf_counter()
                 xb, tb = batches.next()
+                health = self.health  # per batch: the dashboard turns it on and off (h)
+                if health is not None:
+                    health.begin(net, self.iteration + 1)
                 try:  # free in Python ≥ 3.11 unless it raises
                     loss = net.loss(xb, tb)
                     if not math.isfinite(loss):
                         return self._nonfinite(xb, tb, emit)
-                    net.backward(need_input_grad=False)
+                    net.backward(need_input_grad=health is not None and health.sampling)
                     if not checked:  # a gradient left out would silently never be trained
                         for layer in net.layers:
                             check_grads(layer)
@@ -401,10 +407,14 @@ class Trainer:
                     raise self._code_error(e, xb, tb) from None
                 if not finite:
                     return self._nonfinite(xb, tb, emit)
+                if health is not None:
+                    health.before_update(net, self.iteration + 1)
                 try:
                     opt.step(net)
                 except Exception as e:
                     raise self._code_error(e, xb, tb, updated=True) from None
+                if health is not None:
+                    health.after_update(net, self.iteration + 1)
                 self.iteration += 1
                 done_now += 1
                 n = len(xb)

@@ -17,8 +17,11 @@ from .cliout import escape as _escape
 
 
 def train_headless(trainer, scenario: str, min_accuracy: float | None, log_every: int | None,
-                    resumed: bool) -> None:
-    """Progress on the terminal (or plain lines), Ctrl-C saves, exit codes as documented."""
+                    resumed: bool, health: bool = False) -> None:
+    """Progress on the terminal (or plain lines), Ctrl-C saves, exit codes as documented;
+    ``health``: a health report per epoch into health.csv (:mod:`~backprop_tui.healthrun`)."""
+    from . import healthrun
+
     sc = trainer.scenario
     tr = sc.train
     console = _console()
@@ -41,12 +44,15 @@ def train_headless(trainer, scenario: str, min_accuracy: float | None, log_every
     every = log_every or max(1, -(-tr.epochs // 20))
     reporter = make_reporter(tr.epochs, every, console, interactive)
 
+    tracker = healthrun.watch(trainer) if health else None
     try:
         try:
             with ctrl_c_stops() as should_stop:
                 result = trainer.run(on_event=reporter, should_stop=should_stop)
         finally:
             reporter.close()
+            if tracker is not None:
+                healthrun.write_csv(tracker, trainer)
         path = trainer.save_interrupt() if result.status == "stopped" else None
     except KeyboardInterrupt:
         # A second Ctrl-C (or one while saving): leave at once. Typer would exit 130 silently;
@@ -79,6 +85,10 @@ def train_headless(trainer, scenario: str, min_accuracy: float | None, log_every
             f"(best {100 * best.test_accuracy:.2f}% at epoch {best.epoch}), train accuracy "
             f"{100 * last.train_accuracy:.2f}%; mean {mean_epoch(result.history):.2f} s/epoch. "
             f"Saved in {_escape(trainer.out_dir)}", highlight=False, soft_wrap=True)
+    if tracker is not None and tracker.latest is not None:
+        healthrun.print_report(tracker.latest, trainer, console)
+        console.print(f"health per epoch: {_escape(trainer.out_dir / 'health.csv')}",
+                      highlight=False, soft_wrap=True)
     check_target(result.history, min_accuracy)
 
 

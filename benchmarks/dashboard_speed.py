@@ -45,7 +45,9 @@ def headless(scenario: str, iterations: int) -> dict[str, float]:
     return {"samples/s": samples / wall, "wall": wall, "cpu": cpu}
 
 
-def dashboard(scenario: str, iterations: int, size: tuple[int, int]) -> dict[str, float]:
+def dashboard(scenario: str, iterations: int, size: tuple[int, int], health: bool = False
+              ) -> dict[str, float]:
+    """``health``: with the health pane shown (h), measured while training."""
     tr = make(scenario, iterations)
     screen = DashboardScreen(tr, autostart=False, pause_at=iterations)
     app = BackpropApp("screen", screen=lambda: screen)
@@ -55,6 +57,8 @@ def dashboard(scenario: str, iterations: int, size: tuple[int, int]) -> dict[str
         async with app.run_test(size=size) as pilot:
             await pilot.pause()
             chart = screen.query_one("#dash-loss", LineChart)
+            if health:
+                screen.action_health()
             r0, c0 = screen.redraws, chart.renders
             ui0, cpu0, t0 = time.thread_time(), time.process_time(), time.perf_counter()
             screen.pause_at = iterations

@@ -32,6 +32,7 @@ SHOTS = {
     "debugger-xor-light.svg": ("xor", (120, 40), LIGHT, ["f", "n", "n"]),
     "debugger-iris-numbers.svg": ("iris", (120, 40), DARK,
                                   ["f", "home", "tab", "right_square_bracket", *["right"] * 9]),
+    "debugger-iris-health.svg": ("iris", (120, 40), DARK, ["h", "u", "down"]),
     "picker.svg": (None, (120, 30), DARK, []),
     "graph-apple-orange.svg": ("apple-orange", (120, 40), DARK, ["f", "n", "n", "g"]),
     "graph-mlp-80x24.svg": ("mlp", (80, 24), DARK, ["b", *["right"] * 6]),

@@ -247,7 +247,8 @@ def test_the_dashboard_cuts_no_number(scenario, size, tmp_path) -> None:
     from backprop_tui.tui.screens.dashboard import DashboardScreen
 
     sc = load_scenario(scenario)
-    tr = Trainer(sc.with_train(epochs=3, batch_size=min(600, 20 * sc.train.batch_size)),
+    # epochs: still training when the health pane is measured (paused, never finished)
+    tr = Trainer(sc.with_train(epochs=10_000, batch_size=min(600, 20 * sc.train.batch_size)),
                  out_dir=tmp_path / "run")
     screen = DashboardScreen(tr)
     app = BackpropApp("screen", screen=lambda: screen, theme=DARK)
@@ -266,6 +267,45 @@ def test_the_dashboard_cuts_no_number(scenario, size, tmp_path) -> None:
                 if screen.state != "running":
                     break
             problems.extend(screen_problems(app, screen.state))
+            await pilot.press("h")  # the health pane, measured on the first epochs' batches
+            await pilot.press("space")
+            for _ in range(500):
+                await pilot.pause(0.02)
+                if screen.health.latest is not None:
+                    break
+            await pilot.press("space")
+            await pilot.pause(0.2)
+            assert screen.health.latest is not None
+            problems.extend(screen_problems(app, "health"))
+
+    asyncio.run(main())
+    assert not problems, "\n".join(dict.fromkeys(problems))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("scenario", ["xor", "iris", "mnist-mlp", "mnist-cnn"])
+def test_the_health_pane_cuts_no_number(scenario, size) -> None:
+    """The health pane (h) through a whole iteration, each dead unit selected, scrolled."""
+    from backprop_tui.tui.widgets.health import HealthPane
+
+    session = DebugSession.from_scenario(load_scenario(scenario), batch_size=4)
+    app = BackpropApp("debug", session=session, theme=DARK)
+    problems: list[str] = []
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await press(pilot, "h")
+            problems.extend(screen_problems(app, "no step yet"))
+            for key in ("f", "b", "u"):
+                await press(pilot, key)
+                problems.extend(screen_problems(app, f"after {key}"))
+            pane = app.screen.query_one(HealthPane)
+            for k in range(min(5, len(pane.dead_units()))):
+                await press(pilot, "down")
+                problems.extend(screen_problems(app, f"dead unit {k + 1}"))
+            await press(pilot, "pagedown")
+            problems.extend(screen_problems(app, "page down"))
 
     asyncio.run(main())
     assert not problems, "\n".join(dict.fromkeys(problems))

@@ -539,6 +539,24 @@ def test_snapshot_nan_stop(snap_compare, pinned) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=paused)
 
 
+def test_snapshot_dashboard_health_iris(snap_compare, pinned) -> None:
+    # measured every 5 iterations from the start (deterministic), paused at iteration 485
+    from backprop_tui.engine.health import HealthTracker
+
+    tr = trainer("iris", pinned / "iris", epochs=200)
+    screen = DashboardScreen(tr, autostart=False, pause_at=12 * 40 + 5)
+    screen.health = HealthTracker(every=5)
+
+    async def run_before(pilot) -> None:
+        await pilot.press("h")
+        await pilot.press("space")
+        await paused(pilot)
+        await pilot.pause(2 * TICK)
+
+    app = BackpropApp("screen", screen=lambda: screen, theme=DARK)
+    assert snap_compare(app, terminal_size=(100, 32), run_before=run_before)
+
+
 # -- the command: backprop-tui train SCENARIO (no --headless) ------------------------------------
 def test_train_without_a_terminal_asks_for_headless(tmp_path) -> None:
     from typer.testing import CliRunner

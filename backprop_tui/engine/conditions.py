@@ -100,13 +100,21 @@ class GradcheckFails(Condition):
         return f"gradient check failed at {stepper.describe_step(record.position)}"
 
 
-def dead_fraction(mask: np.ndarray) -> float:
-    """Fraction of units whose ReLU mask (``x ≤ 0``) is set for every sample of the batch:
-    units that passed no signal, and so pass no gradient, on this batch."""
+def dead_mask(mask: np.ndarray) -> np.ndarray:
+    """THE definition of a dead unit: its ReLU mask (``x ≤ 0``) is set for every sample of the
+    batch, so it passed no signal, and passes no gradient, on this batch. One boolean per unit
+    (per entry of a sample's shape: a unit of a conv feature map is one position of one
+    channel); all False for an empty batch."""
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim == 0 or mask.shape[0] == 0:
-        return 0.0
-    return float(mask.all(axis=0).mean())
+        return np.zeros(mask.shape[1:], dtype=bool)
+    return mask.all(axis=0)
+
+
+def dead_fraction(mask: np.ndarray) -> float:
+    """Fraction of the units that are dead on this batch (:func:`dead_mask`)."""
+    dead = dead_mask(mask)
+    return float(dead.mean()) if dead.size else 0.0
 
 
 class DeadReLU(Condition):

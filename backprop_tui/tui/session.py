@@ -33,6 +33,7 @@ from ..engine.conditions import DeadReLU, GradcheckFails, GradNorm, NonFinite
 from ..engine.contract import LayerError, same_data
 from ..engine.datacheck import BadData, check_finite, check_labels
 from ..engine.gradcheck import gradcheck
+from ..engine.health import HealthReport, LossCheck, incoming_weights, loss_check, measure
 from ..engine.layers import Layer
 from ..engine.network import Network
 from ..engine.optim import Optimizer
@@ -279,6 +280,8 @@ class DebugSession:
         #: a layer of the user's own that raised while the shapes were taken: the debugger
         #: opens anyway and says so first
         self.startup_error: LayerError | None = None
+        #: the first iteration's loss against ln C, once its loss step ran
+        self.initial_loss: LossCheck | None = None
 
     @classmethod
     def from_scenario(
@@ -473,6 +476,21 @@ class DebugSession:
             "n": self.n,
             "from_training": self.from_training,
         }
+
+    def health(self) -> HealthReport | None:
+        """The health pane's report, from each layer's last forward and backward step and this
+        iteration's update (if it ran); None before the first forward step."""
+        st, net = self.stepper, self.net
+        if net.inputs[0] is None:
+            return None
+        if st.iteration == 0 and st.record_for("loss") is not None:
+            self.initial_loss = loss_check(net)
+        rec = st.record_for("update")
+        before = {k: rec.params[k] - d for k, d in rec.deltas.items()} if rec else None
+        return measure(net, iteration=st.iteration, before=before, check=self.initial_loss)
+
+    def incoming_weights(self, i: int, unit: int) -> tuple[str, np.ndarray] | None:
+        return incoming_weights(self.net, i, unit)
 
     # -- tensors ------------------------------------------------------------------------------
     def _step_name(self, phase: str, i: int | None) -> str:

@@ -33,14 +33,17 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from ...engine.health import HealthTracker, incoming_weights
 from ...safetext import printable
 from ...training import Event, Trainer, TrainResult
 from .. import render
 from ..monitor import Notice, RunMonitor, fmt_duration, fmt_short_duration, progress_bar
 from ..render.colors import COLORS
+from ..render.health import PANE_HELP
 from ..render.numtext import count, short_path
 from ..render.series import Series
 from ..widgets.chart import LineChart
+from ..widgets.health import HealthPane
 from .handoff import TrainingDebugger, debug_session
 from .help import HelpScreen
 from .keys import KeyCommand, bindings, help_rows
@@ -48,6 +51,8 @@ from .size import show_size
 
 #: how often the UI folds the worker's events into the panes (seconds)
 TICK = 0.1
+#: the health pane's report is measured at most this often (seconds), on the trainer's thread
+HEALTH_EVERY = 0.25
 #: with fewer batches per epoch, the progress bar shows the whole run instead of the epoch
 EPOCH_BAR_MIN_BATCHES = 20
 #: while training, the per-epoch panes (accuracy, epoch table, events) are redrawn at most
@@ -66,6 +71,8 @@ DASHBOARD_KEYS: tuple[KeyCommand, ...] = (
     KeyCommand("s", "save", "save", "Save checkpoint.npz in the run folder now (between two "
                "batches)"),
     KeyCommand("l", "toggle_log", "log y", "Loss chart: log or linear y axis"),
+    KeyCommand("h", "health", "health", "Network health in place of the charts (h again: "
+               "back), measured while training at most every 0.25 s; ↑ ↓ select a dead unit"),
     KeyCommand("question_mark", "help", "help", "Keys and what each pane shows", "?"),
     KeyCommand("q", "quit", "quit", "Stop, save a checkpoint and leave (resume later with "
                "--resume RUN_FOLDER)"),
@@ -91,6 +98,8 @@ DASHBOARD_PANES = (
      "test loss, test accuracy (%), training time of the epoch (without the test evaluation) "
      "and samples per second; ★ marks the epoch of the best test accuracy (best.npz)."),
     ("Events", "checkpoints saved, new best test accuracies, pauses, NaN/Inf stops."),
+    ("Health (h)", f"measured on one training batch at most every {HEALTH_EVERY} s while the "
+     f"pane is shown (nothing while hidden): {PANE_HELP}"),
 )
 
 
@@ -148,6 +157,8 @@ class DashboardScreen(Screen[None]):
         self._keys: dict[str, object] = {}
         self._epoch_drawn = 0.0
         self.redraws = 0  #: how many times the panes were redrawn (repaint-rate measurement)
+        #: measures health while the pane is shown (the trainer's ``health`` then)
+        self.health = HealthTracker(seconds=HEALTH_EVERY)
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -167,6 +178,8 @@ class DashboardScreen(Screen[None]):
             with Horizontal(id="dash-bottom"):
                 yield Static(id="dash-epochs")
                 yield Static(id="dash-events")
+            yield HealthPane(id="dash-health", hint="the first report comes with the next "
+                             "batch trained (space resumes a paused run)")
         yield Static(id="dash-status")
         yield Footer()
 
@@ -305,6 +318,8 @@ class DashboardScreen(Screen[None]):
         return self.monitor.feed(events)
 
     def _tick(self) -> None:
+        if self.has_class("-health"):
+            self.query_one(HealthPane).set_report(self.health.latest, self._weights)
         changed = self._drain()
         if self.state in ("running", "stopping"):
             self.monitor.mark(time.monotonic())
@@ -574,6 +589,20 @@ class DashboardScreen(Screen[None]):
         chart = self.query_one("#dash-loss", LineChart)
         chart.set_log(not chart.log_y)
         self.set_message(f"loss chart: {'log' if chart.log_y else 'linear'} scale")
+
+    def action_health(self) -> None:
+        """Show the health pane in place of the charts (and measure it), or back."""
+        show = not self.has_class("-health")
+        self.trainer.health = self.health if show else None
+        self.set_class(show, "-health")
+        if show:
+            self.query_one(HealthPane).set_report(self.health.latest, self._weights)
+            self.set_focus(self.query_one(HealthPane))
+        else:
+            self.set_focus(None)
+
+    def _weights(self, i: int, unit: int):
+        return incoming_weights(self.trainer.net, i, unit)
 
     def action_help(self) -> None:
         self.app.push_screen(dashboard_help())

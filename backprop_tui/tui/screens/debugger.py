@@ -33,9 +33,11 @@ from ...engine.contract import LayerError, describe_error
 from ...engine.numeric import GradcheckCancelled
 from ...engine.records import StopReason
 from ...safetext import printable
+from ..render.health import PANE_HELP
 from ..session import DebugSession, GradcheckResult
 from ..widgets.formula import FormulaPane
 from ..widgets.gradcheck import GradcheckPane
+from ..widgets.health import HealthPane
 from ..widgets.lossline import LossLine
 from ..widgets.network import NetworkPane
 from ..widgets.tensor import TensorPane
@@ -63,6 +65,10 @@ DEBUGGER_KEYS: tuple[KeyCommand, ...] = (
                "check fails, dead ReLU fraction, gradient norm", title="Stop conditions"),
     KeyCommand("g", "gradcheck", "check", "Check the selected layer's gradients against "
                "numeric ones (in the background; escape cancels)", title="Gradient check"),
+    KeyCommand("h", "health", "", "Show network health in place of the tensor pane (h "
+               "again: back): per layer the output's histogram, dead and saturated units, ‖dW‖, "
+               "‖dx‖, ‖W‖, the update/weight ratio, NaN/Inf; ↑ ↓ select a dead unit and show "
+               "its weights", title="Network health"),
     KeyCommand("t", "train", "train", "Train K whole iterations fast, with progress (escape "
                "cancels)", title="Train K iterations"),
     KeyCommand("x", "next_batch", "", "Abandon this iteration and take the next batch "
@@ -113,6 +119,7 @@ DEBUGGER_PANES = (
     ("Gradient check", "analytic gradients (from backward) against centered differences "
      "(L(θ+h) − L(θ−h)) / 2h in float64. Relative error: > 1e-2 wrong, 1e-4…1e-2 suspicious, "
      "≤ 1e-7 good. A kink (ReLU mask or max-pool switch flipped by ±h) is reported, not failed."),
+    ("Health (h)", f"from each layer's last forward and backward step: {PANE_HELP}"),
     ("Formula", "the row's equations with this network's shapes, e.g. dW = xᵀ·dout  "
      "(2×4)·(4×6) → 2×6; N is the batch size."),
     ("Loss line", "the loss (data loss + L2, in nats for cross-entropy) and the batch accuracy of "
@@ -137,7 +144,7 @@ class DebuggerScreen(Screen[None]):
     ]
 
     #: the order tab moves focus in: the network, what it selects, then the side panes
-    FOCUS_ORDER = ("#network", "#tensor", "#gradcheck", "#formula")
+    FOCUS_ORDER = ("#network", "#tensor", "#gradcheck", "#health", "#formula")
 
     def __init__(self, session: DebugSession) -> None:
         super().__init__()
@@ -163,6 +170,8 @@ class DebuggerScreen(Screen[None]):
             with Vertical(id="right"):
                 yield TensorPane(id="tensor")
                 yield GradcheckPane(id="gradcheck")
+                yield HealthPane(id="health", hint="no forward step yet: step (n) or finish "
+                                 "the forward pass (f), and the health of every layer shows")
         yield LossLine(id="loss")
         yield Static(id="status")
         yield Footer()
@@ -223,6 +232,8 @@ class DebuggerScreen(Screen[None]):
         loss = self.query_one(LossLine)
         loss.units = s.loss_units
         loss.set_history(s.loss_history)
+        if self.has_class("-health"):
+            self.query_one(HealthPane).set_report(s.health(), s.incoming_weights)
         self._update_status()
 
     def _show_row(self, row: int) -> None:
@@ -622,6 +633,15 @@ class DebuggerScreen(Screen[None]):
             self.set_message("cancelling…")
         elif self.maximized is not None:
             self.minimize()
+
+    def action_health(self) -> None:
+        """Toggle the health pane (in place of the tensor and gradient-check panes)."""
+        show = not self.has_class("-health")
+        if self.maximized is not None:
+            self.minimize()
+        self.set_class(show, "-health")
+        self.refresh_panes()
+        self.set_focus(self.query_one(HealthPane) if show else self.network)
 
     def action_help(self) -> None:
         keys = help_rows(DEBUGGER_KEYS) + list(DEBUGGER_HELP_EXTRA)
