@@ -71,8 +71,10 @@ class TrainSpec:
         return cls(rate)
 
 
-#: the independent seeded random streams of a run
-STREAMS = {"init": 0, "dropout": 1, "shuffle": 2, "gradcheck": 3}
+#: the independent seeded random streams of a run (an experiment's: its random inputs, its
+#: trials' hyperparameters, its validation split)
+STREAMS = {"init": 0, "dropout": 1, "shuffle": 2, "gradcheck": 3, "inputs": 4, "trials": 5,
+           "split": 6}
 
 
 def seeded_rng(seed: int, stream: str) -> np.random.Generator:
@@ -518,6 +520,12 @@ def load_scenario(ref: str | Path, *, check_memory: bool = True) -> Scenario:
                             expected="a scenario file (a few levels of nesting)") from None
     sc = _parse(doc, path, safe_name(path.stem, "scenario"), check_memory)
     return replace(sc, builtin=builtin)
+
+
+def scenario_from_tables(doc: dict, name: str) -> Scenario:
+    """A scenario made in code (a run of an experiment) from the tables a ``.toml`` file holds,
+    checked as a file's are; ``name`` stands for the file in messages."""
+    return _parse(doc, Path(name), safe_name(name, "scenario"))
 
 
 def list_scenarios() -> list[Scenario]:

@@ -91,6 +91,11 @@ class ExperimentResult:
     settings: dict[str, Any] = field(default_factory=dict)  # quick, seed, trials: what resume
                                                              # must match
 
+    @property
+    def done(self) -> bool:
+        """Every run finished (a stopped experiment has a run stopped or still pending)."""
+        return all(run.status == "done" for run in self.runs)
+
     # -- files ---------------------------------------------------------------------------------
     def run_folder(self, index: int) -> str:
         """The folder name of run ``index`` (``01-std-0.01``): numbered, so names that become
