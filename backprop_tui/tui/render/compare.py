@@ -57,6 +57,8 @@ LOG_SPAN = 20.0
 HISTOGRAM_RUNS = 3
 #: runs drawn on a search's chart (the table lists more)
 SEARCH_BEST = 5
+#: a histogram bin more than this many times the next tallest is cut at CLIP × that one
+CLIP = 4.0
 STATUS_STYLE = {"pending": "dim", "running": "bold yellow", "done": "green",
                 "stopped": "bold magenta"}
 EIGHTHS = " ▁▂▃▄▅▆▇█"
@@ -190,11 +192,14 @@ def _auto_log(series: Sequence[Series], metric: str, log_y: bool | None) -> bool
 
 
 def _chart(series: Sequence[Series], metric: str, x_label: str, width: int, height: int,
-           log_y: bool | None, *, compact: bool | None = None) -> Text:
+           log_y: bool | None, *, compact: bool | None = None, whole: bool = False) -> Text:
+    """One plot without a legend; accuracy in 0 … 100 % (the whole range when ``whole``: small
+    charts side by side compare at a glance only on the same axis)."""
     log = _auto_log(series, metric, log_y)
     acc = _is_accuracy(metric)
     return plot(series, width, height, x_label=x_label, log_y=log, legend=False,
-                y_limits=(0.0, 100.0) if acc else None, compact=compact)
+                y_limits=(0.0, 100.0) if acc else None,
+                y_range=(0.0, 100.0) if acc and whole else None, compact=compact)
 
 
 # -- curves -------------------------------------------------------------------------------------
@@ -219,8 +224,9 @@ def _head(title: str, series: Sequence[Series], metric: str, log_y: bool | None,
 # -- histograms ---------------------------------------------------------------------------------
 def histogram_cell(edges: Sequence[float], counts: Sequence[int], width: int, rows: int,
                    color: str) -> Text:
-    """One histogram: ``rows`` lines of bars (eighth blocks, the tallest bin full) across
-    ``width`` columns (bins merged or widened to fit), then its range ``lo ── hi``."""
+    """One histogram: ``rows`` lines of bars (eighth blocks, the tallest bin full; a bin over
+    :data:`CLIP` times the next tallest is cut, so the rest stays visible) across ``width``
+    columns (bins merged or widened to fit), then its range ``lo ── hi``."""
     c = np.asarray(counts, dtype=np.float64)
     out = Text(no_wrap=True, overflow="crop", end="")
     if c.size == 0 or width < 3:
@@ -232,7 +238,11 @@ def histogram_cell(edges: Sequence[float], counts: Sequence[int], width: int, ro
     else:
         cols = c[(np.arange(width) * c.size) // width]
     top = cols.max()
-    eighths = np.rint(cols / top * rows * 8).astype(np.int64) if top > 0 else \
+    if cols.size > 2:  # one bin far above the rest (ReLU's zeros) is cut, as the book's ylim does
+        second = np.partition(cols, -2)[-2]
+        if second > 0 and top > CLIP * second:
+            top = CLIP * second
+    eighths = np.rint(np.minimum(cols / top, 1.0) * rows * 8).astype(np.int64) if top > 0 else \
         np.zeros(width, dtype=np.int64)
     style = Style(color=color)
     for r in range(rows):
@@ -337,9 +347,14 @@ def _value(v: object) -> str:
     return printable(v)
 
 
+def _numeric(runs: Sequence[RunResult], key: str) -> bool:
+    return all(isinstance(r.settings.get(key), int | float) for r in runs)
+
+
 def _group_key(runs: Sequence[RunResult]) -> str | None:
-    """The setting with the most distinct values across ``runs`` (None if none varies)."""
-    keys = {k for r in runs for k in r.settings}
+    """The numeric setting with the most distinct values across ``runs`` (None if none
+    varies)."""
+    keys = {k for r in runs for k in r.settings if _numeric(runs, k)}
     best = max(sorted(keys), key=lambda k: len({str(r.settings.get(k)) for r in runs}),
                default=None)
     if best is None or len({str(r.settings.get(best)) for r in runs}) < 2:
@@ -356,10 +371,17 @@ def grid_text(result: ExperimentResult, metric: str, width: int, height: int,
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(runs):
         groups.setdefault(str(r.settings.get(key, "")) if key else "", []).append(i)
-    others = sorted({k for r in runs for k in r.settings if k != key and
-                     len({str(q.settings.get(k)) for q in runs}) > 1})
+    # what tells a group's runs apart: the other numeric settings that vary (batchnorm=1/0)
+    others = sorted({k for r in runs for k in r.settings if k != key and _numeric(runs, k)
+                     and len({str(q.settings.get(k)) for q in runs}) > 1})
+
+    # names like "batch norm, w=0.1" / "plain, w=0.1": the part before the group's shared rest
+    named = all(", " in r.name for r in runs) and all(
+        len({runs[i].name.split(", ", 1)[1] for i in idx}) == 1 for idx in groups.values())
 
     def role(r: RunResult) -> str:
+        if named:
+            return r.name.split(", ", 1)[0]
         return ", ".join(f"{k}={_value(r.settings.get(k))}" for k in others) or r.name
 
     first = next(iter(groups.values()))
@@ -383,7 +405,7 @@ def grid_text(result: ExperimentResult, metric: str, width: int, height: int,
                          printable(runs[idx[0]].name),
                          style="bold")
             blocks.append(_stack(title, _chart(series, metric, result.x_label, pw, ph - 1,
-                                               log_y, compact=True)))
+                                               log_y, compact=True, whole=True)))
         out.append("\n")
         out.append_text(beside(blocks, [pw] * len(blocks)))
     if shown < len(groups):
@@ -415,8 +437,9 @@ def search_table(result: ExperimentResult, n: int, width: int) -> Text:
         return out
     acc = [m for m in ("val_acc", "train_acc", "test_acc")
            if any(m in result.runs[i].curves for i in order)]
-    keys = sorted({k for i in order for k, v in result.runs[i].settings.items()
-                   if isinstance(v, float)})
+    keys = sorted(k for k in {k for r in result.runs for k in r.settings}  # what was searched
+                  if len({repr(r.settings.get(k)) for r in result.runs}) > 1
+                  and all(isinstance(result.runs[i].settings.get(k), float) for i in order))
     head = ["#", *keys, *(f"{METRICS[m][0].split()[0]} %" for m in acc)]
     rows = [[str(rank + 1), *(fmt(float(result.runs[i].settings.get(k, math.nan)))
                               for k in keys),

@@ -76,7 +76,8 @@ COMPARE_PANES = (
     ("Chart", "one picture of all runs: curves of a metric (x: the experiment's iterations, "
      "epochs or steps; loss in nats, accuracies in %; a log axis when the loss spans more than "
      "20×), the activation histograms of each layer (one column per run, the range under "
-     "each), the optimizers' paths on the contours of f (S: the start, each step a marker), "
+     "each; a bin over 4 times the next tallest is cut at the top, as the book's ylim "
+     "does), the optimizers' paths on the contours of f (S: the start, each step a marker), "
      "or one small chart per setting (batch norm's weight scales). Each run keeps its colour "
      "in every chart and in the runs pane."),
     ("Runs", "each run's state (pending, running, done, stopped), how far its curves went and "
@@ -125,18 +126,21 @@ class ChartPane(CachedLines):
 
 class CompareScreen(DismissOnce, Screen[None]):
     """Runs experiment ``name`` into ``out`` (``resume``: continue what is saved there) and
-    draws its runs; or, given a finished ``result``, just shows it. ``leave="exit"`` ends the
-    app on q (the CLI), ``"back"`` returns to the screen below (the picker)."""
+    draws its runs; or, given a finished ``result`` (and no ``resume``), just shows it.
+    ``leave="exit"`` ends the app on q (the CLI), ``"back"`` returns to the screen below (the
+    picker)."""
 
     BINDINGS = bindings(COMPARE_KEYS) + DIGIT_BINDINGS
 
-    def __init__(self, name: str, out: Path | None, *, quick: bool = False,
-                 trials: int | None = None, seed: int = 0, resume: bool = False,
-                 result: ExperimentResult | None = None, leave: str = "exit") -> None:
+    def __init__(self, name: str, out: Path | None, *, quick: bool | None = None,
+                 trials: int | None = None, seed: int | None = None, resume: bool = False,
+                 result: ExperimentResult | None = None, leave: str = "exit",
+                 data_dir: Path | None = None) -> None:
         super().__init__()
         self.experiment = name
         self.out = Path(out) if out is not None else None
-        self.options = {"quick": quick, "trials": trials, "seed": seed}
+        #: run_experiment's options (None: the experiment's default, or what was saved)
+        self.options = {"quick": quick, "trials": trials, "seed": seed, "data_dir": data_dir}
         self.resume = resume
         self.result = result
         self.leave = leave
