@@ -199,7 +199,7 @@ class CompareScreen(DismissOnce, Screen[None]):
         self._dirty = True
 
     # -- the worker ---------------------------------------------------------------------------
-    def _on_update(self, result: ExperimentResult) -> None:  # worker thread
+    def _took_update(self, result: ExperimentResult) -> None:  # worker thread
         snap = copy.deepcopy(result)  # the engine goes on changing its own
         with self._lock:
             self._latest = snap
@@ -221,7 +221,7 @@ class CompareScreen(DismissOnce, Screen[None]):
         try:
             with threads_for("train"):
                 result = run_experiment(
-                    self.experiment, out=self.out, resume=resume, on_update=self._on_update,
+                    self.experiment, out=self.out, resume=resume, on_update=self._took_update,
                     should_stop=lambda: self._stop or worker.is_cancelled, **self.options)
         except BaseException as e:  # noqa: BLE001 - shown in the UI, re-raised by the CLI
             error = e
