@@ -228,3 +228,33 @@ def test_space_pauses_and_resumes(tmp_path: Path) -> None:
 
     screen = run(body, lambda: CompareScreen("init-compare", out, quick=True))
     assert screen.finish().status == "completed"
+
+
+# -- from the picker ----------------------------------------------------------------------------
+def test_the_picker_runs_an_experiment_in_the_compare_view_and_q_comes_back(
+        tmp_path: Path, monkeypatch) -> None:
+    from backprop_tui.tui.screens.picker import PickerScreen
+
+    monkeypatch.chdir(tmp_path)  # the run folder: runs/optimizer-paths-TIME
+    app = BackpropApp("picker", scenario_names=["xor", "optimizer-paths"], theme=DARK)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            detail = str(app.screen.query_one("#picker-detail").render())
+            assert "xor" in detail
+            await press(pilot, "down")
+            detail = str(app.screen.query_one("#picker-detail").render())
+            assert "compare view" in detail and "4 runs" in detail
+            await press(pilot, "enter")
+            screen = app.screen
+            assert isinstance(screen, CompareScreen)
+            await until(pilot, lambda: screen.state == "done")
+            assert "paths" in screen.current()[1].key
+            await press(pilot, "q", "q")  # the second q reaches the picker: nothing happens
+            assert isinstance(app.screen, PickerScreen)
+
+    asyncio.run(main())
+    folders = list((tmp_path / "runs").iterdir())
+    assert len(folders) == 1 and folders[0].name.startswith("optimizer-paths-")
+    assert all(r.status == "done" for r in ExperimentResult.load(folders[0]).runs)

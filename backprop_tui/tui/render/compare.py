@@ -39,7 +39,7 @@ from ...safetext import printable
 from ..monitor import fmt_duration
 from .colors import COLORS
 from .contour import MARKERS, paths_panel
-from .numtext import count, fmt, join_parts
+from .numtext import count, first_fit, fmt, join_parts
 from .plot import _tick_label, plot
 from .series import Series
 
@@ -312,14 +312,15 @@ def paths_text(result: ExperimentResult, width: int, height: int,
     rows = -(-n // max(1, cols))
     pw = (width - 2 * (cols - 1)) // max(1, cols)
     ph = height // max(1, rows) - 1
-    if n > 1 and pw >= 30 and ph >= 8:
+    if n > 1 and pw >= 30 and ph >= 10:
         out = Text(no_wrap=True, overflow="crop", end="")
         for row in range(rows):
             blocks, widths = [], []
             for i, r in runs[row * cols:(row + 1) * cols]:
-                title = Text(f"{MARKERS[i % len(MARKERS)]} {printable(r.name)}",
-                             style=Style(color=color_of(i), bold=True))
-                title.append(_end(r), style="dim")
+                name = (f"{MARKERS[i % len(MARKERS)]} {printable(r.name)}",
+                        Style(color=color_of(i), bold=True))
+                title = first_fit([[name, (_end(r), "dim")], [name, (_end(r, False), "dim")],
+                                   [name]], pw)
                 blocks.append(_stack(title, paths_panel(contour, [paths[i]], pw, ph)))
                 widths.append(pw)
             if row:
@@ -332,11 +333,13 @@ def paths_text(result: ExperimentResult, width: int, height: int,
     return _stack(head, paths_panel(contour, paths, width, height - _lines(head)))
 
 
-def _end(run: RunResult) -> str:
+def _end(run: RunResult, steps: bool = True) -> str:
+    """Where a path ended (`` → (-0.35, 0.085) after 30 steps``), or the run's state."""
     if not run.path:
         return f" · {run.status}"
     x, y = run.path[-1]
-    return f" → ({fmt(x)}, {fmt(y)}) after {count(len(run.path) - 1, 'step')}"
+    after = f" after {count(len(run.path) - 1, 'step')}" if steps else ""
+    return f" → ({fmt(x)}, {fmt(y)}){after}"
 
 
 # -- grid of small charts -----------------------------------------------------------------------
@@ -390,7 +393,7 @@ def grid_text(result: ExperimentResult, metric: str, width: int, height: int,
                        f"{key or 'run'}", style="bold", end=""),
                   legend([(name, color_of(n)) for n, name in enumerate(roles)], width))
     room = height - _lines(head)
-    cols = max(1, min(len(groups), width // 26))  # charts 24 columns wide at least
+    cols = max(1, min(len(groups), width // 25))  # charts 23 columns wide at least
     ph = max(5, room // -(-len(groups) // cols))  # 5 lines: a title, 3 of plot, the axis
     pw = (width - 2 * (cols - 1)) // cols
     shown = min(len(groups), (room // ph) * cols)
@@ -487,14 +490,15 @@ def runs_status(result: ExperimentResult, width: int, height: int) -> Text:
     for i in shown:
         r = runs[i]
         out.append("\n")
-        out.append("━ ", style=Style(color=color_of(i), bold=True))
-        out.append(printable(r.name))
-        out.append(f"  {r.status}", style=STATUS_STYLE.get(r.status, ""))
+        mark = ("━ ", Style(color=color_of(i), bold=True))
+        name = (printable(r.name), "")
+        state = (f"  {r.status}", STATUS_STYLE.get(r.status, ""))
         where = _progress(result, r)
-        if where:
-            out.append(f"  {where}")
-        if r.seconds:
-            out.append(f"  {fmt_duration(r.seconds)}", style="dim")
+        took = (f"  {fmt_duration(r.seconds)}" if r.seconds else "", "dim")
+        # what does not fit goes, least useful first: the time, then how far it got
+        out.append_text(first_fit([[mark, name, state, (f"  {where}", ""), took],
+                                   [mark, name, state, (f"  {where}", "")],
+                                   [mark, name, state]], width))
     return out
 
 

@@ -184,7 +184,7 @@ class CompareScreen(DismissOnce, Screen[None]):
         self._check_size(self.app.size.width, self.app.size.height)
         self.set_interval(TICK, self._tick)
         if self.state == "viewing":
-            self.message = "a finished experiment — tab/m switch charts, s saves an SVG"
+            self.message = ""
         else:
             self._start(resume=self.resume)
         self._redraw()
@@ -290,7 +290,9 @@ class CompareScreen(DismissOnce, Screen[None]):
         if chart is not None:
             pane.set_title_forms(f"chart {i + 1}/{n} · {printable(chart.title)} · tab next",
                                  f"chart {i + 1}/{n} · {printable(chart.title)}",
-                                 f"{i + 1}/{n} · {printable(chart.title)}", f"{i + 1}/{n}")
+                                 f"{i + 1}/{n} · {printable(chart.title)}",
+                                 f"chart {i + 1}/{n} · {chart.key} · tab next",
+                                 f"{i + 1}/{n} · {chart.key}", f"{i + 1}/{n}")
         else:
             pane.empty = "starting the experiment…" if self.state == "running" else "no runs"
         pane.show(chart, self.log_y if chart is not None and chart.loggable else None)
@@ -331,8 +333,11 @@ class CompareScreen(DismissOnce, Screen[None]):
 
     def _draw_status(self) -> None:
         status = self.query_one("#cmp-status", Static)
-        text = self.message or ("running — tab/m switch charts, s saves an SVG, space pauses, "
-                                "q stops and saves, ? help")
+        keys = "tab/m switch charts, s saves an SVG"
+        text = self.message or {
+            "running": f"running — {keys}, space pauses, q stops and saves, ? help",
+            "paused": f"paused — space resumes, {keys}, q leaves",
+        }.get(self.state, f"{keys}, q leaves, ? help")
         status.update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     def set_message(self, message: str) -> None:
