@@ -112,17 +112,22 @@ def _root(ctx: typer.Context) -> None:
 @app.command("scenarios")
 @user_errors
 def scenarios_cmd(as_json: JsonOpt = False) -> None:
-    """List the built-in scenarios: name, data, architecture, parameter count, description."""
+    """List the built-in scenarios: name, data, architecture, parameter count, description;
+    then chapter 6's experiments (train NAME --headless runs one). JSON: one object each, its
+    "kind" graph, network or experiment."""
+    from .experiments import EXPERIMENTS
     from .formatting import json_text, scenarios_table
     from .graphfile import list_graph_scenarios
     from .scenario import list_scenarios
 
     items = [*list_graph_scenarios(), *list_scenarios()]  # graphs first: the learning path
     if as_json:
-        print(json_text([sc.summary() for sc in items]))
+        print(json_text([x.summary() for x in [*items, *EXPERIMENTS.values()]]))
         return
     console = _console()
     console.print(scenarios_table(items, width=console.width))
+    console.print(scenarios_table(EXPERIMENTS.values(), width=console.width, what="runs",
+                                  title="experiments (backprop-tui train NAME --headless)"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,9 +353,17 @@ def train_cmd(
         show_default=False)] = None,
     data_dir: DataDirOpt = None,
     all_data: AllDataOpt = False,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="An experiment: a shorter version for a first look (under a minute).")
+    ] = False,
+    trials: Annotated[int | None, typer.Option(
+        help="hyperparameter-search: how many trials (default 100).", show_default=False)
+    ] = None,
 ) -> None:
     """Train a scenario, or your own network from a .py file, in the live dashboard or
-    headless (--headless), with checkpoints, resume and Ctrl-C saving.
+    headless (--headless), with checkpoints, resume and Ctrl-C saving. An experiment of
+    chapter 6 (see `backprop-tui scenarios`) runs all its runs: --headless writes each run's
+    metrics.csv, combined.csv and experiment.json.
 
     A .py file's settings come from its bt.debug(...) call (optimizer, batch_size, seed), then
     from these flags; where both are silent: SGD lr 0.1, batch size min(N, 32), 10 epochs,
@@ -361,7 +374,22 @@ def train_cmd(
     input · 130 interrupted (a checkpoint is saved first).
     """
     from .errors import UsageError
+    from .experiments import EXPERIMENTS
 
+    if scenario in EXPERIMENTS:
+        from .experimentrun import train_experiment
+
+        return train_experiment(
+            scenario, headless=headless, quick=quick, trials=trials, seed=seed, out=out,
+            resume=resume, data_dir=data_dir, other_options={
+                "--epochs": epochs, "--batch-size": batch_size, "--lr": lr,
+                "--optimizer": optimizer, "--dtype": dtype, "--force": force,
+                "--min-accuracy": min_accuracy, "--log-every": log_every,
+                "--all-data": all_data})
+    for flag, given in (("--quick", quick or None), ("--trials", trials)):
+        if given is not None:
+            raise UsageError("only applies to an experiment", key=flag, value=given,
+                             expected=f"an experiment's name ({', '.join(EXPERIMENTS)})")
     check_options(("--log-every", log_every, POSITIVE_INT),
                   ("--min-accuracy", min_accuracy, FRACTION))
     # the dashboard reads keys from stdin and draws on stderr (Textual's choice)

@@ -33,26 +33,30 @@ LABEL_STYLE = {"good": "green", "fair": "green", "suspicious": "yellow", "wrong"
 SCENARIOS_TABLE_MIN_WIDTH = 110
 
 
-def scenarios_table(items: Iterable[Scenario], width: int | None = None) -> Table | Group:
+def scenarios_table(items: Iterable[Scenario], width: int | None = None, *,
+                    title: str = "built-in scenarios", what: str = "architecture"
+                    ) -> Table | Group:
     """Name (with its data below it), architecture, parameter count and description: a table,
     or below :data:`SCENARIOS_TABLE_MIN_WIDTH` columns a list, one scenario per paragraph
-    (name · data · architecture · parameters, then the description indented)."""
+    (name · data · architecture · parameters, then the description indented). The
+    experiments are listed the same way (``what``: their runs; no parameter count)."""
     if width is not None and width < SCENARIOS_TABLE_MIN_WIDTH:
-        blocks: list = [Text("built-in scenarios", style="italic"), Text("")]
+        blocks: list = [Text(title, style="italic"), Text("")]
         for sc in items:
             head = Text(sc.name, style="bold cyan")
             head.append(f" · {sc.data_label} · ", style="dim")
             if needs := sc.missing_data:
                 head.append(f"{needs} · ", style="yellow")
             head.append(sc.architecture)
-            head.append(f" · {sc.param_count:,} param{'s' * (sc.param_count != 1)}", style="dim")
+            if sc.param_count is not None:
+                head.append(f" · {sc.param_count:,} param{'s' * (sc.param_count != 1)}",
+                            style="dim")
             blocks.append(head)
             blocks.append(Padding(Text(printable(sc.description, spaces=True)), (0, 0, 0, 4)))
         return Group(*blocks)
-    table = Table(title="built-in scenarios", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("name / data", no_wrap=True, min_width=16)
-    table.add_column("architecture", no_wrap=True)
+    table.add_column(what, no_wrap=True)
     table.add_column("params", justify="right", no_wrap=True)
     table.add_column("description", overflow="fold", ratio=1)
     for sc in items:
@@ -60,7 +64,8 @@ def scenarios_table(items: Iterable[Scenario], width: int | None = None) -> Tabl
         name.append(f"\n{sc.data_label}", style="dim")
         if needs := sc.missing_data:
             name.append(f"\n{needs}", style="yellow")
-        table.add_row(name, sc.architecture, f"{sc.param_count:,}",
+        params = f"{sc.param_count:,}" if sc.param_count is not None else "—"
+        table.add_row(name, sc.architecture, params,
                       Text(printable(sc.description, spaces=True)))
     return table
 

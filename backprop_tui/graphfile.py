@@ -94,7 +94,7 @@ class GraphScenario:
         return None
 
     def summary(self) -> dict[str, Any]:
-        return {"name": self.name, "data": self.data_label,
+        return {"name": self.name, "kind": "graph", "data": self.data_label,
                 "architecture": self.architecture, "parameters": self.param_count,
                 "description": self.description}
 

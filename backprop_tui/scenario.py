@@ -269,6 +269,7 @@ class Scenario:
     def summary(self) -> dict[str, Any]:
         out = {
             "name": self.name,
+            "kind": "network",
             "data": self.data_label,
             "architecture": self.architecture,
             "parameters": self.param_count,
@@ -495,16 +496,18 @@ def load_scenario(ref: str | Path, *, check_memory: bool = True) -> Scenario:
                            f"(backprop-tui gradcheck {ref_s}) or run it (backprop-tui graph "
                            f"{ref_s})")
         if not path.is_file():
+            from .experiments import EXPERIMENTS
             from .graphfile import graph_names
 
-            names, graphs = builtin_names(), graph_names()
-            match = difflib.get_close_matches(ref_s.lower(), names + graphs, n=1, cutoff=0.5)
+            names, graphs, experiments = builtin_names(), graph_names(), list(EXPERIMENTS)
+            match = difflib.get_close_matches(ref_s.lower(), names + graphs + experiments, n=1,
+                                              cutoff=0.5)
             hint = f"Did you mean {match[0]!r}? " if match else ""
             raise ScenarioError(
                 f"unknown scenario {ref_s!r}",
                 expected=f"a built-in network ({', '.join(names)}), a computational graph for "
-                         f"debug, gradcheck and graph ({', '.join(graphs)}) or a path to a "
-                         ".toml file",
+                         f"debug, gradcheck and graph ({', '.join(graphs)}), an experiment for "
+                         f"train ({', '.join(experiments)}) or a path to a .toml file",
                 hint=hint + "Run `backprop-tui scenarios` to list them.",
             )
     try:

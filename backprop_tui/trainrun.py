@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
@@ -17,8 +19,6 @@ from .cliout import escape as _escape
 def train_headless(trainer, scenario: str, min_accuracy: float | None, log_every: int | None,
                     resumed: bool) -> None:
     """Progress on the terminal (or plain lines), Ctrl-C saves, exit codes as documented."""
-    import signal
-
     sc = trainer.scenario
     tr = sc.train
     console = _console()
@@ -41,19 +41,11 @@ def train_headless(trainer, scenario: str, min_accuracy: float | None, log_every
     every = log_every or max(1, -(-tr.epochs // 20))
     reporter = make_reporter(tr.epochs, every, console, interactive)
 
-    stop = {"requested": False}
-
-    def on_sigint(signum, frame):  # noqa: ARG001
-        if stop["requested"]:  # a second Ctrl-C: give up at once
-            raise KeyboardInterrupt
-        stop["requested"] = True
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         try:
-            result = trainer.run(on_event=reporter, should_stop=lambda: stop["requested"])
+            with ctrl_c_stops() as should_stop:
+                result = trainer.run(on_event=reporter, should_stop=should_stop)
         finally:
-            signal.signal(signal.SIGINT, previous)
             reporter.close()
         path = trainer.save_interrupt() if result.status == "stopped" else None
     except KeyboardInterrupt:
@@ -88,6 +80,27 @@ def train_headless(trainer, scenario: str, min_accuracy: float | None, log_every
             f"{100 * last.train_accuracy:.2f}%; mean {mean_epoch(result.history):.2f} s/epoch. "
             f"Saved in {_escape(trainer.out_dir)}", highlight=False, soft_wrap=True)
     check_target(result.history, min_accuracy)
+
+
+@contextmanager
+def ctrl_c_stops() -> Iterator[Callable[[], bool]]:
+    """While inside, Ctrl-C asks the work to stop: the ``should_stop`` yielded turns true, and
+    the work stops at its next safe point (between batches) and saves. A second Ctrl-C raises
+    KeyboardInterrupt at once. The previous handler is back afterwards."""
+    import signal
+
+    stop = {"requested": False}
+
+    def on_sigint(signum, frame):  # noqa: ARG001
+        if stop["requested"]:  # a second Ctrl-C: give up at once
+            raise KeyboardInterrupt
+        stop["requested"] = True
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: stop["requested"]
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_notes(trainer) -> list[str]:

@@ -23,6 +23,7 @@ from backprop_tui.cli import app
 from backprop_tui.data import DATA_DIR_ENV, MNIST_FILES
 from backprop_tui.data.cifar10 import CIFAR10_DIR_ENV
 from backprop_tui.engine.layers import ReLU
+from backprop_tui.experiments import EXPERIMENTS
 from backprop_tui.graphfile import graph_names, list_graph_scenarios
 from backprop_tui.resources import assets_dir
 from backprop_tui.scenario import list_scenarios, load_scenario
@@ -110,7 +111,9 @@ def test_scenarios_table_lists_every_builtin_without_losing_text(columns: int) -
         # a title, a blank line, then at most 3 lines a scenario (a head line, which wraps
         # where it says "needs CIFAR-10 (see README)", and the description)
         assert "description" not in out
-        assert len(out.splitlines()) <= 2 + 3 * (len(BUILTINS) + len(graph_names()))
+        # (the experiments: a second title and blank line, and as many lines each)
+        assert len(out.splitlines()) <= 4 + 3 * (len(BUILTINS) + len(graph_names())
+                                                 + len(EXPERIMENTS))
         assert "mnist-cnn · MNIST (60k/10k) · conv30@5×5-pool2-100-10 ReLU · 433,890 params" in out
     else:
         assert "description" in out.splitlines()[2]  # the table's header
@@ -127,13 +130,18 @@ def test_scenarios_json() -> None:
     result = run("scenarios", "--json")
     assert result.exit_code == 0
     items = json.loads(result.stdout)
-    # the computational graphs first (the learning path starts there), then the networks
-    assert [item["name"] for item in items] == graph_names() + sorted(BUILTINS)
+    # the computational graphs first (the learning path starts there), then the networks,
+    # then the experiments
+    assert [item["name"] for item in items] == graph_names() + sorted(BUILTINS) + \
+        list(EXPERIMENTS)
     assert [item["data"] for item in items[:len(graph_names())]] == ["graph"] * len(graph_names())
-    items = items[len(graph_names()):]
+    assert {item["kind"] for item in items[:len(graph_names())]} == {"graph"}
+    items = items[len(graph_names()):-len(EXPERIMENTS)]
     for item in items:
         needs = {"needs"} if item["name"].startswith("cifar10") else set()  # no CIFAR-10 here
-        assert set(item) == {"name", "data", "architecture", "parameters", "description", *needs}
+        assert set(item) == {"name", "kind", "data", "architecture", "parameters", "description",
+                             *needs}
+        assert item["kind"] == "network"
         sc = load_scenario(item["name"])
         assert item["parameters"] == sc.build_network().param_count()
         assert item["architecture"] == sc.architecture and item["description"]
@@ -427,7 +435,8 @@ def assert_one_error_line(proc: subprocess.CompletedProcess, *parts: str) -> Non
 def test_console_script_end_to_end(tmp_path) -> None:
     proc = sub(["scenarios", "--json"], tmp_path)
     assert proc.returncode == 0 and proc.stderr == ""
-    assert [s["name"] for s in json.loads(proc.stdout)] == graph_names() + sorted(BUILTINS)
+    assert [s["name"] for s in json.loads(proc.stdout)] == graph_names() + sorted(BUILTINS) + \
+        list(EXPERIMENTS)
 
     proc = sub(["gradcheck", "perceptron"], tmp_path)
     assert proc.returncode == 0 and "nothing to check" in proc.stdout

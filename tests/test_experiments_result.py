@@ -56,13 +56,14 @@ def test_csv_files(tmp_path: Path) -> None:
     r.save(tmp_path)
     rows = list(csv.reader((tmp_path / COMBINED_FILE).open()))
     assert rows[0] == ["run", "x", "metric", "value"]
-    assert ["std=0.01", "1.0", "loss", "2.2"] in rows
-    assert ["std=0.01", "2.0", "test_acc", "0.5"] in rows
+    assert ["std=0.01", "1", "loss", "2.2"] in rows
+    assert ["std=0.01", "2", "test_acc", "0.5"] in rows
     assert len(rows) == 1 + 4
     per_run = list(csv.reader((tmp_path / "01-std-0.01" / "metrics.csv").open()))
-    assert per_run == [["iteration", "loss", "test_acc"], ["0.0", "2.3", ""],
-                       ["1.0", "2.2", ""], ["2.0", "", "0.5"]]
+    assert per_run == [["iteration", "loss", "test_acc"], ["0", "2.3", ""],
+                       ["1", "2.2", ""], ["2", "", "0.5"]]
     assert not (tmp_path / "03-He").exists()    # a run without curves has no metrics file
+    assert r.run_folder(1) == "02-lr-3.2e-4-lambda-1.1e-6"
 
 
 def test_missing_file_refused(tmp_path: Path) -> None:

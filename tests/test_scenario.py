@@ -448,7 +448,8 @@ def test_build_optimizer(tmp_path, kind: str) -> None:
 
 def test_summary_has_the_columns_the_scenarios_command_shows(scenarios) -> None:
     s = scenarios["xor"].summary()
-    assert s == {"name": "xor", "data": "XOR truth table", "architecture": "2-6-2 ReLU",
+    assert s == {"name": "xor", "kind": "network", "data": "XOR truth table",
+                 "architecture": "2-6-2 ReLU",
                  "parameters": 32, "description": scenarios["xor"].description}
     assert scenarios["mnist-mlp"].summary()["architecture"] == "784-200-80-10 ReLU"
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .result import ExperimentResult, RunResult
 
@@ -59,6 +59,9 @@ class Context:
         return self._data[key]
 
 
+#: the settings of the full experiment (no --quick, seed 0, the default trials)
+FULL: dict[str, Any] = {"quick": False, "seed": 0, "trials": None}
+
 #: a run carried out: ``"done"``, or ``"stopped"`` (``should_stop`` said so between batches)
 RunStatus = str
 
@@ -88,12 +91,19 @@ class ExperimentSpec:
     def summary(self) -> dict[str, Any]:
         """The experiment as `backprop-tui scenarios --json` lists it."""
         return {"name": self.name, "kind": "experiment", "data": self.data_label,
-                "architecture": self.runs_label(), "parameters": None,
-                "description": self.description}
+                "runs": len(self.plan(FULL)), "description": self.description}
+
+    # as `backprop-tui scenarios` lists it, beside the scenarios (formatting.scenarios_table)
+    missing_data: ClassVar[None] = None  # MNIST ships with the package
+    param_count: ClassVar[None] = None  # several networks, or none
+
+    @property
+    def architecture(self) -> str:
+        return self.runs_label()
 
     def runs_label(self, settings: dict[str, Any] | None = None) -> str:
         """``6 runs`` (the full experiment's, unless ``settings`` say otherwise)."""
-        n = len(self.plan(settings or {"quick": False, "seed": 0, "trials": None}))
+        n = len(self.plan(settings or FULL))
         return f"{n} run{'s' * (n != 1)}"
 
 

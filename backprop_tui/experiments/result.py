@@ -100,7 +100,8 @@ class ExperimentResult:
     def run_folder(self, index: int) -> str:
         """The folder name of run ``index`` (``01-std-0.01``): numbered, so names that become
         the same path component stay apart and the folders list in run order."""
-        return f"{index + 1:02d}-{safe_name(self.runs[index].name)}"
+        name = self.runs[index].name.replace("λ", "lambda")  # "λ=0.1": lambda-0.1
+        return f"{index + 1:02d}-{safe_name(name)}"
 
     def to_dict(self) -> dict[str, Any]:
         doc = {"format": FORMAT, "version": VERSION, **asdict(self)}
@@ -151,6 +152,11 @@ def _num(v: float) -> str:
     return "" if v is None or not math.isfinite(v) else repr(float(v))
 
 
+def _x(v: float) -> str:
+    """An x value: ``12`` for an iteration or epoch, ``0.5`` otherwise."""
+    return str(int(v)) if math.isfinite(v) and float(v).is_integer() else _num(v)
+
+
 def _combined_csv(result: ExperimentResult) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
@@ -159,7 +165,7 @@ def _combined_csv(result: ExperimentResult) -> str:
         for metric in _ordered(run, result.metrics):
             c = run.curves[metric]
             for x, y in zip(c.x, c.y, strict=True):
-                w.writerow([run.name, _num(x), metric, _num(y)])
+                w.writerow([run.name, _x(x), metric, _num(y)])
     return out.getvalue()
 
 
@@ -178,7 +184,7 @@ def _run_csv(run: RunResult, x_label: str, metrics: list[str]) -> str:
     w = csv.writer(out, lineterminator="\n")
     w.writerow([x_label, *names])
     for x in sorted(rows):
-        w.writerow([_num(x), *(_num(rows[x][m]) if m in rows[x] else "" for m in names)])
+        w.writerow([_x(x), *(_num(rows[x][m]) if m in rows[x] else "" for m in names)])
     return out.getvalue()
 
 
