@@ -4,6 +4,8 @@ viewed · 130 stopped, the experiment saved, its resume command shown)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -38,16 +40,23 @@ def write_plots(result, folder: Path) -> list[Path]:
     return written
 
 
-def print_plots(paths: list[Path]) -> None:
-    """``plots: DIR/a.svg, DIR/b.svg`` — one line per file."""
-    console = _console()
-    for path in paths:
-        console.print(f"plot: {_escape(path)}", highlight=False, soft_wrap=True)
+@contextmanager
+def plots_of(folder: Path, plots: Path | None) -> Iterator[None]:
+    """Around a run of the experiment saved in ``folder``: afterwards — finished, stopped
+    (exit 130) or not — write its charts into ``plots`` and list them, one line per file."""
+    from .experiments.result import RESULT_FILE, ExperimentResult
+
+    try:
+        yield
+    finally:
+        if plots is not None and (folder / RESULT_FILE).is_file():
+            console = _console()
+            for path in write_plots(ExperimentResult.load(folder), plots):
+                console.print(f"plot: {_escape(path)}", highlight=False, soft_wrap=True)
 
 
 def compare_view(name: str, *, out: Path, quick: bool | None, trials: int | None,
-                 seed: int | None, resume: bool, data_dir: Path | None = None,
-                 plots: Path | None = None) -> None:
+                 seed: int | None, resume: bool, data_dir: Path | None = None) -> None:
     """Run experiment ``name`` into ``out`` in the compare view (``resume``: continue the one
     saved there; a finished one is only shown); afterwards say where it is saved and exit 0
     (done, or viewed) · 130 (stopped before the end, with the resume command)."""
@@ -66,8 +75,8 @@ def compare_view(name: str, *, out: Path, quick: bool | None, trials: int | None
                              key="--resume", value=str(out),
                              hint=f"Open it with: backprop-tui train {result.name} --resume "
                                   f"{out}")
-        if not all(r.status == "done" for r in result.runs):
-            result = None  # the worker resumes it
+        if not result.done:
+            result = None  # the worker resumes it (the flags checked by run_experiment)
     with threads_for("dashboard"):
         screen = CompareScreen(name, out, quick=quick, trials=trials, seed=seed,
                                resume=resume and result is None, result=result,
@@ -77,8 +86,6 @@ def compare_view(name: str, *, out: Path, quick: bool | None, trials: int | None
     if outcome.error is not None:
         raise outcome.error
     console = _console()
-    if plots is not None and outcome.result is not None:
-        print_plots(write_plots(outcome.result, plots))
     for path in screen.saved:
         console.print(f"saved: {_escape(path)}", highlight=False, soft_wrap=True)
     if outcome.status == "stopped":
