@@ -173,10 +173,12 @@ class ExperimentBars(ExperimentLines):
             self.runs = p.add_task("runs", total=len(result.runs))
             self.current = p.add_task("", total=1)
         p.update(self.runs, completed=finished)
-        running = next((r for r in result.runs if r.status == "running"), None)
-        if running is not None:
-            done, total = run_progress(running)
-            p.update(self.current, description=printable(running.name), completed=done,
+        # the run in progress, else the last one that ran (a quick run ends between updates)
+        shown = next((r for r in result.runs if r.status == "running"), None) or next(
+            (r for r in reversed(result.runs) if r.status in ("done", "stopped")), None)
+        if shown is not None:
+            done, total = run_progress(shown)
+            p.update(self.current, description=printable(shown.name), completed=done,
                      total=total)
         p.refresh()
 

@@ -128,3 +128,15 @@ def test_ctrl_c_stops_saves_and_resume_finishes(tmp_path: Path) -> None:
     assert ExperimentResult.load(out).done
     assert_refused(cli("train", "hyperparameter-search", "--headless", "--resume", out,
                        "--trials", 5), "cannot change --trials when resuming")
+
+
+def test_progress_of_a_run() -> None:
+    from backprop_tui.experiments import Curve, RunResult
+    from backprop_tui.progress import run_progress
+
+    growing = RunResult("SGD", {"iterations": 300},
+                        curves={"loss": Curve("loss", [1, 2, 3], [2.3, 2.2, 2.1]),
+                                "test_acc": Curve("test_acc", [], [])}, status="running")
+    assert run_progress(growing) == (3, 300)
+    assert run_progress(RunResult("plain", {"epochs": 20}, status="pending")) == (0, 20)
+    assert run_progress(RunResult("ReLU, He", {}, status="done")) == (1, 1)

@@ -9,6 +9,7 @@ then ``Sigmoid`` or ``ReLU``, five times, as one :class:`~backprop_tui.engine.ne
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -71,9 +72,11 @@ def activations(settings: dict[str, Any]) -> list[np.ndarray]:
 
 def execute(ctx: Context, index: int) -> RunStatus:
     run = ctx.result.runs[index]
+    t0 = time.perf_counter()
     run.histograms = [
         Histogram(f"layer {i + 1}", *_hist(a, int(run.settings["bins"])))
         for i, a in enumerate(activations(run.settings))]
+    run.seconds = time.perf_counter() - t0
     return "done"
 
 

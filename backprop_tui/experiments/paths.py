@@ -8,6 +8,7 @@ The point (x, y) is the one parameter of a one-layer network, and each step is t
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,9 @@ def walk(settings: dict[str, Any]) -> list[tuple[float, float]]:
 
 def execute(ctx: Context, index: int) -> RunStatus:
     run = ctx.result.runs[index]
+    t0 = time.perf_counter()
     run.path = walk(run.settings)
+    run.seconds = time.perf_counter() - t0
     curve = run.curve("f")
     for i, (x, y) in enumerate(run.path):
         curve.add(i, f(x, y))
