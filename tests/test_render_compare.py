@@ -217,3 +217,11 @@ def test_svg_holds_the_chart_text(tmp_path: Path) -> None:
     for run in r.runs:
         assert f"━ {run.name}" in plain
     assert "iteration" in plain and "He ends at the lowest loss" in plain
+
+
+def test_a_bin_far_above_the_rest_is_cut_so_the_rest_shows() -> None:
+    # ReLU's zeros: the first bin 100× the others; scaled to it the rest would be empty
+    t = histogram_cell([0.0, 1.0, 2.0, 3.0], [1000, 10, 5], 3, 1, "#ffffff")
+    assert t.plain.split("\n")[0] == "█▂▁"  # cut at 4 × 10: 10 → 2/8, 5 → 1/8
+    t = histogram_cell([0.0, 1.0, 2.0, 3.0], [30, 10, 5], 3, 1, "#ffffff")
+    assert t.plain.split("\n")[0] == "█▃▁"  # 3× the next: not cut

@@ -258,3 +258,22 @@ def test_the_picker_runs_an_experiment_in_the_compare_view_and_q_comes_back(
     folders = list((tmp_path / "runs").iterdir())
     assert len(folders) == 1 and folders[0].name.startswith("optimizer-paths-")
     assert all(r.status == "done" for r in ExperimentResult.load(folders[0]).runs)
+
+
+def test_snapshot_is_equal_and_shares_nothing_the_experiment_changes() -> None:
+    from backprop_tui.tui.screens.compare import snapshot
+
+    for make in (paths, histograms):
+        r = make()
+        snap = snapshot(r)
+        assert snap == r
+        run = r.runs[0]
+        for c in run.curves.values():
+            c.add(99.0, 1.0)  # the experiment goes on: curves grow in place
+        if run.path is not None:
+            run.path.append((0.0, 0.0))
+        for h in run.histograms:
+            h.counts[0] += 1
+        run.status = "running"
+        r.summary.append("more")
+        assert snap != r and snap == make()

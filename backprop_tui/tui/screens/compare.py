@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,6 +92,25 @@ def compare_help() -> HelpScreen:
                       intro="The runs are the headless command's (train EXPERIMENT "
                             "--headless): same numbers, same files. The screen repaints at "
                             "most 10 times a second.")
+
+
+def snapshot(result: ExperimentResult) -> ExperimentResult:
+    """A copy of ``result`` that shares no list or dict the experiment goes on changing (its
+    curves grow in place). Lists are copied whole, not element by element: 0.05 ms for
+    init-compare's 3 × 2,000-point curves against 4 ms for ``copy.deepcopy``, 0.8 ms against
+    14 ms for a 100-trial search (timeit, on the shared 2-core machine)."""
+    from ...experiments.result import Curve, Histogram
+
+    return replace(
+        result, metrics=list(result.metrics), summary=list(result.summary),
+        settings=dict(result.settings), contour=copy.deepcopy(result.contour),
+        runs=[replace(r, settings=dict(r.settings),
+                      curves={k: Curve(c.metric, list(c.x), list(c.y))
+                              for k, c in r.curves.items()},
+                      histograms=[Histogram(h.layer, list(h.edges), list(h.counts))
+                                  for h in r.histograms],
+                      path=list(r.path) if r.path is not None else None)
+              for r in result.runs])
 
 
 @dataclass
@@ -200,7 +219,7 @@ class CompareScreen(DismissOnce, Screen[None]):
 
     # -- the worker ---------------------------------------------------------------------------
     def _took_update(self, result: ExperimentResult) -> None:  # worker thread
-        snap = copy.deepcopy(result)  # the engine goes on changing its own
+        snap = snapshot(result)  # the engine goes on changing its own
         with self._lock:
             self._latest = snap
 
