@@ -277,3 +277,36 @@ def test_snapshot_is_equal_and_shares_nothing_the_experiment_changes() -> None:
         run.status = "running"
         r.summary.append("more")
         assert snap != r and snap == make()
+
+
+@pytest.mark.parametrize("running", [False, True])
+def test_random_keys_and_resizes_do_not_crash(tmp_path: Path, running: bool) -> None:
+    """Keys typed faster than frames and resizes between 40×12 and 200×60, on a finished
+    batch-norm grid and on a quick experiment running; then the view still answers."""
+    import random
+
+    from experiment_results import grid
+    from test_tui_fuzz import assert_stack_sane, close_dialogs, send_keys
+
+    rng = random.Random(7)
+    keys = ["tab", "shift+tab", "m", "l", "s", "space", "1", "2", "9", "question_mark",
+            "escape", "ctrl+p"]
+    if running:
+        make = lambda: CompareScreen("optimizer-compare", tmp_path / "run", quick=True)  # noqa: E731
+    else:
+        make = viewer(grid(), tmp_path / "grid")
+
+    async def body(app, pilot, screen):
+        for _ in range(12):
+            send_keys(app, [rng.choice(keys) for _ in range(15)])
+            await pilot.pause()
+            await pilot.resize_terminal(rng.randint(40, 200), rng.randint(12, 60))
+            await pilot.pause()
+        await close_dialogs(app, pilot)
+        assert_stack_sane(app, base=CompareScreen)
+        await pilot.resize_terminal(120, 40)
+        await press(pilot, "1")
+        assert screen.current()[0] == 0 and "chart 1/" in screen_text(app)
+
+    screen = run(body, make)
+    assert screen.finish().status in ("stopped", "completed", "viewed")
