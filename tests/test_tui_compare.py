@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from experiment_results import histograms, paths, saved
+from experiment_results import ALL, histograms, paths, saved
 from test_tui_cut_numbers import cut_numbers
 
 from backprop_tui.experiments.result import ExperimentResult
@@ -155,8 +155,10 @@ def test_help_lists_every_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
-@pytest.mark.parametrize("make", [paths, histograms])
-def test_no_number_cut_at_80_and_120_columns(tmp_path: Path, size, make) -> None:
+@pytest.mark.parametrize("kind", list(ALL))
+def test_no_number_cut_at_80_and_120_columns(tmp_path: Path, size, kind) -> None:
+    make = ALL[kind]
+
     async def body(app, pilot, screen):
         for _ in charts(screen.result):
             text = screen_text(app)
