@@ -88,11 +88,13 @@ def grid() -> ExperimentResult:
             speed = 0.9 if bn else 0.9 * math.exp(-abs(math.log10(w) + 1.5))
             x = list(range(1, 21))
             runs.append(RunResult(f"{'batch norm, ' if bn else ''}w={w:.2g}",
-                                  {"w": float(w), "batch_norm": bn}, status="done",
-                                  curves={"train_acc": Curve("train_acc", x,
-                                                             [speed * i / 20 for i in x])}))
+                                  {"w": float(w), "batch_norm": bn}, status="done", curves={
+                                      "train_acc": Curve("train_acc", x,
+                                                         [speed * i / 20 for i in x]),
+                                      "loss": Curve("loss", x, [2.3 * math.exp(-speed * i / 4)
+                                                                for i in x])}))
     return ExperimentResult("batchnorm", "Batch norm (book Fig. 6-19)", "grid", "epoch",
-                            ["train_acc"], runs)
+                            ["train_acc", "loss"], runs)
 
 
 def search(n: int = 12) -> ExperimentResult:

@@ -64,8 +64,9 @@ def test_loss_spanning_decades_gets_a_log_axis_and_l_switches_it() -> None:
     auto = chart(r, "loss").draw(100, 24, None).plain
     assert "log scale" in auto  # 2.35 … 0.05: 47×
     assert "log scale" not in chart(r, "loss").draw(100, 24, False).plain
+    assert chart(r, "loss").auto_log() is True
     acc = chart(r, "test_acc")
-    assert acc.loggable
+    assert not acc.loggable and acc.metric == "test_acc"
     text = acc.draw(100, 24, True).plain
     assert "log scale" not in text and "100┤" in text  # accuracy stays linear, in %
 
@@ -74,7 +75,7 @@ def test_charts_of_each_kind() -> None:
     assert [c.key for c in charts(curves())] == ["loss", "test_acc"]
     assert [c.key for c in charts(histograms())] == ["histograms-1", "histograms-2"]
     assert [c.key for c in charts(paths())] == ["paths", "f"]
-    assert [c.key for c in charts(ALL["grid"]())] == ["train_acc-grid"]
+    assert [c.key for c in charts(ALL["grid"]())] == ["train_acc-grid", "loss-grid"]
     assert [c.key for c in charts(search())] == ["val_acc-best", "train_acc-best"]
 
 

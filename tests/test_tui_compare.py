@@ -104,6 +104,31 @@ def test_opening_a_finished_experiment_and_switching_charts(tmp_path: Path) -> N
     assert screen.finish().status == "viewed"
 
 
+def test_l_switches_the_y_axis_where_there_is_one(tmp_path: Path) -> None:
+    from experiment_results import curves, grid
+
+    async def on_curves(app, pilot, screen):
+        await press(pilot, "2")  # test accuracy: linear, in %, whatever l says
+        await press(pilot, "l")
+        assert screen.log_y is None and "stays linear" in screen_text(app)
+        await press(pilot, "1", "l")  # the loss: log by default, l makes it linear
+        assert screen.log_y is False and "log scale" not in chart_shown(screen)
+        await press(pilot, "l")
+        assert screen.log_y is True and "log scale" in chart_shown(screen)
+
+    run(on_curves, viewer(curves(), tmp_path / "curves"))
+
+    async def on_grid(app, pilot, screen):
+        await press(pilot, "m")  # the loss grid: 2.3 … 0.01, log by default
+        assert screen.current()[1].key == "loss-grid" and "log scale" in chart_shown(screen)
+        await press(pilot, "l")
+        assert screen.log_y is False and "log scale" not in chart_shown(screen)
+        await press(pilot, "l")  # and back
+        assert screen.log_y is True and "log scale" in chart_shown(screen)
+
+    run(on_grid, viewer(grid(), tmp_path / "grid"))
+
+
 def test_s_saves_the_chart_shown_as_svg_in_the_run_folder(tmp_path: Path) -> None:
     async def body(app, pilot, screen):
         await press(pilot, "s")

@@ -67,13 +67,20 @@ EIGHTHS = " ▁▂▃▄▅▆▇█"
 @dataclass(frozen=True)
 class Chart:
     """One picture of an experiment: ``key`` names its file (``init-compare-loss.svg``),
-    ``title`` says what it shows; ``draw(width, height, log_y)`` draws it (``log_y`` None:
-    the chart decides; only charts with ``loggable`` have a y axis to switch)."""
+    ``title`` says what it shows; ``draw(width, height, log_y)`` draws it. A chart of curves
+    has its ``metric`` (``m`` in the view moves between these) and, unless the metric is an
+    accuracy (always linear, in %), ``auto_log``: whether its y axis is logarithmic when
+    ``log_y`` is None (the chart decides); ``l`` switches from there."""
 
     key: str
     title: str
     draw: Callable[[int, int, bool | None], Text]
-    loggable: bool = False
+    metric: str | None = None
+    auto_log: Callable[[], bool] | None = None
+
+    @property
+    def loggable(self) -> bool:
+        return self.auto_log is not None
 
 
 def color_of(index: int) -> str:
@@ -109,18 +116,25 @@ def charts(result: ExperimentResult) -> list[Chart]:
     metrics = [m for m in result.metrics if any(m in r.curves for r in runs)] or \
         list(result.metrics)
     for metric in metrics:
+        shown = ranked(result)[:SEARCH_BEST] if result.kind == "search" else range(len(runs))
+        auto = None if _is_accuracy(metric) else _bind_log(result, metric, shown)
         if result.kind == "grid":
             out.append(Chart(f"{metric}-grid", f"{metric_label(metric)} per "
                              f"{_group_key(runs) or 'run'}",
-                             _bind(grid_text, result, metric), loggable=True))
+                             _bind(grid_text, result, metric), metric, auto))
         elif result.kind == "search":
             out.append(Chart(f"{metric}-best", f"{metric_label(metric)}: the best "
                              f"{min(SEARCH_BEST, len(runs))} runs",
-                             _bind(search_text, result, metric), loggable=True))
+                             _bind(search_text, result, metric), metric, auto))
         else:
             out.append(Chart(metric, f"{metric_label(metric)} per {result.x_label}",
-                             _bind(curves_text, result, metric), loggable=True))
+                             _bind(curves_text, result, metric), metric, auto))
     return out
+
+
+def _bind_log(result: ExperimentResult, metric: str, indices: Sequence[int]
+              ) -> Callable[[], bool]:
+    return lambda: _auto_log(_series(result, metric, indices), metric, None)
 
 
 def _bind(fn: Callable[..., Text], *args: object) -> Callable[[int, int, bool | None], Text]:
@@ -389,8 +403,11 @@ def grid_text(result: ExperimentResult, metric: str, width: int, height: int,
 
     first = next(iter(groups.values()))
     roles = [role(runs[i]) for i in first]
-    head = _stack(Text(f"{metric_label(metric)} per {result.x_label}, one chart per "
-                       f"{key or 'run'}", style="bold", end=""),
+    top = Text(f"{metric_label(metric)} per {result.x_label}, one chart per {key or 'run'}",
+               style="bold", end="")
+    if _auto_log(_series(result, metric, range(len(runs))), metric, log_y):
+        top.append(" · log scale", style="dim")
+    head = _stack(top,
                   legend([(name, color_of(n)) for n, name in enumerate(roles)], width))
     room = height - _lines(head)
     cols = max(1, min(len(groups), width // 25))  # charts 23 columns wide at least

@@ -370,7 +370,7 @@ class CompareScreen(DismissOnce, Screen[None]):
             self.set_message("no chart yet: the first run is starting")
             return
         i, _ = self.current()
-        candidates = [k for k, c in enumerate(shown) if c.loggable or not only_curves]
+        candidates = [k for k, c in enumerate(shown) if c.metric or not only_curves]
         if not candidates:
             self.set_message("this experiment has no curves")
             return
@@ -401,12 +401,11 @@ class CompareScreen(DismissOnce, Screen[None]):
 
     def action_toggle_log(self) -> None:
         _, chart = self.current()
-        if chart is None or not chart.loggable:
-            self.set_message("this chart has no y axis to switch")
+        if chart is None or chart.auto_log is None:
+            self.set_message("this chart's y axis stays linear (accuracy in %)" if chart
+                             and chart.metric else "this chart has no y axis to switch")
             return
-        pane = self.query_one("#cmp-chart", ChartPane)
-        now = "log scale" in chart.draw(max(20, pane.content_size.width),
-                                        max(6, pane.content_size.height), self.log_y).plain
+        now = self.log_y if self.log_y is not None else chart.auto_log()
         self.log_y = not now
         self.message = f"curves: {'log' if self.log_y else 'linear'} y axis"
         self._redraw()
