@@ -364,11 +364,15 @@ def train_cmd(
         "the last batch of every epoch (every k-th of runs over 100 epochs, k = ⌈epochs/100⌉) "
         "into the run folder's health.csv (one row per layer), the last report printed at "
         "the end.")] = False,
+    plots: Annotated[Path | None, typer.Option(
+        help="An experiment: write each of its charts as an SVG file into this folder.",
+        show_default=False)] = None,
 ) -> None:
     """Train a scenario, or your own network from a .py file, in the live dashboard or
     headless (--headless), with checkpoints, resume and Ctrl-C saving. An experiment of
-    chapter 6 (see `backprop-tui scenarios`) runs all its runs: --headless writes each run's
-    metrics.csv, combined.csv and experiment.json.
+    chapter 6 (see `backprop-tui scenarios`) runs all its runs, in the compare view or with
+    --headless; either writes each run's metrics.csv, combined.csv and experiment.json (and
+    with --plots DIR each chart as an SVG file).
 
     A .py file's settings come from its bt.debug(...) call (optimizer, batch_size, seed), then
     from these flags; where both are silent: SGD lr 0.1, batch size min(N, 32), 10 epochs,
@@ -386,12 +390,12 @@ def train_cmd(
 
         return train_experiment(
             scenario, headless=headless, quick=quick, trials=trials, seed=seed, out=out,
-            resume=resume, data_dir=data_dir, other_options={
+            resume=resume, data_dir=data_dir, plots=plots, other_options={
                 "--epochs": epochs, "--batch-size": batch_size, "--lr": lr,
                 "--optimizer": optimizer, "--dtype": dtype, "--force": force,
                 "--min-accuracy": min_accuracy, "--log-every": log_every,
                 "--all-data": all_data, "--health": health or None})
-    for flag, given in (("--quick", quick or None), ("--trials", trials)):
+    for flag, given in (("--quick", quick or None), ("--trials", trials), ("--plots", plots)):
         if given is not None:
             raise UsageError("only applies to an experiment", key=flag, value=given,
                              expected=f"an experiment's name ({', '.join(EXPERIMENTS)})")

@@ -28,9 +28,12 @@ APPLIES = "--headless, --quick, --trials (hyperparameter-search), --seed, --out,
 
 def train_experiment(name: str, *, headless: bool, quick: bool, trials: int | None,
                      seed: int | None, out: Path | None, resume: Path | None,
-                     data_dir: Path | None, other_options: dict[str, object]) -> None:
-    """Run experiment ``name`` headless (see the module docstring); ``other_options``: the
-    train command's options that do not apply to an experiment, refused when given."""
+                     data_dir: Path | None, other_options: dict[str, object],
+                     plots: Path | None = None) -> None:
+    """Run experiment ``name`` headless (see the module docstring), or in the compare view
+    (:mod:`~backprop_tui.comparerun`); ``plots``: write its charts there as SVG files at the
+    end (also when stopped: what was measured so far); ``other_options``: the train command's
+    options that do not apply to an experiment, refused when given."""
     for flag, value in other_options.items():
         if value is not None and value is not False:
             shown = True if isinstance(value, bool) else getattr(value, "value", value)
@@ -44,15 +47,21 @@ def train_experiment(name: str, *, headless: bool, quick: bool, trials: int | No
         raise UsageError(f"only applies to hyperparameter-search, not {name}", key="--trials",
                          value=trials)
     if not headless:
-        # the compare view (TUI) opens here once it exists
-        raise UsageError("the compare view for experiments is not available yet",
-                         hint=f"Run it with: backprop-tui train {name} --headless")
+        from .tui.app import need_terminal
+
+        need_terminal("the compare view", hint="Add --headless to run the experiment with "
+                                               "progress lines instead (for CI and pipes).")
     folder = _folder(name, out, resume)
+    from .comparerun import compare_view, plots_of
     from .runfolder import claim_run_folder
 
-    with claim_run_folder(folder):  # locked: no second experiment writes here meanwhile
-        _run(name, folder, quick=quick, trials=trials, seed=seed, resume=resume is not None,
-             data_dir=data_dir)
+    with claim_run_folder(folder), plots_of(folder, plots):  # locked: one writer at a time
+        if headless:
+            _run(name, folder, quick=quick, trials=trials, seed=seed,
+                 resume=resume is not None, data_dir=data_dir)
+        else:
+            compare_view(name, out=folder, quick=quick or None, trials=trials, seed=seed,
+                         resume=resume is not None, data_dir=data_dir)
 
 
 def _folder(name: str, out: Path | None, resume: Path | None) -> Path:

@@ -36,13 +36,33 @@ SHOTS = {
     "picker.svg": (None, (120, 30), DARK, []),
     "graph-apple-orange.svg": ("apple-orange", (120, 40), DARK, ["f", "n", "n", "g"]),
     "graph-mlp-80x24.svg": ("mlp", (80, 24), DARK, ["b", *["right"] * 6]),
+    # chapter 6's experiments in the compare view: run for real (the full experiments, which
+    # take well under a second), then opened as a finished experiment
+    "compare-optimizer-paths.svg": ("experiment:optimizer-paths", (120, 40), DARK, []),
+    "compare-init-histograms.svg": ("experiment:init-histograms", (120, 40), DARK, []),
 }
+
+
+def experiment_screen(name: str):
+    """The compare view on experiment ``name``, run into a temporary folder; the folder it
+    shows is ``runs/NAME`` (a screenshot should not show a temporary path)."""
+    import tempfile
+
+    from backprop_tui.experiments import run_experiment
+    from backprop_tui.tui.screens.compare import CompareScreen
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_experiment(name, out=Path(tmp))
+    return lambda: CompareScreen(name, Path("runs") / name, result=result)
 
 
 async def shoot(name: str, scenario: str | None, size: tuple[int, int], theme: str,
                 keys: list[str], out: Path) -> None:
     if scenario is None:
         app = BackpropApp("picker", theme=theme)
+    elif scenario.startswith("experiment:"):
+        app = BackpropApp("screen", screen=experiment_screen(scenario.split(":", 1)[1]),
+                          theme=theme)
     elif is_graph_ref(scenario):
         graph = load_graph_scenario(scenario)
         session = GraphSession(graph.name, graph.build())

@@ -81,9 +81,11 @@ def test_a_misspelt_experiment_is_named(tmp_path: Path) -> None:
                    "Did you mean 'overfit'?")
 
 
-def test_without_headless_the_compare_view_hook(tmp_path: Path) -> None:
-    # the compare view (another room) opens here; until then, one clear line
-    assert_refused(cli("train", "optimizer-paths"), "compare view", "--headless")
+def test_without_headless_and_without_a_terminal_the_compare_view_says_so(tmp_path) -> None:
+    # the compare view (tests/test_tui_compare.py) needs a terminal: one clear line
+    assert_refused(cli("train", "optimizer-paths", "--out", tmp_path / "x"), "compare view",
+                   "needs a terminal", "--headless")
+    assert not (tmp_path / "x").exists()
 
 
 def test_a_folder_holding_an_experiment_is_not_overwritten(tmp_path: Path) -> None:

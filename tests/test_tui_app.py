@@ -726,11 +726,13 @@ def test_on_a_network_with_step_layers_the_check_pane_says_what_g_says() -> None
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 def test_the_picker_lists_the_learning_path_and_shows_descriptions_whole(size) -> None:
     """Gates and perceptron, xor, iris, MNIST MLP, MNIST CNN, then the rest (the order is
-    scenarios/learning-path.txt); at 120 columns every description is readable in the table,
-    wrapped in its column rather than cut at the screen's edge; at 80 there is no room for a
-    description column, and the line under the table shows the selected one in full."""
+    scenarios/learning-path.txt), then chapter 6's experiments; at 120 columns every
+    description is readable in the table, wrapped in its column rather than cut at the screen's
+    edge; at 80 there is no room for a description column, and the line under the table shows
+    the selected one in full."""
     from rich.text import Text
 
+    from backprop_tui.experiments import EXPERIMENTS
     from backprop_tui.graphfile import graph_names, load_graph_scenario
     from backprop_tui.scenario import learning_path, load_scenario
 
@@ -741,7 +743,7 @@ def test_the_picker_lists_the_learning_path_and_shows_descriptions_whole(size) -
             await pilot.pause()
             table = app.screen.query_one("DataTable")
             keys = [row.key.value for row in table.ordered_rows]
-            assert keys == graph_names() + learning_path()
+            assert keys == graph_names() + learning_path() + list(EXPERIMENTS)
             path = ["apple", "apple-orange", "fanout", "neuron", "mlp", "not", "and", "or",
                     "nand", "perceptron", "xor", "iris", "mnist-mlp", "mnist-cnn",
                     "cifar10-twolayer", "cifar10-cnn"]
@@ -758,8 +760,8 @@ def test_the_picker_lists_the_learning_path_and_shows_descriptions_whole(size) -
             # … and each description is there in full, over as many lines as it needs
             def description(name: str) -> str:
                 graphs = graph_names()
-                return (load_graph_scenario(name) if name in graphs
-                        else load_scenario(name)).description
+                return (EXPERIMENTS[name] if name in EXPERIMENTS else load_graph_scenario(name)
+                        if name in graphs else load_scenario(name)).description
 
             for name in keys:
                 cell = table.get_cell(name, "description")

@@ -108,3 +108,30 @@ def test_cifar10_colour_picture_zoomed(snap_compare, tmp_path) -> None:
 
     assert snap_compare(BackpropApp("debug", session=session, theme=DARK),
                         terminal_size=(120, 40), run_before=run_before)
+
+
+# -- the compare view (experiments) -------------------------------------------------------------
+def compare_app(kind: str) -> BackpropApp:
+    """A finished experiment in the compare view (tests/experiment_results.py: computed, not
+    run), its folder a fixed relative path that nothing is written to."""
+    from pathlib import Path
+
+    import experiment_results
+
+    from backprop_tui.tui.screens.compare import CompareScreen
+
+    result = experiment_results.ALL[kind]()
+    return BackpropApp("screen", theme=DARK, screen=lambda: CompareScreen(
+        result.name, Path("runs") / result.name, result=result))
+
+
+@pytest.mark.parametrize("kind", ["curves", "histograms", "paths"])
+def test_compare_view(snap_compare, kind) -> None:
+    # init-compare's loss curves (log axis), init-histograms' sigmoid columns, the four
+    # optimizers' paths in 2×2 panels on the contours
+    assert snap_compare(compare_app(kind), terminal_size=(120, 40), run_before=keys())
+
+
+def test_compare_view_80x24(snap_compare) -> None:
+    # the accuracy chart (2 of 2) at 80×24: no side column, the runs counted in the head
+    assert snap_compare(compare_app("curves"), terminal_size=(80, 24), run_before=keys("tab"))

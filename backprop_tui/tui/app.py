@@ -183,14 +183,16 @@ class BackpropApp(App[None]):
                                     partial(screen.run_action, k.action))
 
 
-def need_terminal() -> None:
-    """Textual reads keys from stdin and draws on stderr: both must be a terminal."""
+def need_terminal(who: str = "the debugger", hint: str | None = None) -> None:
+    """Textual reads keys from stdin and draws on stderr: both must be a terminal, or ``who``
+    says so (with ``hint``: what to do instead)."""
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise UsageError(
-            "the debugger needs a terminal (keyboard in, screen out); stdin or stderr is not "
-            "one here",
-            hint="Run it from a terminal — `python your_script.py` — not from a pipe, CI or a "
-                 "notebook cell; there, use gradcheck (bt.gradcheck) or train --headless.")
+            f"{who} needs a terminal (keyboard in, screen out); stdin or stderr is not one "
+            "here",
+            hint=hint or "Run it from a terminal — `python your_script.py` — not from a pipe, "
+                         "CI or a notebook cell; there, use gradcheck (bt.gradcheck) or train "
+                         "--headless.")
 
 
 def run_debugger(session: DebugSession, theme: str = DARK) -> None:

@@ -81,5 +81,7 @@ def _contrast(c: tuple[int, int, int]) -> Color:
 
 
 # -- line charts -------------------------------------------------------------------------------
-#: series colours that read on light and dark backgrounds
-COLORS = ("#3b8eea", "#e5892b", "#2aa876", "#c94fd6")
+#: series colours that read on light and dark backgrounds (blue, orange, green, purple, red,
+#: cyan, olive, grey); a chart with more series than these cycles through them
+COLORS = ("#3b8eea", "#e5892b", "#2aa876", "#c94fd6", "#d94c4c", "#2fb3c4", "#a08a1e",
+          "#8c8c8c")

@@ -1,7 +1,8 @@
 """The scenario picker (``backprop-tui`` with no arguments): a table of the built-in
-scenarios in learning-path order (``scenarios/learning-path.txt``), each description wrapped
-in the width the other columns leave; Enter opens the debugger on the highlighted one. A
-scenario or data error is shown in a dialog, never a crash."""
+scenarios in learning-path order (``scenarios/learning-path.txt``), then chapter 6's
+experiments, each description wrapped in the width the other columns leave; Enter opens the
+debugger on the highlighted scenario, or runs the experiment in the compare view. A scenario
+or data error is shown in a dialog, never a crash."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ def _load(name: str):
     from ...scenario import load_scenario
 
     return load_graph_scenario(name) if is_graph_ref(name) else load_scenario(name)
+
+
+def _experiment(name: str):
+    """The built-in experiment called ``name`` (chapter 6's), or None."""
+    from ...experiments import EXPERIMENTS
+
+    return EXPERIMENTS.get(name)
 
 
 class ScenarioTable(DataTable):
@@ -80,12 +88,19 @@ class PickerScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "backprop-tui"
         self.sub_title = "scenarios"
+        from ...experiments import EXPERIMENTS
         from ...graphfile import graph_names
         from ...scenario import learning_path
 
-        # the computational graphs first: the learning path starts there
-        names = self.names if self.names is not None else [*graph_names(), *learning_path()]
+        # the computational graphs first: the learning path starts there; chapter 6's
+        # experiments last
+        names = self.names if self.names is not None else [*graph_names(), *learning_path(),
+                                                           *EXPERIMENTS]
         for name in names:
+            if (exp := _experiment(name)) is not None:
+                self._rows.append((name, (name, exp.data_label, exp.runs_label(), "–"),
+                                   printable(exp.description, spaces=True)))
+                continue
             try:
                 sc = _load(name)
             except UserError as e:  # a broken file still lists, with its problem
@@ -142,6 +157,13 @@ class PickerScreen(Screen[None]):
 
         key = event.row_key.value if event.row_key is not None else None
         detail = self.query_one("#picker-detail", Static)
+        if (exp := _experiment(str(key))) is not None:
+            detail.update(Text.assemble(
+                (exp.name, "bold"), f" — {printable(exp.description, spaces=True)}\n",
+                (f"experiment · {exp.data_label} · {exp.runs_label()} · Enter runs them in the "
+                 "compare view (q stops and saves; resume with train NAME --resume DIR)",
+                 "dim")))
+            return
         try:
             sc = _load(str(key))
         except UserError as e:
@@ -177,6 +199,13 @@ class PickerScreen(Screen[None]):
     def _open(self, key: str | None) -> None:
         if self.loading or key is None:
             return
+        if _experiment(str(key)) is not None:
+            from ...training import default_run_dir
+            from .compare import CompareScreen
+
+            self.app.push_screen(CompareScreen(str(key), default_run_dir(str(key)),
+                                               leave="back"))
+            return
         self.loading = True
         self.query_one("#picker-status", Static).update(Text(printable(f"loading {key}…")))
         self._load(SessionSpec(str(key)))
@@ -208,7 +237,8 @@ class PickerScreen(Screen[None]):
         from .debugger import debugger_help
 
         self.app.push_screen(debugger_help([("↑ ↓", "choose a scenario"),
-                                            ("enter", "open it in the debugger"),
+                                            ("enter", "open it in the debugger (an "
+                                             "experiment: run it in the compare view)"),
                                             ("q", "quit")]))
 
 
