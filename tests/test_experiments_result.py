@@ -100,3 +100,20 @@ def test_malformed_key_named(tmp_path: Path, edit, key: str) -> None:
     with pytest.raises(RunFolderError) as e:
         ExperimentResult.load(tmp_path)
     assert f": {key}: not an experiment result" in str(e.value)
+
+
+def test_save_of_some_runs_leaves_the_other_metrics_files_alone(tmp_path: Path) -> None:
+    """run_experiment saves after each run: only that run's metrics.csv is written again (a
+    100-trial search rewrote all 100 files after every run), the combined files always."""
+    r = _result()
+    r.runs[2].curves = {"loss": Curve("loss", [0.0], [1.0])}
+    r.save(tmp_path)
+    first, third = (tmp_path / r.run_folder(0) / "metrics.csv",
+                    tmp_path / r.run_folder(2) / "metrics.csv")
+    first.write_text("kept\n")
+    r.runs[2].curves["loss"].y[0] = 9.0
+    r.save(tmp_path, runs=[2])
+    assert first.read_text() == "kept\n"
+    assert "9.0" in third.read_text()
+    assert "9.0" in (tmp_path / COMBINED_FILE).read_text()
+    assert ExperimentResult.load(tmp_path).runs[2].curves["loss"].y == [9.0]

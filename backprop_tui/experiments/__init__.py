@@ -80,13 +80,13 @@ def run_experiment(
             if ctx.stop_requested():
                 break
             run.status = spec.execute(ctx, i)
-            result.save(out)
+            result.save(out, runs=[i])
             ctx.update(force=True)
             if run.status != "done":
                 break
     if result.done:
         result.summary = spec.summarize(result)
-        result.save(out)
+        result.save(out, runs=())
         ctx.update(force=True)
     return result
 

@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,13 +111,16 @@ class ExperimentResult:
                 run["path"] = [list(p) for p in run["path"]]
         return doc
 
-    def save(self, folder: Path) -> None:
-        """Write ``experiment.json`` (atomically), ``combined.csv`` and every run's
-        ``metrics.csv`` into ``folder`` (created if missing)."""
+    def save(self, folder: Path, runs: Iterable[int] | None = None) -> None:
+        """Write ``experiment.json`` (atomically), ``combined.csv`` and the ``metrics.csv`` of
+        every run — or only of ``runs`` (indices), when the others are already on disk: an
+        experiment saved after each of its 100 runs would otherwise rewrite 100 files each
+        time."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        only = None if runs is None else set(runs)
         for i, run in enumerate(self.runs):
-            if run.curves:
+            if run.curves and (only is None or i in only):
                 sub = folder / self.run_folder(i)
                 sub.mkdir(exist_ok=True)
                 _write_text(sub / METRICS_FILE, _run_csv(run, self.x_label, self.metrics))
