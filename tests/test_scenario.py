@@ -32,7 +32,7 @@ from backprop_tui.scenario import Scenario, list_scenarios, load_scenario
 # The built-ins issue 2 asks for, and their architectures as layer sizes (for MLPs) — the
 # parameter counts below are computed from these, not copied from the code.
 BUILTINS = (
-    "and", "cifar10-cnn", "cifar10-twolayer", "iris", "mnist-cnn", "mnist-cnn-book", "mnist-mlp",
+    "and", "cifar10-cnn", "cifar10-twolayer", "iris", "iris-dropout", "mnist-cnn", "mnist-cnn-book", "mnist-mlp",
     "mnist-mlp-book",
     "mnist-twolayer", "mnist-twolayer-book", "nand", "not", "or", "perceptron", "xor",
     "xor-sigmoid",

@@ -30,7 +30,7 @@ import numpy as np
 
 from .conv import MaxPool2D, _from_hwnc, _to_hwnc
 from .layers import Affine, Dropout, ReLU, Sigmoid, Step
-from .losses import Loss, MeanSquaredError, SigmoidBCE, SoftmaxCrossEntropy
+from .losses import MeanSquaredError, SigmoidBCE, SoftmaxCrossEntropy
 from .network import Network
 from .optim import SGD, AdaGrad, Momentum, Optimizer
 
