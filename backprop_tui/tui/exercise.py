@@ -114,6 +114,7 @@ class Exercise:
         self.finished: float | None = None
         self.attempts = 0
         self.hints_used = 0
+        self._last_wrong: tuple[str, str] | None = None
         net, opt = copy.deepcopy((session.net, session.optimizer))
         x, t = (np.array(a) for a in session.stepper.batch)
         self._measured: Future[Evidence] = _MEASURE.submit(evidence, planted, net, opt, x, t)
@@ -136,13 +137,17 @@ class Exercise:
         return not self._measured.done()
 
     def answer(self, layer: str, tensor: str) -> bool:
-        """Right: the exercise is finished. Wrong: one more hint (up to the three)."""
+        """Right: the exercise is finished. Wrong: one more hint (up to the three); the same
+        wrong answer again (OK pressed twice) earns nothing more."""
         if self.solved:
             return True
+        if (layer, tensor) == self._last_wrong:
+            return False
         self.attempts += 1
         if (layer, tensor) == self.planted.answer:
             self.finished = self.clock()
             return True
+        self._last_wrong = (layer, tensor)
         self.hints_used = min(self.hints_used + 1, 3)
         return False
 

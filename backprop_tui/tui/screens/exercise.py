@@ -151,7 +151,10 @@ class ExerciseScreen(DebuggerScreen):
         self.exercise = exercise
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual runs DebuggerScreen.on_mount too, after this one: say ours once it has
+        self.call_after_refresh(self._announce)
+
+    def _announce(self) -> None:
         self.sub_title = printable(f"find the bug · {self.session.name} · "
                                    f"{self.session.architecture}")
         exercises = getattr(self.app, "exercises", None)
