@@ -213,3 +213,28 @@ def test_the_seed_decides_the_exercise() -> None:
     assert (a.planted.mistake.id, a.planted.site) == (b.planted.mistake.id, b.planted.site)
     seen = {start_exercise("iris", seed=s).planted.mistake.id for s in range(12)}
     assert len(seen) >= 4  # the seed moves it around
+
+
+def test_without_a_scenario_any_built_in_whose_data_are_here() -> None:
+    from backprop_tui.tui.exercise import choose
+
+    picks = [choose(None, s) for s in range(30)]
+    assert all(p.scenario.missing_data is None for p in picks)  # never CIFAR-10 without it
+    assert all(p.site in p.mistake.sites(p.scenario.build_network(dry=True),
+                                         p.scenario.build_optimizer(),
+                                         p.scenario.debug_batch_size) for p in picks)
+    assert len({p.mistake.id for p in picks}) >= 6  # each mistake as likely, not each scenario
+    again = choose(None, 7)
+    assert (again.scenario.name, again.mistake.id, again.site) == (
+        picks[7].scenario.name, picks[7].mistake.id, picks[7].site)
+
+
+def test_the_summary_says_how_to_play_it_again() -> None:
+    from backprop_tui.tui.exercise import choose
+
+    ex = start_exercise(None, seed=11)
+    assert ex.replay == "backprop-tui exercise --seed 11"  # no scenario: the same pick again
+    again = choose(None, 11)
+    assert (again.mistake, again.site) == (ex.planted.mistake, ex.planted.site)
+    assert start_exercise("xor", seed=4).replay == "backprop-tui exercise xor --seed 4"
+    assert "replay: backprop-tui exercise --seed 11" in ex.summary()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..blas import threads_for
 from ..engine.mistakes import (
     BY_ID,
     CATALOGUE,
@@ -88,11 +89,11 @@ def choose(scenario: str | Path | None, seed: int | None, mistake: str | None = 
                 options += [(sc, m, sites) for m, sites in scenario_mistakes(sc)]
     if mistake is not None:
         if mistake not in BY_ID:
-            raise UsageError("is not a mistake of the catalogue", key="--mistake", value=mistake,
+            raise UsageError("is not a mistake of the catalogue", key="mistake", value=mistake,
                              expected=", ".join(BY_ID))
         options = [o for o in options if o[1].id == mistake]
         if not options:
-            raise UsageError("does not apply to this scenario", key="--mistake", value=mistake,
+            raise UsageError("does not apply to this scenario", key="mistake", value=mistake,
                              hint="`backprop-tui exercise --list` says where each one applies")
     ids = sorted({m.id for _, m, _ in options}, key=list(BY_ID).index)
     picked = ids[int(rng.integers(len(ids)))]
@@ -101,14 +102,21 @@ def choose(scenario: str | Path | None, seed: int | None, mistake: str | None = 
     return Choice(sc, m, sites[int(rng.integers(len(sites)))], int(seed))
 
 
+def _measure(planted: Planted, net, optimizer, x: np.ndarray, t: np.ndarray) -> Evidence:
+    with threads_for("gradcheck"):  # its gradient check, as the debugger's `g` runs one
+        return evidence(planted, net, optimizer, x, t)
+
+
 class Exercise:
     """A planted mistake, the session it is planted in, and the score."""
 
     def __init__(self, session: DebugSession, planted: Planted, seed: int,
-                 clock=time.monotonic) -> None:
+                 clock=time.monotonic, replay: str = "") -> None:
         self.session = session
         self.planted = planted
         self.seed = seed
+        #: the command that plays this exercise again
+        self.replay = replay or f"backprop-tui exercise {session.name} --seed {seed}"
         self.clock = clock
         self.started = clock()
         self.finished: float | None = None
@@ -117,7 +125,7 @@ class Exercise:
         self._last_wrong: tuple[str, str] | None = None
         net, opt = copy.deepcopy((session.net, session.optimizer))
         x, t = (np.array(a) for a in session.stepper.batch)
-        self._measured: Future[Evidence] = _MEASURE.submit(evidence, planted, net, opt, x, t)
+        self._measured: Future[Evidence] = _MEASURE.submit(_measure, planted, net, opt, x, t)
         self._copies = (copy.deepcopy(net), copy.deepcopy(opt), x, t)
 
     @property
@@ -170,7 +178,7 @@ class Exercise:
         took = self.took()
         hints_text = f"{self.hints_used} hint{'s' if self.hints_used != 1 else ''}"
         m = self.planted.mistake
-        replay = f"replay: backprop-tui exercise {self.session.name} --seed {self.seed}"
+        replay = f"replay: {self.replay}"
         if self.solved:
             return (f"exercise solved in {took} with {hints_text} and {self.attempts} "
                     f"answer{'s' if self.attempts != 1 else ''}: {m.title} in "
@@ -214,4 +222,5 @@ def start_exercise(scenario: str | Path | None = None, *, seed: int | None = Non
     optimizer = sc.build_optimizer()
     planted = plant(choice.mistake, choice.site, net, optimizer)
     session = DebugSession.from_scenario(sc, net=net, optimizer=optimizer, data_dir=data_dir)
-    return Exercise(session, planted, choice.seed)
+    again = "backprop-tui exercise" + (f" {scenario}" if scenario is not None else "")
+    return Exercise(session, planted, choice.seed, replay=f"{again} --seed {choice.seed}")

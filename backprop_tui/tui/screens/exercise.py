@@ -38,14 +38,15 @@ class AnswerDialog(DismissOnce, ModalScreen[bool]):
         first = next(iter(self.options))
         with Vertical(classes="dialog answer-dialog"):
             yield Label("Where is the bug?", classes="dialog-title")
-            yield Static("One piece of this network has a mistake. Name the layer (or the loss, "
-                         "or the update) and the tensor that is wrong.", classes="dialog-body")
+            yield Static("Name the layer (or the loss, the update) and the wrong tensor.",
+                         classes="dialog-body")
             with Horizontal(classes="answer-selects"):
                 yield Select([(printable(k), k) for k in self.options], value=first,
                              allow_blank=False, id="layer")
                 yield Select(self._tensors(first), value=self.options[first][0],
                              allow_blank=False, id="tensor")
-            yield Static(self._hint_text(), id="hints", classes="dialog-error")
+            with VerticalScroll(classes="answer-hints"):
+                yield Static(self._hint_text(), id="hints", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Answer", variant="primary", id="ok")
                 yield Button("Back", id="cancel")
@@ -59,7 +60,8 @@ class AnswerDialog(DismissOnce, ModalScreen[bool]):
             return Text("")
         text = Text(f"Not that. Hint {len(hints)} of 3:\n", style="bold")
         for i, h in enumerate(hints, 1):
-            text.append(f"{i}. {h}\n", style="" if i < len(hints) else "bold")
+            text.append(f"{i}. {h}" + ("\n" if i < len(hints) else ""),
+                        style="" if i < len(hints) else "bold")
         return text
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -114,10 +116,9 @@ class ResultDialog(DismissOnce, ModalScreen[None]):
         m = ex.planted.mistake
         hints = ex.hints_used
         with Vertical(classes="dialog result-dialog"):
-            yield Label(printable(f"Found it: {m.title}, in {ex.planted.where}"),
-                        classes="dialog-title", markup=False)
-            yield Static(f"in {ex.took()} with {hints} hint{'s' if hints != 1 else ''}",
-                         classes="dialog-body")
+            yield Label(printable(f"Found in {ex.took()} with {hints} "
+                                  f"hint{'s' if hints != 1 else ''}: {m.title}, in "
+                                  f"{ex.planted.where}"), classes="dialog-title", markup=False)
             with VerticalScroll(classes="result-body"):
                 with Horizontal(classes="result-code"):
                     with Vertical(classes="code-wrong"):
@@ -141,10 +142,12 @@ class ResultDialog(DismissOnce, ModalScreen[None]):
         self.dismiss(None)
 
 
-class ExerciseScreen(DebuggerScreen):
+class ExerciseScreen(DebuggerScreen, inherit_bindings=False):
     """The debugger, with the exercise's answer key ``a``."""
 
-    BINDINGS = [*DebuggerScreen.BINDINGS, *bindings([ANSWER_KEY])]
+    # first: the footer shows it even at 80 columns, where the last keys do not fit (the
+    # debugger's own bindings are repeated here, after it, instead of inherited before it)
+    BINDINGS = [*bindings([ANSWER_KEY]), *DebuggerScreen.BINDINGS]
 
     def __init__(self, exercise: Exercise) -> None:
         super().__init__(exercise.session)

@@ -63,8 +63,7 @@ class PickerScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text.assemble(
             ("Pick a scenario", "bold"),
-            " — ↑↓ choose, Enter opens the step-through debugger on it, f a find-the-bug "
-            "exercise in it. A scenario is a "
+            " — ↑↓ choose, Enter opens the step-through debugger on it. A scenario is a "
             "computational graph (scenarios/graphs/*.toml), or a network, its data and its "
             "training settings (scenarios/*.toml).",
         ), id="picker-intro")
