@@ -169,9 +169,9 @@ def test_the_catalogue_applies_where_its_piece_is() -> None:
     assert not any("perceptron" in names for names in where.values())  # no gradient there
 
 
-@pytest.mark.parametrize("mistake", [m.id for m in M.CATALOGUE if m.id != "maxpool-first-entry"])
+@pytest.mark.parametrize("mistake", [m.id for m in M.CATALOGUE])
 def test_the_answer_is_exactly_the_planted_layer_and_tensor(mistake: str) -> None:
-    name = next(n for n in ("xor", "iris", "xor-sigmoid", "iris-dropout", "mnist-twolayer")
+    name = next(n for n in ("xor", "iris", "xor-sigmoid", "iris-dropout", "mnist-cnn")
                 if n in catalogue_scenarios()[mistake])
     ex = start_exercise(name, seed=1, mistake=mistake)
     right = ex.planted.answer
@@ -184,6 +184,7 @@ def test_the_answer_is_exactly_the_planted_layer_and_tensor(mistake: str) -> Non
                 assert not ex.solved
     assert ex.answer(*right) and ex.solved
     assert ex.hints_used == 3
+    ex.close()  # the measurement is not needed here: stop it
 
 
 def test_hints_escalate_phase_ratio_place() -> None:
@@ -238,3 +239,12 @@ def test_the_summary_says_how_to_play_it_again() -> None:
     assert (again.mistake, again.site) == (ex.planted.mistake, ex.planted.site)
     assert start_exercise("xor", seed=4).replay == "backprop-tui exercise xor --seed 4"
     assert "replay: backprop-tui exercise --seed 11" in ex.summary()
+
+
+def test_closing_an_exercise_stops_its_measurement() -> None:
+    from backprop_tui.engine.numeric import GradcheckCancelled
+
+    ex = start_exercise("mnist-cnn", seed=0, mistake="maxpool-first-entry")
+    ex.close()
+    with pytest.raises(GradcheckCancelled):
+        ex.measured()

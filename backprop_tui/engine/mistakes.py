@@ -455,30 +455,31 @@ def ratio_text(got: np.ndarray, want: np.ndarray, what: str, symbols: dict[str, 
 
 
 def evidence(planted: Planted, net: Network, optimizer: Optimizer, x: np.ndarray,
-             t: np.ndarray) -> Evidence:
+             t: np.ndarray, cancelled: Callable[[], bool] | None = None) -> Evidence:
     """Measure the planted mistake on copies of ``net`` and ``optimizer`` with the batch
     ``(x, t)``: the gradient check of the planted layer (backward mistakes), the update
     against the correct optimizer's (update mistakes), or the loss's non-finite entries
-    (forward mistakes). Nothing of the caller's changes."""
+    (forward mistakes). Nothing of the caller's changes. ``cancelled`` stops the gradient check
+    (it raises ``GradcheckCancelled``)."""
     phase = planted.mistake.phase
     if phase == "update":
         return _update_evidence(planted, net, optimizer, x, t)
     if phase == "forward":
         return _forward_evidence(planted, net, x, t)
-    return _backward_evidence(planted, net, x, t)
+    return _backward_evidence(planted, net, x, t, cancelled)
 
 
 def _entry_text(tensor: str, idx: tuple[int, ...]) -> str:
     return f"{tensor}[{', '.join(map(str, idx))}]"
 
 
-def _backward_evidence(planted: Planted, net: Network, x: np.ndarray, t: np.ndarray
-                       ) -> Evidence:
+def _backward_evidence(planted: Planted, net: Network, x: np.ndarray, t: np.ndarray,
+                       cancelled: Callable[[], bool] | None) -> Evidence:
     from .gradcheck import gradcheck
 
     layer, tensor = planted.answer
     name = "x" if tensor in ("dx", "dscores") else tensor[1:]
-    report = gradcheck(net, x, t, layers=[layer], end_to_end=False)
+    report = gradcheck(net, x, t, layers=[layer], end_to_end=False, cancelled=cancelled)
     row = next(c for c in report.checks if c.layer == layer and c.tensor == name)
     keep = (row.indices >= 0) & ~row.kinked
     a, n, idx = row.analytic[keep], row.numeric[keep], row.indices[keep]

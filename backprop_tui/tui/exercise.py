@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import copy
 import random
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +38,6 @@ from ..engine.mistakes import (
 from ..errors import ScenarioError, UsageError
 from ..scenario import Scenario, builtin_names, learning_path, load_scenario
 from .session import DebugSession
-
-_MEASURE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exercise")
 
 
 def scenario_mistakes(sc: Scenario) -> list[tuple[Mistake, list[str]]]:
@@ -102,9 +101,10 @@ def choose(scenario: str | Path | None, seed: int | None, mistake: str | None = 
     return Choice(sc, m, sites[int(rng.integers(len(sites)))], int(seed))
 
 
-def _measure(planted: Planted, net, optimizer, x: np.ndarray, t: np.ndarray) -> Evidence:
+def _measure(planted: Planted, net, optimizer, x: np.ndarray, t: np.ndarray,
+             stop: threading.Event) -> Evidence:
     with threads_for("gradcheck"):  # its gradient check, as the debugger's `g` runs one
-        return evidence(planted, net, optimizer, x, t)
+        return evidence(planted, net, optimizer, x, t, cancelled=stop.is_set)
 
 
 class Exercise:
@@ -125,8 +125,22 @@ class Exercise:
         self._last_wrong: tuple[str, str] | None = None
         net, opt = copy.deepcopy((session.net, session.optimizer))
         x, t = (np.array(a) for a in session.stepper.batch)
-        self._measured: Future[Evidence] = _MEASURE.submit(_measure, planted, net, opt, x, t)
+        self._measured: Future[Evidence] = Future()
+        self._stop = threading.Event()
+
+        def measure() -> None:
+            try:
+                self._measured.set_result(_measure(planted, net, opt, x, t, self._stop))
+            except BaseException as e:  # noqa: BLE001 - handed to whoever asks for it
+                self._measured.set_exception(e)
+
+        # a daemon: leaving the exercise early does not wait for a measurement nobody reads
+        threading.Thread(target=measure, name="exercise-measure", daemon=True).start()
         self._copies = (copy.deepcopy(net), copy.deepcopy(opt), x, t)
+
+    def close(self) -> None:
+        """Stop the background measurement if it still runs (the exercise is left)."""
+        self._stop.set()
 
     @property
     def solved(self) -> bool:

@@ -166,6 +166,9 @@ class ExerciseScreen(DebuggerScreen, inherit_bindings=False):
         self.set_message("Find the bug: one piece of this network has a mistake. Step (n), "
                          "check gradients (g), then press a to answer · ? for help")
 
+    def on_unmount(self) -> None:
+        self.exercise.close()
+
     def action_answer(self) -> None:
         if self.exercise.solved:
             self._show_result()
