@@ -219,3 +219,31 @@ def test_exercise_without_a_terminal_says_so() -> None:
     proc = cli("xor", "--seed", "3")
     assert proc.returncode == 2
     assert proc.stderr.startswith("error:") and "terminal" in proc.stderr
+
+
+def test_random_keys_on_an_exercise_do_not_crash() -> None:
+    """The answer dialog's selects and buttons under random keys (enter answers whatever is
+    selected: hints, and sometimes the result), between steps and checks."""
+    import random
+
+    from test_tui_fuzz import assert_stack_sane
+
+    ex = start_exercise("xor", seed=2, mistake="relu-mask-from-dout")
+    rng = random.Random(4)
+    keys = ["a", "a", "a", "enter", "enter", "escape", "tab", "down", "up", "space", "n", "n",
+            "g", "b", "question_mark"]
+
+    async def body(app, pilot):
+        for _ in range(20):
+            send_keys(app, rng.choices(keys, k=20))
+            await pilot.pause()
+            assert_stack_sane(app, base=ExerciseScreen)
+        for _ in range(10):
+            if len(app.screen_stack) <= 2:
+                break
+            await press(app, pilot, "escape")
+        assert stack(app) == ["Screen", "ExerciseScreen"]
+        await press(app, pilot, "a")
+        assert isinstance(app.screen, (AnswerDialog, ResultDialog))  # still answers
+
+    play(ex, body)
