@@ -248,3 +248,13 @@ def test_closing_an_exercise_stops_its_measurement() -> None:
     ex.close()
     with pytest.raises(GradcheckCancelled):
         ex.measured()
+
+
+@pytest.mark.parametrize("mistake", list(GRADIENT_MISTAKES))
+def test_unplant_puts_the_real_piece_back(mistake: str) -> None:
+    name, site = GRADIENT_MISTAKES[mistake]
+    sc, x, t = first_batch(name)
+    net, opt = sc.build_network(), sc.build_optimizer()
+    planted = M.plant(M.BY_ID[mistake], site, net, opt)
+    M.unplant(planted, net, opt)
+    assert failing_layers(net, x, t) == set()

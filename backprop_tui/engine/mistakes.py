@@ -376,6 +376,21 @@ def plant(mistake: Mistake, site: str, net: Network, optimizer: Optimizer) -> Pl
     return Planted(mistake, site)
 
 
+def unplant(planted: Planted, net: Network, optimizer: Optimizer) -> None:
+    """Put the real piece back at the planted site of ``net`` / ``optimizer`` (copies of the
+    exercise's: what the right code computes, for the answer's worked entry)."""
+    m, site = planted.mistake, planted.site
+    if m.phase == "update":
+        obj: object = optimizer
+    elif site == "loss":
+        obj = net.loss_layer
+    else:
+        obj = net.layers[net.index(site)]
+    real = {variant: real for real, variant in m.variants.items()}.get(type(obj))
+    if real is not None:
+        obj.__class__ = real
+
+
 def answer_choices(net: Network) -> dict[str, list[str]]:
     """What the answer dialog offers: every layer with its tensors (y, its parameters'
     gradients, dx), the loss's, and the update's parameters."""

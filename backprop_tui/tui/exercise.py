@@ -34,6 +34,7 @@ from ..engine.mistakes import (
     evidence,
     hints,
     plant,
+    unplant,
 )
 from ..errors import ScenarioError, UsageError
 from ..scenario import Scenario, builtin_names, learning_path, load_scenario
@@ -201,8 +202,9 @@ class Exercise:
                 "backprop-tui exercise --list)")
 
     def worked_entry(self) -> tuple[str, str]:
-        """(title, text): one affected entry explained — by ``explain`` when the engine has it,
-        else the gradient-check (or update) comparison of that entry."""
+        """(title, text): one affected entry — how the right code computes it, by ``explain``
+        when the engine has it, then what the planted code gave there (the gradient check's or
+        the update's numbers for that entry)."""
         found = self.measured()
         layer, tensor = self.planted.answer
         text = found.detail or found.ratio
@@ -210,9 +212,11 @@ class Exercise:
             return "what the numbers show", text
         try:
             from ..engine import explain as explain_mod
-        except ImportError:
+        except ImportError:  # no explain in this engine: the comparison alone
             return "the gradient check of one entry", text
         net, opt, x, t = copy.deepcopy(self._copies)
+        unplant(self.planted, net, opt)  # the right code's numbers, on the same batch
+        entry = f"{tensor}[{', '.join(map(str, found.entry))}]"
         try:
             with np.errstate(all="ignore"):
                 net.loss(x, t)
@@ -221,9 +225,9 @@ class Exercise:
                 e = explain_mod.explain(net, "update", tensor, found.entry, optimizer=opt)
             else:
                 e = explain_mod.explain(net, layer, tensor, found.entry)
-        except Exception:  # noqa: BLE001 - a piece explain does not cover: the numbers instead
+        except Exception:  # noqa: BLE001 - a piece explain does not cover: the numbers alone
             return "the gradient check of one entry", text
-        return "one affected entry, explained", f"{e}\n\n{text}"
+        return f"{entry} as the correct code computes it", f"{e}\n\nYours: {text}"
 
 
 def start_exercise(scenario: str | Path | None = None, *, seed: int | None = None,
