@@ -258,3 +258,14 @@ def test_unplant_puts_the_real_piece_back(mistake: str) -> None:
     planted = M.plant(M.BY_ID[mistake], site, net, opt)
     M.unplant(planted, net, opt)
     assert failing_layers(net, x, t) == set()
+
+
+@pytest.mark.parametrize(("name", "mistake", "says"), [
+    ("xor", "sgd-bias-from-itself", "should make = 0 = no change on every entry"),
+    ("mnist-twolayer", "momentum-uphill", "should make = -1 = the opposite direction on every"),
+    ("xor", "relu-mask-from-dout", "analytic/numeric is 0 on "),
+    ("xor", "softmax-no-max", "8 of 8 entries are NaN or Inf"),
+])
+def test_the_ratio_hint_says_what_was_measured(name: str, mistake: str, says: str) -> None:
+    ex = start_exercise(name, seed=1, mistake=mistake)
+    assert says in ex.measured().ratio

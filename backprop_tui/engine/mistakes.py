@@ -420,7 +420,7 @@ class Evidence:
 
 def _symbols(net: Network, n: int) -> dict[str, float]:
     """Quantities a measured ratio may turn out to be, by name."""
-    out = {"N": float(n), "1/N": 1.0 / n}
+    out = {"N": float(n), "1/N": 1.0 / n, "the opposite direction": -1.0, "no change": 0.0}
     for layer in net.layers:
         if isinstance(layer, Dropout) and layer.p:
             out.setdefault("1 − p", 1.0 - layer.p)
@@ -462,9 +462,9 @@ def ratio_text(got: np.ndarray, want: np.ndarray, what: str, symbols: dict[str, 
         return f"{what} = {_number(mid)}{named} on every entry{also}"
     vals, counts = np.unique(np.round(r, 6), return_counts=True)
     if len(vals) <= 3:
-        parts = ", ".join(f"{_number(float(v))} on {c}" for v, c in zip(vals, counts,
-                                                                         strict=True))
-        return f"{what} takes only the values {parts} entries{also}"
+        parts = ", ".join(f"{_number(float(v))} on {c} entr{'y' if c == 1 else 'ies'}"
+                          for v, c in zip(vals, counts, strict=True))
+        return f"{what} is {parts}{also}"
     return (f"{what} varies from {lo:.3g} to {hi:.3g} across the entries (median "
             f"{float(np.median(r)):.3g}): no single factor, the formula itself differs{also}")
 

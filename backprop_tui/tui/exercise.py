@@ -208,12 +208,14 @@ class Exercise:
         found = self.measured()
         layer, tensor = self.planted.answer
         text = found.detail or found.ratio
+        plain = {"backward": "the gradient check of one entry", "update": "the update of one "
+                 "entry", "forward": "one entry"}[self.planted.mistake.phase]
         if found.entry is None:
             return "what the numbers show", text
         try:
             from ..engine import explain as explain_mod
         except ImportError:  # no explain in this engine: the comparison alone
-            return "the gradient check of one entry", text
+            return plain, text
         net, opt, x, t = copy.deepcopy(self._copies)
         unplant(self.planted, net, opt)  # the right code's numbers, on the same batch
         entry = f"{tensor}[{', '.join(map(str, found.entry))}]"
@@ -226,7 +228,7 @@ class Exercise:
             else:
                 e = explain_mod.explain(net, layer, tensor, found.entry)
         except Exception:  # noqa: BLE001 - a piece explain does not cover: the numbers alone
-            return "the gradient check of one entry", text
+            return plain, text
         return f"{entry} as the correct code computes it", f"{e}\n\nYours: {text}"
 
 
