@@ -241,6 +241,16 @@ class Stepper:
         recs = self.records
         return recs[pos] if pos < len(recs) else None
 
+    def state_before_update(self) -> dict[str, dict[str, np.ndarray]] | None:
+        """The parameters and optimizer state the current iteration's update starts (or
+        started) from — its snapshot, ``{"params": {"affine1.W": …}, "state":
+        optimizer.state_dict()}``, the ``before`` that ``explain`` of the update takes. Never
+        modify them. None when this iteration's snapshot is not kept."""
+        snap = self._ring[-1] if self._ring else None
+        if snap is None or snap.iteration != self.iteration:
+            return None
+        return {"params": snap.params, "state": snap.opt_state}
+
     # -- history ------------------------------------------------------------------------------
     @property
     def history_nbytes(self) -> int:
