@@ -269,3 +269,23 @@ def test_unplant_puts_the_real_piece_back(mistake: str) -> None:
 def test_the_ratio_hint_says_what_was_measured(name: str, mistake: str, says: str) -> None:
     ex = start_exercise(name, seed=1, mistake=mistake)
     assert says in ex.measured().ratio
+
+
+def test_the_worked_entry_explains_the_right_value_next_to_the_planted_one() -> None:
+    from backprop_tui.engine.explain import explain
+
+    ex = start_exercise("xor", seed=0, mistake="loss-no-mean")
+    found = ex.measured()
+    title, text = ex.worked_entry()
+    entry = ", ".join(map(str, found.entry))
+    assert title == f"dscores[{entry}] as the correct code computes it"
+    # the right value, by bt.explain on the real loss with the same batch and weights
+    sc, x, t = first_batch("xor")
+    net = sc.build_network()
+    net.loss(x, t)
+    net.backward()
+    right = explain(net, "loss", "dscores", found.entry)
+    assert right.value == pytest.approx(found.expected, rel=1e-6)  # = the numerical derivative
+    assert str(right) in text
+    assert f"your code gives {found.got:.6g}" in text and found.got == pytest.approx(
+        4 * right.value)  # N = 4 times the right value

@@ -229,7 +229,7 @@ class Exercise:
                 e = explain_mod.explain(net, layer, tensor, found.entry)
         except Exception:  # noqa: BLE001 - a piece explain does not cover: the numbers alone
             return plain, text
-        return f"{entry} as the correct code computes it", f"{e}\n\nYours: {text}"
+        return f"{entry} as the correct code computes it", f"{e}\n\n{text}"
 
 
 def start_exercise(scenario: str | Path | None = None, *, seed: int | None = None,
