@@ -202,9 +202,9 @@ class Exercise:
                 "backprop-tui exercise --list)")
 
     def worked_entry(self) -> tuple[str, str]:
-        """(title, text): one affected entry — how the right code computes it, by ``explain``
-        when the engine has it, then what the planted code gave there (the gradient check's or
-        the update's numbers for that entry)."""
+        """(title, text): one affected entry — what the planted code gave there against the
+        right value (the gradient check's or the update's numbers for that entry), then how
+        the right code computes it, by ``explain`` when the engine has it."""
         found = self.measured()
         layer, tensor = self.planted.answer
         text = found.detail or found.ratio
@@ -229,7 +229,7 @@ class Exercise:
                 e = explain_mod.explain(net, layer, tensor, found.entry)
         except Exception:  # noqa: BLE001 - a piece explain does not cover: the numbers alone
             return plain, text
-        return f"{entry} as the correct code computes it", f"{e}\n\n{text}"
+        return f"{entry} as the correct code computes it", f"{text}\n\n{e}"
 
 
 def start_exercise(scenario: str | Path | None = None, *, seed: int | None = None,
