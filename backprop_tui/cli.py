@@ -103,9 +103,10 @@ def _root(ctx: typer.Context) -> None:
         print(ctx.get_help())
         print("\n(Run backprop-tui in a terminal to open the scenario picker.)")
         raise typer.Exit(0)
+    from .exerciserun import print_summaries
     from .tui.app import run_picker
 
-    run_picker()
+    print_summaries(run_picker())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -538,6 +539,31 @@ def debug_cmd(
     session = open_session(scenario, seed=seed, batch_size=batch_size, checkpoint=checkpoint,
                            data_dir=data_dir, nf=nf)
     run_debugger(session, theme=colours)
+
+
+@app.command("exercise")
+@user_errors
+def exercise_cmd(
+    scenario: Annotated[str | None, typer.Argument(
+        help="A built-in scenario (default: any whose data are here) or a .toml file.",
+        show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed that picks the mistake and where it goes (default: a new one, said on "
+             "exit).", show_default=False)] = None,
+    list_: Annotated[bool, typer.Option("--list", help="Print the catalogue of mistakes.")] = False,
+    as_json: JsonOpt = False,
+    theme: Annotated[ThemeChoice, typer.Option(help="Colour theme.")] = ThemeChoice.dark,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Find the bug: one mistake students make is planted in one piece of a network, without
+    saying where. Step, gradient-check, then press a to answer; prints the time and hints on exit.
+    """
+    from .exerciserun import print_catalogue, run
+
+    check_options(("--seed", seed, SEED))
+    if list_ or as_json:
+        return print_catalogue(as_json, _console())
+    run(scenario, seed, data_dir, light=theme == ThemeChoice.light)
 
 
 StepChoice = _choices("StepChoice", ("forward", "backward", "update"))

@@ -173,9 +173,11 @@ class Scenario:
         """Independent seeded streams: ``init``, ``dropout``, ``shuffle``, ``gradcheck``."""
         return seeded_rng(self.train.seed if seed is None else seed, stream)
 
-    def build_network(self, seed: int | None = None, dtype: str | np.dtype = "float64") -> Network:
-        """A fresh network with seeded initial weights (drawn in float64, then cast)."""
-        build = Build(self.rng(seed, "init"), self.rng(seed, "dropout"))
+    def build_network(self, seed: int | None = None, dtype: str | np.dtype = "float64", *,
+                      dry: bool = False) -> Network:
+        """A fresh network with seeded initial weights (drawn in float64, then cast); ``dry``:
+        placeholder weights that cost nothing, only to ask the layers what they are."""
+        build = Build() if dry else Build(self.rng(seed, "init"), self.rng(seed, "dropout"))
         layers = build_layers(self.layers, self.input_shape, self.shapes, build)
         return Network(layers, LOSSES[self.loss](), l2=self.l2, input_shape=self.input_shape,
                        dtype=np.dtype(dtype))

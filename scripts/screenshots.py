@@ -42,6 +42,15 @@ SHOTS = {
     "compare-init-histograms.svg": ("experiment:init-histograms", (120, 40), DARK, []),
 }
 
+#: find the bug: file name → (scenario, mistake, seed, terminal size, keys, answers); the
+#: wrong answers earn hints, the last (right) one opens the result
+EXERCISE_SHOTS = {
+    "exercise-result.svg": ("iris", "affine-dw-transposed", 0, (120, 40), ["b", "g"],
+                            [("affine3", "dW"), ("affine2", "dW")]),
+    "exercise-hint-80x24.svg": ("iris", "affine-dw-transposed", 0, (80, 24), ["b"],
+                                [("affine3", "dW"), ("relu2", "dx")]),
+}
+
 
 def experiment_screen(name: str):
     """The compare view on experiment ``name``, run into a temporary folder; the folder it
@@ -79,13 +88,48 @@ async def shoot(name: str, scenario: str | None, size: tuple[int, int], theme: s
         app.save_screenshot(filename=name, path=str(out))
 
 
+async def shoot_exercise(name: str, scenario: str, mistake: str, seed: int,
+                         size: tuple[int, int], keys: list[str],
+                         answers: list[tuple[str, str]], out: Path) -> None:
+    from textual.widgets import Button, Select
+
+    from backprop_tui.tui.exercise import start_exercise
+    from backprop_tui.tui.screens.exercise import ExerciseScreen
+
+    exercise = start_exercise(scenario, seed=seed, mistake=mistake)
+    exercise.clock = lambda: exercise.started  # no clock in the picture: "in 0 s"
+    app = BackpropApp("screen", screen=lambda: ExerciseScreen(exercise), theme=DARK)
+    async with app.run_test(size=size) as pilot:
+        async def settle() -> None:
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        await settle()
+        for key in [*keys, "a"]:
+            await pilot.press(key)
+            await settle()
+        for layer, tensor in answers:
+            app.screen.query_one("#layer", Select).value = layer
+            await settle()
+            app.screen.query_one("#tensor", Select).value = tensor
+            await settle()
+            app.screen.query_one("#ok", Button).press()
+            await settle()
+            await settle()
+        app.save_screenshot(filename=name, path=str(out))
+
+
 def main() -> None:
     out = ROOT / "assets" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
-    wanted = sys.argv[1:] or list(SHOTS)
+    wanted = sys.argv[1:] or [*SHOTS, *EXERCISE_SHOTS]
     for name in wanted:
-        scenario, size, theme, keys = SHOTS[name]
-        asyncio.run(shoot(name, scenario, size, theme, keys, out))
+        if name in EXERCISE_SHOTS:
+            asyncio.run(shoot_exercise(name, *EXERCISE_SHOTS[name], out))
+        else:
+            scenario, size, theme, keys = SHOTS[name]
+            asyncio.run(shoot(name, scenario, size, theme, keys, out))
         print(out / name)
 
 

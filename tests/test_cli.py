@@ -29,8 +29,8 @@ from backprop_tui.resources import assets_dir
 from backprop_tui.scenario import list_scenarios, load_scenario
 
 BUILTINS = (
-    "and", "cifar10-cnn", "cifar10-twolayer", "iris", "mnist-cnn", "mnist-cnn-book", "mnist-mlp",
-    "mnist-mlp-book",
+    "and", "cifar10-cnn", "cifar10-twolayer", "iris", "iris-dropout", "mnist-cnn", "mnist-cnn-book",
+    "mnist-mlp", "mnist-mlp-book",
     "mnist-twolayer", "mnist-twolayer-book", "nand", "not", "or", "perceptron", "xor",
     "xor-sigmoid",
 )

@@ -32,15 +32,16 @@ from backprop_tui.scenario import Scenario, list_scenarios, load_scenario
 # The built-ins issue 2 asks for, and their architectures as layer sizes (for MLPs) — the
 # parameter counts below are computed from these, not copied from the code.
 BUILTINS = (
-    "and", "cifar10-cnn", "cifar10-twolayer", "iris", "mnist-cnn", "mnist-cnn-book", "mnist-mlp",
-    "mnist-mlp-book",
+    "and", "cifar10-cnn", "cifar10-twolayer", "iris", "iris-dropout", "mnist-cnn", "mnist-cnn-book",
+    "mnist-mlp", "mnist-mlp-book",
     "mnist-twolayer", "mnist-twolayer-book", "nand", "not", "or", "perceptron", "xor",
     "xor-sigmoid",
 )
 MLP_SIZES = {
     "and": (2, 1), "or": (2, 1), "nand": (2, 1), "not": (1, 1),
     "perceptron": (2, 2, 1), "xor": (2, 6, 2), "xor-sigmoid": (2, 4, 1),
-    "iris": (4, 20, 20, 3), "mnist-mlp": (784, 200, 80, 10), "mnist-twolayer": (784, 100, 10),
+    "iris": (4, 20, 20, 3), "iris-dropout": (4, 20, 20, 3), "mnist-mlp": (784, 200, 80, 10),
+    "mnist-twolayer": (784, 100, 10),
     "mnist-mlp-book": (784, 200, 80, 10), "mnist-twolayer-book": (784, 50, 10),
     "cifar10-twolayer": (3072, 100, 10),  # cs231n's TwoLayerNet
 }

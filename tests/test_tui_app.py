@@ -745,7 +745,7 @@ def test_the_picker_lists_the_learning_path_and_shows_descriptions_whole(size) -
             keys = [row.key.value for row in table.ordered_rows]
             assert keys == graph_names() + learning_path() + list(EXPERIMENTS)
             path = ["apple", "apple-orange", "fanout", "neuron", "mlp", "not", "and", "or",
-                    "nand", "perceptron", "xor", "iris", "mnist-mlp", "mnist-cnn",
+                    "nand", "perceptron", "xor", "iris", "iris-dropout", "mnist-mlp", "mnist-cnn",
                     "cifar10-twolayer", "cifar10-cnn"]
             assert keys[:len(path)] == path
             # the cursor starts at the top of the path, whose first row is on the screen

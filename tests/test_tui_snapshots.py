@@ -135,3 +135,34 @@ def test_compare_view(snap_compare, kind) -> None:
 def test_compare_view_80x24(snap_compare) -> None:
     # the accuracy chart (2 of 2) at 80×24: no side column, the runs counted in the head
     assert snap_compare(compare_app("curves"), terminal_size=(80, 24), run_before=keys("tab"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_exercise_result(snap_compare, size) -> None:
+    # find the bug on iris, solved after one wrong answer: the transposed dW next to the correct
+    # code, why, and one affected entry (the clock stopped at the start: "in 0 s")
+    from textual.widgets import Button, Select
+
+    from backprop_tui.tui.exercise import start_exercise
+    from backprop_tui.tui.screens.exercise import ExerciseScreen
+
+    exercise = start_exercise("iris", seed=0, mistake="affine-dw-transposed")
+    exercise.clock = lambda: exercise.started
+
+    async def run_before(pilot) -> None:
+        await keys("b", "a")(pilot)
+        for layer, tensor in (("affine3", "dW"), ("affine2", "dW")):
+            pilot.app.screen.query_one("#layer", Select).value = layer
+            await keys()(pilot)
+            await pilot.pause()
+            pilot.app.screen.query_one("#tensor", Select).value = tensor
+            await pilot.pause()
+            pilot.app.screen.query_one("#ok", Button).press()
+            await pilot.pause()
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+
+    app = BackpropApp("screen", screen=lambda: ExerciseScreen(exercise), theme=DARK)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -128,6 +128,11 @@ class Layer:
         """Per-sample output shape for a per-sample input shape; raise ShapeError if invalid."""
         return in_shape
 
+    def decay_grad(self, name: str, l2: float) -> np.ndarray | float:
+        """The L2 penalty's share of the gradient of the parameter ``name`` (one of
+        :attr:`decay`): ∂(½·λ·‖W‖²)/∂W = λ·W. The network adds it after ``backward``."""
+        return l2 * self.params[name]
+
     # -- introspection -----------------------------------------------------------------------
     def kink_signature(self) -> np.ndarray | None:
         """For piecewise layers: the discrete choice made in the last forward (e.g. ReLU mask)."""

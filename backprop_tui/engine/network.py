@@ -223,7 +223,7 @@ class Network:
         dx = layer.backward(given(layer, dout), need_dx=need_dx)
         if self.l2 and layer.trainable:
             for k in layer.decay:
-                layer.grads[k] += self.l2 * layer.params[k]
+                layer.grads[k] += layer.decay_grad(k, self.l2)
         self.dinputs[i] = dx
         return dx
 

@@ -101,6 +101,9 @@ class BackpropApp(App[None]):
         self._key_screens: weakref.WeakKeyDictionary[events.Key, Screen] = \
             weakref.WeakKeyDictionary()
         self._palette: CommandPalette | None = None  # the last palette opened
+        #: the find-the-bug exercises opened in this app (their screens add them): what the
+        #: command prints on exit
+        self.exercises: list = []
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack:
@@ -216,7 +219,19 @@ def run_graph_debugger(name: str, graph: Graph, theme: str = DARK) -> None:
         BackpropApp("screen", screen=lambda: GraphScreen(session), theme=theme).run()
 
 
-def run_picker(theme: str = DARK) -> None:
-    """Open the scenario picker; Enter opens the debugger on the chosen scenario."""
+def run_picker(theme: str = DARK) -> list:
+    """Open the scenario picker; Enter opens the debugger on the chosen scenario. Returns the
+    exercises played from it (``f``)."""
+    app = BackpropApp("picker", theme=theme)
     with threads_for("debugger"):
-        BackpropApp("picker", theme=theme).run()
+        app.run()
+    return app.exercises
+
+
+def run_exercise(exercise, theme: str = DARK) -> None:
+    """Open the debugger of a find-the-bug ``exercise`` (:mod:`.screens.exercise`)."""
+    from .screens.exercise import ExerciseScreen
+
+    need_terminal()
+    with threads_for("debugger"):
+        BackpropApp("screen", screen=lambda: ExerciseScreen(exercise), theme=theme).run()

@@ -17,7 +17,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ...errors import UserError
+from ...errors import ScenarioError, UserError
 from ...safetext import printable
 from ..graphsession import GraphSession
 from ..session import DebugSession, SessionSpec
@@ -54,6 +54,7 @@ class PickerScreen(Screen[None]):
         # priority binding ran first and opened the row the cursor had left); the table's own
         # Enter says which row (on_data_table_row_selected)
         Binding("enter", "open", "open in the debugger"),
+        Binding("f", "exercise", "find the bug"),
         Binding("q", "app.quit", "quit"),
         Binding("question_mark", "help", "help", key_display="?"),
     ]
@@ -196,6 +197,47 @@ class PickerScreen(Screen[None]):
             return
         self._open(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
+    def action_exercise(self) -> None:
+        """Find the bug in the highlighted scenario: a mistake planted in one of its pieces."""
+        table = self.query_one(DataTable)
+        if self.loading or table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key is None:
+            return
+        self.loading = True
+        self.query_one("#picker-status", Static).update(
+            Text(printable(f"planting a mistake in {key}…")))
+        self._load_exercise(str(key))
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load_exercise(self, name: str) -> None:
+        from ...experiments import EXPERIMENTS
+        from ...graphfile import is_graph_ref
+        from ..exercise import start_exercise
+
+        try:
+            what = ("a computational graph" if is_graph_ref(name) else
+                    "an experiment of chapter 6" if name in EXPERIMENTS else None)
+            if what:
+                raise ScenarioError(f"{name!r} is {what}: the exercises plant their mistakes "
+                                    "in networks (xor, iris, mnist-cnn…)")
+            exercise = start_exercise(name)
+        except UserError as e:
+            self.app.call_from_thread(self._failed, name, str(e))
+            return
+        except Exception as e:  # a bug: still a dialog, not a crash
+            self.app.call_from_thread(self._failed, name, f"{type(e).__name__}: {e}")
+            return
+        self.app.call_from_thread(self._exercise_ready, exercise)
+
+    def _exercise_ready(self, exercise) -> None:
+        from .exercise import ExerciseScreen
+
+        self.loading = False
+        self.query_one("#picker-status", Static).update("")
+        self.app.push_screen(ExerciseScreen(exercise))
+
     def _open(self, key: str | None) -> None:
         if self.loading or key is None:
             return
@@ -239,6 +281,8 @@ class PickerScreen(Screen[None]):
         self.app.push_screen(debugger_help([("↑ ↓", "choose a scenario"),
                                             ("enter", "open it in the debugger (an "
                                              "experiment: run it in the compare view)"),
+                                            ("f", "find the bug: a mistake planted in one "
+                                                  "of its pieces, somewhere"),
                                             ("q", "quit")]))
 
 
