@@ -241,6 +241,14 @@ class Stepper:
         recs = self.records
         return recs[pos] if pos < len(recs) else None
 
+    def iteration_start(self) -> dict[str, dict[str, np.ndarray]]:
+        """The parameters (``"layer.param"`` → array) and the optimizer's ``state_dict()`` at
+        the start of the current iteration — what its update started from (``bt.explain``'s
+        ``before``): ``{"params": …, "state": …}``. The snapshot's own arrays: read, do not
+        write."""
+        snap = self._ring[-1]
+        return {"params": snap.params, "state": snap.opt_state}
+
     # -- history ------------------------------------------------------------------------------
     @property
     def history_nbytes(self) -> int:
