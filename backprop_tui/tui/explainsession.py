@@ -1,0 +1,280 @@
+"""What the explain view shows (key ``e`` in the debugger), computed from a
+:class:`~backprop_tui.tui.session.DebugSession` without any UI.
+
+The engine explains one entry (``engine/explain.py``: ``bt.explain``); this module ties it to
+what the debugger shows:
+
+* :meth:`ExplainSession.entry_at` — the tensor pane's row, tensor key and the cursor's true
+  index as the engine's :class:`Entry` (``cache mask`` → ``mask``, the loss row's tensors under
+  the loss layer's name, the update row's ``Δaffine1.W`` → ``Entry("update", "affine1.W", …)``);
+  :meth:`ExplainSession.place_of` the other way, for the tensors an explanation's inputs come
+  from;
+* :meth:`ExplainSession.explain` — the engine's explanation of an entry *as the stepper's
+  records hold it* (a context made of this iteration's records, not of whatever the network
+  last computed: a step back leaves stale values in the layers), with the parameters and
+  optimizer state the update started from (``Stepper.iteration_start``); an entry the
+  iteration has not computed yet is refused in one line, as the tensor pane says it;
+* :meth:`ExplainSession.fed_by` — the inputs, largest contribution first (a term that names an
+  input is its contribution), gradients before activations at a tie, so following the first
+  walks from a gradient toward the loss;
+* :meth:`ExplainSession.down` — one step the other way: the entry this one feeds next in the
+  order the steps run (``dx`` of layer k → ``dout`` of layer k−1 → ``dx`` … → the first
+  layer's ``dW``), the one it contributes most to.
+
+Imports numpy and the engine only (no textual).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine.explain import Context, Entry, ExplainError, Explanation, explain_in, fmt_index
+from .session import DebugSession
+
+#: candidates :meth:`ExplainSession.down` explains at most to find the entry one feeds
+DOWN_MAX_CANDIDATES = 4096
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the debugger shows an entry: the network pane's row, the tensor pane's key and
+    the entry's index in that tensor."""
+
+    row: int
+    key: str
+    index: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Fed:
+    """One input of an explanation: the entry, where it is shown, its value and its
+    contribution (the largest |term| that names it; 0 when no term does)."""
+
+    entry: Entry
+    place: Place | None
+    value: float | None
+    share: float
+
+
+def named(label: str, entry: Entry) -> bool:
+    """``label`` (a term's) names ``entry``: ``dout[0,3]`` in ``dout[0,3]·W[3,1] = …``, also
+    as ``relu1.dx[0,3]``; not ``x[0,3]`` inside ``dx[0,3]``."""
+    word = re.escape(f"{entry.tensor}{fmt_index(entry.index)}")
+    return re.search(rf"(?<![\w]){word}", label) is not None
+
+
+def _is_gradient(tensor: str) -> bool:
+    return tensor.startswith("d") or tensor in ("dscores",)
+
+
+class ExplainSession:
+    """Explains the entries a :class:`DebugSession` shows, and walks between them."""
+
+    def __init__(self, session: DebugSession) -> None:
+        self.session = session
+
+    # -- the debugger's places ↔ the engine's entries -----------------------------------------
+    @property
+    def _loss_name(self) -> str:
+        return self.session.net.loss_layer.name
+
+    def entry_at(self, row: int, key: str, index: tuple[int, ...]) -> Entry:
+        """The engine's entry for ``key[index]`` of the network pane's ``row``."""
+        s = self.session
+        index = tuple(int(i) for i in index)
+        if row == s.update_row:
+            return Entry("update", key.removeprefix("Δ"), index)
+        if row == s.loss_row:
+            return Entry(self._loss_name, key, index)
+        return Entry(s.layers[row].name, key.removeprefix("cache "), index)
+
+    def place_of(self, entry: Entry) -> Place | None:
+        """Where the debugger shows ``entry`` (None: no pane shows that tensor)."""
+        s = self.session
+        if entry.layer == "update":
+            row, keys = s.update_row, [f"Δ{entry.tensor}"]
+        elif entry.layer in (self._loss_name, "loss"):
+            row, keys = s.loss_row, [entry.tensor]
+        else:
+            names = [layer.name for layer in s.layers]
+            if entry.layer not in names:
+                return None
+            row, keys = names.index(entry.layer), [entry.tensor, f"cache {entry.tensor}"]
+        shown = [it.key for it in s.tensors(row)]
+        key = next((k for k in keys if k in shown), None)
+        return None if key is None else Place(row, key, entry.index)
+
+    def value_of(self, entry: Entry) -> float | None:
+        """``entry`` as the tensor pane shows it (None: not shown, or not computed yet)."""
+        place = self.place_of(entry)
+        item = None if place is None else self.session.tensor(place.row, place.key)
+        if item is None or item.array is None:
+            return None
+        try:
+            return float(np.asarray(item.array)[entry.index])
+        except (IndexError, TypeError, ValueError):
+            return None
+
+    # -- explaining ---------------------------------------------------------------------------
+    def context(self) -> Context:
+        """The engine's context made of this iteration's records: a tensor the iteration has
+        not computed is None (the network's arrays may hold an undone step's values)."""
+        s = self.session
+        st = s.stepper
+        n = len(s.layers)
+        fwd = [st.record_for("forward", i) for i in range(n)]
+        bwd = [st.record_for("backward", i) for i in range(n)]
+        loss = st.record_for("loss", None)
+        # the parameters the forward and backward used: those the iteration started with
+        # (the update, the iteration's last step, changes the live ones)
+        before = st.iteration_start() if st.complete else None
+        return Context(s.net, optimizer=s.optimizer, before=before,
+                       inputs=[r.input if r else None for r in fwd],
+                       output=fwd[-1].output if fwd and fwd[-1] else None,
+                       dinputs=[r.output if r else None for r in bwd],
+                       dout=loss.output if loss else None)
+
+    def pending(self, entry: Entry) -> str | None:
+        """Why ``entry`` cannot be explained yet (the tensor pane's own words), or None."""
+        place = self.place_of(entry)
+        item = None if place is None else self.session.tensor(place.row, place.key)
+        if item is not None and item.array is None:
+            return f"{entry.layer}.{entry.tensor} is {item.source}"
+        return None
+
+    def explain(self, entry: Entry) -> Explanation:
+        """The engine's explanation of ``entry`` as this iteration computed it; ExplainError
+        (one line) when it cannot be explained."""
+        why = self.pending(entry)
+        if why is not None:
+            raise ExplainError(why)
+        s = self.session
+        ctx = self.context()
+        if entry.layer == "update" or (entry.layer in [la.name for la in s.layers]
+                                       and entry.tensor in self._params(entry.layer)):
+            # the update, and a parameter as the pane shows it (live): no 'before' params
+            ctx = Context(s.net, optimizer=s.optimizer,
+                          before=s.stepper.iteration_start() if entry.layer == "update"
+                          else None,
+                          inputs=ctx.inputs, output=ctx.output, dinputs=ctx.dinputs,
+                          dout=ctx.dout_net)
+        return explain_in(ctx, entry.layer, entry.tensor, entry.index)
+
+    def _params(self, layer: str) -> list[str]:
+        s = self.session
+        return list(s.layers[[la.name for la in s.layers].index(layer)].params)
+
+    def fed_by(self, e: Explanation) -> list[Fed]:
+        """``e``'s inputs, largest contribution first; at a tie gradients first (following
+        the first input walks toward the loss), then in the engine's order."""
+        out = []
+        for k, entry in enumerate(e.inputs):
+            share = max((abs(v) for label, v in e.terms if named(label, entry)), default=0.0)
+            out.append((-share, not _is_gradient(entry.tensor), k,
+                        Fed(entry, self.place_of(entry), self.value_of(entry), share)))
+        out.sort(key=lambda t: t[:3])
+        return [t[3] for t in out]
+
+    # -- one step the other way: the entry this one feeds ---------------------------------------
+    def _next_tensor(self, entry: Entry) -> tuple[Entry | None, str | None, str | None]:
+        """(the entry ``entry`` is, one layer on — an identity — or None; else the layer and
+        tensor whose entries it feeds next; all None at the end of the chain)."""
+        s = self.session
+        names = [la.name for la in s.layers]
+        last = len(names) - 1
+        if entry.layer == "update":
+            return None, None, None
+        if entry.layer in (self._loss_name, "loss"):
+            if entry.tensor == "dscores":
+                return Entry(names[last], "dout", entry.index), None, None
+            return None, self._loss_name, "dscores"
+        i = names.index(entry.layer)
+        layer = s.layers[i]
+        t = entry.tensor
+        if t == "dx":
+            return (Entry(names[i - 1], "dout", entry.index), None, None) if i > 0 else \
+                (None, None, None)
+        if t == "dout":
+            if i > 0 or not layer.params:
+                return None, entry.layer, "dx"
+            return None, entry.layer, f"d{next(iter(layer.params))}"
+        if t.startswith("d") and t[1:] in layer.params:
+            return None, "update", f"{entry.layer}.{t[1:]}"
+        if t == "y":
+            return (Entry(names[i + 1], "x", entry.index), None, None) if i < last else \
+                (Entry(self._loss_name, "scores", entry.index), None, None)
+        return None, entry.layer, "y"  # x, a parameter or a cached tensor feeds the output
+
+    def down(self, entry: Entry) -> Entry:
+        """The entry ``entry`` feeds next in the order the steps run — down the backward pass
+        for a gradient (``dx`` of layer k is ``dout`` of layer k−1; a ``dout`` feeds the
+        layer's ``dx``, the first layer's ``dW``), toward the loss for an activation — the one
+        it contributes most to. ExplainError (one line) when there is none or it is not
+        computed yet."""
+        same, layer, tensor = self._next_tensor(entry)
+        if same is not None:
+            why = self.pending(same)
+            if why is not None:
+                raise ExplainError(why)
+            return same
+        if layer is None or tensor is None:
+            raise ExplainError(f"{entry} feeds nothing further down: the chain ends here")
+        target = Entry(layer, tensor, ())
+        why = self.pending(target)
+        place = self.place_of(target)
+        if why is not None or place is None:
+            raise ExplainError(why or f"{layer}.{tensor} is not shown by the debugger")
+        item = self.session.tensor(place.row, place.key)
+        assert item is not None and item.array is not None
+        for candidates in self._candidates(entry, item.array.shape):
+            best: tuple[float, Entry] | None = None
+            for idx in candidates:
+                try:
+                    e = self.explain(Entry(layer, tensor, idx))
+                except ExplainError:
+                    continue
+                if entry not in e.inputs:
+                    continue
+                share = max((abs(v) for label, v in e.terms if named(label, entry)),
+                            default=0.0)
+                if best is None or share > best[0]:
+                    best = (share, e.entry)
+            if best is not None:
+                return best[1]
+        raise ExplainError(f"no entry of {layer}.{tensor} takes {entry} directly")
+
+    def _candidates(self, entry: Entry, shape: tuple[int, ...]
+                    ) -> list[list[tuple[int, ...]]]:
+        """Entries of a tensor of ``shape`` that ``entry`` may feed, in sets to try in turn
+        (each at most :data:`DOWN_MAX_CANDIDATES`): those that share its sample (batch
+        tensors) and the index of each axis of the same length (a channel, a unit); then those
+        that share its sample; then any."""
+        place = self.place_of(entry)
+        item = None if place is None else self.session.tensor(place.row, place.key)
+        src = () if item is None or item.array is None else item.array.shape
+        sample: dict[int, int] = {}
+        if entry.index and src and shape and src[0] == shape[0] == self.session.n and \
+                entry.layer != "update":
+            sample[0] = entry.index[0]
+        axes = dict(sample)
+        for b in range(len(sample), len(src)):
+            for a in range(len(sample), len(shape)):
+                if a not in axes and shape[a] == src[b] > 1:
+                    axes[a] = entry.index[b]
+                    break
+
+        def entries(fixed: dict[int, int]) -> list[tuple[int, ...]]:
+            ranges = [range(fixed[a], fixed[a] + 1) if a in fixed else range(n)
+                      for a, n in enumerate(shape)]
+            out = []
+            for idx in np.ndindex(*[len(r) for r in ranges]):
+                out.append(tuple(r[i] for r, i in zip(ranges, idx, strict=True)))
+                if len(out) >= DOWN_MAX_CANDIDATES:
+                    break
+            return out
+
+        levels = [axes, sample, {}]
+        return [entries(f) for k, f in enumerate(levels) if f not in levels[:k]]
