@@ -36,6 +36,9 @@ from .engine import (
     BatchNorm,
     Conv2D,
     Dropout,
+    Entry,
+    ExplainError,
+    Explanation,
     Flatten,
     Graph,
     Layer,
@@ -57,6 +60,7 @@ from .engine import (
 )
 from .engine import gradcheck as _gradcheck
 from .engine import gradcheck_function as _gradcheck_function
+from .engine.explain import explain
 from .errors import CheckpointError, DataError, ScenarioError, UserError
 from .scenario import Scenario, list_scenarios, load_scenario
 
@@ -120,6 +124,9 @@ __all__ = [
     "Conv2D",
     "DataError",
     "Dropout",
+    "Entry",
+    "ExplainError",
+    "Explanation",
     "Flatten",
     "Graph",
     "Layer",
@@ -140,6 +147,7 @@ __all__ = [
     "UserError",
     "__version__",
     "debug",
+    "explain",
     "from_book",
     "from_functions",
     "gradcheck",

@@ -4,12 +4,16 @@ Imports numpy only — never rich, textual or typer. Importing it registers ever
 type (``engine/registry.py``): a new layer module is imported here.
 """
 
+# the explain rules of the pieces register on import; the function itself is imported from
+# engine.explain (a name `explain` here would hide the module of that name)
+from . import explain_layers  # noqa: F401
 from .batches import Batches
 from .book import BookLayer, BookLoss, from_book
 from .checks import GradcheckReport, TensorCheck
 from .conditions import Condition, DeadReLU, GradcheckFails, GradNorm, NonFinite
 from .contract import LayerError
 from .conv import Conv2D, MaxPool2D, col2im, im2col
+from .explain import Entry, ExplainError, Explanation, Grid
 from .functions import from_functions
 from .gradcheck import gradcheck
 from .graph import Graph, GraphError, Node, var
@@ -48,6 +52,10 @@ __all__ = [
     "BookLoss",
     "Condition",
     "DeadReLU",
+    "Entry",
+    "ExplainError",
+    "Explanation",
+    "Grid",
     "GradNorm",
     "Graph",
     "GraphError",

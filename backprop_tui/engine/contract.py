@@ -120,6 +120,11 @@ def check_grads(layer: Any) -> None:
                              f"shape {p.shape}")
 
 
+def same_data(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when ``a`` is ``b`` or a reshaped view of it (Affine keeps its input flattened)."""
+    return a is b or (a.size == b.size and np.shares_memory(a, b))
+
+
 def cached_arrays(cache: dict[str, Any]) -> dict[str, np.ndarray]:
     """The cached tensors of a step, as arrays: a layer of a user's own may also cache plain
     numbers or shapes (``self.cache["shape"] = x.shape``), shown as small arrays; anything that

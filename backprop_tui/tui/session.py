@@ -30,7 +30,7 @@ from ..blas import threads_for
 from ..engine.batches import Batches
 from ..engine.checks import GradcheckReport
 from ..engine.conditions import DeadReLU, GradcheckFails, GradNorm, NonFinite
-from ..engine.contract import LayerError
+from ..engine.contract import LayerError, same_data
 from ..engine.datacheck import BadData, check_finite, check_labels
 from ..engine.gradcheck import gradcheck
 from ..engine.layers import Layer
@@ -562,7 +562,7 @@ class DebugSession:
         shown += list(layer.params.values()) if fwd else []
         for k in cache_keys:
             a = fwd.cache.get(k) if fwd else None
-            if a is not None and (any(_same_data(a, b) for b in shown) or (
+            if a is not None and (any(same_data(a, b) for b in shown) or (
                     layer.writes_inputs and fwd.input is not None
                     and _same_values(a, fwd.input))):
                 continue
@@ -730,11 +730,6 @@ class DebugSession:
     # -- long runs (workers call these) -------------------------------------------------------
     def continue_(self, progress=None, cancelled=None) -> StopReason:
         return self.stepper.continue_(progress=progress, cancelled=cancelled)
-
-
-def _same_data(a: np.ndarray, b: np.ndarray) -> bool:
-    """True when ``a`` is ``b`` or a reshaped view of it (Affine keeps its input flattened)."""
-    return a is b or (a.size == b.size and np.shares_memory(a, b))
 
 
 def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
