@@ -305,7 +305,8 @@ def test_iteration_start_holds_what_the_update_started_from() -> None:
     for key, p in before.items():
         np.testing.assert_array_equal(start["params"][key], p)
         layer, k = key.split(".")
-        assert not np.array_equal(s.net.layers[s.net.index(layer)].params[k], p)  # the update moved it
+        # the update moved it
+        assert not np.array_equal(s.net.layers[s.net.index(layer)].params[k], p)
     assert set(start["state"]) == set(state)
     s.step()  # the next iteration starts from the updated parameters
     w = s.iteration_start()["params"]

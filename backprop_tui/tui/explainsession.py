@@ -51,12 +51,17 @@ class Place:
 @dataclass(frozen=True)
 class Fed:
     """One input of an explanation: the entry, where it is shown, its value and its
-    contribution (the largest |term| that names it; 0 when no term does)."""
+    contribution: the term of largest size that names it (0 when no term does)."""
 
     entry: Entry
     place: Place | None
     value: float | None
-    share: float
+    term: float
+
+
+def contribution(e: Explanation, entry: Entry) -> float:
+    """The term of ``e`` of largest size that names ``entry`` (0.0: none does)."""
+    return max((v for label, v in e.terms if named(label, entry)), key=abs, default=0.0)
 
 
 def named(label: str, entry: Entry) -> bool:
@@ -172,9 +177,9 @@ class ExplainSession:
         the first input walks toward the loss), then in the engine's order."""
         out = []
         for k, entry in enumerate(e.inputs):
-            share = max((abs(v) for label, v in e.terms if named(label, entry)), default=0.0)
-            out.append((-share, not _is_gradient(entry.tensor), k,
-                        Fed(entry, self.place_of(entry), self.value_of(entry), share)))
+            term = contribution(e, entry)
+            out.append((-abs(term), not _is_gradient(entry.tensor), k,
+                        Fed(entry, self.place_of(entry), self.value_of(entry), term)))
         out.sort(key=lambda t: t[:3])
         return [t[3] for t in out]
 
@@ -238,8 +243,7 @@ class ExplainSession:
                     continue
                 if entry not in e.inputs:
                     continue
-                share = max((abs(v) for label, v in e.terms if named(label, entry)),
-                            default=0.0)
+                share = abs(contribution(e, entry))
                 if best is None or share > best[0]:
                     best = (share, e.entry)
             if best is not None:

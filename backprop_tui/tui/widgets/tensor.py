@@ -165,6 +165,28 @@ class TensorPane(CachedLines, can_focus=True):
         self._draw_cache = None
         self.refresh()
 
+    def cursor_index(self) -> tuple[int, ...] | None:
+        """The true index of the entry under the cursor in the shown tensor (None: nothing
+        computed). The picture view has no cursor of its own: the entry the grid's cursor was
+        on, else the shown sample's first entry."""
+        it = self.item
+        if it is None or it.array is None:
+            return None
+        a = it.array
+        wv = self.winners
+        try:
+            if wv is not None and a.ndim == 4:  # a max-pool's arrows: the window's entry
+                r, c = self.cursor
+                cur = (r - wv.crop[0], c - wv.crop[1]) if wv.crop else (r, c)
+                return tuple(int(i) for i in wv.view.index_of(*cur))
+            if self.view is not None and self.view.source is a:
+                return tuple(int(i) for i in self.view.index_of(*self.cursor))
+        except (IndexError, ValueError):
+            pass
+        if a.ndim >= 2:
+            return (min(self.sample, a.shape[0] - 1),) + (0,) * (a.ndim - 1)
+        return (0,) * a.ndim
+
     def _mark_cells(self, view: Any, a: np.ndarray) -> np.ndarray | None:
         """The grid cells of ``view`` that hold a marked entry (a downsampled cell: any of
         the entries it stands for)."""

@@ -1,0 +1,147 @@
+"""The explain view's panes: the explanation of one entry (:class:`ExplainPane`: the engine's
+text — formula, the same with the numbers, the terms largest first, their sum, the grids, the
+notes), the entries that feed it (:class:`InputsPane`: largest contribution first, one
+selected) and the tensor the selected one comes from with every entry that feeds the explained
+one marked (:class:`SourcePane`, the tensor pane with marks)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from ...engine.explain import Explanation
+from ...engine.layers import dims
+from .. import render
+from ..explainsession import Fed
+from ..render.numtext import first_fit
+from .lines import CachedLines
+from .tensor import TensorPane
+
+
+class ExplainPane(CachedLines, can_focus=False):
+    """One :class:`Explanation`, as many of its terms as the pane's height holds."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.explanation: Explanation | None = None
+        #: the entry as the tensor pane shows it, when that is not the explained value (the
+        #: update row shows Δ = after − before; explain gives the value after)
+        self.shown: tuple[str, float] | None = None
+        self.border_title = "Explain"
+
+    def show(self, e: Explanation, shown: tuple[str, float] | None = None) -> None:
+        self.explanation = e
+        self.shown = shown
+        where = f"{e.entry.layer}.{e.entry.tensor}"
+        at = f"{e.entry.tensor}[{', '.join(map(str, e.entry.index))}]"
+        self.set_title_forms(f"Explain · {where}[{', '.join(map(str, e.entry.index))}]",
+                             f"Explain · {e.entry.layer} · {at}", at, "Explain")
+        self.refresh()
+
+    def render(self) -> Text:
+        e = self.explanation
+        if e is None:
+            return Text("nothing explained", style="dim")
+        width = max(20, self.content_size.width)
+        height = max(1, self.content_size.height)
+        extra = []
+        if self.shown is not None:
+            name, value = self.shown
+            extra = [f"the tensor pane shows {name} = {render.fmt(value)} (after − before)"]
+        lines: list[str] = []
+        for k in (8, 6, 4, 3, 2):  # as many terms as fit the pane
+            lines = e.text(width=width, max_terms=k).split("\n") + extra
+            if len(lines) <= height:
+                break
+        out = Text(no_wrap=True, overflow="crop", end="")
+        for n, line in enumerate(lines):
+            if n:
+                out.append("\n")
+            if n == 0:
+                style = "bold"
+            elif line.startswith("  · "):
+                style = "italic"
+            elif line.lstrip().startswith("= "):
+                style = "bold"
+            else:
+                style = ""
+            out.append(line, style=style)
+        return out
+
+
+class InputsPane(CachedLines, can_focus=False):
+    """The entries that feed the explained one, largest contribution first; the selected one
+    (``↑ ↓``) is what ``enter`` follows."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.fed: list[Fed] = []
+        self.selected = 0
+        self.border_title = "Fed by"
+
+    def set_inputs(self, fed: list[Fed], selected: int = 0) -> None:
+        self.fed = fed
+        self.selected = min(max(selected, 0), max(len(fed) - 1, 0))
+        n = len(fed)
+        self.set_title_forms(f"Fed by {n} entr{'y' if n == 1 else 'ies'}, largest first",
+                             f"Fed by {n}", "Fed by")
+        self.refresh()
+
+    def move(self, delta: int) -> None:
+        if self.fed:
+            self.selected = min(max(self.selected + delta, 0), len(self.fed) - 1)
+            self.refresh()
+
+    @property
+    def current(self) -> Fed | None:
+        return self.fed[self.selected] if self.fed else None
+
+    def render(self) -> Text:
+        width = max(10, self.content_size.width)
+        height = max(1, self.content_size.height)
+        out = Text(no_wrap=True, overflow="crop", end="")
+        if not self.fed:
+            out.append("nothing in the network feeds it (data, a parameter, a target)",
+                       style="dim")
+            return out
+        cur = self.current
+        assert cur is not None
+        same = sum(1 for f in self.fed if (f.entry.layer, f.entry.tensor) ==
+                   (cur.entry.layer, cur.entry.tensor))
+        what = f"{cur.entry.layer}.{cur.entry.tensor}"
+        legend = first_fit([
+            [("▸ ◆", "bold"), (f" below: the {same} entries of {what} that feed it · ", "dim"),
+             ("[ ]", "bold"), (" the selected one", "dim")],
+            [("▸ ◆", "bold"), (f" below: the {same} of {what} that feed it", "dim")],
+            [("▸ ◆", "bold"), (" below: they feed it", "dim")]], width)
+        lines = [legend]
+        rows = max(1, height - 1)
+        first = min(max(0, self.selected - rows // 2), max(0, len(self.fed) - rows))
+        for k in range(first, min(len(self.fed), first + rows)):
+            f = self.fed[k]
+            mark = "›" if k == self.selected else " "
+            name = f"{f.entry.layer}.{f.entry.tensor}[{', '.join(map(str, f.entry.index))}]"
+            value = "" if f.value is None else f" = {render.fmt(f.value)}"
+            share = f"  term {render.fmt(f.term)}" if f.term else ""
+            style = "reverse bold" if k == self.selected else ""
+            lines.append(first_fit([[(f"{mark} {name}{value}", style), (share, "dim")],
+                                    [(f"{mark} {name}{value}", style)],
+                                    [(f"{mark} {name}", style)]], width))
+        for n, line in enumerate(lines):
+            if n:
+                out.append("\n")
+            out.append_text(line)
+        return out
+
+
+class SourcePane(TensorPane):
+    """The tensor pane over the tensor an input comes from: its entries that feed the
+    explained one marked, the cursor on the selected input."""
+
+    def _update_title(self) -> None:
+        super()._update_title()
+        it = self.item
+        if it is not None and it.array is not None:
+            shape = dims(it.array.shape)
+            self.set_title_forms(f"Where it comes from · {self.row_name} · {it.key} ({shape})",
+                                 f"{self.row_name} · {it.key} ({shape})", f"{it.key}")
+        self.border_subtitle = "▸ ◆ feed it · [ ] selected"
