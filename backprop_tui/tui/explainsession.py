@@ -136,8 +136,13 @@ class ExplainSession:
         # the parameters the forward and backward used: those the iteration started with
         # (the update, the iteration's last step, changes the live ones)
         before = st.iteration_start() if st.complete else None
-        return Context(s.net, optimizer=s.optimizer, before=before,
-                       inputs=[r.input if r else None for r in fwd],
+        # x of a layer whose forward has not run is what arrives at it (the step before's y),
+        # as the tensor pane shows it: y of layer i is read as the input of layer i + 1
+        inputs = [r.input if r else None for r in fwd]
+        for i in range(1, n):
+            if inputs[i] is None and fwd[i - 1] is not None:
+                inputs[i] = fwd[i - 1].output
+        return Context(s.net, optimizer=s.optimizer, before=before, inputs=inputs,
                        output=fwd[-1].output if fwd and fwd[-1] else None,
                        dinputs=[r.output if r else None for r in bwd],
                        dout=loss.output if loss else None)

@@ -133,9 +133,10 @@ class InputsPane(CachedLines, can_focus=False):
         return out
 
 
-class SourcePane(TensorPane):
+class SourcePane(TensorPane, can_focus=False):
     """The tensor pane over the tensor an input comes from: its entries that feed the
-    explained one marked, the cursor on the selected input."""
+    explained one marked, the cursor on the selected input. Not focusable: the arrows choose
+    among the inputs."""
 
     def _update_title(self) -> None:
         super()._update_title()

@@ -180,7 +180,10 @@ class TensorPane(CachedLines, can_focus=True):
                 cur = (r - wv.crop[0], c - wv.crop[1]) if wv.crop else (r, c)
                 return tuple(int(i) for i in wv.view.index_of(*cur))
             if self.view is not None and self.view.source is a:
-                return tuple(int(i) for i in self.view.index_of(*self.cursor))
+                idx = tuple(int(i) for i in self.view.index_of(*self.cursor))
+                if self.image_mode and a.ndim >= 2:  # a picture shows the chosen sample
+                    idx = (min(self.sample, a.shape[0] - 1), *idx[1:])
+                return idx
         except (IndexError, ValueError):
             pass
         if a.ndim >= 2:
