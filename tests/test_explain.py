@@ -36,49 +36,65 @@ def assert_sums(e: Explanation, rel: float = 1e-12) -> None:
     assert e.value == e.value  # not NaN
 
 
-def _bump(a: np.ndarray, idx: tuple[int, ...], k: int | None = None) -> None:
-    """Change one entry: flip a boolean, move a label to the next class, shift a number."""
+def _bump(a: np.ndarray, idx: tuple[int, ...]) -> list:
+    """The changed values to try for one entry: a boolean flipped, a label moved to every other
+    class, a number moved across zero (a step or a ReLU then changes too) and away from it."""
     if a.dtype == np.bool_:
-        a[idx] = not a[idx]
-    elif a.dtype.kind in "iu":
-        a[idx] = (a[idx] + 1) % (k or 2)
-    else:
-        a[idx] += 0.5 + 0.25 * abs(a[idx])
+        return [not a[idx]]
+    if a.dtype.kind in "iu":
+        return [k for k in range(int(a.max()) + 2) if k != a[idx]]
+    v = float(a[idx])
+    return [-v - (0.5 if v >= 0 else -0.5)]
 
 
 def _phase(tensor: str, layer) -> str:
-    if tensor == "dx" or (tensor.startswith("d") and tensor[1:] in layer.params):
+    if tensor in ("dx", "dscores") or (tensor.startswith("d") and tensor[1:] in layer.params):
         return "backward"
     return "forward"
 
 
-def recompute(net: bt.Network, i: int, phase: str) -> dict[str, np.ndarray]:
-    """Layer ``i``'s step again on whatever its arrays now hold (frozen randomness): forward
-    from its input, or backward from its cache and dout (with L2, as the network adds it)."""
+def recompute(net: bt.Network, i: int | None, phase: str) -> dict[str, np.ndarray]:
+    """Layer ``i``'s step (``None``: the loss's) again on whatever its arrays now hold, frozen:
+    forward from its input, or backward from its cache and dout (with L2, as the network adds
+    it). A forward leaves the cache as it was: the arrays the network holds stay its own."""
+    if i is None:
+        ctx = Context(net).at("loss", "scores")
+        loss, scores = net.loss_layer, ctx.array("scores")
+        if phase == "forward":
+            kept = loss.cache
+            value = loss.forward(scores, ctx.array("t"))
+            out, loss.cache = {"loss": np.asarray(value + net.l2_term()), **loss.cache}, kept
+            return out
+        return {"dscores": loss.backward(1.0)}
     layer = net.layers[i]
     ctx = Context(net).at(layer.name, "x")
     if phase == "forward":
+        kept = dict(layer.cache)
         with net.frozen():
             y = layer.forward(handed(layer, ctx.x()))
-        return {"y": y, **layer.cache}
-    dout = ctx.dout()
-    dx = net.backward_layer(i, dout)
+        out = {"y": y, **layer.cache}
+        layer.cache.clear()
+        layer.cache.update(kept)
+        return out
+    dx = net.backward_layer(i, ctx.dout())
     return {"dx": dx, **{f"d{k}": g for k, g in layer.grads.items()}}
 
 
 def assert_inputs_exact(net: bt.Network, e: Explanation) -> None:
-    """Perturb every entry of the layer's input tensors, one at a time (in place, and put
-    back: a deep copy would part Affine's cached x from the input it is a view of): the
-    explained entry changes exactly when the perturbed entry is one of ``e.inputs``."""
-    i = net.index(e.layer)
-    layer = net.layers[i]
+    """Perturb every entry of the tensors a step reads, one at a time (in place, and put back:
+    a deep copy would part Affine's cached x from the input it is a view of): the explained
+    entry changes exactly when the perturbed entry is one of ``e.inputs``."""
+    ctx = Context(net).at(e.layer, e.tensor)
+    i, layer = ctx.i, ctx.layer
     phase = _phase(e.tensor, layer)
-    tensors = Context(net).at(e.layer, e.tensor).tensors()
-    feeding = ["x", *layer.params]
+    tensors = ctx.tensors()
+    made = {"y", "dx", "dscores", "loss", e.tensor} | {f"d{k}" for k in getattr(layer, "params",
+                                                                              ())}
     if phase == "backward":
-        feeding += ["dout"] + [k for k in tensors if k in layer.cache or k.startswith("cache ")]
+        made -= {"y"}
+    feeding = [k for k, a in tensors.items() if k not in made and a is not None]
     listed = {(entry.tensor, entry.index) for entry in e.inputs}
-    assert all(entry.layer == e.layer for entry in e.inputs), e.inputs
+    assert all(entry.layer == ctx.name for entry in e.inputs), e.inputs
     assert len(listed) == len(e.inputs), "an input listed twice"
     assert {t for t, _ in listed} <= set(feeding), (listed, feeding)
     base = recompute(net, i, phase)[e.tensor][e.index]
@@ -87,8 +103,10 @@ def assert_inputs_exact(net: bt.Network, e: Explanation) -> None:
         a = tensors[name]
         for idx in np.ndindex(a.shape):
             old = a[idx].copy()
-            _bump(a, idx)
-            changed = recompute(net, i, phase)[e.tensor][e.index] != base
+            changed = False
+            for v in _bump(a, idx):
+                a[idx] = v
+                changed = changed or recompute(net, i, phase)[e.tensor][e.index] != base
             a[idx] = old
             assert changed == ((name, idx) in listed), (
                 f"{e.entry}: perturbing {name}{list(idx)} "

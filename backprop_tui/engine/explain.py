@@ -189,6 +189,16 @@ def products(pairs: list[tuple[float, float]], limit: int = 3) -> str:
     return shown or "0"
 
 
+def feeding(*factors: tuple[Entry, float]) -> list[Entry]:
+    """The factors of one product term that feed it: each whose partner factors are not zero
+    (``x·dout`` with ``x = 0`` exactly is 0 whatever ``dout`` is — that ``dout`` feeds nothing)."""
+    out = []
+    for k, (entry, _) in enumerate(factors):
+        if all(v != 0 for m, (_, v) in enumerate(factors) if m != k):
+            out.append(entry)
+    return out
+
+
 # -- the context ---------------------------------------------------------------------------------
 class Context:
     """What the network's last forward and backward left, and what is being explained.
@@ -520,8 +530,9 @@ def _affine_y(ctx: Context, idx: Index) -> Explanation:
     terms = [(f"x[{n},{i}]·W[{i},{j}] = {paren(a)}·{paren(w)}", a * w)
              for i, (a, w) in enumerate(pairs)]
     terms.append((f"b[{j}]", b[j]))
-    inputs = [_flat_entry(ctx, n, i) for i in range(W.shape[0])]
-    inputs += [ctx.entry("W", (i, j)) for i in range(W.shape[0])] + [ctx.entry("b", (j,))]
+    inputs = [e for i, (a, w) in enumerate(pairs)
+              for e in feeding((_flat_entry(ctx, n, i), a), (ctx.entry("W", (i, j)), w))]
+    inputs.append(ctx.entry("b", (j,)))
     return ctx.explanation(idx, "y[n,j] = Σᵢ x[n,i]·W[i,j] + b[j]",
                            f"y[{n},{j}] = {products(pairs)} + {paren(b[j])}", terms, inputs,
                            notes=_flat_note(ctx))
@@ -543,8 +554,8 @@ def _affine_dW(ctx: Context, idx: Index) -> Explanation:
     pairs = [(x[n, i], dout[n, j]) for n in range(x.shape[0])]
     terms = [(f"x[{n},{i}]·dout[{n},{j}] = {paren(a)}·{paren(d)}", a * d)
              for n, (a, d) in enumerate(pairs)]
-    inputs = [_flat_entry(ctx, n, i) for n in range(x.shape[0])]
-    inputs += [ctx.entry("dout", (n, j)) for n in range(x.shape[0])]
+    inputs = [e for n, (a, d) in enumerate(pairs)
+              for e in feeding((_flat_entry(ctx, n, i), a), (ctx.entry("dout", (n, j)), d))]
     formula = "dW[i,j] = Σₙ x[n,i]·dout[n,j]"
     substituted = f"dW[{i},{j}] = {products(pairs)}"
     if ctx.decays("W"):
@@ -576,8 +587,8 @@ def _affine_dx(ctx: Context, idx: Index) -> Explanation:
     i = flat
     terms = [(f"dout[{n},{j}]·W[{i},{j}] = {paren(d)}·{paren(w)}", d * w)
              for j, (d, w) in enumerate(pairs)]
-    inputs = [ctx.entry("dout", (n, j)) for j in range(W.shape[1])]
-    inputs += [ctx.entry("W", (i, j)) for j in range(W.shape[1])]
+    inputs = [e for j, (d, w) in enumerate(pairs)
+              for e in feeding((ctx.entry("dout", (n, j)), d), (ctx.entry("W", (i, j)), w))]
     notes = _flat_note(ctx)
     if len(idx) > 2:
         notes.append(f"dx{fmt_index(idx)} is entry i = {i} of sample {n}'s flattened row")
