@@ -42,6 +42,9 @@ EXPLAIN_KEYS: tuple[KeyCommand, ...] = (
     KeyCommand("d", "down_chain", "down", "One step the other way: explain the entry this one "
                "feeds next, the one it adds most to (dx of layer k → dout of layer k−1 → dx … → "
                "the first layer's dW; an activation: toward the loss)"),
+    KeyCommand("pagedown", "scroll(1)", "", "Scroll an explanation taller than its pane (the "
+               "grids of a conv entry at 80×24)", "pgdn / pgup"),
+    KeyCommand("pageup", "scroll(-1)", "", "Scroll the explanation back up", "pgup"),
     KeyCommand("backspace", "back", "back", "Back to the entry explained before", "backspace"),
     KeyCommand("escape", "back_or_close", "close", "Back one entry; at the first, close the "
                "explain view", "escape"),
@@ -143,6 +146,7 @@ class ExplainScreen(DismissOnce, Screen[None]):
             marks = frozenset(f.entry.index for f in fed if f.place is not None and
                               (f.place.row, f.place.key) == (place.row, place.key))
         pane = self.query_one(SourcePane)
+        pane.own = cur is None or cur.place is None
         if place is None:
             pane.set_items([], "")
             return
@@ -186,6 +190,10 @@ class ExplainScreen(DismissOnce, Screen[None]):
         e, fed, _ = self.trail[-1]
         self.trail[-1] = (e, fed, pane.selected)
         self._show_source()
+
+    def action_scroll(self, delta: int) -> None:
+        pane = self.query_one(ExplainPane)
+        pane.scroll_lines(delta * max(1, pane.content_size.height - 2))
 
     def action_follow(self) -> None:
         cur = self.query_one(InputsPane).current

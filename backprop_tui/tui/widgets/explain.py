@@ -26,37 +26,60 @@ class ExplainPane(CachedLines, can_focus=False):
         #: the entry as the tensor pane shows it, when that is not the explained value (the
         #: update row shows Δ = after − before; explain gives the value after)
         self.shown: tuple[str, float] | None = None
+        self.first_line = 0  #: the first line shown, when the explanation is taller than the pane
         self.border_title = "Explain"
 
     def show(self, e: Explanation, shown: tuple[str, float] | None = None) -> None:
         self.explanation = e
         self.shown = shown
+        self.first_line = 0
         where = f"{e.entry.layer}.{e.entry.tensor}"
         at = f"{e.entry.tensor}[{', '.join(map(str, e.entry.index))}]"
         self.set_title_forms(f"Explain · {where}[{', '.join(map(str, e.entry.index))}]",
                              f"Explain · {e.entry.layer} · {at}", at, "Explain")
         self.refresh()
 
-    def render(self) -> Text:
+    def scroll_lines(self, delta: int) -> None:
+        """Scroll an explanation taller than the pane (its grids at 80×24) by ``delta`` lines."""
+        self.first_line = max(0, self.first_line + delta)
+        self.refresh()
+
+    def lines(self, width: int, height: int) -> list[str]:
+        """The explanation in ``width`` columns, with as many terms as ``height`` lines hold
+        (at least 3: then the pane scrolls)."""
         e = self.explanation
-        if e is None:
-            return Text("nothing explained", style="dim")
-        width = max(20, self.content_size.width)
-        height = max(1, self.content_size.height)
+        assert e is not None
         extra = []
         if self.shown is not None:
             name, value = self.shown
             extra = [f"the tensor pane shows {name} = {render.fmt(value)} (after − before)"]
         lines: list[str] = []
-        for k in (8, 6, 4, 3, 2):  # as many terms as fit the pane
+        for k in (8, 6, 4, 3):  # as many terms as fit the pane
             lines = e.text(width=width, max_terms=k).split("\n") + extra
             if len(lines) <= height:
                 break
+        return lines
+
+    def render(self) -> Text:
+        e = self.explanation
+        if e is None:
+            return Text("nothing explained", style="dim")
+        width = max(20, self.content_size.width)
+        height = max(2, self.content_size.height)
+        lines = self.lines(width, height)
+        more = len(lines) > height
+        if more:  # a window of the lines, and a last line that says what is below
+            self.first_line = min(self.first_line, len(lines) - (height - 1))
+            first = self.first_line
+            below = len(lines) - (first + height - 1)
+            shown = lines[first:first + height - 1]
+        else:
+            self.first_line, first, below, shown = 0, 0, 0, lines
         out = Text(no_wrap=True, overflow="crop", end="")
-        for n, line in enumerate(lines):
+        for n, line in enumerate(shown):
             if n:
                 out.append("\n")
-            if n == 0:
+            if n + first == 0:
                 style = "bold"
             elif line.startswith("  · "):
                 style = "italic"
@@ -65,6 +88,13 @@ class ExplainPane(CachedLines, can_focus=False):
             else:
                 style = ""
             out.append(line, style=style)
+        if more:
+            out.append("\n")
+            out.append_text(first_fit([
+                [(f"{below} more line{'s' if below != 1 else ''} below, {first} above · "
+                  "pgdn pgup scroll", "dim italic")],
+                [(f"{below} below, {first} above · pgdn pgup", "dim italic")],
+                [("pgdn pgup scroll", "dim italic")]], width))
         return out
 
 
@@ -100,9 +130,9 @@ class InputsPane(CachedLines, can_focus=False):
         height = max(1, self.content_size.height)
         out = Text(no_wrap=True, overflow="crop", end="")
         if not self.fed:
-            out.append("nothing in the network feeds it (data, a parameter, a target)",
-                       style="dim")
-            return out
+            return first_fit([[("nothing in the network feeds it (data, a parameter, a "
+                                "target)", "dim")], [("nothing in the network feeds it", "dim")],
+                              [("nothing feeds it", "dim")]], width)
         cur = self.current
         assert cur is not None
         same = sum(1 for f in self.fed if (f.entry.layer, f.entry.tensor) ==
@@ -143,6 +173,7 @@ class SourcePane(TensorPane, can_focus=False):
         it = self.item
         if it is not None and it.array is not None:
             shape = dims(it.array.shape)
-            self.set_title_forms(f"Where it comes from · {self.row_name} · {it.key} ({shape})",
+            what = "The entry itself" if self.own else "Where it comes from"
+            self.set_title_forms(f"{what} · {self.row_name} · {it.key} ({shape})",
                                  f"{self.row_name} · {it.key} ({shape})", f"{it.key}")
-        self.border_subtitle = "▸ ◆ feed it · [ ] selected"
+        self.border_subtitle = "[ ] the entry" if self.own else "▸ ◆ feed it · [ ] selected"
