@@ -36,19 +36,20 @@ def assert_sums(e: Explanation, rel: float = 1e-12) -> None:
     assert e.value == e.value  # not NaN
 
 
-def _bump(a: np.ndarray, idx: tuple[int, ...]) -> list:
+def _bump(a: np.ndarray, idx: tuple[int, ...], classes: int) -> list:
     """The changed values to try for one entry: a boolean flipped, a label moved to every other
     class, a number moved across zero (a step or a ReLU then changes too) and away from it."""
     if a.dtype == np.bool_:
         return [not a[idx]]
     if a.dtype.kind in "iu":
-        return [k for k in range(int(a.max()) + 2) if k != a[idx]]
+        return [k for k in range(classes) if k != a[idx]]
     v = float(a[idx])
     return [-v - (0.5 if v >= 0 else -0.5)]
 
 
 def _phase(tensor: str, layer) -> str:
-    if tensor in ("dx", "dscores") or (tensor.startswith("d") and tensor[1:] in layer.params):
+    if tensor in ("dx", "dscores") or (tensor.startswith("d")
+                                       and tensor[1:] in getattr(layer, "params", ())):
         return "backward"
     return "forward"
 
@@ -99,12 +100,13 @@ def assert_inputs_exact(net: bt.Network, e: Explanation) -> None:
     assert {t for t, _ in listed} <= set(feeding), (listed, feeding)
     base = recompute(net, i, phase)[e.tensor][e.index]
     assert base == e.value
+    classes = tensors["scores"].shape[1] if "scores" in tensors else 2
     for name in feeding:
         a = tensors[name]
         for idx in np.ndindex(a.shape):
             old = a[idx].copy()
             changed = False
-            for v in _bump(a, idx):
+            for v in _bump(a, idx, classes):
                 a[idx] = v
                 changed = changed or recompute(net, i, phase)[e.tensor][e.index] != base
             a[idx] = old

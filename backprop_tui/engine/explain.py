@@ -160,7 +160,9 @@ def paren(v: float, digits: int = 4) -> str:
 
 
 def fmt_index(index: Iterable[int]) -> str:
-    return "[" + ",".join(str(int(i)) for i in index) + "]"
+    """``[1,3]``; nothing for a scalar's ``()``."""
+    index = tuple(index)
+    return "[" + ",".join(str(int(i)) for i in index) + "]" if index else ""
 
 
 def _grid_lines(grid: Grid, width: int) -> list[str]:
@@ -330,15 +332,18 @@ class Context:
         """The loss's tensors: ``scores`` (the network's output), ``t`` (the targets as the loss
         used them), its cache (``y``: probabilities …), ``dscores`` and the scalar ``loss``."""
         loss = self.layer
-        cache = dict(loss.cache)
+        cache = cached_arrays(loss.cache)
         scores = cache.pop("x", None)
         if scores is None:
             scores = self.output
         out: dict[str, np.ndarray | None] = {"scores": scores, "t": cache.pop("t", None)}
-        out.update(cache)
+        out.update((k, a) for k, a in cache.items()
+                   if scores is None or not same_data(a, scores))  # MSE's y is the scores
         out["dscores"] = self.dout_net
         value = self.net.data_loss
         out["loss"] = None if value is None else np.asarray(value + self.net.l2_loss)
+        if self.l2:
+            out["l2"] = None if value is None else np.asarray(self.net.l2_loss)
         return out
 
     def update_tensors(self) -> dict[str, np.ndarray | None]:
@@ -427,6 +432,9 @@ def as_index(index: Any) -> Index:
 
 def check_index(ctx: Context, index: Index, shape: tuple[int, ...]) -> None:
     label = f"{ctx.name}.{ctx.tensor}"
+    if ctx.is_loss and ctx.tensor == "loss" and len(index) > 1:
+        raise ExplainError(f"{label} takes the index () for the whole loss or (n,) for sample "
+                           f"n's term, not {fmt_index(index)}")
     if len(index) != len(shape):
         raise ExplainError(f"{label} has {len(shape)} axes (shape {shape}); the index "
                            f"{fmt_index(index) if index else '()'} has {len(index)}")
@@ -462,7 +470,10 @@ def explain_in(ctx: Context, layer: str, tensor: str, index: Any) -> Explanation
     if a is None:
         raise ExplainError(f"{ctx.name}.{tensor} is not computed yet (run the "
                            f"{_producer(ctx, tensor)} first)")
-    check_index(ctx, index, np.shape(a))
+    shape = np.shape(a)
+    if ctx.is_loss and tensor == "loss" and len(index) == 1:  # sample n's term
+        shape = np.shape(tensors["scores"])[:1]
+    check_index(ctx, index, shape)
     found = find_rule(ctx)
     if found is None:
         raise ExplainError(f"no rule explains {ctx.name}.{tensor} ({type(ctx.layer).__name__})")

@@ -241,12 +241,14 @@ class Stepper:
         recs = self.records
         return recs[pos] if pos < len(recs) else None
 
-    def iteration_start(self) -> dict[str, dict[str, np.ndarray]]:
-        """The parameters (``"layer.param"`` → array) and the optimizer's ``state_dict()`` at
-        the start of the current iteration — what its update started from (``bt.explain``'s
-        ``before``): ``{"params": …, "state": …}``. The snapshot's own arrays: read, do not
-        write."""
-        snap = self._ring[-1]
+    def state_before_update(self) -> dict[str, dict[str, np.ndarray]] | None:
+        """The parameters and optimizer state the current iteration's update starts (or
+        started) from — its snapshot, ``{"params": {"affine1.W": …}, "state":
+        optimizer.state_dict()}``, the ``before`` that ``explain`` of the update takes. Never
+        modify them. None when this iteration's snapshot is not kept."""
+        snap = self._ring[-1] if self._ring else None
+        if snap is None or snap.iteration != self.iteration:
+            return None
         return {"params": snap.params, "state": snap.opt_state}
 
     # -- history ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ what the debugger shows:
 * :meth:`ExplainSession.explain` — the engine's explanation of an entry *as the stepper's
   records hold it* (a context made of this iteration's records, not of whatever the network
   last computed: a step back leaves stale values in the layers), with the parameters and
-  optimizer state the update started from (``Stepper.iteration_start``); an entry the
+  optimizer state the update started from (``Stepper.state_before_update``); an entry the
   iteration has not computed yet is refused in one line, as the tensor pane says it;
 * :meth:`ExplainSession.fed_by` — the inputs, largest contribution first (a term that names an
   input is its contribution), gradients before activations at a tie, so following the first
@@ -135,7 +135,7 @@ class ExplainSession:
         loss = st.record_for("loss", None)
         # the parameters the forward and backward used: those the iteration started with
         # (the update, the iteration's last step, changes the live ones)
-        before = st.iteration_start() if st.complete else None
+        before = st.state_before_update() if st.complete else None
         # x of a layer whose forward has not run is what arrives at it (the step before's y),
         # as the tensor pane shows it: y of layer i is read as the input of layer i + 1
         inputs = [r.input if r else None for r in fwd]
@@ -167,7 +167,7 @@ class ExplainSession:
                                        and entry.tensor in self._params(entry.layer)):
             # the update, and a parameter as the pane shows it (live): no 'before' params
             ctx = Context(s.net, optimizer=s.optimizer,
-                          before=s.stepper.iteration_start() if entry.layer == "update"
+                          before=s.stepper.state_before_update() if entry.layer == "update"
                           else None,
                           inputs=ctx.inputs, output=ctx.output, dinputs=ctx.dinputs,
                           dout=ctx.dout_net)
