@@ -111,18 +111,20 @@ def test_following_the_chain_up_across_three_layers_and_back() -> None:
         await show(app, pilot, 0, "dW")
         await press(app, pilot, "right", "e")
         view = explain_view(app)
-        for _ in range(5):
+        for _ in range(7):
             await press(app, pilot, "enter")
         visited = view.entries
-        assert [(x.layer, x.tensor) for x in visited] == [
+        loss = app.session.net.loss_layer.name
+        assert [(x.layer, x.tensor) for x in visited[:7]] == [
             ("affine1", "dW"), ("affine1", "dout"), ("relu1", "dx"), ("relu1", "dout"),
-            ("affine2", "dx"), ("affine2", "dout")]
+            ("affine2", "dx"), ("affine2", "dout"), (loss, "dscores")]
+        assert (visited[7].layer, visited[7].tensor) in ((loss, "y"), (loss, "t"))
         n, j = visited[1].index
         assert j == 1  # dW[0, 1] is fed by dout[:, 1]
         assert [x.index for x in visited[1:5]] == [(n, j)] * 4  # the identities keep it
         for a, b in zip(visited, visited[1:], strict=False):  # each fed the one before
             assert b in ExplainSession(app.session).explain(a).inputs
-        await press(app, pilot, "backspace", "backspace")
+        await press(app, pilot, "backspace", "backspace", "backspace", "backspace")
         assert view.entries == visited[:4]
         assert view.query_one(ExplainPane).explanation.entry == visited[3]
         await pilot.press("escape", "escape", "escape")  # fast: back, back, back
@@ -140,23 +142,27 @@ def test_d_walks_down_the_backward_pass_to_the_first_layers_dW() -> None:
     async def body(app, pilot):
         await press(app, pilot, "b")
         s = app.session
-        await show(app, pilot, 2, "dout")  # affine2's dout = the loss's dscores
-        await press(app, pilot, "e")
+        await show(app, pilot, s.loss_row, "dscores")
+        await press(app, pilot, "right", "e")
         view = explain_view(app)
-        for _ in range(5):
+        for _ in range(6):
             await press(app, pilot, "d")
         visited = view.entries
+        loss = s.net.loss_layer.name
         assert [(x.layer, x.tensor) for x in visited] == [
-            ("affine2", "dout"), ("affine2", "dx"), ("relu1", "dout"), ("relu1", "dx"),
-            ("affine1", "dout"), ("affine1", "dW")]
+            (loss, "dscores"), ("affine2", "dout"), ("affine2", "dx"), ("relu1", "dout"),
+            ("relu1", "dx"), ("affine1", "dout"), ("affine1", "dW")]
+        assert visited[1].index == visited[0].index == (0, 1)
         explainer = ExplainSession(s)
         for a, b in zip(visited, visited[1:], strict=False):  # each feeds the next
             e = explainer.explain(b)
             assert a in e.inputs
             assert any(named(label, a) for label, _ in e.terms)
-        await press(app, pilot, "d")  # the end of the backward pass: says so, stays
+        await press(app, pilot, "d")  # the update has not run: says so, stays
         assert view.entries == visited
-        assert view.message
+        assert "not computed yet" in view.message
+        await press(app, pilot, "backspace")
+        assert view.entries == visited[:-1] and not view.message
 
     run(body)
 

@@ -112,8 +112,13 @@ class ExplainSession:
         key = next((k for k in keys if k in shown), None)
         return None if key is None else Place(row, key, entry.index)
 
-    def value_of(self, entry: Entry) -> float | None:
-        """``entry`` as the tensor pane shows it (None: not shown, or not computed yet)."""
+    def value_of(self, entry: Entry, *, before_update: bool = False) -> float | None:
+        """``entry`` as the tensor pane shows it (None: not shown, or not computed yet); with
+        ``before_update`` a parameter as the update found it (the pane shows it after)."""
+        before = self.session.stepper.state_before_update() if before_update else None
+        key = f"{entry.layer}.{entry.tensor}"
+        if before is not None and key in before["params"]:
+            return float(before["params"][key][entry.index])
         place = self.place_of(entry)
         item = None if place is None else self.session.tensor(place.row, place.key)
         if item is None or item.array is None:
@@ -184,7 +189,9 @@ class ExplainSession:
         for k, entry in enumerate(e.inputs):
             term = contribution(e, entry)
             out.append((-abs(term), not _is_gradient(entry.tensor), k,
-                        Fed(entry, self.place_of(entry), self.value_of(entry), term)))
+                        Fed(entry, self.place_of(entry),
+                            self.value_of(entry, before_update=e.entry.layer == "update"),
+                            term)))
         out.sort(key=lambda t: t[:3])
         return [t[3] for t in out]
 
@@ -240,20 +247,45 @@ class ExplainSession:
         item = self.session.tensor(place.row, place.key)
         assert item is not None and item.array is not None
         for candidates in self._candidates(entry, item.array.shape):
-            best: tuple[float, Entry] | None = None
+            found: list[tuple[float, Entry]] = []
             for idx in candidates:
                 try:
                     e = self.explain(Entry(layer, tensor, idx))
                 except ExplainError:
                     continue
-                if entry not in e.inputs:
-                    continue
-                share = abs(contribution(e, entry))
-                if best is None or share > best[0]:
-                    best = (share, e.entry)
-            if best is not None:
-                return best[1]
-        raise ExplainError(f"no entry of {layer}.{tensor} takes {entry} directly")
+                if entry in e.inputs:
+                    found.append((abs(contribution(e, entry)), e.entry))
+            found.sort(key=lambda f: -f[0])
+            # the largest that the chain goes on from (a ReLU below may block it)
+            for _, c in found:
+                if self._goes_on(c):
+                    return c
+            if found:
+                return found[0][1]
+        raise ExplainError(f"{entry} goes no further down: no entry of {layer}.{tensor} takes "
+                           "it (a mask or a zero factor blocks it; explain that tensor to see)")
+
+    def _goes_on(self, entry: Entry) -> bool:
+        """False when ``entry`` is a ``dx`` whose next stop, an elementwise layer below
+        (``dx`` shaped like ``dout``: ReLU, Sigmoid …), does not pass it on: a cheap look one
+        layer ahead, so that ``d`` walks on where it can."""
+        same, layer, tensor = self._next_tensor(entry)
+        if same is None or same.tensor != "dout":
+            return True
+        below = Entry(same.layer, "dx", same.index)
+        place = self.place_of(below)
+        item = None if place is None else self.session.tensor(place.row, place.key)
+        dout = self.value_of(same)
+        if item is None or item.array is None or dout is None:
+            return True
+        src = self.place_of(same)
+        shown = None if src is None else self.session.tensor(src.row, src.key)
+        if shown is None or shown.array is None or shown.array.shape != item.array.shape:
+            return True
+        try:
+            return same in self.explain(below).inputs
+        except ExplainError:
+            return True
 
     def _candidates(self, entry: Entry, shape: tuple[int, ...]
                     ) -> list[list[tuple[int, ...]]]:
