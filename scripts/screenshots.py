@@ -32,7 +32,7 @@ SHOTS = {
     "debugger-xor-light.svg": ("xor", (120, 40), LIGHT, ["f", "n", "n"]),
     "debugger-iris-numbers.svg": ("iris", (120, 40), DARK,
                                   ["f", "home", "tab", "right_square_bracket", *["right"] * 9]),
-    "explain-xor.svg": ("xor", (120, 40), DARK, ["b", "tab", "down", "right", "right", "e"]),
+    "explain-xor.svg": ("xor", (120, 40), DARK, ["b", "tab", "e"]),
     "explain-mnist-cnn.svg": ("mnist-cnn", (120, 40), DARK,
                               ["f", "home", "tab", "down", "right", "e"]),
     "picker.svg": (None, (120, 30), DARK, []),

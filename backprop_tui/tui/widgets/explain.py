@@ -149,13 +149,17 @@ class InputsPane(CachedLines, can_focus=False):
         for k in range(first, min(len(self.fed), first + rows)):
             f = self.fed[k]
             mark = "›" if k == self.selected else " "
-            name = f"{f.entry.layer}.{f.entry.tensor}[{', '.join(map(str, f.entry.index))}]"
+            short = f"{f.entry.tensor}[{', '.join(map(str, f.entry.index))}]"
+            name = f"{f.entry.layer}.{short}"
             value = "" if f.value is None else f" = {render.fmt(f.value)}"
             share = f"  term {render.fmt(f.term)}" if f.term else ""
             style = "reverse bold" if k == self.selected else ""
+            # the longest wording that fits: the layer's name goes before a number does
             lines.append(first_fit([[(f"{mark} {name}{value}", style), (share, "dim")],
                                     [(f"{mark} {name}{value}", style)],
-                                    [(f"{mark} {name}", style)]], width))
+                                    [(f"{mark} {short}{value}", style), (share, "dim")],
+                                    [(f"{mark} {short}{value}", style)],
+                                    [(f"{mark} {short}", style)]], width))
         for n, line in enumerate(lines):
             if n:
                 out.append("\n")

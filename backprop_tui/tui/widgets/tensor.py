@@ -158,7 +158,7 @@ class TensorPane(CachedLines, can_focus=True):
         """Mark ``marks`` (true indices of the shown tensor) and put the cursor on the entry
         ``at`` (a 4-D tensor shows its sample)."""
         self.marks = marks
-        self._goto = at
+        self._goto = at  # kept: each drawing puts the cursor on it (until the cursor moves)
         it = self.item
         if at is not None and it is not None and it.array is not None and it.array.ndim == 4:
             self.sample = int(at[0])
@@ -256,6 +256,7 @@ class TensorPane(CachedLines, can_focus=True):
         self.refresh()
 
     def action_cursor(self, dr: int, dc: int) -> None:
+        self._goto = None
         rows, cols = self._grid
         if rows == 0 or cols == 0:
             return
@@ -274,6 +275,7 @@ class TensorPane(CachedLines, can_focus=True):
         self.refresh()
 
     def action_cursor_home(self) -> None:
+        self._goto = None
         self.cursor = (0, 0)
         self._chan0 = 0
         self.refresh()
@@ -394,9 +396,9 @@ class TensorPane(CachedLines, can_focus=True):
             view = render.layout(a, max_rows=max(1, rows), max_cols=max_cols, sample=sample,
                                  kind=kind)
         r, c = self._same_entry(view, a)
-        if self._goto is not None:  # the entry the cursor was sent to (point_at)
+        if self._goto is not None:  # the entry the cursor was sent to (point_at): found
+            # again at every drawing (a resize may change the downsampling) until it moves
             r, c = self._cell_of(view, self._goto) or (r, c)
-            self._goto = None
         self.view = view
         marks = self._mark_cells(view, a)
         grid_rows, grid_cols = view.data.shape
