@@ -45,3 +45,12 @@ def test_heatmap_marks_cells_with_a_diamond() -> None:
     assert t.plain.count("◆") == 1  # [1, 0] is the cursor: brackets
     assert "[]" in t.plain
     assert "◆" not in R.heatmap(a).plain
+
+
+def test_bitmap_marks_cells_with_a_diamond() -> None:
+    m = np.array([[True, False, True], [False, True, False]])
+    marks = np.array([[True, True, False], [False, False, False]])
+    t = R.bitmap(m, marks=marks, cursor=(1, 1))
+    assert t.plain.count("◆") == 2 and "[]" in t.plain
+    assert "◆" not in R.bitmap(m).plain
+    assert R.bitmap(m, marks=np.zeros_like(m)).plain == R.bitmap(m).plain

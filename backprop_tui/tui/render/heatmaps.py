@@ -203,24 +203,29 @@ def _bit_palette(cell: int) -> tuple[list[str], list[Style | None]]:
     cell = max(1, cell)
     on, off = "█" * cell, ("·" + " " * cell)[:cell]
     cur = ("[]" + " " * cell)[:cell] if cell > 1 else "X"
-    glyphs = [off, on, " " * cell, cur, cur]
+    mark = ("◆" + " " * cell)[:cell]
+    glyphs = [off, on, " " * cell, cur, cur, mark, mark]
     styles: list[Style | None] = [None, None, None, Style(bold=True),
+                                  Style(bold=True, reverse=True), Style(bold=True),
                                   Style(bold=True, reverse=True)]
     return glyphs, styles
 
 
 def bitmap(mask_2d: View | np.ndarray, *, cursor: tuple[int, int] | None = None,
-           cell: int = 2) -> Text:
+           cell: int = 2, marks: np.ndarray | None = None) -> Text:
     """A boolean mask: ``██`` True, ``· `` False, in the terminal's own colours (so it reads on
-    any theme). The cursor shows ``[]``: reversed (solid) on True, plain on False. Non-bool input
-    is taken as ``!= 0`` (NaN counts as True)."""
+    any theme). The cursor shows ``[]``: reversed (solid) on True, plain on False; ``marks``
+    (bool, the grid's shape) show ``◆`` the same way. Non-bool input is taken as ``!= 0`` (NaN
+    counts as True)."""
     data, tile = _as_grid(mask_2d)
     if data.size == 0:
         return Text("(empty)", style="dim", end="")
     codes = (np.asarray(data) != 0).astype(np.int64)
+    if marks is not None:
+        codes = np.where(np.asarray(marks, dtype=bool).reshape(codes.shape), codes + 5, codes)
     cur = cursor if _valid_cursor(cursor, data.shape) else None
     codes, cur = _with_gaps(codes, tile, 2, cur)
     if cur is not None:
-        codes[cur] += 3
+        codes[cur] = codes[cur] % 5 + 3
     glyphs, styles = _bit_palette(cell)
     return _paint(codes, glyphs, styles, max(1, cell))

@@ -482,7 +482,7 @@ class TensorPane(CachedLines, can_focus=True):
             out = [where, body, *([legend] if legend_line else []),
                    self._cursor_line(view, r, c, it.key, width)]
         elif view.data.dtype == np.bool_:
-            body = render.bitmap(view, cursor=(r, c))
+            body = render.bitmap(view, cursor=(r, c), marks=marks)
             legend = Text("mask: ██ True   · False", style="dim")
             out = [where, body, legend, self._cursor_line(view, r, c, it.key, width)]
         else:
