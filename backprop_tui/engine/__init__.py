@@ -6,7 +6,13 @@ type (``engine/registry.py``): a new layer module is imported here.
 
 # the explain rules of the pieces register on import; the function itself is imported from
 # engine.explain (a name `explain` here would hide the module of that name)
-from . import explain_conv, explain_layers, explain_losses, explain_update  # noqa: F401
+from . import (  # noqa: F401
+    explain_conv,
+    explain_layers,
+    explain_losses,
+    explain_numeric,
+    explain_update,
+)
 from .batches import Batches
 from .book import BookLayer, BookLoss, from_book
 from .checks import GradcheckReport, TensorCheck

@@ -16,7 +16,19 @@ from __future__ import annotations
 import numpy as np
 
 from .conv import Conv2D, MaxPool2D
-from .explain import Context, Entry, Explanation, Grid, Index, fmt_index, num, paren, products, rule
+from .explain import (
+    Context,
+    Entry,
+    Explanation,
+    Grid,
+    Index,
+    feeding,
+    fmt_index,
+    num,
+    paren,
+    products,
+    rule,
+)
 
 #: at most this many input channels get their window and kernel drawn as grids (the ones whose
 #: products are largest); the terms always hold every channel
@@ -35,6 +47,18 @@ def _inside(h: int, w: int, x: np.ndarray) -> bool:
     return 0 <= h < x.shape[2] and 0 <= w < x.shape[3]
 
 
+def _span(a: int, b: int) -> str:
+    """``−2…2``: a range of positions, with a real minus sign as the numbers have."""
+    return f"{num(a)}…{num(b)}"
+
+
+def _zeros_note(terms: list[tuple[str, float]]) -> list[str]:
+    """How many products are 0 (a dout that a ReLU or a max-pool blocked, a 0 pixel): the
+    formula line shows the first products, which may well be those."""
+    zeros = sum(1 for _, v in terms if v == 0)
+    return [f"{zeros} of the {len(terms)} terms are 0 (a factor is 0)"] if zeros else []
+
+
 def _stride_note(s: int, p: int) -> str:
     return f"s = stride = {s}" + (f"; x_pad = x with {p} row(s)/column(s) of 0 around it, "
                                   f"x_pad[n,c,h+{p},w+{p}] = x[n,c,h,w]" if p else "")
@@ -49,8 +73,7 @@ def _conv_y(ctx: Context, idx: Index) -> Explanation:
     _, C, FH, FW = W.shape
     h0, w0 = i * s - p, j * s - p
     terms: list[tuple[str, float]] = []
-    xs: list[Entry] = []
-    ws: list[Entry] = []
+    inputs: list[Entry] = []
     pairs: list[tuple[float, float]] = []
     padded = 0
     for c in range(C):
@@ -61,8 +84,8 @@ def _conv_y(ctx: Context, idx: Index) -> Explanation:
                     xv = x[n, c, h, w]
                     terms.append((f"x[{n},{c},{h},{w}]·W[{f},{c},{a},{q}] = "
                                   f"{paren(xv)}·{paren(wv)}", xv * wv))
-                    xs.append(ctx.entry("x", (n, c, h, w)))
-                    ws.append(ctx.entry("W", (f, c, a, q)))
+                    inputs += feeding((ctx.entry("x", (n, c, h, w)), xv),
+                                      (ctx.entry("W", (f, c, a, q)), wv))
                     pairs.append((xv, wv))
                 else:
                     padded += 1
@@ -70,8 +93,8 @@ def _conv_y(ctx: Context, idx: Index) -> Explanation:
     terms.append((f"b[{f}]", b[f]))
     notes = [_stride_note(s, p)]
     if padded:
-        notes.append(f"the window reaches outside x (rows {h0}…{h0 + FH - 1}, columns "
-                     f"{w0}…{w0 + FW - 1} of 0…{x.shape[2] - 1}, 0…{x.shape[3] - 1}): its "
+        notes.append(f"the window reaches outside x (rows {_span(h0, h0 + FH - 1)}, columns "
+                     f"{_span(w0, w0 + FW - 1)} of 0…{x.shape[2] - 1}, 0…{x.shape[3] - 1}): its "
                      f"{padded} padding cell(s) are 0 and add nothing; the kernel entries "
                      "over them do not feed this output")
     grids, more = _conv_grids(x, W, n, f, h0, w0)
@@ -80,7 +103,7 @@ def _conv_y(ctx: Context, idx: Index) -> Explanation:
         idx, "y[n,f,i,j] = Σ_c,p,q x_pad[n,c,i·s+p,j·s+q]·W[f,c,p,q] + b[f]",
         f"y[{n},{f},{i},{j}] = Σ_c,p,q x_pad[{n},c,{i * s}+p,{j * s}+q]·W[{f},c,p,q] + b[{f}] "
         f"= {products(pairs)} + {paren(b[f])}",
-        terms, xs + ws + [ctx.entry("b", (f,))], grids=grids, notes=notes)
+        terms, inputs + [ctx.entry("b", (f,))], grids=grids, notes=notes)
 
 
 def _conv_grids(x: np.ndarray, W: np.ndarray, n: int, f: int, h0: int, w0: int
@@ -96,8 +119,8 @@ def _conv_grids(x: np.ndarray, W: np.ndarray, n: int, f: int, h0: int, w0: int
     chosen = sorted(np.argsort(-weight, kind="stable")[:GRID_CHANNELS].tolist())
     grids = []
     for c in chosen:
-        grids.append(Grid(f"x[{n},{c}] window, rows {h0}…{h0 + FH - 1}, columns "
-                          f"{w0}…{w0 + FW - 1}", xp[c]))
+        grids.append(Grid(f"x[{n},{c}] window, rows {_span(h0, h0 + FH - 1)}, columns "
+                          f"{_span(w0, w0 + FW - 1)}", xp[c]))
         grids.append(Grid(f"W[{f},{c}] kernel", np.array(W[f, c], dtype=np.float64)))
     notes = []
     if C > len(chosen):
@@ -115,8 +138,7 @@ def _conv_dW(ctx: Context, idx: Index) -> Explanation:
     rows = [(i, i * s + a - p) for i in range(OH) if 0 <= i * s + a - p < x.shape[2]]
     cols = [(j, j * s + q - p) for j in range(OW) if 0 <= j * s + q - p < x.shape[3]]
     terms: list[tuple[str, float]] = []
-    ds: list[Entry] = []
-    xs: list[Entry] = []
+    inputs: list[Entry] = []
     pairs: list[tuple[float, float]] = []
     for n in range(N):
         for i, h in rows:
@@ -124,10 +146,9 @@ def _conv_dW(ctx: Context, idx: Index) -> Explanation:
                 d, xv = dout[n, f, i, j], x[n, c, h, w]
                 terms.append((f"dout[{n},{f},{i},{j}]·x[{n},{c},{h},{w}] = "
                               f"{paren(d)}·{paren(xv)}", d * xv))
-                ds.append(ctx.entry("dout", (n, f, i, j)))
-                xs.append(ctx.entry("x", (n, c, h, w)))
+                inputs += feeding((ctx.entry("dout", (n, f, i, j)), d),
+                                  (ctx.entry("x", (n, c, h, w)), xv))
                 pairs.append((d, xv))
-    inputs = ds + xs
     formula = "dW[f,c,p,q] = Σ_n,i,j dout[n,f,i,j]·x_pad[n,c,i·s+p,j·s+q]"
     substituted = (f"dW[{f},{c},{a},{q}] = Σ_n,i,j dout[n,{f},i,j]·x_pad[n,{c},i·{s}+{a},"
                    f"j·{s}+{q}] = {products(pairs)}")
@@ -139,7 +160,7 @@ def _conv_dW(ctx: Context, idx: Index) -> Explanation:
                       ctx.l2 * wv))
         inputs.append(ctx.entry("W", idx))
     notes = [_stride_note(s, p), f"one term per sample n and output position (i, j): "
-             f"{N}·{len(rows)}·{len(cols)} = {N * len(rows) * len(cols)}"]
+             f"{N}·{len(rows)}·{len(cols)} = {N * len(rows) * len(cols)}", *_zeros_note(terms)]
     skipped = N * (OH * OW - len(rows) * len(cols))
     if skipped:
         notes.append(f"{skipped} window(s) put W[{f},{c},{a},{q}] over padding (0): no term")
@@ -155,12 +176,12 @@ def _conv_db(ctx: Context, idx: Index) -> Explanation:
     shown = " + ".join(paren(dout[n, f, i, j]) for n, i, j in cells[:4])
     if len(cells) > 4:
         shown += f" + … ({len(cells)} terms)"
+    terms = [(f"dout[{n},{f},{i},{j}]", dout[n, f, i, j]) for n, i, j in cells]
     return ctx.explanation(
-        idx, "db[f] = Σ_n,i,j dout[n,f,i,j]", f"db[{f}] = {shown}",
-        [(f"dout[{n},{f},{i},{j}]", dout[n, f, i, j]) for n, i, j in cells],
+        idx, "db[f] = Σ_n,i,j dout[n,f,i,j]", f"db[{f}] = {shown}", terms,
         [ctx.entry("dout", (n, f, i, j)) for n, i, j in cells],
         notes=[f"b[{f}] is added to every output of filter {f}: its gradient is the sum of "
-               f"dout over {N} sample(s) × {OH}×{OW} positions"])
+               f"dout over {N} sample(s) × {OH}×{OW} positions", *_zeros_note(terms)])
 
 
 @rule(Conv2D, "dx")
@@ -172,8 +193,7 @@ def _conv_dx(ctx: Context, idx: Index) -> Explanation:
     _, _, OH, OW = dout.shape
     windows = [(i, j) for i in _covering(h + p, FH, s, OH) for j in _covering(w + p, FW, s, OW)]
     terms: list[tuple[str, float]] = []
-    ds: list[Entry] = []
-    ws: list[Entry] = []
+    inputs: list[Entry] = []
     pairs: list[tuple[float, float]] = []
     for f in range(F):
         for i, j in windows:
@@ -181,21 +201,22 @@ def _conv_dx(ctx: Context, idx: Index) -> Explanation:
             d, wv = dout[n, f, i, j], W[f, c, a, q]
             terms.append((f"dout[{n},{f},{i},{j}]·W[{f},{c},{a},{q}] = {paren(d)}·{paren(wv)}",
                           d * wv))
-            ds.append(ctx.entry("dout", (n, f, i, j)))
-            ws.append(ctx.entry("W", (f, c, a, q)))
+            inputs += feeding((ctx.entry("dout", (n, f, i, j)), d),
+                              (ctx.entry("W", (f, c, a, q)), wv))
             pairs.append((d, wv))
     notes = [_stride_note(s, p)]
     if windows:
         notes.append(f"x[{n},{c},{h},{w}] is in {len(windows)} window(s) "
                      f"({_list(windows)}) of each of {F} filter(s): one term per filter and "
                      "window")
+        notes += _zeros_note(terms)
     else:
         notes.append(f"no window covers x[{n},{c},{h},{w}] (the stride {s} skips it past "
                      f"the {FH}×{FW} kernel): it feeds no output, dx = 0")
     return ctx.explanation(
         idx, "dx[n,c,h,w] = Σ over the windows (i,j) that cover (h,w), Σ_f "
              "dout[n,f,i,j]·W[f,c,h+pad−i·s,w+pad−j·s]",
-        f"dx[{n},{c},{h},{w}] = {products(pairs)}", terms, ds + ws, notes=notes)
+        f"dx[{n},{c},{h},{w}] = {products(pairs)}", terms, inputs, notes=notes)
 
 
 def _list(cells: list[tuple[int, int]], limit: int = 4) -> str:
@@ -264,11 +285,11 @@ def _pool_y(ctx: Context, idx: Index) -> Explanation:
                      f"cell ({a},{q}) = x{at}")
     return ctx.explanation(
         idx, "y[n,c,i,j] = max over p,q < size of x_pad[n,c,i·s+p,j·s+q]",
-        f"y[{n},{c},{i},{j}] = max of the {k}×{k} window at rows {h0}…{h0 + k - 1}, columns "
-        f"{w0}…{w0 + k - 1} = x{at} (cell {a},{q}) = {num(win[a, q])}",
+        f"y[{n},{c},{i},{j}] = max of the {k}×{k} window at rows {_span(h0, h0 + k - 1)}, "
+        f"columns {_span(w0, w0 + k - 1)} = x{at} (cell {a},{q}) = {num(win[a, q])}",
         [(f"x{at}  (the max of the window)", win[a, q])], [ctx.entry("x", (n, c, h, w))],
-        grids=[Grid(f"x[{n},{c}] window, rows {h0}…{h0 + k - 1}, columns {w0}…{w0 + k - 1} "
-                    "([ ] the max)", win, {(a, q)})],
+        grids=[Grid(f"x[{n},{c}] window, rows {_span(h0, h0 + k - 1)}, columns "
+                    f"{_span(w0, w0 + k - 1)} ([ ] the max)", win, {(a, q)})],
         notes=notes)
 
 
@@ -285,12 +306,16 @@ def _pool_dx(ctx: Context, idx: Index) -> Explanation:
     at = fmt_index(idx)
     terms = [(f"dout[{n},{c},{i},{j}]  (window {i},{j}: x{at} is its max)", dout[n, c, i, j])
              for i, j in won]
-    inputs = [ctx.entry("dout", (n, c, i, j)) for i, j in won]
+    # dx = Σ over the windows of [the window routes here]·dout: the routing (the cache the
+    # backward reads) and the dout of each window are the two factors of its product
+    inputs: list[Entry] = []
+    for i, j in windows:
+        d, routed = dout[n, c, i, j], float((i, j) in won)
+        via = ctx.entry("switches", idx) if tiles else ctx.entry("argmax", (n, c, i, j))
+        inputs += feeding((ctx.entry("dout", (n, c, i, j)), d), (via, routed))
     if tiles:  # backward routes through the switches: dx = switches · dout of the one window
-        inputs.append(ctx.entry("switches", idx))
         decided = f"switches{at} = {bool(ctx.cache('switches')[idx])}"
     else:  # overlapping windows or padding: through each window's arg-max
-        inputs += [ctx.entry("argmax", (n, c, i, j)) for i, j in windows]
         decided = "the arg-max of each window that holds it"
     if won:
         notes = [f"x{at} is the max of {len(won)} of the {len(windows)} window(s) that hold it "

@@ -68,6 +68,7 @@ from .contract import describe_error
 from .datacheck import check_finite, check_labels
 from .graph import Graph, Node
 from .graphcheck import gradcheck_graph
+from .layers import Layer
 from .network import Network, given
 from .numeric import (
     DEFAULT_ATOL,
@@ -386,6 +387,29 @@ def _well_shaped(dx: object, like: np.ndarray | None) -> bool:
     return isinstance(dx, np.ndarray) and like is not None and dx.shape == like.shape
 
 
+def local_function(layer: Layer, upstream: np.ndarray, l2: float, rng_state: tuple,
+                   counter: Counter | None = None) -> Callable[[np.ndarray], tuple[float, bool]]:
+    """The function a local check differentiates: ``x ↦ ⟨forward(x; θ), dout⟩ (+ ½·λ·‖W‖²)``
+    for ``layer`` with ``upstream`` as dout, numpy's global generator put back to ``rng_state``
+    before each evaluation (the draws of the pass it refers to). Returns the value and whether
+    a kink flipped (the layer's ``kink_signature`` changed). Parameters are perturbed in place in
+    ``layer.params``; ``explain`` uses it too, for the numerical derivative of one entry."""
+    base_sig = _signature([layer])
+    decay = [name for name in layer.decay if l2 and layer.trainable]
+
+    def local(h_in: np.ndarray) -> tuple[float, bool]:
+        if counter is not None:
+            counter.tick()
+        np.random.set_state(rng_state)  # noqa: NPY002 - the draws of the checked pass
+        value = float(np.vdot(layer.forward(given(layer, h_in)), upstream))
+        for name in decay:
+            w = layer.params[name]
+            value += 0.5 * l2 * float(np.vdot(w, w))
+        return value, _changed([layer], base_sig)
+
+    return local
+
+
 def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, counter,
                 rng_before) -> list[Job]:
     layer = net.layers[i]
@@ -394,18 +418,7 @@ def _layer_jobs(net, i, base_inputs, t, scope, inputs, mode, k, full_limit, coun
     rng_state = rng_before[i]
     jobs = []
     if scope == "local":
-        base_sig = _signature([layer])
-        decay = [name for name in layer.decay if net.l2 and layer.trainable]
-
-        def local(h_in: np.ndarray) -> tuple[float, bool]:
-            counter.tick()
-            np.random.set_state(rng_state)  # noqa: NPY002 - the draws of the checked pass
-            value = float(np.vdot(layer.forward(given(layer, h_in)), upstream))
-            for name in decay:
-                w = layer.params[name]
-                value += 0.5 * net.l2 * float(np.vdot(w, w))
-            return value, _changed([layer], base_sig)
-
+        local = local_function(layer, upstream, net.l2, rng_state, counter)
         x_in = base_inputs[i]
         run_param = lambda: local(x_in)  # noqa: E731
         x_pert = x_in.copy()
