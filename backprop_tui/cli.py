@@ -454,13 +454,12 @@ def debug_cmd(
 
     Press ? in the debugger for the keys. Exit 2 for bad input (before the screen opens).
     """
-    from .errors import ScenarioError, UsageError
+    from .debugref import open_session
+    from .errors import UsageError
     from .graphfile import is_graph_ref
     from .graphrun import need_graph
     from .netfile import is_network_file, load_network_file
-    from .scenario import load_scenario
     from .tui.app import DARK, LIGHT, run_debugger, run_graph_debugger
-    from .tui.session import DebugSession
 
     check_options(("--batch-size", batch_size, POSITIVE_INT), ("--seed", seed, SEED))
     colours = LIGHT if theme == ThemeChoice.light else DARK
@@ -469,34 +468,43 @@ def debug_cmd(
             raise UsageError("is for network scenarios; a graph starts from its file's values",
                              key="--checkpoint", value=str(checkpoint))
         return run_graph_debugger(*need_graph(scenario), theme=colours)
-    if is_network_file(scenario):  # a network of the user's own, built by a Python file
+    nf = load_network_file(scenario) if is_network_file(scenario) else None
+    if nf is not None and nf.kind == "graph":  # bt.debug(node): the graph debugger
         if checkpoint is not None:
             raise UsageError("is for scenarios; a .py network starts from the weights the file "
                              "gives it", key="--checkpoint", value=str(checkpoint))
-        nf = load_network_file(scenario)
-        if nf.kind == "graph":  # bt.debug(node): the graph debugger
-            return run_graph_debugger(nf.name, nf.net, theme=colours)
-        if nf.kind != "network":
-            raise ScenarioError(
-                f"holds a {'cs231n-style model' if nf.kind == 'model' else 'function f(params)'}"
-                ", which has no layers to step through", file=nf.path,
-                hint="`backprop-tui gradcheck` checks it parameter by parameter; to step "
-                     "through it, build a bt.Network of its layers with bt.from_functions")
-        opts = nf.options
-        session = DebugSession.for_network(
-            nf.net, nf.x, nf.t, optimizer=opts.get("optimizer"),
-            batch_size=batch_size or opts.get("batch_size"),
-            seed=seed if seed is not None else int(opts.get("seed", 0)), name=nf.name)
-    else:
-        sc = load_scenario(scenario)
-        if batch_size:  # its activations at this batch size, before anything is built
-            from .memory import check_fits
-
-            check_fits(replace(sc, debug_batch_size=batch_size), key="--batch-size",
-                       value=batch_size)
-        session = DebugSession.from_scenario(sc, seed=seed, batch_size=batch_size,
-                                             checkpoint=checkpoint, data_dir=data_dir)
+        return run_graph_debugger(nf.name, nf.net, theme=colours)
+    session = open_session(scenario, seed=seed, batch_size=batch_size, checkpoint=checkpoint,
+                           data_dir=data_dir, nf=nf)
     run_debugger(session, theme=colours)
+
+
+StepChoice = _choices("StepChoice", ("forward", "backward", "update"))
+
+
+@app.command("explain")
+@user_errors
+def explain_cmd(
+    scenario: NetworkArg,
+    tensor: Annotated[str, typer.Argument(
+        help='The entry: LAYER.TENSOR[i,j], like "affine1.dW[1,3]", "loss.dscores[0,1]", '
+             '"loss.loss" or "update.affine1.W[1,3]".', show_default=False)],
+    step: Annotated[StepChoice | None, typer.Option(
+        help="How far the iteration runs first (default: the step that computes the "
+             "tensor).", show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed for the weights and the batch order (default: the scenario's).",
+        show_default=False)] = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Explain one number of the debugger's first batch: its formula with this batch's values,
+    the terms (largest first) that sum to it, and the entries that feed it."""
+    from .explainrun import explain_command
+
+    check_options(("--seed", seed, SEED))
+    explain_command(scenario, tensor, step.value if step else None, seed, data_dir, as_json,
+                    _console())
 
 
 @app.command("eval")

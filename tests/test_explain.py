@@ -294,3 +294,45 @@ def test_text_fits_the_width_and_never_cuts_a_number(width):
     assert all(len(line) <= width for line in text.splitlines()), text
     numbers = {bt.engine.explain.paren(v) for v in (net.inputs[0][0, 2], net.dout[0, 1])}
     assert all(n in text for n in numbers)
+
+
+def test_a_debugger_passes_its_records_as_the_context():
+    """Mid-iteration the network's arrays are partly the last iteration's (affine1's output is
+    only stored as relu1's input when relu1 runs); a Context made from the stepper's records
+    explains what the debugger shows, where the network's own arrays are stale."""
+    from backprop_tui.engine.explain import explain_in
+
+    sc = bt.load_scenario("xor")
+    net = sc.build_network(seed=0, dtype="float64")
+    stepper = bt.Stepper(net, sc.build_optimizer(), sc.batches(4, 0))
+    for _ in range(stepper.steps_per_iteration + 1):  # a whole iteration, then forward L1
+        stepper.step()
+    fwd = stepper.record_for("forward", 0)
+    n = len(net.layers)
+    ctx = Context(net, inputs=[fwd.input] + [None] * (n - 1),
+                  outputs=[fwd.output] + [None] * (n - 1),
+                  dinputs=[None] * n, douts=[None] * n)
+    e = explain_in(ctx, "affine1", "y", (2, 3))
+    assert e.value == fwd.output[2, 3]
+    assert_sums(e)
+    stale = explain(net, "affine1", "y", (2, 3))  # relu1's input: the last iteration's
+    assert any(note.startswith("the code's y[2,3]") for note in stale.notes)
+    bwd = Context(net, dinputs=[None] * n, douts=[None] * n, grads=[None] * n)
+    with pytest.raises(ExplainError, match="affine1.dW is not computed yet"):
+        explain_in(bwd, "affine1", "dW", (0, 0))  # the layer's grads: the last iteration's
+
+
+def test_grids_are_drawn_with_the_highlighted_cells_marked_and_fit_the_width():
+    from backprop_tui.engine.explain import Grid
+
+    e = explain(affine_net(0, 2, 2, 2), "affine1", "db", 0)
+    e.grids.append(Grid("window", np.arange(12.0).reshape(3, 4) - 5.5, {(1, 2)}))
+    text = e.text(40)
+    assert "  window:" in text
+    assert "[0.5]" in text  # row 1, column 2: −5.5 + 6 = 0.5
+    assert all(len(line) <= 40 for line in text.splitlines())
+    wide = explain(affine_net(0, 2, 2, 2), "affine1", "db", 0)
+    wide.grids.append(Grid("kernel", np.full((1, 30), -1.25)))
+    lines = wide.text(40).splitlines()
+    assert lines[-1].endswith("…") and all(len(line) <= 40 for line in lines)
+    assert wide.as_dict()["grids"][0]["values"] == [[-1.25] * 30]

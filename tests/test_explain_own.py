@@ -132,3 +132,27 @@ def test_a_book_loss_dscores_next_to_the_numerical_derivative():
     assert e.numeric == pytest.approx(e.value, rel=1e-4)  # the book's log(y + 1e-7)
     e = explain(net, "loss", "loss", ())
     assert set(e.inputs) == {Entry(name, "scores", i) for i in np.ndindex(4, 3)}
+
+
+def test_a_book_loss_has_no_sample_terms_and_one_without_targets_says_so():
+    class Half:  # the book's way, keeps no t
+        def forward(self, x, t):
+            self.out = x
+            return float(0.5 * (x * x).sum())
+
+        def backward(self, dout=1):
+            return self.out * dout
+
+    rng = np.random.default_rng(5)
+    net = bt.Network([bt.Affine(rng.normal(size=(2, 2)), np.zeros(2), name="affine1")],
+                     bt.from_book(B.SoftmaxWithLoss()))
+    net.loss(rng.normal(size=(3, 2)), np.array([0, 1, 1]))
+    net.backward()
+    with pytest.raises(bt.ExplainError, match="known for the built-in losses only"):
+        explain(net, "loss", "loss", (0,))
+    net = bt.Network([bt.Affine(rng.normal(size=(2, 2)), np.zeros(2), name="affine1")],
+                     bt.from_book(Half()))
+    net.loss(rng.normal(size=(3, 2)), np.zeros(3))
+    net.backward()
+    e = explain(net, "loss", "dscores", (1, 1))
+    assert e.value == net.dout[1, 1] and "keeps no targets" in e.notes[0]

@@ -137,3 +137,25 @@ def test_update_errors():
     fresh = bt.load_scenario("xor").build_network(seed=0, dtype="float64")
     with pytest.raises(ExplainError, match="dW is not computed yet"):
         explain(fresh, "update", "affine1.W", (0, 0), optimizer=opt)
+
+
+def test_an_optimizer_of_the_users_own_has_no_rule():
+    class Sign(bt.engine.Optimizer):
+        def update(self, key, p, g):
+            p -= self.lr * np.sign(g)
+
+    net = xor_net()
+    with pytest.raises(ExplainError, match=r"no rule explains update.affine1.W \(Sign\)"):
+        explain(net, "update", "affine1.W", (0, 0), optimizer=Sign(0.1))
+
+
+def test_the_state_an_update_reads_is_explained_too():
+    net, opt, before = _trained("momentum", 2, 3, 2, 2)
+    e = explain(net, "update", "affine1.W", (1, 1), optimizer=opt, before=before)
+    state = next(i for i in e.inputs if i.tensor == "v:affine1.W")
+    s = explain(net, state.layer, state.tensor, state.index, optimizer=opt, before=before)
+    assert s.value == before["state"]["v:affine1.W"][1, 1] and s.inputs == []
+    assert "before the step" in s.formula
+    w = next(i for i in e.inputs if i.tensor == "W")
+    assert explain(net, w.layer, "W", w.index, optimizer=opt, before=before).terms[0][1] == \
+        before["params"]["affine1.W"][1, 1]

@@ -143,6 +143,20 @@ class Explanation:
     def __str__(self) -> str:
         return self.text()
 
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (for JSON): every field, entries as ``{layer, tensor, index}``."""
+        def entry(e: Entry) -> dict[str, Any]:
+            return {"layer": e.layer, "tensor": e.tensor, "index": list(e.index)}
+
+        return {"entry": entry(self.entry), "value": self.value, "formula": self.formula,
+                "substituted": self.substituted,
+                "terms": [{"label": label, "value": v} for label, v in self.terms],
+                "inputs": [entry(e) for e in self.inputs],
+                "grids": [{"title": g.title, "values": np.asarray(g.values).tolist(),
+                           "highlight": sorted(list(h) for h in g.highlight)}
+                          for g in self.grids],
+                "notes": list(self.notes), "numeric": self.numeric}
+
 
 # -- numbers as text -----------------------------------------------------------------------------
 def num(v: float, digits: int = 6) -> str:
@@ -170,13 +184,15 @@ def _grid_lines(grid: Grid, width: int) -> list[str]:
     cells = [[num(v, 3) for v in row] for row in values]
     w = max((len(c) for row in cells for c in row), default=1) + 2
     per_line = max((width - 4) // w, 1)
+    if values.shape[1] > per_line:  # room for the " …" that says columns are left out
+        per_line = max((width - 6) // w, 1)
     lines = []
     for r, row in enumerate(cells):
         text = ""
         for c, cell in enumerate(row[:per_line]):
             mark = "[" if (r, c) in grid.highlight else " "
             end = "]" if (r, c) in grid.highlight else " "
-            text += f"{mark}{cell:>{w - 2}}{end}"
+            text += f"{mark}{cell}{end}".rjust(w)
         if len(row) > per_line:
             text += " …"
         lines.append("    " + text.rstrip())
@@ -209,7 +225,11 @@ class Context:
     last layer), the gradient that reached it (``dinputs[i+1]``, or ``dout`` — the loss's
     ``dscores`` — for the last layer), its ``dx`` (``dinputs[i]``), and the layer's own cache,
     params and grads. By default these are the network's (``net.inputs`` …); a debugger that keeps
-    its own records passes them instead. ``params`` (``"layer.param"`` → array) overrides the
+    its own records passes them instead: ``inputs``/``outputs`` (per layer: its forward record's
+    input and output, None where it has not run), ``dinputs``/``douts`` (per layer: its
+    backward record's output and input), ``grads`` (per layer: its backward record's grads, None
+    where it has not run), ``output`` and ``dout`` (the loss's scores and dscores) — whatever is
+    given replaces the network's. ``params`` (``"layer.param"`` → array) overrides the
     layers' parameters: the values the forward and backward used, when an update has changed them
     since (``before["params"]``).
 
@@ -228,6 +248,9 @@ class Context:
         output: np.ndarray | None = None,
         dinputs: list[np.ndarray | None] | None = None,
         dout: np.ndarray | None = None,
+        outputs: list[np.ndarray | None] | None = None,
+        douts: list[np.ndarray | None] | None = None,
+        grads: list[dict[str, np.ndarray] | None] | None = None,
     ) -> None:
         self.net = net
         self.optimizer = optimizer
@@ -236,6 +259,7 @@ class Context:
         self.output = net.output if output is None and inputs is None else output
         self.dinputs = list(net.dinputs if dinputs is None else dinputs)
         self.dout_net = net.dout if dout is None and dinputs is None else dout
+        self.outputs, self.douts, self.grads = outputs, douts, grads
         self.params_before: dict[str, np.ndarray] = dict((before or {}).get("params") or {})
         self.l2 = float(net.l2)
         # what is being explained (set by explain())
@@ -276,10 +300,14 @@ class Context:
 
     def y(self, i: int | None = None) -> np.ndarray | None:
         i = self.i if i is None else i
+        if self.outputs is not None:
+            return self.outputs[i]
         return self.inputs[i + 1] if i + 1 < len(self.inputs) else self.output
 
     def dout(self, i: int | None = None) -> np.ndarray | None:
         i = self.i if i is None else i
+        if self.douts is not None:
+            return self.douts[i]
         return self.dinputs[i + 1] if i + 1 < len(self.dinputs) else self.dout_net
 
     def dx(self, i: int | None = None) -> np.ndarray | None:
@@ -290,8 +318,10 @@ class Context:
         layer = self.layer if layer is None else layer
         return self.params_before.get(f"{layer.name}.{k}", layer.params[k])
 
-    def grad(self, k: str) -> np.ndarray | None:
-        return self.layer.grads.get(k)
+    def grad(self, k: str, i: int | None = None) -> np.ndarray | None:
+        i = self.i if i is None else i
+        grads = self.net.layers[i].grads if self.grads is None else (self.grads[i] or {})
+        return grads.get(k)
 
     def cache(self, k: str) -> np.ndarray | None:
         return self.layer.cache.get(k)
@@ -315,13 +345,13 @@ class Context:
                 taken = k in out or k in layer.params or k in ("dout", "dx") or \
                     f"d{k}" in layer.params
                 out[f"cache {k}" if taken else k] = a
-            for k in layer.params:
-                out[k] = self.param(k)
+            for k, p in layer.params.items():
+                out[k] = p  # live: what the parameter holds now (the rules read self.param)
             for k, b in layer.buffers.items():
                 out[k] = b
             out["dout"] = self.dout()
             for k in layer.params:
-                out[f"d{k}"] = layer.grads.get(k)
+                out[f"d{k}"] = self.grad(k)
             out["dx"] = self.dx()
             return out
         if self.is_loss:
@@ -347,8 +377,15 @@ class Context:
         return out
 
     def update_tensors(self) -> dict[str, np.ndarray | None]:
-        return {f"{layer.name}.{k}": layer.params[k] for layer in self.net.layers
-                if layer.trainable for k in layer.params}
+        """The trainable parameters (``"affine1.W"``: the value after the update), then the
+        optimizer's state before it (``"v:affine1.W"``: ``before``'s, or the current state)."""
+        out: dict[str, np.ndarray | None] = {
+            f"{layer.name}.{k}": layer.params[k] for layer in self.net.layers
+            if layer.trainable for k in layer.params}
+        state = (self.before or {}).get("state") if self.before is not None else \
+            getattr(self.optimizer, "state", None)
+        out.update((k, np.asarray(v)) for k, v in (state or {}).items() if ":" in k)
+        return out
 
     def array(self, tensor: str | None = None) -> np.ndarray | None:
         return self.tensors().get(self.tensor if tensor is None else tensor)
@@ -407,7 +444,7 @@ def find_rule(ctx: Context) -> Rule | None:
     (or every loss) has, else the numeric explanation of a user's piece (``"*"``)."""
     kind, tensor = type(ctx.layer), ctx.tensor
     if ctx.name == "update":
-        return RULES.get((kind, "update"))
+        return RULES.get((Layer, "state") if ":" in tensor else (kind, "update"))
     found = RULES.get((kind, tensor))
     if found is not None:
         return found
@@ -469,7 +506,8 @@ def explain_in(ctx: Context, layer: str, tensor: str, index: Any) -> Explanation
     a = tensors[tensor]
     if a is None:
         raise ExplainError(f"{ctx.name}.{tensor} is not computed yet (run the "
-                           f"{_producer(ctx, tensor)} first)")
+                           f"{producing_step(ctx, tensor)} pass first)".replace(
+                               "update pass", "update"))
     shape = np.shape(a)
     if ctx.is_loss and tensor == "loss" and len(index) == 1:  # sample n's term
         shape = np.shape(tensors["scores"])[:1]
@@ -480,13 +518,16 @@ def explain_in(ctx: Context, layer: str, tensor: str, index: Any) -> Explanation
     return found(ctx, index)
 
 
-def _producer(ctx: Context, tensor: str) -> str:
+def producing_step(ctx: Context, tensor: str) -> str:
+    """Which part of an iteration computes ``tensor`` of the layer ``ctx`` points at:
+    ``"forward"`` (activations, caches, the loss, and ``dscores``, which the loss step
+    computes), ``"backward"`` (``dout``, ``dx``, the parameters' gradients) or ``"update"``."""
     if ctx.name == "update":
         return "update"
-    if tensor in ("dout", "dx", "dscores") or (tensor.startswith("d") and ctx.i is not None
-                                               and tensor[1:] in ctx.layer.params):
-        return "backward pass"
-    return "forward pass"
+    if tensor in ("dout", "dx") or (tensor.startswith("d") and ctx.i is not None
+                                    and tensor[1:] in ctx.layer.params):
+        return "backward"
+    return "forward"
 
 
 # -- every layer: the identities that link the layers, parameters ------------------------------
@@ -518,11 +559,19 @@ def _dout(ctx: Context, idx: Index) -> Explanation:
 
 @rule(Layer, "param")
 def _param(ctx: Context, idx: Index) -> Explanation:
-    k = ctx.tensor
-    return ctx.explanation(idx, f"{k} = a parameter of {ctx.name} (initialised, then changed "
-                           "by every update)", "", [(f"{k}{fmt_index(idx)}", ctx.param(k)[idx])],
-                           [], notes=["explain update." f"{ctx.name}.{k}{fmt_index(idx)} shows "
-                                      "how the last update changed it"])
+    k, at = ctx.tensor, fmt_index(idx)
+    formula = f"{k} = a parameter of {ctx.name} (initialised, then changed by every update)"
+    live, used = ctx.layer.params[k][idx], ctx.param(k)[idx]
+    if live == used:
+        return ctx.explanation(idx, formula, "", [(f"{k}{at}", live)], [],
+                               notes=[f"explain update.{ctx.name}.{k}{at} shows how the "
+                                      "update changes it"])
+    key = f"{ctx.name}.{k}"
+    return ctx.explanation(idx, formula, f"{k}{at} = {paren(used)} + ({paren(live - used)})",
+                           [(f"{k}{at} before the update", used),
+                            ("the update's change", live - used)],
+                           [Entry("update", key, idx)],
+                           notes=[f"it is update.{key}{at}: explain that for the step"])
 
 
 # -- Affine --------------------------------------------------------------------------------------

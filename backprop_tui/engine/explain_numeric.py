@@ -44,6 +44,14 @@ def _kind(piece: Layer | Loss) -> str:
     return piece.kind if piece.kind not in ("Layer", "Loss") else type(piece).__name__
 
 
+def _no_formula(ctx: Context, piece: Layer | Loss) -> str:
+    """A registered layer type with no rule yet is not the user's code: say which it is."""
+    if isinstance(piece, Layer) and piece.type_name is not None:
+        return f"no formula: explain has no rule for {piece.kind} yet; numerically"
+    name = f"{ctx.name} ({_kind(piece)})" if isinstance(piece, Layer) else _kind(piece)
+    return f"no formula: {name} is your own code"
+
+
 def _slice(idx: Index) -> tuple[slice, ...]:
     """A one-entry view: perturbing it perturbs the array (``compare`` writes into it)."""
     return tuple(slice(i, i + 1) for i in idx)
@@ -135,10 +143,9 @@ def _own_gradient(ctx: Context, idx: Index, work: Layer, x: np.ndarray, state: t
         notes.append(_top([f"sample {n}" for n in range(len(per))], per,
                           "per sample (they sum to the numerical derivative)"))
     at = f"{tensor}{fmt_index(idx)}"
-    return ctx.explanation(idx, f"no formula: {ctx.name} ({_kind(ctx.layer)}) is your "
-                           "own code", f"{at} = ∂/∂{what}{fmt_index(idx)} ⟨forward(x), dout⟩"
-                           + (" + λ·W" if what in work.decay and ctx.l2 and work.trainable
-                              else ""),
+    l2 = " + λ·W" if what in work.decay and ctx.l2 and work.trainable else ""
+    return ctx.explanation(idx, _no_formula(ctx, ctx.layer),
+                           f"{at} = ∂/∂{what}{fmt_index(idx)} ⟨forward(x), dout⟩{l2}",
                            [("analytic (your code)", ctx.array()[idx])],
                            [ctx.entry("dout", m) for m in moved], notes=notes, numeric=numeric)
 
@@ -173,8 +180,8 @@ def _own_forward(ctx: Context, idx: Index, work: Layer, x: np.ndarray, state: tu
             moved.append(ctx.entry(name, i))
     kept = "your forward's output" if tensor == "y" else "kept by your forward"
     notes = [*notes, _top(labels, np.asarray(slopes), f"what moves it most (∂{tensor}/∂…)")]
-    return ctx.explanation(idx, f"no formula: {ctx.name} ({_kind(ctx.layer)}) is your "
-                           "own code", "", [(kept, ctx.array()[idx])], moved, notes=notes)
+    return ctx.explanation(idx, _no_formula(ctx, ctx.layer), "", [(kept, ctx.array()[idx])],
+                           moved, notes=notes)
 
 
 @rule(Loss, "*")
@@ -183,7 +190,7 @@ def _own_loss(ctx: Context, idx: Index) -> Explanation:
     scores = np.array(ctx.array("scores"), dtype=np.float64)
     t = ctx.array("t")
     if t is None:
-        return ctx.explanation(idx, f"no formula: {_kind(loss)} is your own code", "",
+        return ctx.explanation(idx, _no_formula(ctx, loss), "",
                                [("your code", ctx.array()[idx])], [],
                                notes=["it keeps no targets (self.t), so the tool cannot run "
                                       "it again to say what moves this entry"])
@@ -194,7 +201,7 @@ def _own_loss(ctx: Context, idx: Index) -> Explanation:
 
     if tensor == "dscores":
         numeric, notes = _numeric(ctx, idx, "scores", scores, lambda: value(scores), "input")
-        return ctx.explanation(idx, f"no formula: {_kind(loss)} is your own code",
+        return ctx.explanation(idx, _no_formula(ctx, loss),
                                f"dscores{fmt_index(idx)} = ∂L/∂scores{fmt_index(idx)}",
                                [("analytic (your code)", ctx.array()[idx])],
                                [ctx.entry("scores", idx)], notes=notes, numeric=numeric)
@@ -213,6 +220,6 @@ def _own_loss(ctx: Context, idx: Index) -> Explanation:
         if probe(scores) != base:
             moved.append(Entry(ctx.name, "scores", tuple(int(k) for k in i)))
         scores[i] = old
-    return ctx.explanation(idx, f"no formula: {_kind(loss)} is your own code", "",
+    return ctx.explanation(idx, _no_formula(ctx, loss), "",
                            [("your code", ctx.array()[idx])], moved,
                            notes=["inputs: the scores whose change (+h) moves it"])

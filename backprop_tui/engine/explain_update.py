@@ -36,6 +36,7 @@ from .explain import (
     paren,
     rule,
 )
+from .layers import Layer
 from .network import Network
 from .optim import SGD, AdaGrad, Adam, Momentum, Optimizer
 
@@ -170,6 +171,16 @@ def _adam(ctx: Context, idx: Index) -> Explanation:
                      f"{num(1 - opt.beta2, 4)}·{paren(u.g)}² = {num(v)}",
                      f"bias-corrected: m̂ = m / (1 − β₁ᵗ) = {num(m_hat)}, v̂ = v / (1 − β₂ᵗ) "
                      f"= {num(v_hat)}; lrₜ·m / √v = lr·m̂ / √v̂ (the book's form)"])
+
+
+@rule(Layer, "state")
+def _state(ctx: Context, idx: Index) -> Explanation:
+    slot, key = ctx.tensor.split(":", 1)
+    when = "before the step" if ctx.before is not None else "now"
+    return ctx.explanation(idx, f"{slot} = the optimizer's running state for {key}, {when}",
+                           "", [(f"{ctx.tensor}{fmt_index(idx)}", ctx.array()[idx])], [],
+                           notes=["made by the earlier updates; nothing in this iteration "
+                                  "feeds it"])
 
 
 def explain_update(net: Network, optimizer: Optimizer, key: str, index: Any,
