@@ -81,6 +81,20 @@ def test_e_on_a_pending_tensor_says_so_in_one_line() -> None:
         assert isinstance(app.screen, DebuggerScreen)
         assert "explain: dW of affine1 is not computed yet" in app.screen.message
         assert "\n" not in app.screen.message
+        # a step back undoes affine1's backward: its gradients (still in the layer) are
+        # pending again, and so is what the chain reaches of them
+        await press(app, pilot, "b", "p")
+        await show(app, pilot, 0, "dW")
+        await press(app, pilot, "e")
+        assert isinstance(app.screen, DebuggerScreen)
+        assert "not computed yet" in app.screen.message
+        await show(app, pilot, 1, "dx")
+        await press(app, pilot, "e")
+        view = explain_view(app)
+        await press(app, pilot, "d", "d")  # relu1.dx → affine1.dout → affine1.dW: pending
+        assert [(x.layer, x.tensor) for x in view.entries] == [("relu1", "dx"),
+                                                               ("affine1", "dout")]
+        assert "not computed yet" in view.message
 
     run(body)
 

@@ -11,9 +11,9 @@ what the debugger shows:
   from;
 * :meth:`ExplainSession.explain` — the engine's explanation of an entry *as the stepper's
   records hold it* (a context made of this iteration's records, not of whatever the network
-  last computed: a step back leaves stale values in the layers), with the parameters and
-  optimizer state the update started from (``Stepper.state_before_update``); an entry the
-  iteration has not computed yet is refused in one line, as the tensor pane says it;
+  last computed: a step back leaves stale values in the layers), after the update with the
+  parameters and optimizer state it started from (``Stepper.state_before_update``); an entry
+  the iteration has not computed yet is refused in one line, as the tensor pane says it;
 * :meth:`ExplainSession.fed_by` — the inputs, largest contribution first (a term that names an
   input is its contribution), gradients before activations at a tie, so following the first
   walks from a gradient toward the loss;
@@ -131,26 +131,31 @@ class ExplainSession:
     # -- explaining ---------------------------------------------------------------------------
     def context(self) -> Context:
         """The engine's context made of this iteration's records: a tensor the iteration has
-        not computed is None (the network's arrays may hold an undone step's values)."""
+        not computed is None (the layers' arrays may still hold an undone step's values)."""
         s = self.session
         st = s.stepper
         n = len(s.layers)
         fwd = [st.record_for("forward", i) for i in range(n)]
         bwd = [st.record_for("backward", i) for i in range(n)]
         loss = st.record_for("loss", None)
-        # the parameters the forward and backward used: those the iteration started with
-        # (the update, the iteration's last step, changes the live ones)
-        before = st.state_before_update() if st.complete else None
-        # x of a layer whose forward has not run is what arrives at it (the step before's y),
-        # as the tensor pane shows it: y of layer i is read as the input of layer i + 1
+        # what arrives at a step not run yet is shown too (the step before's output)
         inputs = [r.input if r else None for r in fwd]
-        for i in range(1, n):
-            if inputs[i] is None and fwd[i - 1] is not None:
+        douts = [r.input if r else None for r in bwd]
+        for i in range(n):
+            if inputs[i] is None and i > 0 and fwd[i - 1] is not None:
                 inputs[i] = fwd[i - 1].output
-        return Context(s.net, optimizer=s.optimizer, before=before, inputs=inputs,
+            if douts[i] is None:
+                after = bwd[i + 1] if i + 1 < n else loss
+                douts[i] = after.output if after is not None else None
+        # after the update: the parameters the forward and backward used (the live ones
+        # are explained as those plus the update's change)
+        return Context(s.net, optimizer=s.optimizer,
+                       before=st.state_before_update() if st.complete else None,
+                       inputs=inputs, outputs=[r.output if r else None for r in fwd],
                        output=fwd[-1].output if fwd and fwd[-1] else None,
-                       dinputs=[r.output if r else None for r in bwd],
-                       dout=loss.output if loss else None)
+                       dinputs=[r.output if r else None for r in bwd], douts=douts,
+                       dout=loss.output if loss else None,
+                       grads=[r.grads if r else None for r in bwd])
 
     def pending(self, entry: Entry) -> str | None:
         """Why ``entry`` cannot be explained yet (the tensor pane's own words), or None."""
@@ -166,21 +171,7 @@ class ExplainSession:
         why = self.pending(entry)
         if why is not None:
             raise ExplainError(why)
-        s = self.session
-        ctx = self.context()
-        if entry.layer == "update" or (entry.layer in [la.name for la in s.layers]
-                                       and entry.tensor in self._params(entry.layer)):
-            # the update, and a parameter as the pane shows it (live): no 'before' params
-            ctx = Context(s.net, optimizer=s.optimizer,
-                          before=s.stepper.state_before_update() if entry.layer == "update"
-                          else None,
-                          inputs=ctx.inputs, output=ctx.output, dinputs=ctx.dinputs,
-                          dout=ctx.dout_net)
-        return explain_in(ctx, entry.layer, entry.tensor, entry.index)
-
-    def _params(self, layer: str) -> list[str]:
-        s = self.session
-        return list(s.layers[[la.name for la in s.layers].index(layer)].params)
+        return explain_in(self.context(), entry.layer, entry.tensor, entry.index)
 
     def fed_by(self, e: Explanation) -> list[Fed]:
         """``e``'s inputs, largest contribution first; at a tie gradients first (following
