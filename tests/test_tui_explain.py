@@ -237,3 +237,14 @@ def test_fed_by_cells_are_marked_in_a_heatmap_too() -> None:
         assert np.asarray(src.item.array).shape[1] == 784
 
     run(body, scenario="mnist-mlp", batch_size=4)
+
+
+def test_fold_line_never_breaks_inside_a_number() -> None:
+    from backprop_tui.tui.widgets.explain import fold_line
+
+    line = "                      (−0.05508)·(−0.0664) + x[0,1]·dout[0,3] = 0.1234·(−0.2345)"
+    lines = fold_line(line, 39)
+    assert len(lines) > 1 and all(len(part) <= 39 for part in lines)
+    words = [w for part in lines for w in part.replace("·", " ").split()]
+    assert words == line.replace("·", " ").split()  # every number whole, in order
+    assert fold_line("short", 39) == ["short"]

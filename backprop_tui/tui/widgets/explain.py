@@ -6,6 +6,8 @@ one marked (:class:`SourcePane`, the tensor pane with marks)."""
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 
 from ...engine.explain import Explanation
@@ -15,6 +17,28 @@ from ..explainsession import Fed
 from ..render.numtext import first_fit
 from .lines import CachedLines
 from .tensor import TensorPane
+
+
+def fold_line(line: str, width: int, indent: int = 6) -> list[str]:
+    """``line`` in lines of at most ``width`` characters, broken after a blank or a product's
+    ``·`` and never inside a number; the lines after the first indented ``indent`` (the
+    engine's text wraps a term's label under its deep value column, where a long product does
+    not fit a narrow pane)."""
+    if len(line) <= width:
+        return [line]
+    lead = len(line) - len(line.lstrip(" "))
+    tokens = re.split(r"(?<=[ ·])", line[lead:])
+    out: list[str] = []
+    cur = line[:lead]
+    for tok in tokens:
+        if len(cur) + len(tok.rstrip()) > width and cur.strip():
+            out.append(cur.rstrip())
+            cur = " " * min(indent, lead + 2)
+            tok = tok.lstrip()
+        cur += tok
+    if cur.strip():
+        out.append(cur.rstrip())
+    return out
 
 
 class ExplainPane(CachedLines, can_focus=False):
@@ -55,7 +79,8 @@ class ExplainPane(CachedLines, can_focus=False):
             extra = [f"the tensor pane shows {name} = {render.fmt(value)} (after − before)"]
         lines: list[str] = []
         for k in (8, 6, 4, 3):  # as many terms as fit the pane
-            lines = e.text(width=width, max_terms=k).split("\n") + extra
+            text = e.text(width=width, max_terms=k).split("\n") + extra
+            lines = [part for line in text for part in fold_line(line, width)]
             if len(lines) <= height:
                 break
         return lines
