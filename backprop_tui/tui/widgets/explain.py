@@ -76,7 +76,7 @@ class ExplainPane(CachedLines, can_focus=False):
         extra = []
         if self.shown is not None:
             name, value = self.shown
-            extra = [f"the tensor pane shows {name} = {render.fmt(value)} (after − before)"]
+            extra = [f"the pane shows {name} = {render.fmt(value)} = after − before"]
         lines: list[str] = []
         for k in (8, 6, 4, 3):  # as many terms as fit the pane
             text = e.text(width=width, max_terms=k).split("\n") + extra
