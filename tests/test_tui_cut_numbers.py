@@ -133,8 +133,8 @@ def walk(scenario: str, size: tuple[int, int]) -> list[str]:
                     pane.select(key)
                     await pilot.pause()
                     problems.extend(screen_problems(app, f"row {row} {key}"))
-            # the explain view (e) on an entry of every tensor that has values, one step up
-            # the chain (enter) and one down (d); escape back to the debugger each time
+            # the explain view (e) on an entry of every tensor that has values, and from each
+            # row one step down the chain (d) and one up (enter); escape back each time
             for row in range(len(net.rows)):
                 net.selected = row
                 await pilot.pause()
@@ -147,8 +147,9 @@ def walk(scenario: str, size: tuple[int, int]) -> list[str]:
                                         f"{app.screen.message}")
                         continue
                     problems.extend(screen_problems(app, f"explain row {row} {key}"))
-                    await press(pilot, "enter" if n else "d")
-                    problems.extend(screen_problems(app, f"explain row {row} {key} + 1"))
+                    if n < 2:  # one step down the chain and one up, from each row
+                        await press(pilot, "enter" if n else "d")
+                        problems.extend(screen_problems(app, f"explain row {row} {key} + 1"))
                     while isinstance(app.screen, ExplainScreen):
                         await press(pilot, "escape")
             # pictures of what can be drawn as one (the first row's input, conv maps)
