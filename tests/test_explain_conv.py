@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_conv import conv_geometry, overlapping_pool, tiling_pool
 from test_explain import assert_sums, one_layer_net
+from test_explain_scenarios import test_every_tensor_of_a_scenario_is_explained as explain_all
 from test_tui_cut_numbers import cut_numbers
 
 import backprop_tui as bt
@@ -392,3 +393,11 @@ def test_every_conv_scenario_explains_its_corner_and_centre_at_80_columns(name):
             text = str(e)
             assert all(len(line) <= 80 for line in text.splitlines()), text
             assert not cut_numbers(text), text
+
+
+@pytest.mark.parametrize("name", ["mnist-cnn", "mnist-cnn-book"])
+def test_every_tensor_of_a_conv_scenario_is_explained(name):
+    """The conv scenarios whose data is shipped, as test_explain_scenarios does the others:
+    one whole iteration in the debugger's session, the first and last entry of every tensor of
+    every layer, the loss and the update."""
+    explain_all(name)

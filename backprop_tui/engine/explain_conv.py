@@ -140,14 +140,21 @@ def _conv_dW(ctx: Context, idx: Index) -> Explanation:
     terms: list[tuple[str, float]] = []
     inputs: list[Entry] = []
     pairs: list[tuple[float, float]] = []
+    # a whole batch of windows (18,432 terms on mnist-cnn's debug batch): the numbers read as
+    # Python floats at once, not entry by entry
+    ii, hh = [i for i, _ in rows], [h for _, h in rows]
+    jj, ww = [j for j, _ in cols], [w for _, w in cols]
+    D = dout[:, f][:, ii][:, :, jj].tolist()
+    X = x[:, c][:, hh][:, :, ww].tolist()
+    name = ctx.name
     for n in range(N):
-        for i, h in rows:
-            for j, w in cols:
-                d, xv = dout[n, f, i, j], x[n, c, h, w]
+        for r, (i, h) in enumerate(rows):
+            for k, (j, w) in enumerate(cols):
+                d, xv = D[n][r][k], X[n][r][k]
                 terms.append((f"dout[{n},{f},{i},{j}]·x[{n},{c},{h},{w}] = "
                               f"{paren(d)}·{paren(xv)}", d * xv))
-                inputs += feeding((ctx.entry("dout", (n, f, i, j)), d),
-                                  (ctx.entry("x", (n, c, h, w)), xv))
+                inputs += feeding((Entry(name, "dout", (n, f, i, j)), d),
+                                  (Entry(name, "x", (n, c, h, w)), xv))
                 pairs.append((d, xv))
     formula = "dW[f,c,p,q] = Σ_n,i,j dout[n,f,i,j]·x_pad[n,c,i·s+p,j·s+q]"
     substituted = (f"dW[{f},{c},{a},{q}] = Σ_n,i,j dout[n,{f},i,j]·x_pad[n,{c},i·{s}+{a},"
@@ -173,13 +180,14 @@ def _conv_db(ctx: Context, idx: Index) -> Explanation:
     dout = ctx.dout()
     N, _, OH, OW = dout.shape
     cells = [(n, i, j) for n in range(N) for i in range(OH) for j in range(OW)]
-    shown = " + ".join(paren(dout[n, f, i, j]) for n, i, j in cells[:4])
+    values = dout[:, f].ravel().tolist()  # in the cells' order
+    shown = " + ".join(paren(d) for d in values[:4])
     if len(cells) > 4:
         shown += f" + … ({len(cells)} terms)"
-    terms = [(f"dout[{n},{f},{i},{j}]", dout[n, f, i, j]) for n, i, j in cells]
+    terms = [(f"dout[{n},{f},{i},{j}]", d) for (n, i, j), d in zip(cells, values, strict=True)]
     return ctx.explanation(
         idx, "db[f] = Σ_n,i,j dout[n,f,i,j]", f"db[{f}] = {shown}", terms,
-        [ctx.entry("dout", (n, f, i, j)) for n, i, j in cells],
+        [Entry(ctx.name, "dout", (n, f, i, j)) for n, i, j in cells],
         notes=[f"b[{f}] is added to every output of filter {f}: its gradient is the sum of "
                f"dout over {N} sample(s) × {OH}×{OW} positions", *_zeros_note(terms)])
 
@@ -321,8 +329,9 @@ def _pool_dx(ctx: Context, idx: Index) -> Explanation:
         notes = [f"x{at} is the max of {len(won)} of the {len(windows)} window(s) that hold it "
                  f"({_list(won)}): each sends its dout here ({decided})"]
         substituted = f"dx{at} = " + " + ".join(f"dout[{n},{c},{i},{j}]" for i, j in won[:4])
+        shown = [dout[n, c, i, j] for i, j in won[:4]]
         substituted += (" + …" if len(won) > 4 else "") + \
-            f" = {' + '.join(paren(dout[n, c, i, j]) for i, j in won[:4])}"
+            f" = {' + '.join(map(paren, shown)) if len(won) > 1 else num(shown[0])}"
     else:
         winners = ", ".join(
             f"({i},{j}) → x{fmt_index((n, c, i * s - p + a, j * s - p + q))}"
