@@ -67,6 +67,23 @@ def contribution(e: Explanation, entry: Entry) -> float:
     return max((v for label, v in e.terms if named(label, entry)), key=abs, default=0.0)
 
 
+#: an entry named in a term's label with its numbers: ``dout[0,3]``, ``relu1.dx[0,3]`` (not
+#: ``x[0,3]`` inside ``dx[0,3]``, nor the symbolic ``x_pad[n,c,…]``)
+_NAMED = re.compile(r"(?<![\w])([A-Za-z_]\w*\[[0-9,]+\])")
+
+
+def contributions(e: Explanation) -> dict[str, float]:
+    """``tensor[i,j]`` → the term of largest size whose label names it, for every entry the
+    labels name: one pass over the terms (an Affine y of mnist-cnn has 4,320 terms and 8,641
+    inputs: asking :func:`contribution` per input read 37 million labels)."""
+    out: dict[str, float] = {}
+    for label, v in e.terms:
+        for name in set(_NAMED.findall(label)):
+            if abs(v) > abs(out.get(name, 0.0)) or name not in out:
+                out[name] = v
+    return out
+
+
 def named(label: str, entry: Entry) -> bool:
     """``label`` (a term's) names ``entry``: ``dout[0,3]`` in ``dout[0,3]·W[3,1] = …``, also
     as ``relu1.dx[0,3]``; not ``x[0,3]`` inside ``dx[0,3]``."""
@@ -180,8 +197,9 @@ class ExplainSession:
         """``e``'s inputs, largest contribution first; at a tie gradients first (following
         the first input walks toward the loss), then in the engine's order."""
         out = []
+        terms = contributions(e)
         for k, entry in enumerate(e.inputs):
-            term = contribution(e, entry)
+            term = terms.get(f"{entry.tensor}{fmt_index(entry.index)}", 0.0)
             out.append((-abs(term), not _is_gradient(entry.tensor), k,
                         Fed(entry, self.place_of(entry),
                             self.value_of(entry, before_update=e.entry.layer == "update"),
