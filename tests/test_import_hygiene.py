@@ -59,6 +59,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
     f"{PACKAGE}.tui.formulas": UI,
     f"{PACKAGE}.tui.graphsession": UI,  # the graph debugger's numbers and chain rules
     f"{PACKAGE}.tui.exercise": UI,  # find the bug: the pick, the answers, the hints
+    f"{PACKAGE}.tui.explainsession": UI,  # the explain view: entries, places, the chain
     f"{PACKAGE}.graphfile": UI,  # graph scenarios
     f"{PACKAGE}.tui.render": ("textual", "typer"),  # its job is rich Text
     f"{PACKAGE}.tui.monitor": ("textual", "typer"),  # the dashboard's numbers, as rich Text

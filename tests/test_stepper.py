@@ -294,6 +294,27 @@ def test_record_for() -> None:
     assert s.last_record is s.records[-1]
 
 
+def test_state_before_update_holds_what_the_update_started_from() -> None:
+    s = make("xor")
+    before = {f"{la.name}.{k}": p.copy() for la in s.net.layers for k, p in la.params.items()}
+    state = s.optimizer.state_dict()
+    advance(s, 0, s.steps_per_iteration)  # through the update
+    assert s.complete
+    start = s.state_before_update()
+    assert set(start["params"]) == set(before)
+    for key, p in before.items():
+        np.testing.assert_array_equal(start["params"][key], p)
+        layer, k = key.split(".")
+        # the update moved it
+        assert not np.array_equal(s.net.layers[s.net.index(layer)].params[k], p)
+    assert set(start["state"]) == set(state)
+    s.step()  # the next iteration starts from the updated parameters
+    w = s.state_before_update()["params"]
+    for key in before:
+        layer, k = key.split(".")
+        np.testing.assert_array_equal(w[key], s.net.layers[s.net.index(layer)].params[k])
+
+
 # -- determinism and train ---------------------------------------------------------------------
 @pytest.mark.parametrize("kind", KINDS)
 def test_stepping_equals_train_bit_for_bit(kind: str) -> None:

@@ -2,7 +2,8 @@
 
 Walks the built-in scenarios through a whole iteration in the debugger at 80×24 and 120×40
 (forward, loss, backward, update, one step at a time), and after it every row and every tensor
-of that row, and checks the whole screen each time:
+of that row, and the explain view of an entry of each (and one step along the chain from it),
+and checks the whole screen each time:
 
 * ``…`` never touches a number: not after a digit, ``.``, ``=``, ``×``, a sign or a bracket
   (``784→20…``, ``μ=…``, ``32×30×12×…``) and not before a digit;
@@ -27,6 +28,7 @@ from rich.text import Text
 from backprop_tui.engine.layers import dims
 from backprop_tui.scenario import load_scenario
 from backprop_tui.tui.app import DARK, BackpropApp
+from backprop_tui.tui.screens.explain import ExplainScreen
 from backprop_tui.tui.session import DebugSession
 from backprop_tui.tui.widgets.lines import CachedLines
 from backprop_tui.tui.widgets.network import NetworkPane, _compact
@@ -131,6 +133,25 @@ def walk(scenario: str, size: tuple[int, int]) -> list[str]:
                     pane.select(key)
                     await pilot.pause()
                     problems.extend(screen_problems(app, f"row {row} {key}"))
+            # the explain view (e) on an entry of every tensor that has values, and from each
+            # row one step down the chain (d) and one up (enter); escape back each time
+            for row in range(len(net.rows)):
+                net.selected = row
+                await pilot.pause()
+                for n, key in enumerate([it.key for it in pane.items if it.ready]):
+                    pane.select(key)
+                    await pilot.pause()
+                    await press(pilot, "e")
+                    if not isinstance(app.screen, ExplainScreen):
+                        problems.append(f"row {row} {key}: e did not explain: "
+                                        f"{app.screen.message}")
+                        continue
+                    problems.extend(screen_problems(app, f"explain row {row} {key}"))
+                    if n < 2:  # one step down the chain and one up, from each row
+                        await press(pilot, "enter" if n else "d")
+                        problems.extend(screen_problems(app, f"explain row {row} {key} + 1"))
+                    while isinstance(app.screen, ExplainScreen):
+                        await press(pilot, "escape")
             # pictures of what can be drawn as one (the first row's input, conv maps)
             await press(pilot, "i")
             for row in range(len(net.rows)):

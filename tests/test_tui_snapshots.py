@@ -47,6 +47,20 @@ def test_mnist_cnn_after_forward(snap_compare, size) -> None:
                         run_before=keys("f", "home", "i"))
 
 
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_xor_explain_a_dW_entry(snap_compare, size) -> None:
+    # the backward pass done: affine1's dW[0, 0] explained, dout's column 0 marked
+    assert snap_compare(make_app("xor"), terminal_size=size,
+                        run_before=keys("b", "tab", "e"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_mnist_cnn_explain_a_conv1_output(snap_compare, size) -> None:
+    # the forward pass done: an entry of conv1's y explained — its 5×5 window and kernel
+    assert snap_compare(make_app("mnist-cnn"), terminal_size=size,
+                        run_before=keys("f", "home", "tab", "down", "right", "e"))
+
+
 def test_xor_light_theme(snap_compare) -> None:
     assert snap_compare(make_app("xor", LIGHT), terminal_size=(120, 40),
                         run_before=keys("b", "up", "up", "up"))

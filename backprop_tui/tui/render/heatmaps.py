@@ -23,7 +23,7 @@ from .numtext import fmt
 # Cell codes of the heatmap grid: 0..2L are levels −L..L, then the special cells.
 _NL = 2 * LEVELS + 1
 C_NAN, C_POSINF, C_NEGINF, C_CLIPHI, C_CLIPLO, C_GAP = range(_NL, _NL + 6)
-_NCODES = _NL + 6  # cursor variants are code + _NCODES
+_NCODES = _NL + 6  # cursor variants are code + _NCODES, marked cells code + 2·_NCODES
 
 
 @lru_cache(maxsize=16)
@@ -67,6 +67,15 @@ def _heat_palette(cell: int) -> tuple[list[str], list[Style | None]]:
         else:
             glyphs.append(glyphs[code])
             styles.append((styles[code] or Style()) + Style(reverse=True))
+    # marked variants (the entries that feed an explained one): ◆ on the cell's colour
+    for code in range(_NCODES):
+        if code < _NL:
+            rgb = level_color(code - LEVELS)
+            glyphs.append(pad("◆"))
+            styles.append(Style(color=_contrast(rgb), bgcolor=_rgb(rgb), bold=True))
+        else:
+            glyphs.append(glyphs[code])
+            styles.append(styles[code])
     return glyphs, styles
 
 
@@ -132,14 +141,16 @@ def _paint(codes: np.ndarray, glyphs: Sequence[str], styles: Sequence[Style | No
 
 
 def heatmap(view_or_2d: View | np.ndarray, *, scale: float | None = None,
-            cursor: tuple[int, int] | None = None, cell: int = 2) -> Text:
+            cursor: tuple[int, int] | None = None, cell: int = 2,
+            marks: np.ndarray | None = None) -> Text:
     """A diverging-colour heatmap of a :class:`View` (or a 2-D array), ``cell`` chars per value.
 
     Colour level = ``round(v / scale · 32)`` on the blue–grey–red ramp; ``scale`` defaults to
     :func:`auto_scale` of the drawn values (pass the same number to :func:`legend`). NaN ``!!``,
     +Inf ``+∞``, −Inf ``-∞`` on magenta; beyond an explicit scale ``>>``/``<<``. The cursor cell
     (row, col of ``data``) shows ``[]`` on its colour (non-finite: reversed). Tiled views get a
-    blank one-cell gap between tiles. An empty tensor gives ``(empty)``.
+    blank one-cell gap between tiles. ``marks`` (bool, the grid's shape): cells to point out,
+    drawn ``◆`` on their colour. An empty tensor gives ``(empty)``.
     """
     data, tile = _as_grid(view_or_2d)
     if data.size == 0:
@@ -147,9 +158,12 @@ def heatmap(view_or_2d: View | np.ndarray, *, scale: float | None = None,
     glyphs, styles = _heat_palette(cell)
     codes = heat_codes(data, scale)
     cur = cursor if _valid_cursor(cursor, data.shape) else None
+    if marks is not None:
+        codes = np.where(np.asarray(marks, dtype=bool).reshape(codes.shape),
+                         codes + 2 * _NCODES, codes)
     codes, cur = _with_gaps(codes, tile, C_GAP, cur)
     if cur is not None:
-        codes[cur] += _NCODES
+        codes[cur] = codes[cur] % _NCODES + _NCODES
     return _paint(codes, glyphs, styles, max(1, cell))
 
 
@@ -189,24 +203,29 @@ def _bit_palette(cell: int) -> tuple[list[str], list[Style | None]]:
     cell = max(1, cell)
     on, off = "█" * cell, ("·" + " " * cell)[:cell]
     cur = ("[]" + " " * cell)[:cell] if cell > 1 else "X"
-    glyphs = [off, on, " " * cell, cur, cur]
+    mark = ("◆" + " " * cell)[:cell]
+    glyphs = [off, on, " " * cell, cur, cur, mark, mark]
     styles: list[Style | None] = [None, None, None, Style(bold=True),
+                                  Style(bold=True, reverse=True), Style(bold=True),
                                   Style(bold=True, reverse=True)]
     return glyphs, styles
 
 
 def bitmap(mask_2d: View | np.ndarray, *, cursor: tuple[int, int] | None = None,
-           cell: int = 2) -> Text:
+           cell: int = 2, marks: np.ndarray | None = None) -> Text:
     """A boolean mask: ``██`` True, ``· `` False, in the terminal's own colours (so it reads on
-    any theme). The cursor shows ``[]``: reversed (solid) on True, plain on False. Non-bool input
-    is taken as ``!= 0`` (NaN counts as True)."""
+    any theme). The cursor shows ``[]``: reversed (solid) on True, plain on False; ``marks``
+    (bool, the grid's shape) show ``◆`` the same way. Non-bool input is taken as ``!= 0`` (NaN
+    counts as True)."""
     data, tile = _as_grid(mask_2d)
     if data.size == 0:
         return Text("(empty)", style="dim", end="")
     codes = (np.asarray(data) != 0).astype(np.int64)
+    if marks is not None:
+        codes = np.where(np.asarray(marks, dtype=bool).reshape(codes.shape), codes + 5, codes)
     cur = cursor if _valid_cursor(cursor, data.shape) else None
     codes, cur = _with_gaps(codes, tile, 2, cur)
     if cur is not None:
-        codes[cur] += 3
+        codes[cur] = codes[cur] % 5 + 3
     glyphs, styles = _bit_palette(cell)
     return _paint(codes, glyphs, styles, max(1, cell))

@@ -68,6 +68,10 @@ def numbers_size(view_or_2d: View | np.ndarray, *, width: int = NUMBERS_MIN,
     return lw + sum(widths), data.shape[0] + (col_labels is not None)
 
 
+#: how a marked cell's number is drawn (on its own colour)
+MARK = Style(bold=True, underline=True)
+
+
 @lru_cache(maxsize=4)
 def _number_styles(boolean: bool) -> tuple[list[Style | None], list[Style | None]]:
     """Styles per code of a numbers grid (heat codes, or 0/1 for bool), and their cursor
@@ -99,7 +103,8 @@ def numbers(view_or_2d: View | np.ndarray, *, scale: float | None = None,
             cursor: tuple[int, int] | None = None, width: int = NUMBERS_MIN,
             row_labels: Sequence[str] | None = None,
             col_labels: Sequence[str] | None = None,
-            widths: Sequence[int] | None = None) -> Text:
+            widths: Sequence[int] | None = None,
+            marks: np.ndarray | None = None) -> Text:
     """A heatmap whose cells print their values: for small tensors, where the numbers are the
     point (a student compares them with a notebook).
 
@@ -123,6 +128,10 @@ def numbers(view_or_2d: View | np.ndarray, *, scale: float | None = None,
     ``widths`` (one per column, untiled grids): columns at least this wide. A window onto a
     bigger tensor passes the widths of its whole columns, so that a column keeps its width
     while the rows scroll (a column is never narrower than its own values need).
+
+    ``marks`` (bool, the shape of the grid): cells to point out (the entries that feed the one
+    explained): ``▸`` takes the left blank (no column moves) and the number is bold and
+    underlined; the cursor's brackets win on the cursor cell.
     """
     data, tile = _as_grid(view_or_2d)
     if data.size == 0:
@@ -145,7 +154,10 @@ def numbers(view_or_2d: View | np.ndarray, *, scale: float | None = None,
     codes = np.asarray(data, dtype=np.int64) if boolean else heat_codes(data, scale)
     cur = cursor if _valid_cursor(cursor, data.shape) else None
     gap = -1
+    marked = None if marks is None else np.asarray(marks, dtype=bool).reshape(data.shape)
     if tile is not None:
+        if marked is not None:
+            marked, _ = _with_gaps(marked, tile, False, None)
         codes, cur = _with_gaps(codes, tile, gap, cur)
         rp = np.arange(rows) + np.arange(rows) // tile[0]
         cp = np.arange(cols) + np.arange(cols) // tile[1]
@@ -184,6 +196,9 @@ def numbers(view_or_2d: View | np.ndarray, *, scale: float | None = None,
             elif cur is not None and (r, c) == cur:
                 parts.append(f"[{s:>{w - 2}}]")
                 st = curs[code]
+            elif marked is not None and marked[r, c]:
+                parts.append(f"▸{s:>{w - 2}} ")
+                st = (base[code] or Style()) + MARK
             else:
                 parts.append(f" {s:>{w - 2}} ")
                 st = base[code]

@@ -76,7 +76,8 @@ def numbers_window(a: np.ndarray, *, max_width: int, max_lines: int,
                    cursor: tuple[int, int] = (0, 0), start: tuple[int, int] = (0, 0),
                    names: tuple[str, str] = ("", ""), scale: float | None = None,
                    width: int = NUMBERS_MIN,
-                   strings: list[list[str]] | None = None) -> NumbersWindow | None:
+                   strings: list[list[str]] | None = None,
+                   marks: np.ndarray | None = None) -> NumbersWindow | None:
     """The numbers of a 1-D or 2-D tensor in ``max_width`` characters × ``max_lines`` lines:
     all of them if they fit, else a window of whole rows and columns that holds the cursor.
 
@@ -97,6 +98,7 @@ def numbers_window(a: np.ndarray, *, max_width: int, max_lines: int,
     columns as fit. Colours use ``scale`` (default :func:`auto_scale` of the *whole* tensor), so
     a value keeps its colour while the window moves. ``strings`` (optional): what the cells
     print, as :func:`number_strings` gives them, when the caller has them already.
+    ``marks`` (bool, the shape of ``a``): entries to point out (:func:`numbers`' ``marks``).
 
     None when not even the widest column (with the row labels) fits ``max_width``, or
     ``max_lines`` < 1. The column labels need a line: with ``max_lines`` = 1 there are none.
@@ -112,6 +114,7 @@ def numbers_window(a: np.ndarray, *, max_width: int, max_lines: int,
     if scale is None and d.dtype != np.bool_:
         scale = auto_scale(d) or None
     grid = d.reshape(1, -1) if d.ndim == 1 else d
+    mk = None if marks is None else np.asarray(marks, dtype=bool).reshape(grid.shape)
     if strings is None:
         strings = _cell_strings(grid)
     labels = max_lines >= 2  # the column labels take a line of their own
@@ -126,7 +129,7 @@ def numbers_window(a: np.ndarray, *, max_width: int, max_lines: int,
         one_line = _column_widths(strings, width, col_labels)
         if sum(one_line) > max_width and labels:
             return _wrapped_window(d, strings[0], max_width, body, cursor[1], start[0], cname,
-                                   scale, width)
+                                   scale, width, None if mk is None else mk[0])
     rows, cols = grid.shape
     r = min(max(int(cursor[0]), 0), rows - 1)
     c = min(max(int(cursor[1]), 0), cols - 1)
@@ -147,7 +150,8 @@ def numbers_window(a: np.ndarray, *, max_width: int, max_lines: int,
                     grid[:, c0:c1], scale=scale, width=width, widths=widths[c0:c1],
                     cursor=(r, c - c0) if c0 <= c < c1 else None,
                     row_labels=[lab(rname, i).ljust(lw - 1) for i in range(rows)],
-                    col_labels=all_labels[c0:c1]))
+                    col_labels=all_labels[c0:c1],
+                    marks=None if mk is None else mk[:, c0:c1]))
             return NumbersWindow(text, range(rows), range(cols), (rows, cols),
                                  blocks=len(blocks))
     r0, r1 = _scroll([1] * rows, body, r, start[0])
@@ -155,7 +159,8 @@ def numbers_window(a: np.ndarray, *, max_width: int, max_lines: int,
     text = numbers(grid[r0:r1, c0:c1], scale=scale, cursor=(r - r0, c - c0), width=width,
                    row_labels=[lab(rname, i).ljust(lw - 1) for i in range(r0, r1)]
                    if row_names else None,
-                   col_labels=all_labels[c0:c1] if all_labels else None, widths=widths[c0:c1])
+                   col_labels=all_labels[c0:c1] if all_labels else None, widths=widths[c0:c1],
+                   marks=None if mk is None else mk[r0:r1, c0:c1])
     return NumbersWindow(text, range(r0, r1), range(c0, c1), (rows, cols))
 
 
@@ -172,8 +177,8 @@ def _column_blocks(widths: Sequence[int], avail: int) -> list[tuple[int, int]]:
 
 
 def _wrapped_window(d: np.ndarray, strings: list[str], max_width: int, body: int, j: int,
-                    start: int, name: str, scale: float | None, width: int
-                    ) -> NumbersWindow | None:
+                    start: int, name: str, scale: float | None, width: int,
+                    marks: np.ndarray | None = None) -> NumbersWindow | None:
     """A vector in lines of ``per_line`` values (see :func:`numbers_window`)."""
     n = d.size
     j = min(max(int(j), 0), n - 1)
@@ -213,7 +218,8 @@ def _wrapped_window(d: np.ndarray, strings: list[str], max_width: int, body: int
         out.append_text(numbers(
             block, scale=scale, width=width, widths=widths, col_labels=col_labels,
             cursor=(here - l0, j % per) if here < full_end else None,
-            row_labels=[line_label(line * per).ljust(lw - 1) for line in range(l0, full_end)]))
+            row_labels=[line_label(line * per).ljust(lw - 1) for line in range(l0, full_end)],
+            marks=None if marks is None else marks[l0 * per:full_end * per].reshape(-1, per)))
     if l1 > full_end:  # the last, shorter line
         rest = d[full_end * per:]
         if full_end > l0:
@@ -222,5 +228,6 @@ def _wrapped_window(d: np.ndarray, strings: list[str], max_width: int, body: int
             rest.reshape(1, -1), scale=scale, width=width, widths=widths[:rest.size],
             col_labels=None if full_end > l0 else col_labels[:rest.size],
             cursor=(0, j - full_end * per) if here == full_end else None,
-            row_labels=[line_label(full_end * per).ljust(lw - 1)]))
+            row_labels=[line_label(full_end * per).ljust(lw - 1)],
+            marks=None if marks is None else marks[full_end * per:].reshape(1, -1)))
     return NumbersWindow(out, range(l0, l1), range(per), (lines, per), per)

@@ -30,10 +30,12 @@ from textual.worker import get_current_worker
 
 from ...blas import threads_for
 from ...engine.contract import LayerError, describe_error
+from ...engine.explain import ExplainError
 from ...engine.numeric import GradcheckCancelled
 from ...engine.records import StopReason
 from ...safetext import printable
 from ..render.health import PANE_HELP
+from ..explainsession import ExplainSession
 from ..session import DebugSession, GradcheckResult
 from ..widgets.formula import FormulaPane
 from ..widgets.gradcheck import GradcheckPane
@@ -42,6 +44,7 @@ from ..widgets.lossline import LossLine
 from ..widgets.network import NetworkPane
 from ..widgets.tensor import TensorPane
 from .dialogs import ConditionsDialog, ErrorDialog, TrainDialog
+from .explain import EXPLAIN_KEYS, ExplainScreen
 from .help import HelpScreen
 from .keys import KeyCommand, bindings, help_rows
 from .size import show_size
@@ -69,6 +72,10 @@ DEBUGGER_KEYS: tuple[KeyCommand, ...] = (
                "again: back): per layer the output's histogram, dead and saturated units, ‖dW‖, "
                "‖dx‖, ‖W‖, the update/weight ratio, NaN/Inf; ↑ ↓ select a dead unit and show "
                "its weights", title="Network health"),
+    KeyCommand("e", "explain", "explain", "Explain the entry under the tensor pane's cursor "
+               "(numbers, colours or picture view): its formula with this batch's numbers, the "
+               "terms, the entries that feed it; walk the chain from there", title="Explain "
+               "this number"),
     KeyCommand("t", "train", "train", "Train K whole iterations fast, with progress (escape "
                "cancels)", title="Train K iterations"),
     KeyCommand("x", "next_batch", "", "Abandon this iteration and take the next batch "
@@ -122,6 +129,11 @@ DEBUGGER_PANES = (
     ("Health (h)", f"from each layer's last forward and backward step: {PANE_HELP}"),
     ("Formula", "the row's equations with this network's shapes, e.g. dW = xᵀ·dout  "
      "(2×4)·(4×6) → 2×6; N is the batch size."),
+    ("Explain (e)", "a view over the debugger: the entry under the cursor as the chain rule "
+     "computed it — formula, the same with the numbers, the terms largest first, their sum; "
+     "the entries that feed it, marked ▸ / ◆ in the tensor they come from; enter follows the "
+     "chosen one (toward the loss), d goes the other way (down the backward pass), backspace "
+     "back, escape closes."),
     ("Loss line", "the loss (data loss + L2, in nats for cross-entropy) and the batch accuracy of "
      "every iteration whose loss step ran."),
 )
@@ -643,8 +655,37 @@ class DebuggerScreen(Screen[None]):
         self.refresh_panes()
         self.set_focus(self.query_one(HealthPane) if show else self.network)
 
+    # -- explain ------------------------------------------------------------------------------
+    def action_explain(self) -> None:
+        """Open the explain view on the entry under the tensor pane's cursor."""
+        if self.busy:  # a run moves the network: explain what it leaves
+            self._idle()
+            return
+        if self.app.screen is not self:  # `e e` typed fast: the view is open already
+            return
+        pane = self.tensor
+        it = pane.item
+        if it is None:
+            self.set_message("explain: select a row with tensors first")
+            return
+        if it.array is None:
+            self.set_message(f"explain: {it.key} of {pane.row_name} is {it.source}")
+            return
+        index = pane.cursor_index()
+        assert index is not None
+        explainer = ExplainSession(self.session)
+        entry = explainer.entry_at(self.network.selected, it.key, index)
+        try:
+            first = explainer.explain(entry)
+        except ExplainError as e:
+            self.set_message(f"explain {entry}: {e}")
+            return
+        self.set_message(f"explaining {entry} · escape closes")
+        self.app.push_screen(ExplainScreen(explainer, first))
+
     def action_help(self) -> None:
-        keys = help_rows(DEBUGGER_KEYS) + list(DEBUGGER_HELP_EXTRA)
+        keys = help_rows(DEBUGGER_KEYS) + list(DEBUGGER_HELP_EXTRA) + [
+            (f"{shown} (explain view)", what) for shown, what in help_rows(EXPLAIN_KEYS)]
         self.app.push_screen(debugger_help(keys))
 
     def action_quit(self) -> None:

@@ -91,6 +91,10 @@ class TensorPane(CachedLines, can_focus=True):
         #: channel shown moves when the cursor passes an edge)
         self.winners: WinnersView | None = None
         self._chan0 = 0
+        #: true indices of the shown tensor to point out (the entries that feed an explained
+        #: one), and the entry the cursor is to go to at the next drawing (:meth:`point_at`)
+        self.marks: frozenset[tuple[int, ...]] = frozenset()
+        self._goto: tuple[int, ...] | None = None
         self.border_title = "Tensor"
 
     # -- state --------------------------------------------------------------------------------
@@ -150,6 +154,85 @@ class TensorPane(CachedLines, can_focus=True):
             return True
         return False
 
+    def point_at(self, marks: frozenset[tuple[int, ...]], at: tuple[int, ...] | None) -> None:
+        """Mark ``marks`` (true indices of the shown tensor) and put the cursor on the entry
+        ``at`` (a 4-D tensor shows its sample)."""
+        self.marks = marks
+        self._goto = at  # kept: each drawing puts the cursor on it (until the cursor moves)
+        it = self.item
+        if at is not None and it is not None and it.array is not None and it.array.ndim == 4:
+            self.sample = int(at[0])
+        self._draw_cache = None
+        self.refresh()
+
+    def cursor_index(self) -> tuple[int, ...] | None:
+        """The true index of the entry under the cursor in the shown tensor (None: nothing
+        computed). The picture view has no cursor of its own: the entry the grid's cursor was
+        on, else the shown sample's first entry."""
+        it = self.item
+        if it is None or it.array is None:
+            return None
+        a = it.array
+        wv = self.winners
+        try:
+            if wv is not None and a.ndim == 4:  # a max-pool's arrows: the window's entry
+                r, c = self.cursor
+                cur = (r - wv.crop[0], c - wv.crop[1]) if wv.crop else (r, c)
+                return tuple(int(i) for i in wv.view.index_of(*cur))
+            if self.view is not None and self.view.source is a:
+                idx = tuple(int(i) for i in self.view.index_of(*self.cursor))
+                if self.image_mode and a.ndim >= 2:  # a picture shows the chosen sample
+                    idx = (min(self.sample, a.shape[0] - 1), *idx[1:])
+                return idx
+        except (IndexError, ValueError):
+            pass
+        if a.ndim >= 2:
+            return (min(self.sample, a.shape[0] - 1),) + (0,) * (a.ndim - 1)
+        return (0,) * a.ndim
+
+    def _mark_cells(self, view: Any, a: np.ndarray) -> np.ndarray | None:
+        """The grid cells of ``view`` that hold a marked entry (a downsampled cell: any of
+        the entries it stands for)."""
+        if not self.marks:
+            return None
+        marked = np.zeros(a.shape, dtype=bool)
+        for idx in self.marks:
+            if len(idx) == a.ndim and all(0 <= i < n for i, n in zip(idx, a.shape,
+                                                                      strict=True)):
+                marked[idx] = True
+        rows, cols = view.data.shape
+        if not view.downsampled and view.tile is None and a.ndim <= 2:
+            return marked.reshape(rows, cols)
+        out = np.zeros((rows, cols), dtype=bool)
+        for r in range(rows):
+            for c in range(cols):
+                try:
+                    out[r, c] = bool(marked[view.block_of(r, c)].any()) if view.block_of \
+                        else bool(marked[view.index_of(r, c)])
+                except IndexError:
+                    continue
+        return out
+
+    def _cell_of(self, view: Any, index: tuple[int, ...]) -> tuple[int, int] | None:
+        """The grid cell of ``view`` that stands for the entry ``index`` (or its block)."""
+        a = view.source
+        if a is None or len(index) != a.ndim:
+            return None
+        rows, cols = view.data.shape
+        if not view.downsampled and view.tile is None and a.ndim <= 2:
+            return (0, index[0]) if a.ndim == 1 else (index[0], index[1])
+        one = np.zeros(a.shape, dtype=bool)
+        one[index] = True
+        for r in range(rows):
+            for c in range(cols):
+                try:
+                    if view.index_of(r, c) == index or (
+                            view.block_of and one[view.block_of(r, c)].any()):
+                        return r, c
+                except IndexError:
+                    continue
+        return None
+
     def change_sample(self, delta: int) -> None:
         it = self.item
         if it is None or it.array is None or it.array.ndim < 2:
@@ -173,6 +256,7 @@ class TensorPane(CachedLines, can_focus=True):
         self.refresh()
 
     def action_cursor(self, dr: int, dc: int) -> None:
+        self._goto = None
         rows, cols = self._grid
         if rows == 0 or cols == 0:
             return
@@ -191,6 +275,7 @@ class TensorPane(CachedLines, can_focus=True):
         self.refresh()
 
     def action_cursor_home(self) -> None:
+        self._goto = None
         self.cursor = (0, 0)
         self._chan0 = 0
         self.refresh()
@@ -295,7 +380,7 @@ class TensorPane(CachedLines, can_focus=True):
         max_cols = max(1, (width - 1) // cell)
         sample = min(self.sample, a.shape[0] - 1) if a.ndim == 4 else 0
         key = (id(a), a.shape, rows, width, sample, self.cursor, it.key, self.is_maximized,
-               zoomed, self._win_start)
+               zoomed, self._win_start, self.marks, self._goto)
         if self._draw_cache is not None and self._draw_cache[0] == key:
             return self._draw_cache[1]
         kind = "weight" if a.ndim == 4 and it.role in ("param", "delta") or \
@@ -311,7 +396,11 @@ class TensorPane(CachedLines, can_focus=True):
             view = render.layout(a, max_rows=max(1, rows), max_cols=max_cols, sample=sample,
                                  kind=kind)
         r, c = self._same_entry(view, a)
+        if self._goto is not None:  # the entry the cursor was sent to (point_at): found
+            # again at every drawing (a resize may change the downsampling) until it moves
+            r, c = self._cell_of(view, self._goto) or (r, c)
         self.view = view
+        marks = self._mark_cells(view, a)
         grid_rows, grid_cols = view.data.shape
         self._grid = (grid_rows, grid_cols)
         r, c = max(0, min(r, grid_rows - 1)), max(0, min(c, grid_cols - 1))
@@ -319,12 +408,14 @@ class TensorPane(CachedLines, can_focus=True):
         if isinstance(plan, WindowPlan):
             win = render.numbers_window(a, max_width=width, max_lines=rows, cursor=(r, c),
                                         start=self._win_start, names=plan.names,
-                                        width=plan.width, strings=self._strings(a))
+                                        width=plan.width, strings=self._strings(a),
+                                        marks=marks)
             if win is not None and not win.whole and self.content_size.height < 16:
                 # 80×24: the legend's line, if it lets every number show (in blocks of columns)
                 wider = render.numbers_window(a, max_width=width, max_lines=rows + 1,
                                               cursor=(r, c), names=plan.names,
-                                              width=plan.width, strings=self._strings(a))
+                                              width=plan.width, strings=self._strings(a),
+                                              marks=marks)
                 if wider is not None and wider.blocks > 1:
                     win, legend_line = wider, False
             if win is None:  # not even one column fits (the checks before are estimates)
@@ -332,6 +423,7 @@ class TensorPane(CachedLines, can_focus=True):
                 view = render.layout(a, max_rows=max(1, rows), max_cols=max_cols)
                 r, c = self._same_entry(view, a)
                 self.view = view
+                marks = self._mark_cells(view, a)
                 self._grid = view.data.shape
                 r, c = self.cursor = (min(r, self._grid[0] - 1), min(c, self._grid[1] - 1))
         self.window = win
@@ -376,7 +468,8 @@ class TensorPane(CachedLines, can_focus=True):
             else:
                 assert isinstance(plan, NumbersPlan)
                 body = render.numbers(view, cursor=(r, c), width=plan.width,
-                                      row_labels=plan.row_labels, col_labels=plan.col_labels)
+                                      row_labels=plan.row_labels, col_labels=plan.col_labels,
+                                      marks=marks)
             if view.data.dtype == np.bool_:
                 legend = Text(end="")
                 legend.append("mask: ", style="dim")
@@ -389,12 +482,13 @@ class TensorPane(CachedLines, can_focus=True):
             out = [where, body, *([legend] if legend_line else []),
                    self._cursor_line(view, r, c, it.key, width)]
         elif view.data.dtype == np.bool_:
-            body = render.bitmap(view, cursor=(r, c))
+            body = render.bitmap(view, cursor=(r, c), marks=marks)
             legend = Text("mask: ██ True   · False", style="dim")
             out = [where, body, legend, self._cursor_line(view, r, c, it.key, width)]
         else:
             scale = render.auto_scale(view.data)
-            body = render.heatmap(view, scale=scale or None, cursor=(r, c), cell=cell)
+            body = render.heatmap(view, scale=scale or None, cursor=(r, c), cell=cell,
+                                  marks=marks)
             out = [where, body, self._legend(view, it, width),
                    self._cursor_line(view, r, c, it.key, width)]
         if len(where.plain) > width and len(out) > 1 and \
