@@ -34,8 +34,8 @@ from ...engine.explain import ExplainError
 from ...engine.numeric import GradcheckCancelled
 from ...engine.records import StopReason
 from ...safetext import printable
-from ..render.health import PANE_HELP
 from ..explainsession import ExplainSession
+from ..render.health import PANE_HELP
 from ..session import DebugSession, GradcheckResult
 from ..widgets.formula import FormulaPane
 from ..widgets.gradcheck import GradcheckPane
