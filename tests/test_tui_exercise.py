@@ -252,3 +252,44 @@ def test_random_keys_on_an_exercise_do_not_crash() -> None:
         assert isinstance(app.screen, (AnswerDialog, ResultDialog))  # still answers
 
     play(ex, body)
+
+
+def _footer_text(app: BackpropApp) -> str:
+    """The footer's keys and labels as drawn (each FooterKey widget's rendered text)."""
+    from textual.widgets import Footer
+
+    footer = app.screen.query_one(Footer)
+    return " ".join(str(k.render()) for k in footer.children
+                    if k.region.right <= app.size.width and k.region.width > 0)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_every_footer_key_fits_the_debugger_and_the_exercise(width: int) -> None:
+    """'? help' and 'q quit' are never pushed off the footer by the keys added since (e explain,
+    a answer): below 100 columns the ^p palette hint goes, in an exercise `t train` leaves the
+    footer (both keys still work)."""
+    from backprop_tui.scenario import load_scenario
+    from backprop_tui.tui.session import DebugSession
+
+    seen = {}
+
+    async def body(app, pilot) -> None:
+        await pilot.pause()
+        seen["exercise"] = (_footer_text(app), [k.region.right for k in
+                                                app.screen.query("FooterKey")])
+
+    play(start_exercise("xor", seed=0), body, size=(width, 24))
+    app = BackpropApp("debug", session=DebugSession.from_scenario(load_scenario("xor")),
+                      theme=DARK)
+
+    async def main() -> None:
+        async with app.run_test(size=(width, 24)) as pilot:
+            await pilot.pause()
+            seen["debugger"] = (_footer_text(app), [k.region.right for k in
+                                                    app.screen.query("FooterKey")])
+
+    asyncio.run(main())
+    for screen, (text, rights) in seen.items():
+        assert max(rights) <= width, (screen, text)
+        assert "help" in text and "quit" in text and "explain" in text, (screen, text)
+    assert "answer" in seen["exercise"][0]

@@ -193,7 +193,7 @@ class DebuggerScreen(Screen[None]):
         self.sub_title = printable(f"{s.name} · {s.architecture}")
         self.title = "backprop-tui"
         self._check_size(self.app.size.width, self.app.size.height)
-        self.query_one(Footer).compact = self.app.size.width < 110
+        self._fit_footer(self.app.size.width)
         self.query_one(GradcheckPane).unavailable = s.no_gradcheck
         self.refresh_panes()
         self.query_one(NetworkPane).focus()
@@ -213,7 +213,15 @@ class DebuggerScreen(Screen[None]):
         if not self._alive():
             return
         self._check_size(event.size.width, event.size.height)
-        self.query_one(Footer).compact = event.size.width < 110
+        self._fit_footer(event.size.width)
+
+    def _fit_footer(self, width: int) -> None:
+        """Every key of the footer on one line, '? help' and 'q quit' included: compact below
+        110 columns, and below 100 without the ^p palette hint (ctrl+p still opens it; the
+        help screen lists it)."""
+        footer = self.query_one(Footer)
+        footer.compact = width < 110
+        footer.show_command_palette = width >= 100
 
     def _check_size(self, width: int, height: int) -> None:
         show_size(self, width, height, "too-small", "backprop-tui",

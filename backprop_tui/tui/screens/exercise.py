@@ -4,6 +4,8 @@ the correct code, why, and one affected entry worked out)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -145,9 +147,12 @@ class ResultDialog(DismissOnce, ModalScreen[None]):
 class ExerciseScreen(DebuggerScreen, inherit_bindings=False):
     """The debugger, with the exercise's answer key ``a``."""
 
-    # first: the footer shows it even at 80 columns, where the last keys do not fit (the
-    # debugger's own bindings are repeated here, after it, instead of inherited before it)
-    BINDINGS = [*bindings([ANSWER_KEY]), *DebuggerScreen.BINDINGS]
+    # first: the footer shows it even at 80 columns (the debugger's own bindings are repeated
+    # here, after it, instead of inherited before it); `t train` leaves the footer (the key
+    # works, help lists it) so that '? help' and 'q quit' still fit at 80 columns
+    BINDINGS = [*bindings([ANSWER_KEY]),
+                *(dataclasses.replace(b, show=False) if b.action == "train" else b
+                  for b in DebuggerScreen.BINDINGS)]
 
     def __init__(self, exercise: Exercise) -> None:
         super().__init__(exercise.session)
