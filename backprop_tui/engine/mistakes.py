@@ -499,7 +499,8 @@ def _backward_evidence(planted: Planted, net: Network, x: np.ndarray, t: np.ndar
     keep = (row.indices >= 0) & ~row.kinked
     a, n, idx = row.analytic[keep], row.numeric[keep], row.indices[keep]
     symbols = _symbols(net, len(x))
-    ratio = ratio_text(a, n, f"on {layer}'s {tensor}, analytic/numeric", symbols)
+    # the place is the third hint: the second says only what the numbers show
+    ratio = ratio_text(a, n, "on the wrong gradient, analytic/numeric", symbols)
     if not idx.size:
         return Evidence(ratio, None, "")
     worst = int(np.argmax(np.abs(a - n)))
@@ -526,8 +527,8 @@ def _update_evidence(planted: Planted, net: Network, optimizer: Optimizer, x: np
         opt.step(work)
         deltas.append(p - before)
     got, want = deltas
-    ratio = ratio_text(got, want, f"the change the update made to {key} / the change it "
-                                  "should make", _symbols(net, len(x)))
+    ratio = ratio_text(got, want, "the change the update made to the wrong parameter / the "
+                                  "change it should make", _symbols(net, len(x)))
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.abs(got - want))),
                                                    got.shape))
     detail = (f"Δ{_entry_text(key, worst)}: your update changes it by {got[worst]:.6g}, "
