@@ -128,7 +128,7 @@ def scenarios_cmd(as_json: JsonOpt = False) -> None:
     console = _console()
     console.print(scenarios_table(items, width=console.width))
     console.print(scenarios_table(EXPERIMENTS.values(), width=console.width, what="runs",
-                                  title="experiments (backprop-tui train NAME --headless)"))
+                                  title="experiments (backprop-tui train NAME [--headless])"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def test_scenarios_lists_the_experiments_with_their_kind() -> None:
     by_name = {item["name"]: item for item in experiments}
     assert by_name["batchnorm"]["runs"] == 32 and by_name["hyperparameter-search"]["runs"] == 100
     table = cli("scenarios").stdout
-    assert "experiments (backprop-tui train NAME --headless)" in table
+    assert "experiments (backprop-tui train NAME [--headless])" in table
     for name, spec in EXPERIMENTS.items():
         assert name in table
         for word in spec.description.split():

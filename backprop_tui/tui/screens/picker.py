@@ -43,7 +43,7 @@ class ScenarioTable(DataTable):
     """The scenario list: its own Enter (select the row under the cursor, after any key typed
     before it) is the one the footer names."""
 
-    BINDINGS = [Binding("enter", "select_cursor", "open in the debugger")]
+    BINDINGS = [Binding("enter", "select_cursor", "open")]
 
 
 class PickerScreen(Screen[None]):
@@ -53,7 +53,7 @@ class PickerScreen(Screen[None]):
         # not a priority binding: Enter must reach the table after a Down typed before it (a
         # priority binding ran first and opened the row the cursor had left); the table's own
         # Enter says which row (on_data_table_row_selected)
-        Binding("enter", "open", "open in the debugger"),
+        Binding("enter", "open", "open"),
         Binding("f", "exercise", "find the bug"),
         Binding("q", "app.quit", "quit"),
         Binding("question_mark", "help", "help", key_display="?"),
@@ -71,9 +71,10 @@ class PickerScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text.assemble(
             ("Pick a scenario", "bold"),
-            " — ↑↓ choose, Enter opens the step-through debugger on it. A scenario is a "
-            "computational graph (scenarios/graphs/*.toml), or a network, its data and its "
-            "training settings (scenarios/*.toml).",
+            " — ↑↓ choose, Enter opens it: a graph or a network in the step-through debugger, "
+            "an experiment of chapter 6 in the compare view. A scenario is a computational "
+            "graph (scenarios/graphs/*.toml), a network with its data and training settings "
+            "(scenarios/*.toml), or an experiment (many runs, one picture).",
         ), id="picker-intro")
         yield ScenarioTable(id="scenarios", cursor_type="row", zebra_stripes=True)
         yield Static(id="picker-detail")
