@@ -244,6 +244,14 @@ def test_the_summary_says_how_to_play_it_again() -> None:
     assert "replay: backprop-tui exercise --seed 11" in ex.summary()
 
 
+def test_giving_up_prints_the_answer() -> None:
+    ex = start_exercise("xor", seed=0, mistake="loss-no-mean")
+    ex.close()
+    out = ex.summary()
+    assert "not solved" in out
+    assert "The answer: missing 1/N in the loss backward in the loss (loss dscores)" in out
+
+
 def test_closing_an_exercise_stops_its_measurement() -> None:
     from backprop_tui.engine.numeric import GradcheckCancelled
 

@@ -147,6 +147,30 @@ def test_the_right_answer_submitted_twice_shows_one_result() -> None:
     play(ex, body)
 
 
+def test_the_answer_dialog_opens_on_the_selected_row_and_tab_skips_the_hints() -> None:
+    ex = start_exercise("xor", seed=0, mistake="relu-mask-from-dout")
+
+    async def body(app, pilot):
+        await press(app, pilot, "down", "down")  # the network pane: affine1 → relu1 → affine2
+        await press(app, pilot, "a")
+        dialog = app.screen
+        assert isinstance(dialog, AnswerDialog)
+        assert dialog.query_one("#layer", Select).value == "affine2"
+        await press(app, pilot, "tab")
+        assert app.focused is dialog.query_one("#tensor", Select)
+        await press(app, pilot, "tab")
+        assert app.focused is dialog.query_one("#ok", Button)  # not the empty hints area
+        await press(app, pilot, "enter")  # affine2 y: wrong, the first hint
+        await settle(app, pilot)
+        assert ex.hints_used == 1
+        dialog.query_one("#ok", Button).press()  # the same answer again: said, no new hint
+        await settle(app, pilot)
+        assert ex.hints_used == 1
+        assert "again: not that either" in str(dialog.query_one("#hints", Static).render())
+
+    play(ex, body)
+
+
 def test_help_lists_the_answer_key() -> None:
     ex = start_exercise("xor", seed=0, mistake="loss-no-mean")
 

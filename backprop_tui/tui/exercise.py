@@ -174,6 +174,11 @@ class Exercise:
         self.hints_used = min(self.hints_used + 1, 3)
         return False
 
+    @property
+    def last_wrong(self) -> tuple[str, str] | None:
+        """The last wrong answer (layer, tensor), if any."""
+        return self._last_wrong
+
     def hints(self) -> list[str]:
         """The hints earned so far, first to last."""
         if not self.hints_used:
@@ -198,8 +203,9 @@ class Exercise:
             return (f"exercise solved in {took} with {hints_text} and {self.attempts} "
                     f"answer{'s' if self.attempts != 1 else ''}: {m.title} in "
                     f"{self.planted.where} ({replay})")
-        return (f"exercise not solved after {took}, {hints_text} used ({replay}; the answer: "
-                "backprop-tui exercise --list)")
+        layer, tensor = self.planted.answer
+        return (f"exercise not solved after {took}, {hints_text} used. The answer: {m.title} "
+                f"in {self.planted.where} ({layer} {tensor}); {replay}")
 
     def worked_entry(self) -> tuple[str, str]:
         """(title, text): one affected entry — what the planted code gave there against the

@@ -31,13 +31,15 @@ class AnswerDialog(DismissOnce, ModalScreen[bool]):
 
     BINDINGS = [Binding("escape", "cancel", "back to the debugger")]
 
-    def __init__(self, exercise: Exercise) -> None:
+    def __init__(self, exercise: Exercise, start: str | None = None) -> None:
         super().__init__(classes="dialog-screen")
         self.exercise = exercise
         self.options = exercise.choices()
+        #: the layer the dialog opens on: the row selected in the debugger, when it is one
+        self.start = start if start in self.options else next(iter(self.options))
 
     def compose(self) -> ComposeResult:
-        first = next(iter(self.options))
+        first = self.start
         with Vertical(classes="dialog answer-dialog"):
             yield Label("Where is the bug?", classes="dialog-title")
             yield Static("Name the layer (or the loss, the update) and the wrong tensor.",
@@ -47,7 +49,10 @@ class AnswerDialog(DismissOnce, ModalScreen[bool]):
                              allow_blank=False, id="layer")
                 yield Select(self._tensors(first), value=self.options[first][0],
                              allow_blank=False, id="tensor")
-            with VerticalScroll(classes="answer-hints"):
+            # not on the Tab path: Tab goes layer → tensor → Answer → Back
+            hints = VerticalScroll(classes="answer-hints")
+            hints.can_focus = False
+            with hints:
                 yield Static(self._hint_text(), id="hints", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Answer", variant="primary", id="ok")
@@ -84,8 +89,15 @@ class AnswerDialog(DismissOnce, ModalScreen[bool]):
             return
         layer = self.query_one("#layer", Select).value
         tensor = self.query_one("#tensor", Select).value
+        again = (str(layer), str(tensor)) == self.exercise.last_wrong
         if self.exercise.answer(str(layer), str(tensor)):
             self.dismiss(True)
+            return
+        if again:  # the same answer twice earns no second hint, but says so
+            text = self._hint_text()
+            text.append(f"\n({layer} {tensor} again: not that either — try another)",
+                        style="italic")
+            self.query_one("#hints", Static).update(text)
             return
         self.query_one("#hints", Static).update(Text("Not that. Measuring the planted piece…"))
         self._show_hints()
@@ -178,7 +190,10 @@ class ExerciseScreen(DebuggerScreen, inherit_bindings=False):
         if self.exercise.solved:
             self._show_result()
             return
-        self.app.push_screen(AnswerDialog(self.exercise), self._answered)
+        rows = self.session.rows()
+        row = self.network.selected
+        start = rows[row].name if 0 <= row < len(rows) else None
+        self.app.push_screen(AnswerDialog(self.exercise, start), self._answered)
 
     def _answered(self, right: bool | None) -> None:
         ex = self.exercise
