@@ -28,7 +28,19 @@ CSV_FIELDS = ["iteration", "epoch", "layer", "kind", "units", "dead", "dead_unit
 
 
 def health_command(trainer: Trainer, iterations: int, as_json: bool, console: Console) -> None:
-    """Train ``iterations`` iterations in memory and print the last one's report."""
+    """Train ``iterations`` iterations in memory and print the last one's report; more than
+    the scenario trains (its epochs × batches per epoch) is refused: the report would be of
+    an earlier iteration."""
+    from .errors import UsageError
+
+    per_epoch = max(1, trainer.batches_per_epoch)
+    total = trainer.epochs * per_epoch
+    if iterations > total:
+        raise UsageError("more iterations than the scenario trains", key="--iterations",
+                         value=iterations,
+                         expected=f"at most {total} ({trainer.epochs} epochs × {per_epoch} "
+                                  f"batch{'es' * (per_epoch != 1)})",
+                         file=trainer.scenario.path)
     tracker = HealthTracker(every=iterations)
     trainer.health = tracker
     trainer.run(max_iterations=iterations)

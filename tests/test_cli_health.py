@@ -69,3 +69,12 @@ def test_train_without_health_writes_no_csv(tmp_path) -> None:
     out = tmp_path / "run"
     assert_ok(cli("train", "xor", "--headless", "--epochs", "2", "--out", out))
     assert not (out / "health.csv").exists()
+
+
+def test_health_refuses_iterations_past_the_scenarios_training() -> None:
+    """Issue 12: --iterations past the scenario's epochs reported iteration 1, exit 0."""
+    for n in ("2001", str(10**20)):
+        err = assert_refused(cli("health", "xor", "--iterations", n), "--iterations", n,
+                             "at most 2000")
+        assert "2000 epochs × 1 batch" in err
+    assert_ok(cli("health", "xor", "--iterations", "2000"))
