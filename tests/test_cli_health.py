@@ -78,3 +78,14 @@ def test_health_refuses_iterations_past_the_scenarios_training() -> None:
                              "at most 2000")
         assert "2000 epochs × 1 batch" in err
     assert_ok(cli("health", "xor", "--iterations", "2000"))
+
+
+def test_an_experiment_name_is_said_to_be_an_experiment_by_every_network_command() -> None:
+    """Issue 12: `health init-histograms` said "unknown scenario … Did you mean
+    'init-histograms'?"."""
+    for command in (("health",), ("gradcheck",), ("debug",), ("exercise",),
+                    ("explain", "init-histograms", "affine1.W")):
+        args = command if len(command) > 1 else (*command, "init-histograms")
+        err = assert_refused(cli(*args), "'init-histograms' is an experiment",
+                             "backprop-tui train init-histograms")
+        assert "unknown scenario" not in err and "Did you mean" not in err
