@@ -127,7 +127,7 @@ def run_line(result, index: int) -> str:
     run = result.runs[index]
     n = len(result.runs)
     values = "  ".join(f"{m} {run.last(m):.4g}" for m in result.metrics if m in run.curves)
-    return (f"run {index + 1:>{len(str(n))}}/{n}  {run.name}  {run.status} in "
+    return (f"run {index + 1:>{len(str(n))}}/{n}  {run.name}  {run.status}{run.diverged} in "
             f"{run.seconds:.2f} s{f'  {values}' if values else ''}")
 
 
