@@ -59,13 +59,13 @@ def health_command(trainer: Trainer, iterations: int, as_json: bool, console: Co
 
 def print_report(report: HealthReport, trainer: Trainer, console: Console) -> None:
     from .cliout import escape
-    from .tui.render.health import report_text
+    from .tui.render.health import dead_window_note, report_text
 
     sc = trainer.scenario
+    note = dead_window_note(report)
     console.print(f"[bold]{escape(sc.name)}[/]: health after iteration {report.iteration} "
                   f"({escape(trainer.optimizer.describe())}, batch {sc.train.batch_size}"
-                  f"{f'; dead = on each of the last {report.dead_window} batches' if report.dead_window > 1 else ''})",  # noqa: E501
-                  highlight=False, soft_wrap=True)
+                  f"{f'; {note}' if note else ''})", highlight=False, soft_wrap=True)
     console.print(report_text(report), highlight=False, crop=False, soft_wrap=True)
 
 

@@ -66,7 +66,9 @@ def test_dashboard_h_shows_health_while_training_and_h_again_stops_measuring(tmp
 
     async def body(app, scr, pilot) -> None:
         pane = scr.query_one(HealthPane)
-        assert not pane.display and tr.health is None  # hidden: nothing measured
+        # the first iteration is watched for the loss check, then, hidden, nothing is measured
+        await until(pilot, lambda: tr.iteration >= 1 and tr.health is None)
+        assert not pane.display
         await pilot.press("h")
         await pilot.pause()
         assert pane.display and tr.health is scr.health
@@ -77,6 +79,14 @@ def test_dashboard_h_shows_health_while_training_and_h_again_stops_measuring(tmp
         assert first.layers[0].update_ratio is not None
         await until(pilot, lambda: pane.report is not first)  # measured again while training
         assert "dead" in text(app, HealthPane) and "cs231n: ~0.001" in text(app, HealthPane)
+        # issue 12: the first iteration's loss check although h came later, and what "dead"
+        # means while training, as the CLI's header says
+        assert pane.report.loss_check is not None
+        assert "initial loss 0.908 (data loss, without L2) vs ln 2 = 0.693" in text(app,
+                                                                                  HealthPane)
+        await until(pilot, lambda: pane.report.dead_window > 1)
+        assert (f"dead = 0 on each of the last {pane.report.dead_window} batches"
+                in text(app, HealthPane))
         await pilot.press("h")
         await pilot.pause()
         assert not pane.display and tr.health is None

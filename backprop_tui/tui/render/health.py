@@ -48,6 +48,13 @@ PANE_HELP = (
     "the weights into it; page up / down scroll.")
 
 
+def dead_window_note(report: HealthReport) -> str:
+    """``dead = 0 on each of the last 10 batches`` while training (the tracker's window), else
+    ``""`` (one batch: the debugger, or a report of the first iterations)."""
+    w = report.dead_window
+    return f"dead = 0 on each of the last {w} batches" if w > 1 else ""
+
+
 def histogram_bar(counts: tuple[int, ...]) -> str:
     top = max(counts, default=0)
     if top <= 0:
