@@ -473,7 +473,7 @@ def health_cmd(
     scenario: RunArg,
     iterations: Annotated[int, typer.Option(
         help="Training iterations before the report (1: the initial loss, the init's dead "
-             "units and the first update).")] = 1,
+             "units and the first update); at most the scenario's epochs × batches.")] = 1,
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
 ) -> None:

@@ -28,7 +28,19 @@ CSV_FIELDS = ["iteration", "epoch", "layer", "kind", "units", "dead", "dead_unit
 
 
 def health_command(trainer: Trainer, iterations: int, as_json: bool, console: Console) -> None:
-    """Train ``iterations`` iterations in memory and print the last one's report."""
+    """Train ``iterations`` iterations in memory and print the last one's report; more than
+    the scenario trains (its epochs × batches per epoch) is refused: the report would be of
+    an earlier iteration."""
+    from .errors import UsageError
+
+    per_epoch = max(1, trainer.batches_per_epoch)
+    total = trainer.epochs * per_epoch
+    if iterations > total:
+        raise UsageError("more iterations than the scenario trains", key="--iterations",
+                         value=iterations,
+                         expected=f"at most {total} ({trainer.epochs} epochs × {per_epoch} "
+                                  f"batch{'es' * (per_epoch != 1)})",
+                         file=trainer.scenario.path)
     tracker = HealthTracker(every=iterations)
     trainer.health = tracker
     trainer.run(max_iterations=iterations)
@@ -47,13 +59,13 @@ def health_command(trainer: Trainer, iterations: int, as_json: bool, console: Co
 
 def print_report(report: HealthReport, trainer: Trainer, console: Console) -> None:
     from .cliout import escape
-    from .tui.render.health import report_text
+    from .tui.render.health import dead_window_note, report_text
 
     sc = trainer.scenario
+    note = dead_window_note(report)
     console.print(f"[bold]{escape(sc.name)}[/]: health after iteration {report.iteration} "
                   f"({escape(trainer.optimizer.describe())}, batch {sc.train.batch_size}"
-                  f"{f'; dead = on each of the last {report.dead_window} batches' if report.dead_window > 1 else ''})",  # noqa: E501
-                  highlight=False, soft_wrap=True)
+                  f"{f'; {note}' if note else ''})", highlight=False, soft_wrap=True)
     console.print(report_text(report), highlight=False, crop=False, soft_wrap=True)
 
 

@@ -127,7 +127,7 @@ def run_line(result, index: int) -> str:
     run = result.runs[index]
     n = len(result.runs)
     values = "  ".join(f"{m} {run.last(m):.4g}" for m in result.metrics if m in run.curves)
-    return (f"run {index + 1:>{len(str(n))}}/{n}  {run.name}  {run.status} in "
+    return (f"run {index + 1:>{len(str(n))}}/{n}  {run.name}  {run.status}{run.diverged} in "
             f"{run.seconds:.2f} s{f'  {values}' if values else ''}")
 
 
@@ -136,13 +136,23 @@ class ExperimentLines:
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self._told: set[int] = set()
+        self._seen: dict[int, str] | None = None  #: each run's status at the last update
+
+    def ended(self, result) -> list[int]:
+        """The runs that finished or stopped since the last update. A run already stopped at
+        the first update is one a resume continues: its line comes when it ends again (with
+        its real end), not its stale "stopped" of before."""
+        first = self._seen is None
+        seen = self._seen if self._seen is not None else {}
+        out = [i for i, run in enumerate(result.runs)
+               if run.status in ("done", "stopped") and seen.get(i) != run.status
+               and not (first and run.status == "stopped")]
+        self._seen = {i: run.status for i, run in enumerate(result.runs)}
+        return out
 
     def __call__(self, result) -> None:
-        for i, run in enumerate(result.runs):
-            if run.status in ("done", "stopped") and i not in self._told:
-                self._told.add(i)
-                print(run_line(result, i), file=self.stream, flush=True)
+        for i in self.ended(result):
+            print(run_line(result, i), file=self.stream, flush=True)
 
     def close(self) -> None:
         pass
@@ -164,10 +174,8 @@ class ExperimentBars(ExperimentLines):
 
     def __call__(self, result) -> None:
         p = self.progress
-        for i, run in enumerate(result.runs):
-            if run.status in ("done", "stopped") and i not in self._told:
-                self._told.add(i)
-                self.console.print(run_line(result, i), highlight=False, markup=False)
+        for i in self.ended(result):
+            self.console.print(run_line(result, i), highlight=False, markup=False)
         finished = sum(run.status == "done" for run in result.runs)
         if self.runs is None:
             self.runs = p.add_task("runs", total=len(result.runs))

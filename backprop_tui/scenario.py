@@ -501,6 +501,14 @@ def load_scenario(ref: str | Path, *, check_memory: bool = True) -> Scenario:
             from .experiments import EXPERIMENTS
             from .graphfile import graph_names
 
+            if ref_s in EXPERIMENTS:
+                raise ScenarioError(
+                    f"{ref_s!r} is an experiment (a set of training runs), not a network: "
+                    "this command takes one network",
+                    expected=f"a built-in network ({', '.join(builtin_names())}) or a path to "
+                             "a .toml file",
+                    hint=f"Run the experiment with backprop-tui train {ref_s}")
+
             names, graphs, experiments = builtin_names(), graph_names(), list(EXPERIMENTS)
             match = difflib.get_close_matches(ref_s.lower(), names + graphs + experiments, n=1,
                                               cutoff=0.5)

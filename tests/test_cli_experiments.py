@@ -125,6 +125,10 @@ def test_ctrl_c_stops_saves_and_resume_finishes(tmp_path: Path) -> None:
     result = cli("train", "hyperparameter-search", "--headless", "--resume", out)
     assert_ok(result)
     assert "result: best 5 of 12 trials" in result.stdout
+    # issue 12: the resumed run's line is its real end, not its stale "stopped" of before
+    resumed = [line for line in result.stdout.splitlines()
+               if line.startswith(f"run {at + 1:>2}/12 ")]
+    assert len(resumed) == 1 and " done in " in resumed[0], result.stdout
     assert ExperimentResult.load(out).done
     assert_refused(cli("train", "hyperparameter-search", "--headless", "--resume", out,
                        "--trials", 5), "cannot change --trials when resuming")
@@ -140,3 +144,29 @@ def test_progress_of_a_run() -> None:
     assert run_progress(growing) == (3, 300)
     assert run_progress(RunResult("plain", {"epochs": 20}, status="pending")) == (0, 20)
     assert run_progress(RunResult("ReLU, He", {}, status="done")) == (1, 1)
+
+
+def test_resumed_stopped_run_prints_its_real_end_once() -> None:
+    """Issue 12: after --resume, the run stopped before printed "stopped in 1.59 s" at the
+    first update and never its "done" line."""
+    import io
+
+    from backprop_tui.experiments import RunResult
+    from backprop_tui.progress import ExperimentLines
+
+    runs = [RunResult("plain", {}, status="done", seconds=1.0),
+            RunResult("dropout 0.2", {}, status="stopped", seconds=1.59)]
+    result = ExperimentResult("overfit", "Overfitting", "curves", "epoch", [], runs)
+    out = io.StringIO()
+    lines = ExperimentLines(out)
+    lines(result)  # the resume's first update: the stopped run is about to continue
+    runs[1].status = "running"
+    lines(result)
+    runs[1].status, runs[1].seconds = "done", 3.25
+    lines(result)
+    lines(result)
+    assert out.getvalue().splitlines() == ["run 1/2  plain  done in 1.00 s",
+                                           "run 2/2  dropout 0.2  done in 3.25 s"]
+    runs[1].status = "stopped"  # stopped again later: said again
+    lines(result)
+    assert out.getvalue().splitlines()[-1] == "run 2/2  dropout 0.2  stopped in 3.25 s"

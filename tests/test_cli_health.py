@@ -69,3 +69,23 @@ def test_train_without_health_writes_no_csv(tmp_path) -> None:
     out = tmp_path / "run"
     assert_ok(cli("train", "xor", "--headless", "--epochs", "2", "--out", out))
     assert not (out / "health.csv").exists()
+
+
+def test_health_refuses_iterations_past_the_scenarios_training() -> None:
+    """Issue 12: --iterations past the scenario's epochs reported iteration 1, exit 0."""
+    for n in ("2001", str(10**20)):
+        err = assert_refused(cli("health", "xor", "--iterations", n), "--iterations", n,
+                             "at most 2000")
+        assert "2000 epochs × 1 batch" in err
+    assert_ok(cli("health", "xor", "--iterations", "2000"))
+
+
+def test_an_experiment_name_is_said_to_be_an_experiment_by_every_network_command() -> None:
+    """Issue 12: `health init-histograms` said "unknown scenario … Did you mean
+    'init-histograms'?"."""
+    for command in (("health",), ("gradcheck",), ("debug",), ("exercise",),
+                    ("explain", "init-histograms", "affine1.W")):
+        args = command if len(command) > 1 else (*command, "init-histograms")
+        err = assert_refused(cli(*args), "'init-histograms' is an experiment",
+                             "backprop-tui train init-histograms")
+        assert "unknown scenario" not in err and "Did you mean" not in err

@@ -117,3 +117,35 @@ def test_save_of_some_runs_leaves_the_other_metrics_files_alone(tmp_path: Path) 
     assert "9.0" in third.read_text()
     assert "9.0" in (tmp_path / COMBINED_FILE).read_text()
     assert ExperimentResult.load(tmp_path).runs[2].curves["loss"].y == [9.0]
+
+
+def _batchnorm_result(diverged: bool) -> ExperimentResult:
+    """A batchnorm experiment whose plain run at w=1 ended on NaN/Inf (or did not)."""
+    def run(name: str, bn: int, acc: float, *, bad: bool = False) -> RunResult:
+        settings: dict = {"init": 1.0, "batchnorm": bn}
+        if bad:
+            settings["diverged"] = "Inf appeared in affine1.W at iteration 12"
+        return RunResult(name, settings, curves={"train_acc": Curve("train_acc", [1.0],
+                                                                    [acc])},
+                         status="done", seconds=0.5)
+    return ExperimentResult("batchnorm", "Batch norm", "grid", "epoch", ["train_acc"],
+                            [run("batch norm, w=1", 1, 0.9), run("plain, w=1", 0, 0.1,
+                                                                 bad=diverged)])
+
+
+def test_a_diverged_batchnorm_run_says_so_everywhere() -> None:
+    """Issue 12: a diverged batchnorm run showed as plain "done" in the headless line, the
+    compare view's runs pane and the result."""
+    from backprop_tui.experiments.mnist import summarize_batchnorm
+    from backprop_tui.progress import run_line
+    from backprop_tui.tui.render.compare import runs_status
+
+    result = _batchnorm_result(diverged=True)
+    assert "plain, w=1  done (diverged) in 0.50 s" in run_line(result, 1)
+    assert "(diverged)" not in run_line(result, 0)
+    lines = runs_status(result, 80, 10).plain.splitlines()
+    assert "done (diverged)" in lines[2] and "diverged" not in lines[1]
+    assert "w=1 90/10% (plain diverged)" in summarize_batchnorm(result)[1]
+    healthy = _batchnorm_result(diverged=False)
+    assert "diverged" not in run_line(healthy, 1) + runs_status(healthy, 80, 10).plain \
+        + " ".join(summarize_batchnorm(healthy))

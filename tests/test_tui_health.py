@@ -66,7 +66,9 @@ def test_dashboard_h_shows_health_while_training_and_h_again_stops_measuring(tmp
 
     async def body(app, scr, pilot) -> None:
         pane = scr.query_one(HealthPane)
-        assert not pane.display and tr.health is None  # hidden: nothing measured
+        # the first iteration is watched for the loss check, then, hidden, nothing is measured
+        await until(pilot, lambda: tr.iteration >= 1 and tr.health is None)
+        assert not pane.display
         await pilot.press("h")
         await pilot.pause()
         assert pane.display and tr.health is scr.health
@@ -77,6 +79,14 @@ def test_dashboard_h_shows_health_while_training_and_h_again_stops_measuring(tmp
         assert first.layers[0].update_ratio is not None
         await until(pilot, lambda: pane.report is not first)  # measured again while training
         assert "dead" in text(app, HealthPane) and "cs231n: ~0.001" in text(app, HealthPane)
+        # issue 12: the first iteration's loss check although h came later, and what "dead"
+        # means while training, as the CLI's header says
+        assert pane.report.loss_check is not None
+        assert "initial loss 0.908 (data loss, without L2) vs ln 2 = 0.693" in text(app,
+                                                                                  HealthPane)
+        await until(pilot, lambda: pane.report.dead_window > 1)
+        assert (f"dead = 0 on each of the last {pane.report.dead_window} batches"
+                in text(app, HealthPane))
         await pilot.press("h")
         await pilot.pause()
         assert not pane.display and tr.health is None
@@ -93,3 +103,46 @@ def test_snapshot_debugger_health_xor(snap_compare, size) -> None:
     from tests.test_tui_snapshots import keys, make_app
 
     assert snap_compare(make_app("xor"), terminal_size=size, run_before=keys("h", "u"))
+
+
+def test_debugger_health_reads_this_iterations_steps_not_stale_arrays() -> None:
+    """Issue 12: a layer's output shows as soon as its own forward step ran (not when the
+    next layer has), and a step not run yet in this iteration is pending, never last
+    iteration's numbers."""
+    async def body(app, pilot) -> None:
+        await press(app, pilot, "n", "n", "h")  # affine1 and relu1 forward
+        pane = screen(app).query_one(HealthPane)
+        relu1 = pane.report.layers[1]
+        assert (relu1.low, round(relu1.high, 3)) == (0.0, 1.43)
+        assert relu1.dead_units == (4,) and relu1.units == 6
+        assert "dead 1/6 16.7%" in text(app, HealthPane)
+        later = pane.report.layers[2]  # affine2: its forward step has not run
+        assert later.units == 0 and later.pending
+        assert all(h.grad_norm is None and h.dx_norm is None for h in pane.report.layers)
+        assert "pending" in text(app, HealthPane)
+
+    run(body)
+
+
+def test_debugger_health_after_an_update_does_not_show_the_last_iterations_gradients() -> None:
+    async def body(app, pilot) -> None:
+        await press(app, pilot, "u", "n", "h")  # iteration 0 whole, then affine1 forward of 1
+        s = screen(app).session
+        affine1 = screen(app).query_one(HealthPane).report.layers[0]
+        y = s.stepper.record_for("forward", 0).output
+        assert (affine1.low, affine1.high) == (float(y.min()), float(y.max()))
+        assert affine1.grad_norm is None and affine1.update_ratio is None and affine1.pending
+
+    run(body, scenario="iris")
+
+
+def test_debugger_health_after_train_and_reset_has_no_gradient_of_iteration_100() -> None:
+    async def body(app, pilot) -> None:
+        await press(app, pilot, "t", "enter")  # 100 iterations
+        assert screen(app).session.stepper.iteration == 99
+        await press(app, pilot, "r", "n", "h")
+        report = screen(app).query_one(HealthPane).report
+        assert report.iteration == 0
+        assert all(h.grad_norm is None and h.update_ratio is None for h in report.layers)
+
+    run(body)

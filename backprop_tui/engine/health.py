@@ -107,6 +107,9 @@ class LayerHealth:
     weight_norm: float | None  #: ‖W‖ (after the update)
     update_ratio: float | None  #: ‖ΔW‖/‖W‖ of the last update
     nonfinite: int
+    #: what is not measured yet in the debugger's current iteration ("" : nothing), e.g.
+    #: ``"forward, backward"``: those steps of this layer have not run in this iteration
+    pending: str = ""
 
     @property
     def dead(self) -> float | None:
@@ -121,6 +124,7 @@ class LayerHealth:
                 "dead": self.dead, "saturated": self.saturated, "grad_norm": self.grad_norm,
                 "dx_norm": self.dx_norm, "weight_norm": self.weight_norm,
                 "update_ratio": self.update_ratio, "nonfinite": self.nonfinite,
+                "pending": self.pending or None,
                 "histogram": {"low": self.low, "high": self.high, "counts": list(self.counts)}}
 
 
@@ -223,28 +227,54 @@ def layer_output(net: Network, i: int) -> np.ndarray | None:
     return net.inputs[i + 1] if i + 1 < len(net.layers) else net.output
 
 
+@dataclass(frozen=True)
+class Observed:
+    """One layer's numbers from the debugger's current iteration (its step records): the
+    forward step's output and cache (None: not run yet in this iteration) and the backward
+    step's gradients and ``dx`` (``grads`` None: not run yet)."""
+
+    output: np.ndarray | None = None
+    cache: Mapping[str, np.ndarray] | None = None
+    grads: Mapping[str, np.ndarray] | None = None
+    dx: np.ndarray | None = None
+
+
 def measure(net: Network, *, iteration: int,
             before: Mapping[str, np.ndarray] | None = None,
             dead: Mapping[int, np.ndarray] | None = None,
-            check: LossCheck | None = None, dead_window: int = 1) -> HealthReport:
+            check: LossCheck | None = None, dead_window: int = 1,
+            observed: Mapping[int, Observed] | None = None) -> HealthReport:
     """One :class:`LayerHealth` per layer from the network's last forward and backward.
 
     ``before``: the weights from before the last update (keyed ``layer.param``), for ‖ΔW‖/‖W‖;
     ``dead``: per layer index, the dead units as a tracker found them (else each ReLU's mask on
-    the last batch decides)."""
+    the last batch decides). ``observed``: per layer index, what this iteration's steps
+    produced (the debugger): when given, the outputs, masks, gradients and ``dx`` come only
+    from it — a step it lacks is *pending* — never from the network's arrays, which may be
+    left over from an earlier iteration. Without it (the trainer, after a full iteration) they
+    come from the network."""
     rows = []
     for i, layer in enumerate(net.layers):
-        y = layer_output(net, i)
+        if observed is None:
+            y, cache, grad_map, dx = layer_output(net, i), layer.cache, layer.grads, \
+                net.dinputs[i]
+            pending = ""
+        else:
+            ob = observed.get(i, Observed())
+            y, cache, grad_map, dx = ob.output, ob.cache or {}, ob.grads or {}, ob.dx
+            pending = ", ".join(step for step, missing in
+                                (("forward", ob.output is None), ("backward", ob.grads is None))
+                                if missing)
         counts, low, high = histogram(y)
         units = int(np.prod(y.shape[1:])) if y is not None else 0
         dead_units = None
-        mask = layer.cache.get("mask") if is_relu(layer) else None
+        mask = cache.get("mask") if is_relu(layer) else None
         if mask is not None:  # a ReLU whose forward ran
             d = dead[i] if dead is not None and i in dead else dead_mask(mask)
             dead_units = tuple(int(k) for k in np.flatnonzero(d))
         sat = saturated_mask(layer, y) if y is not None else None
         keys = weight_keys(layer)
-        grads = [layer.grads[k] for k in keys if k in layer.grads]
+        grads = [grad_map[k] for k in keys if k in grad_map]
         weights = [layer.params[k] for k in keys]
         ratio = None
         if before is not None and weights:
@@ -253,14 +283,14 @@ def measure(net: Network, *, iteration: int,
                 w_norm = _norm(old) or 0.0
                 step = _norm([w - o for w, o in zip(weights, old, strict=True)]) or 0.0
                 ratio = step / w_norm if w_norm else None
-        dx = net.dinputs[i]
         rows.append(LayerHealth(
             index=i, name=layer.name, kind=layer.kind, units=units, counts=counts, low=low,
             high=high, dead_units=dead_units,
             saturated=None if sat is None else (float(sat.mean()) if sat.size else 0.0),
             grad_norm=_norm(grads), dx_norm=_norm([dx]) if dx is not None else None,
             weight_norm=_norm(weights), update_ratio=ratio,
-            nonfinite=_nonfinite([y, *layer.params.values(), *layer.grads.values(), dx])))
+            nonfinite=_nonfinite([y, *layer.params.values(), *grad_map.values(), dx]),
+            pending=pending))
     return HealthReport(iteration, tuple(rows), check, dead_window)
 
 

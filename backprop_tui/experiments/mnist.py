@@ -53,10 +53,6 @@ def _iterations(settings: dict[str, Any]) -> int:
     return ITERATIONS_QUICK if settings.get("quick") else ITERATIONS
 
 
-def _diverged(run: RunResult) -> str:
-    return " (diverged)" if "diverged" in run.settings else ""
-
-
 # -- init-compare -----------------------------------------------------------------------------
 def plan_init(settings: dict[str, Any]) -> list[RunResult]:
     return [_run(label, settings, **DEEP4, init=init, optimizer="sgd", lr=0.01,
@@ -71,7 +67,7 @@ def summarize_curves(result: ExperimentResult) -> list[str]:
     best = min(done, key=_tail_loss)
     return [
         "loss over the last 100 iterations: " + ", ".join(
-            f"{r.name} {_tail_loss(r):.3f}{_diverged(r)}" for r in done),
+            f"{r.name} {_tail_loss(r):.3f}{r.diverged}" for r in done),
         "test accuracy at the end: " + ", ".join(
             f"{r.name} {100 * r.last('test_acc'):.1f}%" for r in done),
         f"{best.name} learns fastest",
@@ -129,6 +125,8 @@ def summarize_batchnorm(result: ExperimentResult) -> list[str]:
         f"{len(faster)} of {len(pairs)} weight scales",
         "final train accuracy, batch norm / plain: " + ", ".join(
             f"w={fmt(w)} {100 * bn.last('train_acc'):.0f}/{100 * plain.last('train_acc'):.0f}%"
+            + (" (batch norm diverged)" if bn.diverged else "")
+            + (" (plain diverged)" if plain.diverged else "")
             for w, bn, plain in pairs),
     ]
 

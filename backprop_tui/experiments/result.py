@@ -73,6 +73,12 @@ class RunResult:
         """This run's curve of ``metric``, made empty on first use."""
         return self.curves.setdefault(metric, Curve(metric, [], []))
 
+    @property
+    def diverged(self) -> str:
+        """`` (diverged)`` when NaN/Inf ended the run (``settings["diverged"]`` says where),
+        else ``""``: every place that shows a run's state or result adds it."""
+        return " (diverged)" if "diverged" in self.settings else ""
+
     def last(self, metric: str) -> float:
         """The last value of ``metric`` (NaN when the run has none)."""
         c = self.curves.get(metric)

@@ -33,7 +33,14 @@ from ..engine.conditions import DeadReLU, GradcheckFails, GradNorm, NonFinite
 from ..engine.contract import LayerError, same_data
 from ..engine.datacheck import BadData, check_finite, check_labels
 from ..engine.gradcheck import gradcheck
-from ..engine.health import HealthReport, LossCheck, incoming_weights, loss_check, measure
+from ..engine.health import (
+    HealthReport,
+    LossCheck,
+    Observed,
+    incoming_weights,
+    loss_check,
+    measure,
+)
 from ..engine.layers import Layer
 from ..engine.network import Network
 from ..engine.optim import Optimizer
@@ -479,15 +486,22 @@ class DebugSession:
 
     def health(self) -> HealthReport | None:
         """The health pane's report, from each layer's last forward and backward step and this
-        iteration's update (if it ran); None before the first forward step."""
+        iteration's update (if it ran); None before this iteration's first forward step."""
         st, net = self.stepper, self.net
-        if net.inputs[0] is None:
+        if st.record_for("forward", 0) is None:
             return None
         if st.iteration == 0 and st.record_for("loss") is not None:
             self.initial_loss = loss_check(net)
         rec = st.record_for("update")
         before = {k: rec.params[k] - d for k, d in rec.deltas.items()} if rec else None
-        return measure(net, iteration=st.iteration, before=before, check=self.initial_loss)
+        observed = {}
+        for i in range(len(net.layers)):  # this iteration's steps only (issue 12)
+            fwd, bwd = st.record_for("forward", i), st.record_for("backward", i)
+            observed[i] = Observed(
+                output=fwd.output if fwd else None, cache=fwd.cache if fwd else None,
+                grads=bwd.grads if bwd else None, dx=bwd.output if bwd else None)
+        return measure(net, iteration=st.iteration, before=before, check=self.initial_loss,
+                       observed=observed)
 
     def incoming_weights(self, i: int, unit: int) -> tuple[str, np.ndarray] | None:
         return incoming_weights(self.net, i, unit)

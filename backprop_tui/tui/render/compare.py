@@ -509,7 +509,8 @@ def runs_status(result: ExperimentResult, width: int, height: int) -> Text:
         out.append("\n")
         mark = ("━ ", Style(color=color_of(i), bold=True))
         name = (printable(r.name), "")
-        state = (f"  {r.status}", STATUS_STYLE.get(r.status, ""))
+        state = (f"  {r.status}{r.diverged}",
+                 "bold red" if r.diverged else STATUS_STYLE.get(r.status, ""))
         where = _progress(result, r)
         took = (f"  {fmt_duration(r.seconds)}" if r.seconds else "", "dim")
         # what does not fit goes, least useful first: the time, then how far it got

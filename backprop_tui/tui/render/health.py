@@ -48,6 +48,13 @@ PANE_HELP = (
     "the weights into it; page up / down scroll.")
 
 
+def dead_window_note(report: HealthReport) -> str:
+    """``dead = 0 on each of the last 10 batches`` while training (the tracker's window), else
+    ``""`` (one batch: the debugger, or a report of the first iterations)."""
+    w = report.dead_window
+    return f"dead = 0 on each of the last {w} batches" if w > 1 else ""
+
+
 def histogram_bar(counts: tuple[int, ...]) -> str:
     top = max(counts, default=0)
     if top <= 0:
@@ -91,8 +98,11 @@ def layer_block(h: LayerHealth, name_w: int, *, selected: bool = False) -> Text:
     weights; the dead units by index."""
     t = Text(end="")
     t.append(f"{'▸' if selected else ' '}{h.name:<{name_w}} ", style="bold")
-    t.append(f"{histogram_bar(h.counts)}", style="cyan on grey15")
-    t.append(f" [{_num(h.low)}, {_num(h.high)}]", style="dim")
+    if "forward" in h.pending.split(", "):
+        t.append("–" * len(h.counts), style="dim")
+    else:
+        t.append(f"{histogram_bar(h.counts)}", style="cyan on grey15")
+        t.append(f" [{_num(h.low)}, {_num(h.high)}]", style="dim")
     cell, style = units_cell(h)
     if cell:
         t.append(f"  {cell}", style=style)
@@ -111,6 +121,9 @@ def layer_block(h: LayerHealth, name_w: int, *, selected: bool = False) -> Text:
         line.append("ΔW/W ")
         line.append(f"{h.update_ratio:.1e}",
                     style=RATIO_STYLES.get(ratio_verdict(h.update_ratio), ""))
+    if h.pending:
+        line.append(f"pending: {h.pending} step{'s' * (',' in h.pending)} not run in this "
+                    "iteration", style="dim")
     if line.plain:  # nothing yet: no backward step ran, no weights
         t.append("\n" + " " * (name_w + 2))
         t.append_text(line.rstrip() or line)

@@ -159,6 +159,8 @@ class DashboardScreen(Screen[None]):
         self.redraws = 0  #: how many times the panes were redrawn (repaint-rate measurement)
         #: measures health while the pane is shown (the trainer's ``health`` then)
         self.health = HealthTracker(seconds=HEALTH_EVERY)
+        if trainer.iteration == 0:  # the first iteration's loss check, whenever h is pressed
+            trainer.health = self.health  # (_tick detaches it after that iteration if hidden)
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -320,6 +322,8 @@ class DashboardScreen(Screen[None]):
     def _tick(self) -> None:
         if self.has_class("-health"):
             self.query_one(HealthPane).set_report(self.health.latest, self._weights)
+        elif self.trainer.health is self.health and self.trainer.iteration >= 1:
+            self.trainer.health = None  # the loss check is taken: hidden, nothing measured
         changed = self._drain()
         if self.state in ("running", "stopping"):
             self.monitor.mark(time.monotonic())

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.binding import Binding
 
 from ...engine.health import HealthReport
-from ..render.health import report_text
+from ..render.health import dead_window_note, report_text
 from ..render.numtext import fmt
 from .lines import CachedLines
 
@@ -78,8 +78,11 @@ class HealthPane(CachedLines, can_focus=True):
     def render(self) -> Text:
         if self.report is None:
             return Text(self.hint or "no health yet", style="dim")
-        out = report_text(self.report, selected=(chosen := self.selection()) and chosen[0],
-                          head=self._unit_line(chosen))
+        chosen = self.selection()
+        head = self._unit_line(chosen)
+        if note := dead_window_note(self.report):  # while training, as the CLI's header says
+            head = Text.assemble((note, "dim"), "\n", head, end="")
+        out = report_text(self.report, selected=chosen and chosen[0], head=head)
         lines = out.split("\n")
         self.top = min(self.top, max(0, len(lines) - 1))
         if self.top:
