@@ -249,3 +249,54 @@ def test_fold_line_never_breaks_inside_a_number() -> None:
     words = [w for part in lines for w in part.replace("·", " ").split()]
     assert words == line.replace("·", " ").split()  # every number whole, in order
     assert fold_line("short", 39) == ["short"]
+
+
+def _source_pane_is_on_the_chosen_entry(view) -> None:
+    """The source pane's cursor is on the chosen input (true indices) and says its value."""
+    from backprop_tui.tui import render
+
+    cur = view.query_one(InputsPane).current
+    src = view.query_one(SourcePane)
+    assert src.cursor_index() == cur.entry.index
+    at = f"{cur.entry.tensor}[{', '.join(map(str, cur.entry.index))}]"
+    value = float(np.asarray(src.item.array)[cur.entry.index])
+    drawn = src.render().plain
+    assert f"{at} = {render.fmt(value)}" in drawn or at in drawn and \
+        render.fmt(value) in drawn, drawn[-300:]
+    assert cur.value is None or cur.value == value
+
+
+def test_source_pane_points_at_the_chosen_entry_of_a_downsampled_tensor() -> None:
+    # mnist-cnn's affine2.x and W are shrunk to fit the pane: the cursor's cell stands for a
+    # block, yet the cursor line must name the chosen entry itself, with its value
+    for size in ((80, 24), (120, 40)):
+        async def body(app, pilot):
+            await press(app, pilot, "f")
+            s = app.session
+            row = next(k for k, la in enumerate(s.layers) if la.name == "affine2")
+            await show(app, pilot, row, "y")
+            await press(app, pilot, "e")
+            view = explain_view(app)
+            inputs = view.query_one(InputsPane)
+            for _ in range(2):
+                _source_pane_is_on_the_chosen_entry(view)
+                await press(app, pilot, "down")
+            k = next(k for k, f in enumerate(inputs.fed) if f.entry.tensor == "W")
+            await press(app, pilot, *(["down"] * (k - inputs.selected) if k > inputs.selected
+                                      else ["up"] * (inputs.selected - k)))
+            _source_pane_is_on_the_chosen_entry(view)
+
+        run(body, scenario="mnist-cnn", size=size)
+
+
+def test_source_pane_points_at_the_chosen_entry_of_a_tiled_image() -> None:
+    async def body(app, pilot):
+        await press(app, pilot, "n")  # conv1 forward
+        await show(app, pilot, 0, "y")
+        await press(app, pilot, "i", "right", "down", "e")
+        view = explain_view(app)
+        for _ in range(3):
+            _source_pane_is_on_the_chosen_entry(view)
+            await press(app, pilot, "down")
+
+    run(body, scenario="mnist-cnn", size=(80, 24))
