@@ -666,8 +666,7 @@ class DebuggerScreen(Screen[None]):
     # -- explain ------------------------------------------------------------------------------
     def action_explain(self) -> None:
         """Open the explain view on the entry under the tensor pane's cursor."""
-        if self.busy:  # a run moves the network: explain what it leaves
-            self._idle()
+        if not self._idle(self.action_explain):  # `b e` typed fast: explain what b leaves
             return
         if self.app.screen is not self:  # `e e` typed fast: the view is open already
             return
