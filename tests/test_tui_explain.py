@@ -300,3 +300,44 @@ def test_source_pane_points_at_the_chosen_entry_of_a_tiled_image() -> None:
             await press(app, pilot, "down")
 
     run(body, scenario="mnist-cnn", size=(80, 24))
+
+
+def test_after_the_update_a_parameter_that_fed_the_gradient_is_shown_as_it_was() -> None:
+    # xor, b n: the update has changed W; what fed Δ and dW is W before the update — the list,
+    # the pane under it and the formula all say that value
+    async def body(app, pilot):
+        s = app.session
+        await press(app, pilot, "b", "n")
+        before = s.stepper.state_before_update()["params"]["affine1.W"]
+        live = s.net.layers[0].params["W"]
+        assert before[0, 0] != live[0, 0]
+        await show(app, pilot, s.update_row, "Δaffine1.W")
+        await press(app, pilot, "e")
+        view = explain_view(app)
+        inputs = view.query_one(InputsPane)
+        src = view.query_one(SourcePane)
+
+        async def choose(tensor: str):
+            k = next(k for k, f in enumerate(inputs.fed) if f.entry.tensor == tensor)
+            await press(app, pilot, *(["down"] * (k - inputs.selected) if k > inputs.selected
+                                      else ["up"] * (inputs.selected - k)))
+            return inputs.current
+
+        for explained in ("update", "dW"):
+            fed = await choose("W")
+            assert fed.entry == Entry("affine1", "W", (0, 0)), explained
+            assert fed.before and fed.value == before[0, 0]
+            assert "before the update" in inputs.render().plain
+            assert np.asarray(src.item.array)[0, 0] == before[0, 0]
+            assert "before the update" in str(src.border_title)
+            _source_pane_is_on_the_chosen_entry(view)
+            if explained == "update":
+                await press(app, pilot, "enter")  # W itself: before + the change
+                text = view.query_one(ExplainPane).render().plain
+                assert "((" not in text and "))" not in text
+                await press(app, pilot, "backspace")
+                await choose("dW")
+                await press(app, pilot, "enter")
+                assert view.current.entry == Entry("affine1", "dW", (0, 0))
+
+    run(body)

@@ -597,7 +597,7 @@ def _param(ctx: Context, idx: Index) -> Explanation:
                                notes=[f"explain update.{ctx.name}.{k}{at} shows how the "
                                       "update changes it"])
     key = f"{ctx.name}.{k}"
-    return ctx.explanation(idx, formula, f"{k}{at} = {paren(used)} + ({paren(live - used)})",
+    return ctx.explanation(idx, formula, f"{k}{at} = {paren(used)} + {paren(live - used)}",
                            [(f"{k}{at} before the update", used),
                             ("the update's change", live - used)],
                            [Entry("update", key, idx)],
