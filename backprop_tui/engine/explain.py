@@ -440,10 +440,19 @@ def rule(layer_type: type, *tensors: str) -> Callable[[Rule], Rule]:
     return register
 
 
+def stands_for(piece: object) -> type:
+    """The class whose rules explain ``piece``: its own, or the built-in its class declares it
+    stands in for (``explain_as``, set on the class itself: the find-the-bug exercises'
+    planted variants, one wrong method each, are explained by the real piece's formula and
+    their code's entry differs from its terms). A user's subclass declares nothing."""
+    return vars(type(piece)).get("explain_as") or type(piece)
+
+
 def find_rule(ctx: Context) -> Rule | None:
-    """The rule for what ``ctx`` points at: the layer class's own, else the rules every layer
-    (or every loss) has, else the numeric explanation of a user's piece (``"*"``)."""
-    kind, tensor = type(ctx.layer), ctx.tensor
+    """The rule for what ``ctx`` points at: the layer class's own (or the class it
+    :func:`stands_for`), else the rules every layer (or every loss) has, else the numeric
+    explanation of a user's piece (``"*"``)."""
+    kind, tensor = stands_for(ctx.layer), ctx.tensor
     if ctx.name == "update":
         return RULES.get((Layer, "state") if ":" in tensor else (kind, "update"))
     found = RULES.get((kind, tensor))
