@@ -341,3 +341,16 @@ def test_after_the_update_a_parameter_that_fed_the_gradient_is_shown_as_it_was()
                 assert view.current.entry == Entry("affine1", "dW", (0, 0))
 
     run(body)
+
+
+def test_e_on_the_first_layers_x_before_any_step_explains_the_data() -> None:
+    async def body(app, pilot):
+        pane = await show(app, pilot, 0, "x")  # step 0: the arriving batch is shown
+        await press(app, pilot, "right", "e")
+        view = explain_view(app)
+        assert view.entries == [Entry("affine1", "x", pane.cursor_index())]
+        text = view.query_one(ExplainPane).render().plain
+        assert "is data" in text and "not computed" not in text
+        assert view.current.value == np.asarray(pane.item.array)[pane.cursor_index()]
+
+    run(body)

@@ -173,6 +173,9 @@ class ExplainSession:
         # what arrives at a step not run yet is shown too (the step before's output)
         inputs = [r.input if r else None for r in fwd]
         douts = [r.input if r else None for r in bwd]
+        if n and inputs[0] is None:  # the arriving batch: the data, as the pane shows it
+            item = s.tensor(0, "x")
+            inputs[0] = None if item is None else item.array
         for i in range(n):
             if inputs[i] is None and i > 0 and fwd[i - 1] is not None:
                 inputs[i] = fwd[i - 1].output
