@@ -148,6 +148,8 @@ def test_following_the_chain_up_across_three_layers_and_back() -> None:
         await pilot.press("escape", "escape")  # fast: closes once, the debugger stays
         await pilot.pause()
         assert isinstance(app.screen, DebuggerScreen)
+        assert "explaining" not in app.screen.message  # the view closed: not "escape closes"
+        assert "escape" not in app.screen.message
         assert len(app.screen_stack) == 2  # the app's default screen and the debugger
 
     run(body)
@@ -192,6 +194,8 @@ def test_e_typed_twice_opens_one_view_and_help_lists_the_keys() -> None:
         assert len(app.screen_stack) == 3
         await press(app, pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
+        esc = next(k for k in EXPLAIN_KEYS if k.keys == "escape")
+        assert esc.label == "back"  # the footer says what escape does: back one entry
         listed = " ".join(k for k, _ in app.screen.keys)
         for k in EXPLAIN_KEYS:
             assert (k.shown or k.keys) in listed

@@ -687,8 +687,9 @@ class DebuggerScreen(Screen[None]):
         except ExplainError as e:
             self.set_message(f"explain {entry}: {e}")
             return
-        self.set_message(f"explaining {entry} · escape closes")
-        self.app.push_screen(ExplainScreen(explainer, first))
+        self.set_message(f"explaining {entry} · escape goes back, at the first entry closes")
+        self.app.push_screen(ExplainScreen(explainer, first),
+                             lambda _: self.set_message(f"explained {entry}"))
 
     def action_help(self) -> None:
         keys = help_rows(DEBUGGER_KEYS) + list(DEBUGGER_HELP_EXTRA) + [

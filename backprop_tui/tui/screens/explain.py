@@ -48,7 +48,7 @@ EXPLAIN_KEYS: tuple[KeyCommand, ...] = (
                "grids of a conv entry at 80×24)", "pgdn / pgup"),
     KeyCommand("pageup", "scroll(-1)", "", "Scroll the explanation back up", "pgup"),
     KeyCommand("backspace", "back", "back", "Back to the entry explained before", "backspace"),
-    KeyCommand("escape", "back_or_close", "close", "Back one entry; at the first, close the "
+    KeyCommand("escape", "back_or_close", "back", "Back one entry; at the first, close the "
                "explain view", "escape"),
     KeyCommand("question_mark", "help", "help", "Keys and what each pane shows", "?"),
 )
