@@ -159,3 +159,20 @@ def test_the_state_an_update_reads_is_explained_too():
     w = next(i for i in e.inputs if i.tensor == "W")
     assert explain(net, w.layer, "W", w.index, optimizer=opt, before=before).terms[0][1] == \
         before["params"]["affine1.W"][1, 1]
+
+
+@pytest.mark.parametrize("before, words", [
+    ({"foo": 1}, "'foo'"), ((1, 2), "before=tuple"), ({"params": (1,)}, "before['params']"),
+    ({"state": [1]}, "before['state']")])
+def test_a_wrong_before_is_refused_naming_the_keys(before, words) -> None:
+    net = xor_net()
+    opt = bt.SGD(lr=0.1)
+    with pytest.raises(ExplainError) as err:
+        explain(net, "update", "affine1.W", (0, 0), optimizer=opt, before=before)
+    msg = str(err.value)
+    assert words in msg and "params" in msg and "state" in msg and "\n" not in msg
+
+
+def test_a_wrong_optimizer_is_refused() -> None:
+    with pytest.raises(ExplainError, match="optimizer=tuple: expected an optimizer"):
+        explain(xor_net(), "update", "affine1.W", (0, 0), optimizer=(0.1,))

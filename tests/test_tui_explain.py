@@ -148,6 +148,8 @@ def test_following_the_chain_up_across_three_layers_and_back() -> None:
         await pilot.press("escape", "escape")  # fast: closes once, the debugger stays
         await pilot.pause()
         assert isinstance(app.screen, DebuggerScreen)
+        assert "explaining" not in app.screen.message  # the view closed: not "escape closes"
+        assert "escape" not in app.screen.message
         assert len(app.screen_stack) == 2  # the app's default screen and the debugger
 
     run(body)
@@ -192,6 +194,8 @@ def test_e_typed_twice_opens_one_view_and_help_lists_the_keys() -> None:
         assert len(app.screen_stack) == 3
         await press(app, pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
+        esc = next(k for k in EXPLAIN_KEYS if k.keys == "escape")
+        assert esc.label == "back"  # the footer says what escape does: back one entry
         listed = " ".join(k for k, _ in app.screen.keys)
         for k in EXPLAIN_KEYS:
             assert (k.shown or k.keys) in listed
@@ -249,3 +253,108 @@ def test_fold_line_never_breaks_inside_a_number() -> None:
     words = [w for part in lines for w in part.replace("·", " ").split()]
     assert words == line.replace("·", " ").split()  # every number whole, in order
     assert fold_line("short", 39) == ["short"]
+
+
+def _source_pane_is_on_the_chosen_entry(view) -> None:
+    """The source pane's cursor is on the chosen input (true indices) and says its value."""
+    from backprop_tui.tui import render
+
+    cur = view.query_one(InputsPane).current
+    src = view.query_one(SourcePane)
+    assert src.cursor_index() == cur.entry.index
+    at = f"{cur.entry.tensor}[{', '.join(map(str, cur.entry.index))}]"
+    value = float(np.asarray(src.item.array)[cur.entry.index])
+    drawn = src.render().plain
+    assert f"{at} = {render.fmt(value)}" in drawn or at in drawn and \
+        render.fmt(value) in drawn, drawn[-300:]
+    assert cur.value is None or cur.value == value
+
+
+def test_source_pane_points_at_the_chosen_entry_of_a_downsampled_tensor() -> None:
+    # mnist-cnn's affine2.x and W are shrunk to fit the pane: the cursor's cell stands for a
+    # block, yet the cursor line must name the chosen entry itself, with its value
+    for size in ((80, 24), (120, 40)):
+        async def body(app, pilot):
+            await press(app, pilot, "f")
+            s = app.session
+            row = next(k for k, la in enumerate(s.layers) if la.name == "affine2")
+            await show(app, pilot, row, "y")
+            await press(app, pilot, "e")
+            view = explain_view(app)
+            inputs = view.query_one(InputsPane)
+            for _ in range(2):
+                _source_pane_is_on_the_chosen_entry(view)
+                await press(app, pilot, "down")
+            k = next(k for k, f in enumerate(inputs.fed) if f.entry.tensor == "W")
+            await press(app, pilot, *(["down"] * (k - inputs.selected) if k > inputs.selected
+                                      else ["up"] * (inputs.selected - k)))
+            _source_pane_is_on_the_chosen_entry(view)
+
+        run(body, scenario="mnist-cnn", size=size)
+
+
+def test_source_pane_points_at_the_chosen_entry_of_a_tiled_image() -> None:
+    async def body(app, pilot):
+        await press(app, pilot, "n")  # conv1 forward
+        await show(app, pilot, 0, "y")
+        await press(app, pilot, "i", "right", "down", "e")
+        view = explain_view(app)
+        for _ in range(3):
+            _source_pane_is_on_the_chosen_entry(view)
+            await press(app, pilot, "down")
+
+    run(body, scenario="mnist-cnn", size=(80, 24))
+
+
+def test_after_the_update_a_parameter_that_fed_the_gradient_is_shown_as_it_was() -> None:
+    # xor, b n: the update has changed W; what fed Δ and dW is W before the update — the list,
+    # the pane under it and the formula all say that value
+    async def body(app, pilot):
+        s = app.session
+        await press(app, pilot, "b", "n")
+        before = s.stepper.state_before_update()["params"]["affine1.W"]
+        live = s.net.layers[0].params["W"]
+        assert before[0, 0] != live[0, 0]
+        await show(app, pilot, s.update_row, "Δaffine1.W")
+        await press(app, pilot, "e")
+        view = explain_view(app)
+        inputs = view.query_one(InputsPane)
+        src = view.query_one(SourcePane)
+
+        async def choose(tensor: str):
+            k = next(k for k, f in enumerate(inputs.fed) if f.entry.tensor == tensor)
+            await press(app, pilot, *(["down"] * (k - inputs.selected) if k > inputs.selected
+                                      else ["up"] * (inputs.selected - k)))
+            return inputs.current
+
+        for explained in ("update", "dW"):
+            fed = await choose("W")
+            assert fed.entry == Entry("affine1", "W", (0, 0)), explained
+            assert fed.before and fed.value == before[0, 0]
+            assert "before the update" in inputs.render().plain
+            assert np.asarray(src.item.array)[0, 0] == before[0, 0]
+            assert "before the update" in str(src.border_title)
+            _source_pane_is_on_the_chosen_entry(view)
+            if explained == "update":
+                await press(app, pilot, "enter")  # W itself: before + the change
+                text = view.query_one(ExplainPane).render().plain
+                assert "((" not in text and "))" not in text
+                await press(app, pilot, "backspace")
+                await choose("dW")
+                await press(app, pilot, "enter")
+                assert view.current.entry == Entry("affine1", "dW", (0, 0))
+
+    run(body)
+
+
+def test_e_on_the_first_layers_x_before_any_step_explains_the_data() -> None:
+    async def body(app, pilot):
+        pane = await show(app, pilot, 0, "x")  # step 0: the arriving batch is shown
+        await press(app, pilot, "right", "e")
+        view = explain_view(app)
+        assert view.entries == [Entry("affine1", "x", pane.cursor_index())]
+        text = view.query_one(ExplainPane).render().plain
+        assert "is data" in text and "not computed" not in text
+        assert view.current.value == np.asarray(pane.item.array)[pane.cursor_index()]
+
+    run(body)

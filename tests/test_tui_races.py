@@ -359,3 +359,21 @@ def test_escape_drops_the_keys_waiting_for_a_run() -> None:
         await assert_debugger_answers(app, pilot)
 
     run(body)
+
+
+@pytest.mark.parametrize("keys", [["b", "e"], ["f", "e"]])
+def test_e_typed_during_a_run_explains_what_the_run_leaves(keys) -> None:
+    """`b e` typed fast: the e arrived while b was running and was dropped with a bell."""
+    from backprop_tui.tui.screens.explain import ExplainScreen
+
+    async def body(app, pilot):
+        dbg = app.screen
+        send_keys(app, keys)
+        for _ in range(200):
+            await settle(app, pilot)
+            if dbg.busy is None and not dbg._queued and isinstance(app.screen, ExplainScreen):
+                break
+        assert isinstance(app.screen, ExplainScreen), dbg.message
+        assert dbg.session.stepper.position == (7 if keys[0] == "b" else 3)
+
+    run(body)

@@ -46,6 +46,7 @@ from .contract import cached_arrays, same_data
 from .layers import Affine, Layer
 from .losses import Loss
 from .network import Network
+from .optim import Optimizer
 
 Index = tuple[int, ...]
 
@@ -439,10 +440,19 @@ def rule(layer_type: type, *tensors: str) -> Callable[[Rule], Rule]:
     return register
 
 
+def stands_for(piece: object) -> type:
+    """The class whose rules explain ``piece``: its own, or the built-in its class declares it
+    stands in for (``explain_as``, set on the class itself: the find-the-bug exercises'
+    planted variants, one wrong method each, are explained by the real piece's formula and
+    their code's entry differs from its terms). A user's subclass declares nothing."""
+    return vars(type(piece)).get("explain_as") or type(piece)
+
+
 def find_rule(ctx: Context) -> Rule | None:
-    """The rule for what ``ctx`` points at: the layer class's own, else the rules every layer
-    (or every loss) has, else the numeric explanation of a user's piece (``"*"``)."""
-    kind, tensor = type(ctx.layer), ctx.tensor
+    """The rule for what ``ctx`` points at: the layer class's own (or the class it
+    :func:`stands_for`), else the rules every layer (or every loss) has, else the numeric
+    explanation of a user's piece (``"*"``)."""
+    kind, tensor = stands_for(ctx.layer), ctx.tensor
     if ctx.name == "update":
         return RULES.get((Layer, "state") if ":" in tensor else (kind, "update"))
     found = RULES.get((kind, tensor))
@@ -488,8 +498,37 @@ def explain(net: Network, layer: str, tensor: str, index: Any, *, optimizer: Any
     is ``"<layer>.<param>"`` and ``optimizer`` is needed); ``before`` holds the parameters
     (``"params"``: ``"layer.param"`` → array) and optimizer state (``"state"``: its
     ``state_dict()``) from before the update, as the stepper's snapshot has them.
-    Raises :class:`ExplainError` when the entry does not exist or is not computed yet."""
+    Raises :class:`ExplainError` when the entry does not exist or is not computed yet, or
+    ``optimizer`` or ``before`` is not of that shape."""
+    check_update_args(optimizer, before)
     return explain_in(Context(net, optimizer=optimizer, before=before), layer, tensor, index)
+
+
+#: the keys of ``explain``'s ``before`` (the stepper's snapshot of the iteration)
+BEFORE_KEYS = ("params", "state")
+
+
+def check_update_args(optimizer: Any, before: Any) -> None:
+    """ExplainError (one line) unless ``optimizer`` is None or an optimizer and ``before``
+    is None or a dict of ``params`` (``"layer.param"`` → array) and ``state`` (the
+    optimizer's ``state_dict()``)."""
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise ExplainError(f"optimizer={type(optimizer).__name__}: expected an optimizer "
+                           "(bt.SGD, bt.Momentum, bt.AdaGrad, bt.Adam …) or None")
+    if before is None:
+        return
+    expected = f"expected a dict with the keys {' and '.join(BEFORE_KEYS)} " \
+        "(Stepper.state_before_update())"
+    if not isinstance(before, dict):
+        raise ExplainError(f"before={type(before).__name__}: {expected}")
+    wrong = [k for k in before if k not in BEFORE_KEYS]
+    if wrong:
+        raise ExplainError(f"before has the key{'s' if len(wrong) > 1 else ''} "
+                           f"{', '.join(map(repr, wrong))}: {expected}")
+    for k in BEFORE_KEYS:
+        if before.get(k) is not None and not isinstance(before[k], dict):
+            raise ExplainError(f"before[{k!r}] is a {type(before[k]).__name__}: {expected}, "
+                               "each a dict")
 
 
 def explain_in(ctx: Context, layer: str, tensor: str, index: Any) -> Explanation:
@@ -567,7 +606,7 @@ def _param(ctx: Context, idx: Index) -> Explanation:
                                notes=[f"explain update.{ctx.name}.{k}{at} shows how the "
                                       "update changes it"])
     key = f"{ctx.name}.{k}"
-    return ctx.explanation(idx, formula, f"{k}{at} = {paren(used)} + ({paren(live - used)})",
+    return ctx.explanation(idx, formula, f"{k}{at} = {paren(used)} + {paren(live - used)}",
                            [(f"{k}{at} before the update", used),
                             ("the update's change", live - used)],
                            [Entry("update", key, idx)],

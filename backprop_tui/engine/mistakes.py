@@ -332,6 +332,12 @@ CATALOGUE: tuple[Mistake, ...] = (
         sites=lambda net, opt, n: _layers(net, MaxPool2D), needs="a MaxPool2D layer"),
 )
 
+# every variant declares the real piece it stands in for: explain gives it the real piece's
+# formula (and notes where its code's entry differs from the terms), never "your own code"
+for _m in CATALOGUE:
+    for _real, _variant in _m.variants.items():
+        _variant.explain_as = _real
+
 BY_ID: dict[str, Mistake] = {m.id: m for m in CATALOGUE}
 
 

@@ -60,6 +60,9 @@ class Fed:
     place: Place | None
     value: float | None
     term: float
+    #: a parameter as the backward step (and the update) used it: the update has changed it
+    #: since, ``value`` is the entry before the update (:meth:`ExplainSession.before_update`)
+    before: bool = False
 
 
 def contribution(e: Explanation, entry: Entry) -> float:
@@ -148,6 +151,15 @@ class ExplainSession:
         except (IndexError, TypeError, ValueError):
             return None
 
+    def before_update(self, entry: Entry) -> np.ndarray | None:
+        """The whole tensor of ``entry`` as the update found it, when ``entry`` is a
+        parameter the update has run on in this iteration (the panes show it after)."""
+        st = self.session.stepper
+        before = st.state_before_update() if st.complete else None
+        if before is None or entry.layer == "update":
+            return None
+        return before["params"].get(f"{entry.layer}.{entry.tensor}")
+
     # -- explaining ---------------------------------------------------------------------------
     def context(self) -> Context:
         """The engine's context made of this iteration's records: a tensor the iteration has
@@ -161,6 +173,9 @@ class ExplainSession:
         # what arrives at a step not run yet is shown too (the step before's output)
         inputs = [r.input if r else None for r in fwd]
         douts = [r.input if r else None for r in bwd]
+        if n and inputs[0] is None:  # the arriving batch: the data, as the pane shows it
+            item = s.tensor(0, "x")
+            inputs[0] = None if item is None else item.array
         for i in range(n):
             if inputs[i] is None and i > 0 and fwd[i - 1] is not None:
                 inputs[i] = fwd[i - 1].output
@@ -200,10 +215,11 @@ class ExplainSession:
         terms = contributions(e)
         for k, entry in enumerate(e.inputs):
             term = terms.get(f"{entry.tensor}{fmt_index(entry.index)}", 0.0)
+            before = self.before_update(entry)
             out.append((-abs(term), not _is_gradient(entry.tensor), k,
                         Fed(entry, self.place_of(entry),
-                            self.value_of(entry, before_update=e.entry.layer == "update"),
-                            term)))
+                            self.value_of(entry, before_update=before is not None),
+                            term, before=before is not None)))
         out.sort(key=lambda t: t[:3])
         return [t[3] for t in out]
 

@@ -666,8 +666,7 @@ class DebuggerScreen(Screen[None]):
     # -- explain ------------------------------------------------------------------------------
     def action_explain(self) -> None:
         """Open the explain view on the entry under the tensor pane's cursor."""
-        if self.busy:  # a run moves the network: explain what it leaves
-            self._idle()
+        if not self._idle(self.action_explain):  # `b e` typed fast: explain what b leaves
             return
         if self.app.screen is not self:  # `e e` typed fast: the view is open already
             return
@@ -688,8 +687,9 @@ class DebuggerScreen(Screen[None]):
         except ExplainError as e:
             self.set_message(f"explain {entry}: {e}")
             return
-        self.set_message(f"explaining {entry} · escape closes")
-        self.app.push_screen(ExplainScreen(explainer, first))
+        self.set_message(f"explaining {entry} · escape goes back, at the first entry closes")
+        self.app.push_screen(ExplainScreen(explainer, first),
+                             lambda _: self.set_message(f"explained {entry}"))
 
     def action_help(self) -> None:
         keys = help_rows(DEBUGGER_KEYS) + list(DEBUGGER_HELP_EXTRA) + [

@@ -18,6 +18,8 @@ the state it shows.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -46,7 +48,7 @@ EXPLAIN_KEYS: tuple[KeyCommand, ...] = (
                "grids of a conv entry at 80×24)", "pgdn / pgup"),
     KeyCommand("pageup", "scroll(-1)", "", "Scroll the explanation back up", "pgup"),
     KeyCommand("backspace", "back", "back", "Back to the entry explained before", "backspace"),
-    KeyCommand("escape", "back_or_close", "close", "Back one entry; at the first, close the "
+    KeyCommand("escape", "back_or_close", "back", "Back one entry; at the first, close the "
                "explain view", "escape"),
     KeyCommand("question_mark", "help", "help", "Keys and what each pane shows", "?"),
 )
@@ -151,7 +153,14 @@ class ExplainScreen(DismissOnce, Screen[None]):
             pane.set_items([], "")
             return
         s = self.explainer.session
-        pane.set_items(s.tensors(place.row), s.rows()[place.row].name)
+        items = s.tensors(place.row)
+        before = None if cur is None or not cur.before else self.explainer.before_update(
+            cur.entry)
+        pane.before = before is not None
+        if before is not None:  # the values the backward step used: the update came after
+            items = [replace(it, array=before, source="before the update (it changed since)")
+                     if it.key == place.key else it for it in items]
+        pane.set_items(items, s.rows()[place.row].name)
         pane.select(place.key)
         pane.point_at(marks, place.index)
 

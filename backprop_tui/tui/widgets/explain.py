@@ -177,10 +177,13 @@ class InputsPane(CachedLines, can_focus=False):
             short = f"{f.entry.tensor}[{', '.join(map(str, f.entry.index))}]"
             name = f"{f.entry.layer}.{short}"
             value = "" if f.value is None else f" = {render.fmt(f.value)}"
+            when = " before the update" if f.before else ""
             share = f"  term {render.fmt(f.term)}" if f.term else ""
             style = "reverse bold" if k == self.selected else ""
             # the longest wording that fits: the layer's name goes before a number does
-            lines.append(first_fit([[(f"{mark} {name}{value}", style), (share, "dim")],
+            lines.append(first_fit([[(f"{mark} {name}{value}", style), (when, "dim"),
+                                     (share, "dim")],
+                                    [(f"{mark} {name}{value}", style), (when, "dim")],
                                     [(f"{mark} {name}{value}", style)],
                                     [(f"{mark} {short}{value}", style), (share, "dim")],
                                     [(f"{mark} {short}{value}", style)],
@@ -195,7 +198,10 @@ class InputsPane(CachedLines, can_focus=False):
 class SourcePane(TensorPane, can_focus=False):
     """The tensor pane over the tensor an input comes from: its entries that feed the
     explained one marked, the cursor on the selected input. Not focusable: the arrows choose
-    among the inputs."""
+    among the inputs. A parameter the update has changed since the backward step is shown as
+    the update found it (``before``: the values that fed the gradient)."""
+
+    before = False  #: the shown tensor is a parameter before the update
 
     def _update_title(self) -> None:
         super()._update_title()
@@ -203,6 +209,7 @@ class SourcePane(TensorPane, can_focus=False):
         if it is not None and it.array is not None:
             shape = dims(it.array.shape)
             what = "The entry itself" if self.own else "Where it comes from"
-            self.set_title_forms(f"{what} · {self.row_name} · {it.key} ({shape})",
-                                 f"{self.row_name} · {it.key} ({shape})", f"{it.key}")
+            key = f"{it.key} before the update" if self.before else it.key
+            self.set_title_forms(f"{what} · {self.row_name} · {key} ({shape})",
+                                 f"{self.row_name} · {key} ({shape})", key, it.key)
         self.border_subtitle = "[ ] the entry" if self.own else "▸ ◆ feed it · [ ] selected"

@@ -95,6 +95,9 @@ class TensorPane(CachedLines, can_focus=True):
         #: one), and the entry the cursor is to go to at the next drawing (:meth:`point_at`)
         self.marks: frozenset[tuple[int, ...]] = frozenset()
         self._goto: tuple[int, ...] | None = None
+        #: the cell the cursor was put on for ``_goto`` (a downsampled cell stands for a block:
+        #: there the cursor is on ``_goto`` itself, not on the block's first entry)
+        self._goto_cell: tuple[int, int] | None = None
         self.border_title = "Tensor"
 
     # -- state --------------------------------------------------------------------------------
@@ -174,6 +177,9 @@ class TensorPane(CachedLines, can_focus=True):
             return None
         a = it.array
         wv = self.winners
+        goto = self._on_goto(a)
+        if goto is not None:
+            return goto
         try:
             if wv is not None and a.ndim == 4:  # a max-pool's arrows: the window's entry
                 r, c = self.cursor
@@ -189,6 +195,15 @@ class TensorPane(CachedLines, can_focus=True):
         if a.ndim >= 2:
             return (min(self.sample, a.shape[0] - 1),) + (0,) * (a.ndim - 1)
         return (0,) * a.ndim
+
+    def _on_goto(self, a: np.ndarray) -> tuple[int, ...] | None:
+        """The entry :meth:`point_at` sent the cursor to, while the cursor is on its cell."""
+        goto = self._goto
+        if goto is None or self._goto_cell is None or self.cursor != self._goto_cell or \
+                len(goto) != a.ndim or not all(0 <= i < n for i, n in zip(goto, a.shape,
+                                                                          strict=True)):
+            return None
+        return tuple(int(i) for i in goto)
 
     def _mark_cells(self, view: Any, a: np.ndarray) -> np.ndarray | None:
         """The grid cells of ``view`` that hold a marked entry (a downsampled cell: any of
@@ -398,7 +413,9 @@ class TensorPane(CachedLines, can_focus=True):
         r, c = self._same_entry(view, a)
         if self._goto is not None:  # the entry the cursor was sent to (point_at): found
             # again at every drawing (a resize may change the downsampling) until it moves
-            r, c = self._cell_of(view, self._goto) or (r, c)
+            found = self._cell_of(view, self._goto)
+            r, c = found or (r, c)
+            self._goto_cell = found
         self.view = view
         marks = self._mark_cells(view, a)
         grid_rows, grid_cols = view.data.shape
@@ -634,9 +651,10 @@ class TensorPane(CachedLines, can_focus=True):
         """``cursor W[0, 0] = 0.1257   exact 0.1257302210933933`` (a downsampled cell: what it
         summarises, and the exact entry it stands for), in the longest wording that fits."""
         try:
-            idx = view.index_of(r, c)
-            at = f"{name}[{', '.join(map(str, idx))}]"
             src = view.source
+            goto = None if src is None else self._on_goto(src)
+            idx = goto if goto is not None else view.index_of(r, c)
+            at = f"{name}[{', '.join(map(str, idx))}]"
             if src is not None and src.dtype == np.bool_ and not view.downsampled:
                 return first_fit([[("cursor ", "dim"), (f"{at} = {bool(src[idx])}", "bold")]],
                                  width)
