@@ -69,7 +69,7 @@ def test_seed_changes_the_numbers():
                              "affine2, softmaxcrossentropy, update"]),
     ("affine1.dW[9,3]", [], ["affine1.dW[9,3]: index 9 on axis 0 is outside 0…1 (shape (2, 6))"]),
     ("affine1.dW[-1,3]", [], ["index -1 on axis 0 is outside 0…1"]),
-    ("affine1.dW", [], ["affine1.dW has 2 axes (shape (2, 6))"]),
+    ("affine1.dW", [], ["affine1.dW has 2 axes (shape (2, 6))", "e.g. affine1.dW[0,0]"]),
     ("affine1.dW[1,x]", [], ["TENSOR: is not a tensor entry (got 'affine1.dW[1,x]'); expected "
                              "LAYER.TENSOR[i,j]"]),
     ("dW[1,3]", [], ["is not a tensor entry"]),

@@ -483,8 +483,10 @@ def check_index(ctx: Context, index: Index, shape: tuple[int, ...]) -> None:
         raise ExplainError(f"{label} takes the index () for the whole loss or (n,) for sample "
                            f"n's term, not {fmt_index(index)}")
     if len(index) != len(shape):
+        example = f"{label}[{','.join('0' * len(shape))}]"
         raise ExplainError(f"{label} has {len(shape)} axes (shape {shape}); the index "
-                           f"{fmt_index(index) if index else '()'} has {len(index)}")
+                           f"{fmt_index(index) if index else '()'} has {len(index)} — give "
+                           f"one index per axis, e.g. {example}")
     for axis, (i, n) in enumerate(zip(index, shape, strict=True)):
         if not 0 <= i < n:
             raise ExplainError(f"{label}{fmt_index(index)}: index {i} on axis {axis} is "
